@@ -1,0 +1,78 @@
+# barrage: build, test, fuzz, bench, demo.  `make help` lists the targets.
+CC       ?= cc
+PKGS     := liburing
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+BASEFLAGS = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-missing-field-initializers -pthread -MMD -MP \
+            -Iengine -Ishapes -Itls $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
+ifneq ($(WERROR),)
+BASEFLAGS += -Werror
+endif
+SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+B        := build
+LIB_SRC  := $(filter-out engine/main.c,$(wildcard engine/*.c shapes/*.c tls/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
+ASAN_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/%)
+ASAN_OBJ := $(LIB_SRC:%.c=$(B)/asan-obj/%.o)
+
+.PHONY: all test unit fuzz bench demo deps clean help
+all: $(B)/barrage
+
+help:
+	@echo "make            build build/barrage"
+	@echo "make demo       install what is missing, build, load-test the built-in target"
+	@echo "make test       unit tests (plain and ASan+UBSan), fuzzing, integration tests"
+	@echo "make fuzz       run the response-parser fuzzer (FUZZ_SECONDS=30)"
+	@echo "make bench      compare against wrk and h2load on nginx (see bench/README.md)"
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -c $< -o $@
+
+$(B)/asan-obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(SANFLAGS) -c $< -o $@
+
+$(B)/barrage: $(B)/engine/main.o $(LIB_OBJ)
+	$(CC) $(CFLAGS) -pthread -o $@ $^ $(LDLIBS)
+
+$(B)/unit/%: tests/unit/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -Itests/unit -o $@ $^ $(LDLIBS)
+
+$(B)/asan/%: tests/unit/%.c $(ASAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(SANFLAGS) -Itests/unit -o $@ $^ $(LDLIBS)
+
+unit: $(UNIT_BIN) $(ASAN_BIN)
+
+FUZZ_SECONDS ?= 30
+$(B)/fuzz/fuzz_http_parse: tests/fuzz/fuzz_http_parse.c engine/http_parse.c
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -Iengine -fsanitize=fuzzer,address,undefined -o $@ $^
+
+fuzz: $(B)/fuzz/fuzz_http_parse
+	@mkdir -p $(B)/fuzz/corpus
+	$(B)/fuzz/fuzz_http_parse -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+	    $(B)/fuzz/corpus tests/fuzz/seeds
+
+test: $(B)/barrage unit $(B)/fuzz/fuzz_http_parse
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh
+
+bench: $(B)/barrage
+	bench/run.sh
+
+deps:
+	scripts/deps.sh
+
+demo:
+	scripts/demo.sh
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,34 @@
+/* barrage: an HTTP/1.1 load generator on io_uring.  `barrage --help` */
+#include <stdio.h>
+#include <string.h>
+
+#include "plan.h"
+#include "run.h"
+#include "serve.h"
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "serve")) return serve_main(argc - 1, argv + 1);
+
+    struct plan plan;
+    char err[PLAN_ERR_LEN];
+    int code;
+    switch (cli_parse(&plan, argc, argv, err, sizeof(err))) {
+    case CLI_EXIT_OK:
+        code = 0;
+        break;
+    case CLI_EXIT_USAGE:
+        fprintf(stderr, "barrage: %s\n", err);
+        code = 2;
+        break;
+    default:
+        if (plan_prepare(&plan, err, sizeof(err))) {
+            fprintf(stderr, "barrage: %s\n", err);
+            code = 2;
+            break;
+        }
+        code = run_load(&plan);
+    }
+    plan_free(&plan);
+    return code;
+}

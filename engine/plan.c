@@ -1,0 +1,236 @@
+/* URL parsing, target resolution and the pre-serialized request. */
+#include "plan.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int url_parse(const char *text, struct url *u, char *err, size_t errlen)
+{
+    memset(u, 0, sizeof(*u));
+    const char *s = text;
+    const char *sep = strstr(s, "://");
+    if (!sep) return fail(err, errlen, "URL '%s': expected http://host[:port]/path", text);
+    size_t slen = (size_t)(sep - s);
+    if (slen == 5 && !strncasecmp(s, "https", 5))
+        return fail(err, errlen, "URL '%s': https:// is not supported yet (TLS support is on its way); use http://", text);
+    if (slen != 4 || strncasecmp(s, "http", 4))
+        return fail(err, errlen, "URL '%s': unsupported scheme '%.*s' (only http://)", text, (int)slen, s);
+    strcpy(u->scheme, "http");
+    s = sep + 3;
+
+    const char *auth_end = s + strcspn(s, "/?#");
+    const char *at = memchr(s, '@', (size_t)(auth_end - s));
+    if (at) s = at + 1; /* userinfo is accepted and ignored: no auth scheme yet */
+
+    const char *host = s, *host_end, *port = NULL;
+    if (*s == '[') {
+        host = s + 1;
+        host_end = memchr(host, ']', (size_t)(auth_end - host));
+        if (!host_end) return fail(err, errlen, "URL '%s': unterminated IPv6 address", text);
+        u->ipv6_literal = true;
+        if (host_end + 1 < auth_end) {
+            if (host_end[1] != ':') return fail(err, errlen, "URL '%s': junk after IPv6 address", text);
+            port = host_end + 2;
+        }
+    } else {
+        host_end = memchr(s, ':', (size_t)(auth_end - s));
+        if (host_end) port = host_end + 1;
+        else host_end = auth_end;
+    }
+    size_t hlen = (size_t)(host_end - host);
+    if (hlen == 0) return fail(err, errlen, "URL '%s': no host", text);
+    if (hlen >= sizeof(u->host)) return fail(err, errlen, "URL '%s': host name too long", text);
+    for (const char *c = host; c < host_end; c++)
+        if (!isalnum((unsigned char)*c) && !strchr(".-_:%", *c))
+            return fail(err, errlen, "URL '%s': invalid character '%c' in host", text, *c);
+    memcpy(u->host, host, hlen);
+
+    u->port = 80;
+    if (port) {
+        if (port == auth_end) return fail(err, errlen, "URL '%s': empty port", text);
+        unsigned long v = 0;
+        for (const char *c = port; c < auth_end; c++) {
+            if (!isdigit((unsigned char)*c) || (v = v * 10 + (unsigned long)(*c - '0')) > 65535)
+                return fail(err, errlen, "URL '%s': invalid port '%.*s'", text, (int)(auth_end - port), port);
+        }
+        if (v == 0) return fail(err, errlen, "URL '%s': port 0 is not a valid target", text);
+        u->port = (uint16_t)v;
+    }
+
+    const char *path = auth_end;
+    size_t plen = strcspn(path, "#");
+    if (plen == 0 || *path != '/') {
+        u->path[0] = '/';
+        if (plen + 2 > sizeof(u->path)) return fail(err, errlen, "URL '%s': path too long", text);
+        memcpy(u->path + 1, path, plen);
+    } else {
+        if (plen + 1 > sizeof(u->path)) return fail(err, errlen, "URL '%s': path too long", text);
+        memcpy(u->path, path, plen);
+    }
+    for (const char *c = u->path; *c; c++)
+        if ((unsigned char)*c <= ' ' || *c == 127)
+            return fail(err, errlen, "URL '%s': the path has a space or control character (percent-encode it)", text);
+    return 0;
+}
+
+static int resolve(struct plan *p, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    char port[8];
+    snprintf(port, sizeof(port), "%u", p->url.port);
+    int rc = getaddrinfo(p->url.host, port, &hints, &res);
+    if (rc) return fail(err, errlen, "cannot resolve host '%s': %s", p->url.host, gai_strerror(rc));
+    /* Prefer IPv4: "localhost" commonly maps to both and servers listen on 127.0.0.1. */
+    struct addrinfo *pick = res;
+    for (struct addrinfo *a = res; a; a = a->ai_next)
+        if (a->ai_family == AF_INET) {
+            pick = a;
+            break;
+        }
+    memcpy(&p->addr, pick->ai_addr, pick->ai_addrlen);
+    p->addrlen = pick->ai_addrlen;
+    freeaddrinfo(res);
+    if (p->addr.ss_family == AF_INET) {
+        uint32_t a = ntohl(((struct sockaddr_in *)&p->addr)->sin_addr.s_addr);
+        p->spread_sources = (a >> 24) == 127;
+    }
+    return 0;
+}
+
+static bool user_has_header(const struct plan *p, const char *name)
+{
+    size_t n = strlen(name);
+    for (unsigned i = 0; i < p->nheaders; i++)
+        if (!strncasecmp(p->headers[i], name, n) && p->headers[i][n] == ':') return true;
+    return false;
+}
+
+static bool user_header_has_token(const struct plan *p, const char *name, const char *token)
+{
+    size_t n = strlen(name);
+    for (unsigned i = 0; i < p->nheaders; i++)
+        if (!strncasecmp(p->headers[i], name, n) && p->headers[i][n] == ':' &&
+            strcasestr(p->headers[i] + n + 1, token))
+            return true;
+    return false;
+}
+
+/* Appends to a growing buffer; returns -1 when out of memory. */
+struct sbuf {
+    char *data;
+    size_t len, cap;
+};
+
+static int sb_add(struct sbuf *b, const void *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d) return -1;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = 0;
+    return 0;
+}
+
+static int sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+    char tmp[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(tmp)) return -1;
+    return sb_add(b, tmp, (size_t)n);
+}
+
+static int build_request(struct plan *p, char *err, size_t errlen)
+{
+    if (user_has_header(p, "Content-Length"))
+        return fail(err, errlen, "-H Content-Length: barrage sets it from the body; leave it out");
+    if (user_has_header(p, "Transfer-Encoding"))
+        return fail(err, errlen, "-H Transfer-Encoding: not supported; barrage sends bodies with Content-Length");
+    if (user_header_has_token(p, "Connection", "close")) p->keepalive = false, p->requests_per_conn = 1;
+    if (p->requests_per_conn && p->pipeline > p->requests_per_conn) p->pipeline = p->requests_per_conn;
+
+    struct sbuf b = {0};
+    int bad = sb_printf(&b, "%s %s HTTP/1.1\r\n", p->method, p->url.path);
+    if (!user_has_header(p, "Host")) {
+        const char *l = p->url.ipv6_literal ? "[" : "", *r = p->url.ipv6_literal ? "]" : "";
+        if (p->url.port == 80) bad |= sb_printf(&b, "Host: %s%s%s\r\n", l, p->url.host, r);
+        else bad |= sb_printf(&b, "Host: %s%s%s:%u\r\n", l, p->url.host, r, p->url.port);
+    }
+    if (!user_has_header(p, "User-Agent")) bad |= sb_printf(&b, "User-Agent: barrage/%s\r\n", BARRAGE_VERSION);
+    for (unsigned i = 0; i < p->nheaders; i++) bad |= sb_printf(&b, "%s\r\n", p->headers[i]);
+    if (!p->keepalive && !user_has_header(p, "Connection")) bad |= sb_printf(&b, "Connection: close\r\n");
+    if (p->body_len || !strcmp(p->method, "POST") || !strcmp(p->method, "PUT") || !strcmp(p->method, "PATCH"))
+        bad |= sb_printf(&b, "Content-Length: %zu\r\n", p->body_len);
+    bad |= sb_add(&b, "\r\n", 2);
+    if (p->body_len) bad |= sb_add(&b, p->body, p->body_len);
+    if (bad) {
+        free(b.data);
+        return fail(err, errlen, "request too large to build");
+    }
+    /* `pipeline` copies back to back, so sending k requests is one send of k * len bytes. */
+    p->request_len = b.len;
+    for (uint32_t i = 1; i < p->pipeline; i++)
+        if (sb_add(&b, b.data, p->request_len)) {
+            free(b.data);
+            return fail(err, errlen, "request too large to build");
+        }
+    p->request = b.data;
+    return 0;
+}
+
+static void pick_cpus(struct plan *p)
+{
+    cpu_set_t set;
+    p->ncpus = 0;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0)
+        for (unsigned c = 0; c < CPU_SETSIZE && p->ncpus < 1024; c++)
+            if (CPU_ISSET(c, &set)) p->cpus[p->ncpus++] = c;
+}
+
+int plan_prepare(struct plan *p, char *err, size_t errlen)
+{
+    if (p->max_requests && p->threads > p->max_requests) p->threads = (unsigned)p->max_requests;
+    p->no_body_response = !strcmp(p->method, "HEAD");
+    if (resolve(p, err, errlen)) return -1;
+    if (build_request(p, err, errlen)) return -1;
+    /* Bound connects in progress so a burst of them does not overflow the server's
+     * listen backlog (somaxconn is commonly 4096, tcp_max_syn_backlog 2048). */
+    p->max_connecting = 1024 / p->threads;
+    if (p->max_connecting < 16) p->max_connecting = 16;
+    pick_cpus(p);
+    return 0;
+}
+
+void plan_free(struct plan *p)
+{
+    free(p->body);
+    free(p->json_path);
+    free(p->url_text);
+    free(p->request);
+    p->body = p->json_path = p->url_text = p->request = NULL;
+}

@@ -1,0 +1,79 @@
+/* The plan of a run: everything decided before the first request, immutable after.
+ *
+ * cli_parse() fills a struct plan from argv; plan_prepare() resolves the target and
+ * pre-serializes the request bytes. Workers only read it. Ownership: the plan owns
+ * every buffer it points to; plan_free() releases them.
+ */
+#ifndef BARRAGE_PLAN_H
+#define BARRAGE_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#define BARRAGE_VERSION "0.1.0"
+#define PLAN_MAX_HEADERS 64
+#define PLAN_ERR_LEN 512
+
+struct url {
+    char scheme[8];          /* "http" */
+    char host[256];          /* without brackets for IPv6 */
+    uint16_t port;
+    char path[4096];         /* path and query, at least "/" */
+    bool ipv6_literal;
+};
+
+struct plan {
+    /* from the command line */
+    unsigned threads;
+    uint32_t connections;
+    uint64_t duration_ns;      /* 0: no time limit (then max_requests > 0) */
+    uint64_t max_requests;     /* 0: no count limit */
+    uint64_t timeout_ns;
+    uint64_t interval_ns;
+    uint32_t pipeline;         /* requests in flight per connection, >= 1 */
+    uint32_t requests_per_conn;/* 0: unlimited */
+    bool keepalive;
+    bool quiet;
+    const char *method;
+    const char *headers[PLAN_MAX_HEADERS];
+    unsigned nheaders;
+    char *body;                /* owned */
+    size_t body_len;
+    char *json_path;           /* owned; NULL: no JSON */
+    struct url url;
+    char *url_text;            /* owned; as given, for reports (credentials masked) */
+
+    /* derived by plan_prepare() */
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    bool spread_sources;       /* IPv4 loopback target: bind sources across 127.0.0.0/8 */
+    bool no_body_response;     /* method is HEAD */
+    char *request;             /* owned: `pipeline` back-to-back copies of one request */
+    size_t request_len;        /* length of one copy */
+    uint32_t max_connecting;   /* connects in progress per worker */
+    unsigned cpus[1024];       /* CPU each worker is pinned to */
+    unsigned ncpus;
+};
+
+enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE };
+
+/* Fills *p from argv. On CLI_EXIT_USAGE err holds a one-line message. */
+enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size_t errlen);
+void cli_usage(FILE *out);
+
+/* Parses "500ms", "10s", "2m", "1h", "1.5s", or a plain number of seconds.
+ * Returns 0 and sets *ns, or -1. */
+int parse_duration(const char *s, uint64_t *ns);
+/* Parses a non-negative integer with optional k/K (1000) or m/M suffix. */
+int parse_count(const char *s, uint64_t *out);
+/* Parses http://host[:port][/path]. Returns 0, or -1 with err set. */
+int url_parse(const char *text, struct url *u, char *err, size_t errlen);
+
+/* Resolves the target and builds the request bytes. Returns 0, or -1 with err set. */
+int plan_prepare(struct plan *p, char *err, size_t errlen);
+void plan_free(struct plan *p);
+
+#endif

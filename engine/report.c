@@ -1,0 +1,124 @@
+/* Console output: the live line and the final summary. */
+#include "report.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "http_parse.h"
+
+void format_us(char *buf, size_t len, uint64_t us)
+{
+    if (us < 1000) snprintf(buf, len, "%lluus", (unsigned long long)us);
+    else if (us < 1000000) snprintf(buf, len, "%.2fms", (double)us / 1e3);
+    else snprintf(buf, len, "%.2fs", (double)us / 1e6);
+}
+
+static void format_bytes(char *buf, size_t len, double b)
+{
+    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (b >= 1024 && i < 4) b /= 1024, i++;
+    snprintf(buf, len, i ? "%.2f%s" : "%.0f%s", b, unit[i]);
+}
+
+double summary_rps(const struct summary *s)
+{
+    uint64_t answered = s->total->ok + s->total->errors[ERR_STATUS];
+    return s->duration_s > 0 ? (double)answered / s->duration_s : 0;
+}
+
+void report_live(FILE *out, const struct plan *p, double elapsed_s, double interval_s,
+                 const struct stats *iv, bool tty)
+{
+    char p50[32], p99[32];
+    format_us(p50, sizeof(p50), hist_quantile(iv->latency, 0.50));
+    format_us(p99, sizeof(p99), hist_quantile(iv->latency, 0.99));
+    double rps = interval_s > 0 ? (double)(iv->ok + iv->errors[ERR_STATUS]) / interval_s : 0;
+    if (!tty) {
+        fprintf(out, "[%7.1fs] rps %10.0f  p50 %9s  p99 %9s  errors %6llu  conns %6llu\n", elapsed_s, rps, p50,
+                p99, (unsigned long long)iv->failed, (unsigned long long)iv->open_conns);
+        fflush(out);
+        return;
+    }
+    char bar[32] = "";
+    if (p->duration_ns) {
+        double frac = elapsed_s / ((double)p->duration_ns / 1e9);
+        if (frac > 1) frac = 1;
+        int fill = (int)(frac * 20 + 0.5);
+        bar[0] = '[';
+        for (int i = 0; i < 20; i++) bar[1 + i] = i < fill ? '#' : '.';
+        bar[21] = ']';
+        bar[22] = ' ';
+        bar[23] = 0;
+    }
+    fprintf(out, "\r\033[K%s%6.1fs  rps %9.0f  p50 %8s  p99 %8s  err %6llu  conns %6llu", bar, elapsed_s, rps, p50,
+            p99, (unsigned long long)iv->failed, (unsigned long long)iv->open_conns);
+    fflush(out);
+}
+
+static void quantile_line(FILE *out, const char *name, const struct hist *h)
+{
+    if (!h->total) {
+        fprintf(out, "  %-12s (none)\n", name);
+        return;
+    }
+    static const double qs[] = {0.5, 0.9, 0.99, 0.999, 0.9999};
+    static const char *const qn[] = {"p50", "p90", "p99", "p99.9", "p99.99"};
+    char v[32];
+    format_us(v, sizeof(v), h->min);
+    fprintf(out, "  %-12s min %s", name, v);
+    for (int i = 0; i < 5; i++) {
+        format_us(v, sizeof(v), hist_quantile(h, qs[i]));
+        fprintf(out, "  %s %s", qn[i], v);
+    }
+    format_us(v, sizeof(v), h->max);
+    fprintf(out, "  max %s", v);
+    format_us(v, sizeof(v), (uint64_t)(hist_mean(h) + 0.5));
+    fprintf(out, "  (mean %s)\n", v);
+}
+
+void report_summary(FILE *out, const struct summary *s)
+{
+    const struct stats *t = s->total;
+    const struct plan *p = s->plan;
+    char rx[32], tx[32];
+    fprintf(out, "\nbarrage %s  %s  %.2fs, %u thread%s, %u connection%s%s%s\n", BARRAGE_VERSION, p->url_text,
+            s->duration_s, s->threads, s->threads == 1 ? "" : "s", p->connections, p->connections == 1 ? "" : "s",
+            p->pipeline > 1 ? ", pipelined" : "", s->interrupted ? "  (interrupted)" : "");
+    fprintf(out, "  %-12s %llu issued = %llu ok + %llu failed + %llu in flight at stop\n", "Requests",
+            (unsigned long long)t->issued, (unsigned long long)t->ok, (unsigned long long)t->failed,
+            (unsigned long long)s->in_flight);
+    format_bytes(rx, sizeof(rx), s->duration_s > 0 ? (double)t->bytes_received / s->duration_s : 0);
+    format_bytes(tx, sizeof(tx), s->duration_s > 0 ? (double)t->bytes_sent / s->duration_s : 0);
+    fprintf(out, "  %-12s %.1f req/s   %s/s received   %s/s sent\n", "Throughput", summary_rps(s), rx, tx);
+    quantile_line(out, "Latency", t->latency);
+    quantile_line(out, "TTFB", t->ttfb);
+    quantile_line(out, "Connect", t->connect);
+
+    fprintf(out, "  %-12s", "Status");
+    int any = 0;
+    for (int code = 0; code < 600; code++)
+        if (t->status[code]) fprintf(out, "%s%d: %llu", any++ ? ", " : " ", code, (unsigned long long)t->status[code]);
+    fprintf(out, "%s\n", any ? "" : " (no responses)");
+
+    fprintf(out, "  %-12s", "Errors");
+    if (!t->failed) fprintf(out, " none\n");
+    else {
+        any = 0;
+        for (int e = 0; e < ERR__COUNT; e++)
+            if (t->errors[e])
+                fprintf(out, "%s%s %llu", any++ ? ", " : " ", err_class_name((enum err_class)e),
+                        (unsigned long long)t->errors[e]);
+        fputc('\n', out);
+        for (int e = 1; e < STATS_ERRNO_MAX; e++)
+            if (t->connect_errno[e])
+                fprintf(out, "  %-12s   connect: %s: %llu\n", "", strerror(e), (unsigned long long)t->connect_errno[e]);
+        for (int r = 1; r < STATS_PARSE_REASONS; r++)
+            if (t->parse_reason[r])
+                fprintf(out, "  %-12s   response: %s: %llu\n", "", http_error_str((enum http_error)r),
+                        (unsigned long long)t->parse_reason[r]);
+    }
+    fprintf(out, "  %-12s opened %llu, most open %u, closed by server %llu, by client %llu, reused requests %llu\n",
+            "Connections", (unsigned long long)t->conns_opened, s->max_open, (unsigned long long)t->closed_by_server,
+            (unsigned long long)t->closed_by_client, (unsigned long long)t->reused_requests);
+}

@@ -1,0 +1,69 @@
+/* The JSON summary (--json FILE). Field reference: README.md, "JSON output". */
+#include <errno.h>
+#include <string.h>
+
+#include "report.h"
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void json_hist(FILE *f, const char *name, const struct hist *h)
+{
+    static const double qs[] = {0.5, 0.9, 0.95, 0.99, 0.999, 0.9999};
+    static const char *const qn[] = {"p50", "p90", "p95", "p99", "p99.9", "p99.99"};
+    fprintf(f, "\"%s\":{\"count\":%llu,\"min\":%llu", name, (unsigned long long)h->total,
+            (unsigned long long)(h->total ? h->min : 0));
+    for (int i = 0; i < 6; i++) fprintf(f, ",\"%s\":%llu", qn[i], (unsigned long long)hist_quantile(h, qs[i]));
+    fprintf(f, ",\"max\":%llu,\"mean\":%.1f}", (unsigned long long)h->max, hist_mean(h));
+}
+
+int report_json(const char *path, const struct summary *s, char *err, size_t errlen)
+{
+    const struct stats *t = s->total;
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, errlen, "--json: cannot write '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "{\"version\":\"%s\",\"url\":", BARRAGE_VERSION);
+    json_string(f, s->plan->url_text);
+    fprintf(f, ",\"threads\":%u,\"connections_configured\":%u,\"pipeline\":%u,\"interrupted\":%s,",
+            s->threads, s->plan->connections, s->plan->pipeline, s->interrupted ? "true" : "false");
+    fprintf(f, "\"duration_s\":%.6f,", s->duration_s);
+    fprintf(f, "\"requests\":{\"issued\":%llu,\"ok\":%llu,\"failed\":%llu,\"in_flight\":%llu},",
+            (unsigned long long)t->issued, (unsigned long long)t->ok, (unsigned long long)t->failed,
+            (unsigned long long)s->in_flight);
+    fprintf(f, "\"rate\":{\"achieved\":%.2f},", summary_rps(s));
+    fprintf(f, "\"bytes\":{\"sent\":%llu,\"received\":%llu},", (unsigned long long)t->bytes_sent,
+            (unsigned long long)t->bytes_received);
+    json_hist(f, "latency_us", t->latency);
+    fputc(',', f);
+    json_hist(f, "ttfb_us", t->ttfb);
+    fputc(',', f);
+    json_hist(f, "connect_us", t->connect);
+    fputs(",\"errors\":{", f);
+    for (int e = 0; e < ERR__COUNT; e++)
+        fprintf(f, "%s\"%s\":%llu", e ? "," : "", err_class_name((enum err_class)e), (unsigned long long)t->errors[e]);
+    fputs("},\"status\":{", f);
+    int any = 0;
+    for (int code = 0; code < 600; code++)
+        if (t->status[code]) fprintf(f, "%s\"%d\":%llu", any++ ? "," : "", code, (unsigned long long)t->status[code]);
+    fprintf(f, "},\"connections\":{\"opened\":%llu,\"max_open\":%u,\"closed_by_server\":%llu,"
+               "\"closed_by_client\":%llu,\"reused_requests\":%llu}}\n",
+            (unsigned long long)t->conns_opened, s->max_open, (unsigned long long)t->closed_by_server,
+            (unsigned long long)t->closed_by_client, (unsigned long long)t->reused_requests);
+    if (fclose(f)) {
+        snprintf(err, errlen, "--json: cannot write '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,37 @@
+/* io_uring set-up for one worker: the ring with the best flags this kernel takes,
+ * and a provided-buffer ring for receives. Cold code: called once per worker.
+ * Ownership: ring_create() fills a caller-owned struct ring; ring_destroy() releases
+ * the kernel ring and the buffer memory.
+ */
+#ifndef BARRAGE_RING_H
+#define BARRAGE_RING_H
+
+#include <liburing.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RING_BGID 0
+
+struct ring {
+    struct io_uring uring;
+    bool uring_ok;
+    bool multishot;            /* multishot recv available (kernel 6.0+) */
+    unsigned setup_flags;      /* the IORING_SETUP_* flags that took */
+    struct io_uring_buf_ring *br;
+    size_t br_bytes;
+    char *bufs;                /* nbufs * buf_size bytes */
+    uint32_t nbufs, buf_size, buf_mask;
+};
+
+/* sq_entries: submission queue size (rounded to a power of two by the kernel).
+ * nbufs must be a power of two. Returns 0, or -errno with err set. */
+int ring_create(struct ring *r, unsigned sq_entries, uint32_t nbufs, uint32_t buf_size,
+                char *err, size_t errlen);
+void ring_destroy(struct ring *r);
+
+/* Checks that this process may use io_uring at all. Returns 0, or -1 with a
+ * one-line explanation naming the cause and the fix in err. */
+int ring_probe(char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,202 @@
+/* The reporter: owns the workers, merges their statistics at interval boundaries,
+ * drives the sinks. Runs on the main thread; never touches a worker's hot data. */
+#include "run.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "report.h"
+#include "ring.h"
+#include "worker.h"
+
+static atomic_bool stop_requested;
+static volatile sig_atomic_t signals_seen;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (signals_seen++) _exit(130);  /* a second Ctrl-C: leave now */
+    atomic_store(&stop_requested, true);
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int raise_fd_limit(uint64_t need, char *err, size_t errlen)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl)) return 0;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur >= need) return 0;
+    /* Past the hard limit only with CAP_SYS_RESOURCE, and never past fs.nr_open. */
+    struct rlimit want = {.rlim_cur = need, .rlim_max = need};
+    if (setrlimit(RLIMIT_NOFILE, &want) == 0) return 0;
+    snprintf(err, errlen,
+             "-c needs about %llu open files but the limit is %llu and cannot be raised here; "
+             "raise it with 'ulimit -n %llu' (as root, or the hard limit in /etc/security/limits.conf; "
+             "above fs.nr_open also 'sysctl -w fs.nr_open=...'), or use fewer connections",
+             (unsigned long long)need, (unsigned long long)rl.rlim_cur, (unsigned long long)need);
+    return -1;
+}
+
+static void sleep_until(uint64_t t)
+{
+    struct timespec ts = {.tv_sec = (time_t)(t / 1000000000), .tv_nsec = (long)(t % 1000000000)};
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+/* Takes every slot the workers have published since the last call. */
+static void collect(struct worker *ws, unsigned n, struct stats *interval, struct stats *total)
+{
+    for (unsigned i = 0; i < n; i++) {
+        struct worker *w = &ws[i];
+        uint64_t pub = atomic_load_explicit(&w->published, memory_order_acquire);
+        if (pub == atomic_load_explicit(&w->consumed, memory_order_relaxed)) continue;
+        struct stats *slot = w->slot[(pub - 1) & 1];
+        if (interval) stats_add(interval, slot);
+        stats_add(total, slot);
+        stats_reset(slot);
+        atomic_store_explicit(&w->consumed, pub, memory_order_release);
+    }
+}
+
+static bool all_done(struct worker *ws, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (!atomic_load_explicit(&ws[i].done, memory_order_acquire)) return false;
+    return true;
+}
+
+static void report_intervals(const struct plan *p, struct worker *ws, unsigned n, uint64_t start,
+                             struct stats *interval, struct stats *total)
+{
+    bool tty = isatty(STDOUT_FILENO);
+    uint64_t iv = p->interval_ns, last = start;
+    /* Wake just after each boundary so the workers have published. */
+    uint64_t next = start + iv + 2000000;
+    while (!all_done(ws, n)) {
+        uint64_t now = mono_ns(), slice = now + 20000000;
+        sleep_until(next < slice ? next : slice);
+        if (signals_seen) atomic_store(&stop_requested, true);
+        now = mono_ns();
+        if (now < next) continue;
+        stats_reset(interval);
+        collect(ws, n, interval, total);
+        if (!p->quiet)
+            report_live(stdout, p, (double)(now - start) / 1e9, (double)(now - last) / 1e9, interval, tty);
+        last = now;
+        while (next <= now) next += iv;
+    }
+    if (!p->quiet && tty) fputc('\n', stdout);
+}
+
+int run_load(struct plan *p)
+{
+    char err[PLAN_ERR_LEN];
+    if (ring_probe(err, sizeof(err))) {
+        fprintf(stderr, "barrage: %s\n", err);
+        return 1;
+    }
+    if (raise_fd_limit((uint64_t)p->connections + 64 + 16ull * p->threads, err, sizeof(err))) {
+        fprintf(stderr, "barrage: %s\n", err);
+        return 2;
+    }
+
+    unsigned n = p->threads;
+    struct worker *ws = calloc(n, sizeof(*ws));
+    struct stats *interval = stats_create(p->timeout_ns / 1000);
+    struct stats *total = stats_create(p->timeout_ns / 1000);
+    int code = 1;
+    if (!ws || !interval || !total) goto out_oom;
+    for (unsigned i = 0; i < n; i++) {
+        ws[i].slot[0] = stats_create(p->timeout_ns / 1000);
+        ws[i].slot[1] = stats_create(p->timeout_ns / 1000);
+        if (!ws[i].slot[0] || !ws[i].slot[1]) goto out_oom;
+    }
+
+    install_signals();
+    /* Workers never take signals: the reporter turns them into the stop flag. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    uint64_t start = mono_ns();
+    uint32_t base = 0;
+    unsigned started = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct worker *w = &ws[i];
+        w->plan = p;
+        w->id = i;
+        w->cpu = p->ncpus ? p->cpus[i % p->ncpus] : i;
+        w->nconns = p->connections / n + (i < p->connections % n);
+        w->conn_base = base;
+        base += w->nconns;
+        w->max_requests = p->max_requests ? p->max_requests / n + (i < p->max_requests % n) : 0;
+        w->start_ns = start;
+        w->end_ns = p->duration_ns ? start + p->duration_ns : 0;
+        w->stop = &stop_requested;
+        if (worker_start(w)) {
+            fprintf(stderr, "barrage: cannot start worker thread %u: %s\n", i, strerror(errno));
+            atomic_store(&stop_requested, true);
+            break;
+        }
+        started++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+    if (started == n) report_intervals(p, ws, n, start, interval, total);
+    struct summary sum = {.plan = p, .total = total, .threads = n};
+    uint64_t stopped = start;
+    code = 0;
+    for (unsigned i = 0; i < started; i++) {
+        struct worker *w = &ws[i];
+        worker_join(w);
+        if (w->error) {
+            fprintf(stderr, "barrage: worker %u: %s\n", i, w->errmsg);
+            code = 1;
+        }
+        /* After the join the slots are ours: the published one, then the current one. */
+        collect(w, 1, NULL, total);
+        uint64_t pub = atomic_load(&w->published);
+        stats_add(total, w->slot[pub & 1]);
+        sum.in_flight += w->in_flight;
+        sum.max_open += w->max_open;
+        if (w->stopped_ns > stopped) stopped = w->stopped_ns;
+    }
+    if (started < n) code = 1;
+    sum.duration_s = (double)(stopped - start) / 1e9;
+    sum.interrupted = signals_seen > 0;
+    if (!p->quiet || code == 0) report_summary(stdout, &sum);
+    if (p->json_path && report_json(p->json_path, &sum, err, sizeof(err))) {
+        fprintf(stderr, "barrage: %s\n", err);
+        code = 1;
+    }
+    goto out;
+
+out_oom:
+    fprintf(stderr, "barrage: out of memory setting up %u workers\n", n);
+out:
+    if (ws)
+        for (unsigned i = 0; i < n; i++) {
+            stats_destroy(ws[i].slot[0]);
+            stats_destroy(ws[i].slot[1]);
+        }
+    free(ws);
+    stats_destroy(interval);
+    stats_destroy(total);
+    return code;
+}

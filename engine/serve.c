@@ -1,0 +1,375 @@
+/* `barrage serve`: flags, listening sockets, worker threads, clean stop and the stats file.
+ *
+ * Shape of a run: parse flags; block SIGINT/SIGTERM (before anything a test could wait
+ * for, so a signal sent right after the port appears is never fatal); bind one
+ * SO_REUSEPORT listener per thread on the same port; announce the port; start the
+ * workers; sigwait(); stop and join them; add up their counters.
+ */
+#define _GNU_SOURCE
+#include "serve.h"
+#include "serve_config.h"
+#include "serve_reply.h"
+#include "serve_worker.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define LISTEN_BACKLOG 4096
+
+static const char usage[] =
+    "usage: barrage serve [options]\n"
+    "Built-in HTTP/1.1 target server.\n"
+    "\n"
+    "  --host ADDR         address to bind (default 127.0.0.1)\n"
+    "  --port P            port, 0 = ephemeral (default 0)\n"
+    "  --threads N         worker threads, each with its own listener (default 1)\n"
+    "  --port-file FILE    write the port number to FILE once listening\n"
+    "  --body-size N       body bytes of the default response (default 13)\n"
+    "  --delay MS          delay every response by MS milliseconds\n"
+    "  --chunked           send default responses with chunked encoding\n"
+    "  --close-after N     close each connection after its Nth response\n"
+    "  --idle-close MS     close keep-alive connections idle for MS milliseconds\n"
+    "  --stats-file FILE   at exit write {\"requests\":N,\"connections\":N} to FILE\n"
+    "  --quiet             print nothing on stdout, no warnings\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "Routes (query strings ignored; HEAD answers without the body):\n"
+    "  /               200 with the default body (also any unknown path)\n"
+    "  /bytes/N        200 with an N-byte body\n"
+    "  /chunked/N      200, N bytes in chunks (one with an extension), a trailer\n"
+    "  /delay/MS       the default response after MS milliseconds\n"
+    "  /status/CODE    that status (100-599)\n"
+    "  /close          200 with Connection: close, then close\n"
+    "  /reset          no answer: close with an RST\n"
+    "  /truncate       Content-Length: 100 but 10 body bytes, then close\n"
+    "  /garbage        a line that is not HTTP, then close\n"
+    "  /hang           never answer\n"
+    "  /echo           200 with the request body\n";
+
+/* --- flags --------------------------------------------------------------------------- */
+
+enum flag_kind { FLAG_STRING, FLAG_NUMBER, FLAG_SWITCH };
+
+struct flag {
+    const char *name;
+    enum flag_kind kind;
+    size_t offset, size;   /* of the field in struct serve_config */
+    uint64_t min, max;     /* FLAG_NUMBER */
+};
+
+#define FIELD(f) offsetof(struct serve_config, f), sizeof(((struct serve_config *)0)->f)
+static const struct flag flags[] = {
+    { "--host",        FLAG_STRING, FIELD(host),          0, 0 },
+    { "--port",        FLAG_NUMBER, FIELD(port),          0, 65535 },
+    { "--threads",     FLAG_NUMBER, FIELD(threads),       1, SERVE_MAX_THREADS },
+    { "--port-file",   FLAG_STRING, FIELD(port_file),     0, 0 },
+    { "--body-size",   FLAG_NUMBER, FIELD(body_size),     0, SERVE_MAX_BODY },
+    { "--delay",       FLAG_NUMBER, FIELD(delay_ms),      0, SERVE_MAX_DELAY_MS },
+    { "--chunked",     FLAG_SWITCH, FIELD(chunked),       0, 0 },
+    { "--close-after", FLAG_NUMBER, FIELD(close_after),   0, UINT32_MAX },
+    { "--idle-close",  FLAG_NUMBER, FIELD(idle_close_ms), 0, UINT32_MAX },
+    { "--stats-file",  FLAG_STRING, FIELD(stats_file),    0, 0 },
+    { "--quiet",       FLAG_SWITCH, FIELD(quiet),         0, 0 },
+};
+
+static bool parse_number(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (!*s) return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return false;
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    if (v < min || v > max) return false;
+    *out = v;
+    return true;
+}
+
+static void store_number(void *field, size_t size, uint64_t v)
+{
+    switch (size) {
+    case 2: *(uint16_t *)field = (uint16_t)v; break;
+    case 4: *(uint32_t *)field = (uint32_t)v; break;
+    default: *(uint64_t *)field = v; break;
+    }
+}
+
+/* Returns -1 to go on serving, else the exit code: 0 after --help, 2 for a bad flag
+ * (the message is printed here, the one place flags are judged). */
+static int parse_flags(int argc, char **argv, struct serve_config *cfg)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        const char *eq = strchr(arg, '=');
+        size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+        const struct flag *f = NULL;
+        for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+            if (strlen(flags[k].name) == name_len && !strncmp(arg, flags[k].name, name_len))
+                f = &flags[k];
+        }
+        if (!f) {
+            fprintf(stderr, "barrage serve: %s '%s'\n",
+                    arg[0] == '-' ? "unknown option" : "unexpected argument", arg);
+            return 2;
+        }
+        void *field = (char *)cfg + f->offset;
+        if (f->kind == FLAG_SWITCH) {
+            if (eq) {
+                fprintf(stderr, "barrage serve: %s: takes no value\n", f->name);
+                return 2;
+            }
+            *(bool *)field = true;
+            continue;
+        }
+        const char *value = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+        if (!value) {
+            fprintf(stderr, "barrage serve: %s: missing value\n", f->name);
+            return 2;
+        }
+        uint64_t v;
+        if (f->kind == FLAG_STRING && *value) {
+            *(const char **)field = value;
+        } else if (f->kind == FLAG_NUMBER && parse_number(value, f->min, f->max, &v)) {
+            store_number(field, f->size, v);
+        } else {
+            fprintf(stderr, "barrage serve: %s: invalid value '%s'\n", f->name, value);
+            return 2;
+        }
+    }
+    return -1;
+}
+
+/* --- setup and files ----------------------------------------------------------------- */
+
+/* ~20,000 connections need more descriptors than the usual soft limit of 1024. */
+static void raise_fd_limit(const struct serve_config *cfg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max) return;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && !cfg->quiet)
+        fprintf(stderr, "barrage serve: warning: cannot raise the open-file limit: %s\n",
+                strerror(errno));
+}
+
+/* Binds a listener to addr (whose port is set). Returns the fd, or -errno with *what set. */
+static int open_listener(const struct sockaddr_storage *addr, socklen_t len, const char **what)
+{
+    int one = 1;
+    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *what = "socket";
+        return -errno;
+    }
+    *what = "setsockopt";
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+        goto fail;
+    *what = "bind";
+    if (bind(fd, (const struct sockaddr *)addr, len) < 0) goto fail;
+    *what = "listen";
+    if (listen(fd, LISTEN_BACKLOG) < 0) goto fail;
+    return fd;
+fail:;
+    int err = -errno;
+    close(fd);
+    return err;
+}
+
+/* Writes text to path through path.tmp and rename(), so a reader polling for path never
+ * sees it half-written. 0 or -errno. */
+static int write_file_atomically(const char *path, const char *text)
+{
+    size_t n = strlen(path) + 5;
+    char *tmp = malloc(n);
+    if (!tmp) return -ENOMEM;
+    snprintf(tmp, n, "%s.tmp", path);
+    int err = 0;
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        err = -errno;
+    } else {
+        bool ok = fputs(text, f) >= 0;
+        if (fclose(f) != 0 || !ok) err = errno ? -errno : -EIO;
+        else if (rename(tmp, path) < 0) err = -errno;
+        if (err) unlink(tmp);
+    }
+    free(tmp);
+    return err;
+}
+
+static void set_port(struct sockaddr_storage *addr, uint16_t port)
+{
+    if (addr->ss_family == AF_INET6) ((struct sockaddr_in6 *)addr)->sin6_port = htons(port);
+    else ((struct sockaddr_in *)addr)->sin_port = htons(port);
+}
+
+static uint16_t get_port(const struct sockaddr_storage *addr)
+{
+    if (addr->ss_family == AF_INET6) return ntohs(((const struct sockaddr_in6 *)addr)->sin6_port);
+    return ntohs(((const struct sockaddr_in *)addr)->sin_port);
+}
+
+/* --- the run ------------------------------------------------------------------------- */
+
+struct server {
+    const struct serve_config *cfg;
+    struct serve_worker *workers[SERVE_MAX_THREADS];
+    int nworkers;
+    struct sockaddr_storage addr;   /* bound address, with the real port */
+    socklen_t addr_len;
+};
+
+/* Resolves --host and creates one worker per thread, each with a listener on one port.
+ * 0, or -1 after printing why; *code is the exit code to use. */
+static int server_listen(struct server *s, int *code)
+{
+    const struct serve_config *cfg = s->cfg;
+    struct addrinfo hints = { .ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM };
+    struct addrinfo *ai = NULL;
+    if (getaddrinfo(cfg->host, NULL, &hints, &ai) != 0 || !ai) {
+        fprintf(stderr, "barrage serve: --host: invalid value '%s'\n", cfg->host);
+        *code = 2;
+        return -1;
+    }
+    memcpy(&s->addr, ai->ai_addr, ai->ai_addrlen);
+    s->addr_len = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    set_port(&s->addr, cfg->port);
+
+    *code = 1;
+    const char *what = NULL;
+    int err = 0;
+    for (int i = 0; i < cfg->threads; i++) {
+        int fd = open_listener(&s->addr, s->addr_len, &what);
+        if (fd < 0) {
+            err = fd;
+            break;
+        }
+        if (i == 0 && cfg->port == 0) {   /* the other threads join the ephemeral port */
+            socklen_t len = sizeof(s->addr);
+            getsockname(fd, (struct sockaddr *)&s->addr, &len);
+        }
+        err = serve_worker_create(&s->workers[i], cfg, fd, &what);
+        if (err) break;
+        s->nworkers++;
+    }
+    if (!err) return 0;
+    fprintf(stderr, "barrage serve: %s %s port %u: %s\n", what, cfg->host,
+            get_port(&s->addr), strerror(-err));
+    return -1;
+}
+
+/* "listening on http://HOST:PORT/" and the port file. 0 or -1 after printing why. */
+static int server_announce(struct server *s)
+{
+    const struct serve_config *cfg = s->cfg;
+    uint16_t port = get_port(&s->addr);
+    if (!cfg->quiet) {
+        char host[NI_MAXHOST];
+        if (getnameinfo((struct sockaddr *)&s->addr, s->addr_len, host, sizeof(host), NULL, 0,
+                        NI_NUMERICHOST) != 0)
+            snprintf(host, sizeof(host), "%s", cfg->host);
+        bool v6 = s->addr.ss_family == AF_INET6;
+        printf("listening on http://%s%s%s:%u/\n", v6 ? "[" : "", host, v6 ? "]" : "", port);
+        fflush(stdout);
+    }
+    if (!cfg->port_file) return 0;
+    char text[16];
+    snprintf(text, sizeof(text), "%u\n", port);
+    int err = write_file_atomically(cfg->port_file, text);
+    if (!err) return 0;
+    fprintf(stderr, "barrage serve: --port-file %s: %s\n", cfg->port_file, strerror(-err));
+    return -1;
+}
+
+static int server_write_stats(const struct server *s)
+{
+    uint64_t requests = 0, connections = 0;
+    for (int i = 0; i < s->nworkers; i++) {
+        requests += s->workers[i]->requests;
+        connections += s->workers[i]->connections;
+    }
+    char text[96];
+    snprintf(text, sizeof(text), "{\"requests\":%llu,\"connections\":%llu}\n",
+             (unsigned long long)requests, (unsigned long long)connections);
+    int err = write_file_atomically(s->cfg->stats_file, text);
+    if (!err) return 0;
+    fprintf(stderr, "barrage serve: --stats-file %s: %s\n", s->cfg->stats_file, strerror(-err));
+    return -1;
+}
+
+/* Starts the workers, waits for SIGINT/SIGTERM, stops and joins them. 0, or 1 when a
+ * worker could not start or failed. */
+static int server_run(struct server *s, const sigset_t *stop_signals)
+{
+    int started = 0, code = 0;
+    for (; started < s->nworkers; started++) {
+        struct serve_worker *w = s->workers[started];
+        int err = pthread_create(&w->thread, NULL, serve_worker_run, w);
+        if (err) {
+            fprintf(stderr, "barrage serve: starting a thread: %s\n", strerror(err));
+            code = 1;
+            break;
+        }
+    }
+    if (!code) {
+        int sig;
+        sigwait(stop_signals, &sig);
+    }
+    for (int i = 0; i < started; i++) serve_worker_stop(s->workers[i]);
+    for (int i = 0; i < started; i++) {
+        struct serve_worker *w = s->workers[i];
+        pthread_join(w->thread, NULL);
+        if (w->error) {
+            fprintf(stderr, "barrage serve: worker %d: epoll_wait: %s\n", i, strerror(w->error));
+            code = 1;
+        }
+    }
+    return code;
+}
+
+int serve_main(int argc, char **argv)
+{
+    struct serve_config cfg = { .host = "127.0.0.1", .threads = 1, .body_size = 13 };
+    int code = parse_flags(argc, argv, &cfg);
+    if (code >= 0) return code;
+
+    sigset_t stop_signals, old_mask;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);   /* inherited by the workers */
+
+    raise_fd_limit(&cfg);
+    serve_pattern_init();
+    struct server s = { .cfg = &cfg };
+    code = 1;
+    if (serve_reply_init(&cfg) < 0) {
+        fprintf(stderr, "barrage serve: out of memory\n");
+        goto out;
+    }
+    if (server_listen(&s, &code) < 0 || server_announce(&s) < 0) goto out;
+    code = server_run(&s, &stop_signals);
+    if (cfg.stats_file && server_write_stats(&s) < 0) code = 1;
+out:
+    for (int i = 0; i < s.nworkers; i++) serve_worker_destroy(s.workers[i]);
+    serve_reply_fini();
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    return code;
+}

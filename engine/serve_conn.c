@@ -1,0 +1,289 @@
+/* One connection of `barrage serve`: read, parse, queue responses, write, close.
+ *
+ * The hot path, per readable event: one recv() into the worker's buffer, every complete
+ * request in it answered into the staging queue (the prebuilt default response is one
+ * memcpy), one sendmsg(). Only what the socket does not take at once, or what waits for a
+ * delay, is moved to a queue of the connection's own, which then collects the following
+ * responses until it drains; leftover bytes of a partial request are copied to conn->in.
+ *
+ * Back-pressure: while the queue is past its high-water marks (serve_outq_full) the
+ * connection neither parses nor reads; EPOLLOUT or the delay timer resumes it. The socket
+ * is edge-triggered, so `may_read` remembers that there may be bytes left to read.
+ */
+#include "serve_worker.h"
+#include "serve_reply.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Why consuming input stopped. */
+enum consumed {
+    CONSUMED_NEED_INPUT,   /* all of it used, or a partial request kept in conn->in */
+    CONSUMED_QUEUE_FULL,   /* complete requests wait in conn->in for queue room */
+};
+
+struct serve_conn *serve_conn_create(struct serve_worker *w, int fd)
+{
+    struct serve_conn *c = calloc(1, sizeof(*c));
+    if (!c) return NULL;
+    c->fd = fd;
+    c->may_read = 1;
+    c->heap_index = SERVE_NO_TIMER;
+    c->next = w->conns;
+    if (w->conns) w->conns->prev = c;
+    w->conns = c;
+    w->nconns++;
+    return c;
+}
+
+void serve_conn_close(struct serve_worker *w, struct serve_conn *c)
+{
+    serve_worker_clear_timer(w, c);
+    serve_worker_update_idle(w, c, false);
+    if (c->prev) c->prev->next = c->next;
+    else w->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    w->nconns--;
+    close(c->fd);
+    free(c->in);
+    serve_outq_destroy(c->out);
+    free(c);
+}
+
+/* An RST instead of a FIN: SO_LINGER with a zero timeout makes close() abort. */
+static void conn_reset(struct serve_worker *w, struct serve_conn *c)
+{
+    struct linger abort_now = { .l_onoff = 1, .l_linger = 0 };
+    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof(abort_now));
+    serve_conn_close(w, c);
+}
+
+/* Reads and drops input until the peer's EOF, which ends the connection. */
+static void conn_linger_read(struct serve_worker *w, struct serve_conn *c)
+{
+    for (;;) {
+        ssize_t n = recv(c->fd, w->rbuf, SERVE_RBUF_BYTES, 0);
+        if (n > 0 || (n < 0 && errno == EINTR)) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        serve_conn_close(w, c);
+        return;
+    }
+}
+
+/* Graceful close once the last response is written. Closing a socket with unread input
+ * makes the kernel send an RST, which can destroy responses the client has not read yet
+ * (pipelined requests after a `Connection: close` do exactly that). So send our FIN with
+ * shutdown(), read to the client's EOF, and only then close; a timer bounds the wait. */
+static void conn_start_linger(struct serve_worker *w, struct serve_conn *c)
+{
+    if (c->eof || shutdown(c->fd, SHUT_WR) < 0) {
+        serve_conn_close(w, c);
+        return;
+    }
+    c->lingering = 1;
+    serve_worker_update_idle(w, c, false);
+    serve_worker_set_timer(w, c, w->now + SERVE_LINGER_NS);
+    conn_linger_read(w, c);
+}
+
+static void conn_after(struct serve_conn *c, enum serve_after after)
+{
+    if (after == SERVE_AFTER_CLOSE) c->closing = 1;
+    else if (after == SERVE_AFTER_HANG) c->hung = 1;
+}
+
+/* Takes body bytes of the request in progress; answers once the body is complete.
+ * Returns the bytes taken. */
+static size_t conn_body(struct serve_worker *w, struct serve_conn *c, struct serve_outq *q,
+                        const char *p, size_t n)
+{
+    size_t take = c->body_left < n ? (size_t)c->body_left : n;
+    if (c->body_mode == SERVE_BODY_ECHO) serve_outq_put(q, p, take);
+    c->body_left -= take;
+    if (c->body_left) return take;
+    if (c->body_mode == SERVE_BODY_ECHO)
+        conn_after(c, serve_reply_finish(q, c->body_close));
+    else if (c->body_mode == SERVE_BODY_ANSWER_AFTER)
+        conn_after(c, serve_reply_queue(q, &c->body_req, c->body_close, w->now));
+    return take;
+}
+
+static void conn_request(struct serve_worker *w, struct serve_conn *c, struct serve_outq *q,
+                         const struct serve_request *req)
+{
+    if (req->transfer_encoding) {   /* a body we do not decode: its end is unknown */
+        serve_reply_error(q, 400, w->now);
+        c->closing = 1;
+        return;
+    }
+    c->responses++;
+    uint32_t close_after = w->cfg->close_after;
+    bool close = !req->keep_alive || (close_after && c->responses >= close_after);
+    if (!req->content_length) {
+        conn_after(c, serve_reply_queue(q, req, close, w->now));
+        return;
+    }
+    if (req->expect_continue) serve_reply_continue(q);
+    c->body_left = req->content_length;
+    c->body_close = close;
+    if (req->route == SERVE_ROUTE_ECHO) {
+        enum serve_after after = serve_reply_queue(q, req, close, w->now);
+        c->body_mode = after == SERVE_AFTER_BODY ? SERVE_BODY_ECHO : SERVE_BODY_DROP;
+        if (after != SERVE_AFTER_BODY) conn_after(c, after);
+    } else {
+        c->body_mode = SERVE_BODY_ANSWER_AFTER;
+        c->body_req = *req;
+    }
+}
+
+/* Keeps the n unused bytes at p (which may lie inside conn->in) for the next round. */
+static int conn_keep_input(struct serve_conn *c, const char *p, size_t n)
+{
+    if (n > c->in_cap) {
+        size_t cap = n < 1024 ? 1024 : n;
+        char *in = realloc(c->in, cap);
+        if (!in) return -1;
+        c->in = in;
+        c->in_cap = cap;
+    }
+    if (n && p != c->in) memmove(c->in, p, n);
+    c->in_len = n;
+    if (!n && c->in_cap > 16 * 1024) {   /* a long head grew it: give the memory back */
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = 0;
+    }
+    return 0;
+}
+
+/* Answers the requests in buf[0, len) into q. Returns enum consumed, or -1 (no memory). */
+static int conn_consume(struct serve_worker *w, struct serve_conn *c, struct serve_outq *q,
+                        const char *buf, size_t len)
+{
+    size_t off = 0;
+    int rc = CONSUMED_NEED_INPUT;
+    while (off < len) {
+        if (c->body_left) {
+            off += conn_body(w, c, q, buf + off, len - off);
+            continue;
+        }
+        if (c->closing || c->hung) {   /* nothing after this gets answered */
+            off = len;
+            break;
+        }
+        if (serve_outq_full(q)) {
+            rc = CONSUMED_QUEUE_FULL;
+            break;
+        }
+        struct serve_request req;
+        ssize_t n = serve_request_parse(buf + off, len - off, &c->scanned, &req);
+        if (n == SERVE_REQ_INCOMPLETE) break;
+        if (n < 0) {
+            serve_reply_error(q, n == SERVE_REQ_TOO_LARGE ? 431 : 400, w->now);
+            c->closing = 1;
+            off = len;
+            break;
+        }
+        off += (size_t)n;
+        conn_request(w, c, q, &req);
+    }
+    return conn_keep_input(c, buf + off, len - off) < 0 ? -1 : rc;
+}
+
+/* One recv(), after the kept partial request, then consumes. Returns as conn_consume. */
+static int conn_read(struct serve_worker *w, struct serve_conn *c, struct serve_outq *q)
+{
+    /* conn->in holds at most a partial head here (complete requests are consumed before
+     * reading), so room is at least one read's worth. */
+    size_t have = c->in_len;
+    if (have) memcpy(w->rbuf, c->in, have);
+    size_t room = SERVE_RBUF_BYTES - have;
+    ssize_t n = recv(c->fd, w->rbuf + have, room, 0);
+    if (n < 0) {
+        if (errno == EINTR) return CONSUMED_NEED_INPUT;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+        c->may_read = 0;
+        return CONSUMED_NEED_INPUT;
+    }
+    if (n == 0) {
+        c->eof = 1;
+        c->may_read = 0;
+        return CONSUMED_NEED_INPUT;
+    }
+    /* A short read emptied the socket; edge-triggered epoll reports the next bytes. */
+    if ((size_t)n < room) c->may_read = 0;
+    return conn_consume(w, c, q, w->rbuf, have + (size_t)n);
+}
+
+/* Writes what it can from q. What is left of the (shared) staging queue moves to the
+ * connection's own queue; a queue that reached its close or reset is emptied. */
+static enum serve_flush conn_flush(struct serve_worker *w, struct serve_conn *c,
+                                   struct serve_outq *q)
+{
+    if (q->broken) return SERVE_FLUSH_ERROR;
+    uint64_t gate_at = 0;
+    enum serve_flush r = serve_outq_flush(q, c->fd, w->now, &w->requests, &gate_at);
+    if (r == SERVE_FLUSH_GATED) serve_worker_set_timer(w, c, gate_at);
+    if (r == SERVE_FLUSH_CLOSE || r == SERVE_FLUSH_RESET) serve_outq_clear(q);
+    if ((r == SERVE_FLUSH_AGAIN || r == SERVE_FLUSH_GATED) && q == w->staging) {
+        if (!c->out) c->out = serve_outq_create(q->tail - q->head + 4096);
+        if (!c->out || serve_outq_take(c->out, q) < 0) return SERVE_FLUSH_ERROR;
+    }
+    return r;
+}
+
+/* Idle for --idle-close: connected, and nothing in progress in either direction. */
+static bool conn_idle(const struct serve_conn *c)
+{
+    return !c->in_len && !c->body_left && !c->hung && !c->closing &&
+           (!c->out || serve_outq_empty(c->out));
+}
+
+void serve_conn_run(struct serve_worker *w, struct serve_conn *c)
+{
+    if (c->lingering) {
+        conn_linger_read(w, c);
+        return;
+    }
+    for (;;) {
+        struct serve_outq *q = c->out ? c->out : w->staging;
+        int rc = CONSUMED_NEED_INPUT;
+        if (c->in_len) rc = conn_consume(w, c, q, c->in, c->in_len);
+        if (rc == CONSUMED_NEED_INPUT && c->may_read && !c->eof) rc = conn_read(w, c, q);
+        if (rc < 0) goto fail;
+
+        switch (conn_flush(w, c, q)) {
+        case SERVE_FLUSH_ERROR: goto fail;
+        case SERVE_FLUSH_RESET: conn_reset(w, c); return;
+        case SERVE_FLUSH_CLOSE: conn_start_linger(w, c); return;
+        default: break;
+        }
+        q = c->out ? c->out : w->staging;
+        if (serve_outq_full(q)) break;            /* EPOLLOUT or the timer resumes us */
+        if (rc == CONSUMED_QUEUE_FULL) continue;  /* room again for what is buffered */
+        if (!c->may_read || c->eof) break;
+    }
+    /* After the peer's EOF, stay only to deliver what is queued. */
+    if (c->eof && (c->hung || !c->out || serve_outq_empty(c->out))) {
+        serve_conn_close(w, c);
+        return;
+    }
+    if (c->out && serve_outq_empty(c->out) && c->out->cap > 4 * SERVE_OUT_HIGH_BYTES) {
+        serve_outq_destroy(c->out);   /* a big echo grew it: give the memory back */
+        c->out = NULL;
+    }
+    if (w->cfg->idle_close_ms) serve_worker_update_idle(w, c, conn_idle(c));
+    return;
+fail:
+    serve_outq_clear(w->staging);
+    serve_conn_close(w, c);
+}
+
+void serve_conn_timer(struct serve_worker *w, struct serve_conn *c)
+{
+    if (c->lingering) serve_conn_close(w, c);
+    else serve_conn_run(w, c);
+}

@@ -1,0 +1,44 @@
+/* Responses of `barrage serve`: what each route answers, queued into a serve_outq.
+ *
+ * The default response (the one a benchmark hits) is built once per variant by
+ * serve_reply_init() and copied whole into the queue; other routes are assembled from
+ * a few constant pieces. Nothing here allocates per request.
+ */
+#ifndef BARRAGE_SERVE_REPLY_H
+#define BARRAGE_SERVE_REPLY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "serve_config.h"
+#include "serve_out.h"
+#include "serve_request.h"
+
+/* What the connection does after serve_reply_queue(). */
+enum serve_after {
+    SERVE_AFTER_NEXT,    /* read the next request */
+    SERVE_AFTER_CLOSE,   /* the queue ends with a close or reset: ignore further input */
+    SERVE_AFTER_HANG,    /* never answer again: ignore further input, keep the connection */
+    SERVE_AFTER_BODY,    /* /echo: queue the request body, then call serve_reply_finish() */
+};
+
+/* Builds the prebuilt responses; keeps cfg (which must outlive the server). 0 or -1 (no
+ * memory). Call once before the workers start; serve_reply_fini() frees them. */
+int serve_reply_init(const struct serve_config *cfg);
+void serve_reply_fini(void);
+
+/* Queues the response to req. close: the connection ends after it (the client asked, or
+ * --close-after). now: monotonic ns, for the response's delay. Returns enum serve_after. */
+enum serve_after serve_reply_queue(struct serve_outq *q, const struct serve_request *req,
+                                   bool close, uint64_t now);
+
+/* Ends a response left open by SERVE_AFTER_BODY. Returns SERVE_AFTER_NEXT or _CLOSE. */
+enum serve_after serve_reply_finish(struct serve_outq *q, bool close);
+
+/* The answer to a head that could not be parsed (400, 431): queued with a close. */
+void serve_reply_error(struct serve_outq *q, unsigned status, uint64_t now);
+
+/* "100 Continue", before reading a body the client is waiting to send. */
+void serve_reply_continue(struct serve_outq *q);
+
+#endif

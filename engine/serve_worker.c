@@ -1,0 +1,300 @@
+/* Event loop of one `barrage serve` worker: accepting, timers, stopping. See serve_worker.h. */
+#define _GNU_SOURCE   /* accept4 */
+#include "serve_worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_EVENTS   256
+#define ACCEPT_BURST 128   /* accepts per listener event, so connections cannot starve I/O */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* --- timers: a binary min-heap of connections on timer_at ----------------------------- */
+
+static void heap_place(struct serve_worker *w, uint32_t i, struct serve_conn *c)
+{
+    w->heap[i] = c;
+    c->heap_index = i;
+}
+
+static void heap_sift_up(struct serve_worker *w, uint32_t i)
+{
+    struct serve_conn *c = w->heap[i];
+    while (i > 0) {
+        uint32_t parent = (i - 1) / 2;
+        if (w->heap[parent]->timer_at <= c->timer_at) break;
+        heap_place(w, i, w->heap[parent]);
+        i = parent;
+    }
+    heap_place(w, i, c);
+}
+
+static void heap_sift_down(struct serve_worker *w, uint32_t i)
+{
+    struct serve_conn *c = w->heap[i];
+    for (;;) {
+        uint32_t child = 2 * i + 1;
+        if (child >= w->heap_len) break;
+        if (child + 1 < w->heap_len && w->heap[child + 1]->timer_at < w->heap[child]->timer_at)
+            child++;
+        if (c->timer_at <= w->heap[child]->timer_at) break;
+        heap_place(w, i, w->heap[child]);
+        i = child;
+    }
+    heap_place(w, i, c);
+}
+
+/* The heap always has room: worker_adopt() grows it with the connection count. */
+void serve_worker_set_timer(struct serve_worker *w, struct serve_conn *c, uint64_t at)
+{
+    uint32_t i = c->heap_index;
+    if (i == SERVE_NO_TIMER) {
+        i = w->heap_len++;
+        heap_place(w, i, c);
+    }
+    c->timer_at = at;
+    heap_sift_up(w, i);
+    heap_sift_down(w, c->heap_index);
+}
+
+void serve_worker_clear_timer(struct serve_worker *w, struct serve_conn *c)
+{
+    uint32_t i = c->heap_index;
+    if (i == SERVE_NO_TIMER) return;
+    c->heap_index = SERVE_NO_TIMER;
+    struct serve_conn *last = w->heap[--w->heap_len];
+    if (last == c) return;
+    heap_place(w, i, last);
+    heap_sift_up(w, i);
+    heap_sift_down(w, last->heap_index);
+}
+
+/* --- --idle-close: a list in the order connections became idle, so oldest first -------- */
+
+void serve_worker_update_idle(struct serve_worker *w, struct serve_conn *c, bool idle)
+{
+    if (c->in_idle_list) {
+        if (c->idle_prev) c->idle_prev->idle_next = c->idle_next;
+        else w->idle_head = c->idle_next;
+        if (c->idle_next) c->idle_next->idle_prev = c->idle_prev;
+        else w->idle_tail = c->idle_prev;
+        c->in_idle_list = 0;
+    }
+    if (!idle) return;
+    c->idle_since = w->now;
+    c->idle_prev = w->idle_tail;
+    c->idle_next = NULL;
+    if (w->idle_tail) w->idle_tail->idle_next = c;
+    else w->idle_head = c;
+    w->idle_tail = c;
+    c->in_idle_list = 1;
+}
+
+static uint64_t idle_deadline(const struct serve_worker *w)
+{
+    return w->idle_head->idle_since + (uint64_t)w->cfg->idle_close_ms * 1000000u;
+}
+
+/* epoll_wait timeout in ms (rounded up, so a timer never fires early): -1 for none. */
+static int worker_timeout(struct serve_worker *w)
+{
+    uint64_t next = UINT64_MAX;
+    if (w->heap_len) next = w->heap[0]->timer_at;
+    if (w->idle_head && idle_deadline(w) < next) next = idle_deadline(w);
+    if (next == UINT64_MAX) return -1;
+    uint64_t now = now_ns();
+    if (next <= now) return 0;
+    uint64_t ms = (next - now + 999999) / 1000000;
+    return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+static void worker_expire(struct serve_worker *w)
+{
+    w->now = now_ns();
+    while (w->heap_len && w->heap[0]->timer_at <= w->now) {
+        struct serve_conn *c = w->heap[0];
+        serve_worker_clear_timer(w, c);
+        serve_conn_timer(w, c);   /* may set a later timer again */
+    }
+    while (w->idle_head && idle_deadline(w) <= w->now) serve_conn_close(w, w->idle_head);
+}
+
+/* --- accepting ----------------------------------------------------------------------- */
+
+/* Out of file descriptors: spend the spare one to accept and drop a connection, so its
+ * client hears about it at once and the level-triggered listener stops firing at us. */
+static void worker_shed(struct serve_worker *w)
+{
+    if (!w->warned_emfile && !w->cfg->quiet)
+        fprintf(stderr, "barrage serve: out of file descriptors: dropping new connections\n");
+    w->warned_emfile = true;
+    if (w->spare_fd < 0) return;
+    close(w->spare_fd);
+    int fd = accept4(w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0) close(fd);
+    w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Sets up an accepted socket. Closes fd itself on failure. */
+static void worker_adopt(struct serve_worker *w, int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (w->nconns + 1 > w->heap_cap) {
+        uint32_t cap = w->heap_cap ? 2 * w->heap_cap : 1024;
+        struct serve_conn **heap = realloc(w->heap, cap * sizeof(*heap));
+        if (!heap) {
+            close(fd);
+            return;
+        }
+        w->heap = heap;
+        w->heap_cap = cap;
+    }
+    struct serve_conn *c = serve_conn_create(w, fd);
+    if (!c) {
+        close(fd);
+        return;
+    }
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                              .data.ptr = c };
+    if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        serve_conn_close(w, c);
+        return;
+    }
+    w->connections++;
+    if (w->cfg->idle_close_ms) serve_worker_update_idle(w, c, true);
+}
+
+static void worker_accept(struct serve_worker *w)
+{
+    for (int i = 0; i < ACCEPT_BURST; i++) {
+        int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            worker_adopt(w, fd);
+            continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno == EMFILE || errno == ENFILE) worker_shed(w);
+        return;   /* EAGAIN, or an error the next readiness event will retry */
+    }
+}
+
+/* --- the loop ------------------------------------------------------------------------ */
+
+void *serve_worker_run(void *arg)
+{
+    struct serve_worker *w = arg;
+    struct epoll_event events[MAX_EVENTS];
+    for (;;) {
+        int n = epoll_wait(w->epoll_fd, events, MAX_EVENTS, worker_timeout(w));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            w->error = errno;
+            kill(getpid(), SIGTERM);   /* wakes serve_main's sigwait(), which stops us all */
+            return NULL;
+        }
+        w->now = now_ns();
+        for (int i = 0; i < n; i++) {
+            void *tag = events[i].data.ptr;
+            if (tag == &w->listen_fd) {
+                worker_accept(w);
+            } else if (tag == &w->wake_fd) {
+                return NULL;
+            } else {
+                struct serve_conn *c = tag;
+                if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+                    c->may_read = 1;
+                serve_conn_run(w, c);
+            }
+        }
+        worker_expire(w);
+    }
+}
+
+void serve_worker_stop(struct serve_worker *w)
+{
+    uint64_t one = 1;
+    ssize_t ignored = write(w->wake_fd, &one, sizeof(one));   /* eventfd: cannot fail here */
+    (void)ignored;
+}
+
+/* --- setup --------------------------------------------------------------------------- */
+
+static int watch(struct serve_worker *w, int fd, int *tag)
+{
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = tag };
+    return epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int serve_worker_create(struct serve_worker **out, const struct serve_config *cfg,
+                        int listen_fd, const char **what)
+{
+    int err = -ENOMEM;
+    *what = "allocating a worker";
+    struct serve_worker *w = calloc(1, sizeof(*w));
+    if (!w) {
+        close(listen_fd);
+        return err;
+    }
+    w->cfg = cfg;
+    w->listen_fd = listen_fd;
+    w->wake_fd = w->spare_fd = -1;
+    w->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (w->epoll_fd < 0) {
+        *what = "epoll_create1";
+        goto fail_errno;
+    }
+    w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->wake_fd < 0) {
+        *what = "eventfd";
+        goto fail_errno;
+    }
+    if (watch(w, listen_fd, &w->listen_fd) < 0 || watch(w, w->wake_fd, &w->wake_fd) < 0) {
+        *what = "epoll_ctl";
+        goto fail_errno;
+    }
+    w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);   /* optional: see worker_shed */
+    w->rbuf = malloc(SERVE_RBUF_BYTES);
+    w->staging = serve_outq_create(SERVE_OUT_HIGH_BYTES + SERVE_RBUF_BYTES);
+    if (!w->rbuf || !w->staging) goto fail;
+    w->now = now_ns();
+    *out = w;
+    return 0;
+
+fail_errno:
+    err = -errno;
+fail:
+    serve_worker_destroy(w);
+    return err;
+}
+
+void serve_worker_destroy(struct serve_worker *w)
+{
+    if (!w) return;
+    while (w->conns) serve_conn_close(w, w->conns);
+    free(w->heap);
+    serve_outq_destroy(w->staging);
+    free(w->rbuf);
+    if (w->spare_fd >= 0) close(w->spare_fd);
+    if (w->wake_fd >= 0) close(w->wake_fd);
+    if (w->epoll_fd >= 0) close(w->epoll_fd);
+    close(w->listen_fd);
+    free(w);
+}

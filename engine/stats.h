@@ -1,0 +1,46 @@
+/* Counters and histograms of one worker for one interval, and their merge.
+ *
+ * A worker records into one struct stats at a time, never shared; the reporter
+ * adds finished ones into its aggregates (see worker.h for the hand-over).
+ * Ownership: stats_create() allocates the struct and its histograms;
+ * stats_destroy() frees them (accepts NULL).
+ */
+#ifndef BARRAGE_STATS_H
+#define BARRAGE_STATS_H
+
+#include <stdint.h>
+
+#include "hist.h"
+
+enum err_class { ERR_CONNECT, ERR_TIMEOUT, ERR_RESET, ERR_PARSE, ERR_STATUS, ERR__COUNT };
+#define STATS_ERRNO_MAX 160     /* connect failures are also counted per errno below this */
+#define STATS_PARSE_REASONS 16  /* per enum http_error */
+
+struct stats {
+    uint64_t issued;            /* requests handed to a connection (or a connect attempt for one) */
+    uint64_t ok;                /* complete responses with a status below 400 */
+    uint64_t failed;            /* sum of errors[] */
+    uint64_t errors[ERR__COUNT];
+    uint64_t status[600];       /* complete responses by status code */
+    uint64_t connect_errno[STATS_ERRNO_MAX];
+    uint64_t parse_reason[STATS_PARSE_REASONS];
+    uint64_t bytes_sent, bytes_received;
+    uint64_t conns_opened;      /* connects that succeeded */
+    uint64_t closed_by_server;  /* server closed a connection (idle, or Connection: close) */
+    uint64_t closed_by_client;  /* --requests-per-conn / --no-keepalive / errors */
+    uint64_t reused_requests;   /* requests sent on a connection that had served one before */
+    uint64_t open_conns;        /* gauge: open connections when the slot was published */
+    struct hist *latency;       /* µs from intended start to the last byte */
+    struct hist *ttfb;          /* µs from send to the first response byte */
+    struct hist *connect;       /* µs from connect() to established */
+};
+
+struct stats *stats_create(uint64_t highest_us);
+void stats_destroy(struct stats *s);
+void stats_reset(struct stats *s);
+/* dst += src (the gauge open_conns is summed too: callers add one slot per worker). */
+void stats_add(struct stats *dst, const struct stats *src);
+
+const char *err_class_name(enum err_class e);
+
+#endif

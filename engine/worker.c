@@ -1,0 +1,670 @@
+/* The worker: one pinned thread driving its own io_uring over its own connections.
+ *
+ * Everything here after set-up is the hot path: no allocation, no locks, no shared
+ * writes. One user_data encoding (op | connection index | generation) and one
+ * dispatcher (worker_dispatch). Connection life:
+ *
+ *   QUEUED --connect--> CONNECTING --ok--> OPEN --EOF/error/policy--> (closed) --> QUEUED
+ *                            |fail                                         ^
+ *                            v                                             |
+ *                         BACKOFF ---------------- after a delay ----------+
+ *
+ * Requests are sent as slices of the plan's pre-built buffer of `pipeline` copies;
+ * responses are parsed straight out of the provided receive buffers, which go back
+ * to the kernel as soon as a completion batch is done.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http_parse.h"
+#include "ring.h"
+
+enum op { OP_CONNECT = 1, OP_RECV, OP_SEND, OP_CLOSE };
+enum conn_state { C_QUEUED, C_BACKOFF, C_CONNECTING, C_OPEN };
+
+/* Sends up to this many bytes complete silently (IOSQE_CQE_SKIP_SUCCESS); larger
+ * ones ask for a completion so that two sends never overlap on one socket. */
+#define SILENT_SEND_MAX 4096
+#define BACKOFF_MIN_NS (10ull * 1000000)
+#define BACKOFF_MAX_NS (1000ull * 1000000)
+#define MAX_TICK_NS (50ull * 1000000)
+/* Waiting for several completions per system call is where io_uring saves CPU, but
+ * every response in a batch is timed when the batch returns. So wait for about as
+ * many as the recent rate brings in BATCH_WINDOW_NS, and never past BATCH_MAX_WAIT_NS. */
+#define BATCH_WINDOW_NS 50000ull
+#define BATCH_MAX_WAIT_NS 1000000ull
+
+struct conn {
+    int fd;
+    uint32_t gen;
+    uint8_t state;
+    uint8_t recv_armed;
+    uint8_t rearm_queued;
+    uint8_t sending;             /* a send with a completion is in flight */
+    uint8_t server_closing;      /* the last response said Connection: close */
+    uint32_t send_len;           /* bytes of the send with a completion in flight */
+    uint32_t inflight;           /* sent, not yet answered */
+    uint32_t sent;               /* requests sent on this connection */
+    uint32_t head;               /* oldest in-flight request's slot in sent_at */
+    uint64_t t_connect;          /* connect submitted, or backoff until */
+    uint64_t t_first_byte;       /* first byte of the response being read */
+    uint64_t backoff_ns;
+    struct http_resp parser;
+};
+
+struct worker_state {
+    struct worker *w;
+    const struct plan *plan;
+    struct ring ring;
+    struct conn *conns;
+    uint64_t *sent_at;           /* nconns * pipeline send times */
+    uint32_t *queue;             /* connections waiting to connect (FIFO ring of nconns) */
+    uint32_t q_head, q_len;
+    uint32_t *rearm;             /* connections whose recv must be re-armed */
+    uint32_t *unstamped;         /* connects queued in this batch, timed from the submit */
+    uint32_t nunstamped;
+    uint32_t nrearm;
+    uint32_t connecting, open, max_open;
+    uint64_t inflight;
+    uint64_t issued;             /* for the -n budget */
+    uint32_t buf_returned;       /* buffers added back since the last advance */
+    uint32_t src_next;           /* next source address index */
+    struct stats *cur;
+    uint64_t next_rotate, next_scan, scan_every;
+    uint64_t batch_hint;         /* completions expected in BATCH_WINDOW_NS at the recent rate */
+    bool stopping;               /* no new requests */
+    bool backoff_pending;
+};
+
+static inline uint64_t make_ud(enum op op, uint32_t idx, uint32_t gen)
+{
+    return ((uint64_t)op << 56) | ((uint64_t)(idx & 0xffffff) << 32) | gen;
+}
+
+static struct io_uring_sqe *get_sqe(struct worker_state *s)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring.uring);
+    if (!sqe) {
+        io_uring_submit(&s->ring.uring);
+        sqe = io_uring_get_sqe(&s->ring.uring);
+    }
+    return sqe;  /* cannot be NULL after a submit: SUBMIT_ALL empties the queue */
+}
+
+static inline uint64_t budget_left(const struct worker_state *s)
+{
+    if (s->stopping) return 0;
+    if (!s->w->max_requests) return UINT64_MAX;
+    /* each connect in progress will use one request: it sends one or fails as one */
+    uint64_t used = s->issued + s->connecting;
+    return used < s->w->max_requests ? s->w->max_requests - used : 0;
+}
+
+static inline void count_failures(struct worker_state *s, enum err_class e, uint64_t n)
+{
+    s->cur->errors[e] += n;
+    s->cur->failed += n;
+}
+
+/* ---- connecting ---- */
+
+static void queue_connect(struct worker_state *s, uint32_t idx)
+{
+    struct conn *c = &s->conns[idx];
+    c->state = C_QUEUED;
+    s->queue[(s->q_head + s->q_len) % s->w->nconns] = idx;
+    s->q_len++;
+}
+
+static int open_socket(struct worker_state *s, uint32_t idx)
+{
+    const struct plan *p = s->plan;
+    int fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (fd < 0) return -errno;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (p->spread_sources) {
+        /* Against a loopback target, rotate the source over 127.x.y.z so the
+         * ephemeral ports of one source (~28k) never run out, TIME_WAIT included.
+         * The port is chosen at connect time, per 4-tuple. */
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+        uint32_t k = s->src_next++ % 4096;
+        struct sockaddr_in src = {.sin_family = AF_INET};
+        src.sin_addr.s_addr = htonl((127u << 24) | ((1u + s->w->id % 250) << 16) | ((k >> 6) << 8) | ((k & 63u) + 1u));
+        if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
+            int e = errno;
+            close(fd);
+            return -e;
+        }
+    }
+    (void)idx;
+    return fd;
+}
+
+static void connect_failed(struct worker_state *s, struct conn *c, int err, uint64_t now);
+
+static void start_connect(struct worker_state *s, uint32_t idx, uint64_t now)
+{
+    struct conn *c = &s->conns[idx];
+    c->gen++;
+    c->state = C_CONNECTING;
+    c->t_connect = now;
+    c->inflight = c->sent = c->head = 0;
+    c->recv_armed = c->sending = c->server_closing = 0;
+    http_resp_start(&c->parser, s->plan->no_body_response);
+    s->connecting++;
+    int fd = open_socket(s, idx);
+    if (fd < 0) {
+        c->fd = -1;
+        connect_failed(s, c, -fd, now);
+        return;
+    }
+    c->fd = fd;
+    s->unstamped[s->nunstamped++] = idx;
+    struct io_uring_sqe *sqe = get_sqe(s);
+    io_uring_prep_connect(sqe, fd, (const struct sockaddr *)&s->plan->addr, s->plan->addrlen);
+    sqe->user_data = make_ud(OP_CONNECT, idx, c->gen);
+}
+
+static void start_queued_connects(struct worker_state *s, uint64_t now)
+{
+    while (s->q_len && s->connecting < s->plan->max_connecting && budget_left(s)) {
+        uint32_t idx = s->queue[s->q_head];
+        s->q_head = (s->q_head + 1) % s->w->nconns;
+        s->q_len--;
+        start_connect(s, idx, now);
+    }
+}
+
+/* ---- closing ---- */
+
+/* Closes the socket without waiting: shutdown wakes the pending multishot recv
+ * (which holds a file reference), then close. HARDLINK keeps the close even if
+ * shutdown fails (e.g. the peer already reset). Completions come back only on error
+ * and are dropped by generation. */
+static void close_socket(struct worker_state *s, struct conn *c, uint32_t idx)
+{
+    if (c->fd < 0) return;
+    struct io_uring_sqe *sqe = get_sqe(s);
+    io_uring_prep_shutdown(sqe, c->fd, SHUT_RDWR);
+    sqe->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS;
+    sqe->user_data = make_ud(OP_CLOSE, idx, c->gen);
+    sqe = get_sqe(s);
+    io_uring_prep_close(sqe, c->fd);
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    sqe->user_data = make_ud(OP_CLOSE, idx, c->gen);
+    c->fd = -1;
+}
+
+/* Ends a connection. Its unanswered requests fail with `why`; then it reconnects
+ * unless the run is winding down. */
+static void conn_end(struct worker_state *s, uint32_t idx, enum err_class why, uint64_t now)
+{
+    struct conn *c = &s->conns[idx];
+    if (c->inflight) {
+        count_failures(s, why, c->inflight);
+        s->inflight -= c->inflight;
+        c->inflight = 0;
+    }
+    if (c->state == C_OPEN) s->open--;
+    else if (c->state == C_CONNECTING) s->connecting--;
+    close_socket(s, c, idx);
+    c->gen++;  /* completions still in flight for the old socket are now stale */
+    (void)now;
+    queue_connect(s, idx);
+}
+
+static void connect_failed(struct worker_state *s, struct conn *c, int err, uint64_t now)
+{
+    uint32_t idx = (uint32_t)(c - s->conns);
+    s->connecting--;
+    /* A connect attempt stands for the request it was opened for. */
+    s->issued++;
+    s->cur->issued++;
+    count_failures(s, ERR_CONNECT, 1);
+    if (err > 0 && err < STATS_ERRNO_MAX) s->cur->connect_errno[err]++;
+    close_socket(s, c, idx);
+    c->gen++;
+    c->backoff_ns = c->backoff_ns ? c->backoff_ns * 2 : BACKOFF_MIN_NS;
+    if (c->backoff_ns > BACKOFF_MAX_NS) c->backoff_ns = BACKOFF_MAX_NS;
+    c->state = C_BACKOFF;
+    c->t_connect = now + c->backoff_ns;
+    s->backoff_pending = true;
+}
+
+/* ---- sending ---- */
+
+static void arm_recv(struct worker_state *s, struct conn *c, uint32_t idx)
+{
+    struct io_uring_sqe *sqe = get_sqe(s);
+    if (s->ring.multishot) io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+    else io_uring_prep_recv(sqe, c->fd, NULL, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = RING_BGID;
+    sqe->user_data = make_ud(OP_RECV, idx, c->gen);
+    c->recv_armed = 1;
+}
+
+/* Sends as many requests as the pipeline depth, the per-connection limit and the
+ * budget allow, in one send. */
+static void fill_pipeline(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
+{
+    const struct plan *p = s->plan;
+    if (c->sending || c->server_closing) return;
+    uint64_t k = p->pipeline - c->inflight;
+    if (p->requests_per_conn && k > p->requests_per_conn - c->sent) k = p->requests_per_conn - c->sent;
+    uint64_t left = budget_left(s);
+    if (k > left) k = left;
+    if (!k) return;
+
+    uint32_t n = (uint32_t)k;
+    size_t bytes = (size_t)n * p->request_len;
+    struct io_uring_sqe *sqe = get_sqe(s);
+    io_uring_prep_send(sqe, c->fd, p->request, bytes, MSG_WAITALL | MSG_NOSIGNAL);
+    sqe->user_data = make_ud(OP_SEND, idx, c->gen);
+    if (bytes <= SILENT_SEND_MAX) sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    else c->sending = 1, c->send_len = (uint32_t)bytes;
+
+    uint64_t *ring = s->sent_at + (size_t)idx * p->pipeline;
+    uint32_t slot = c->head + c->inflight;
+    for (uint32_t i = 0; i < n; i++, slot++) ring[slot >= p->pipeline ? slot - p->pipeline : slot] = now;
+    s->cur->reused_requests += c->sent ? n : n - 1;
+    c->sent += n;
+    c->inflight += n;
+    s->inflight += n;
+    s->issued += n;
+    s->cur->issued += n;
+    s->cur->bytes_sent += bytes;
+}
+
+/* ---- receiving ---- */
+
+static void response_done(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
+{
+    const struct plan *p = s->plan;
+    uint64_t sent = s->sent_at[(size_t)idx * p->pipeline + c->head];
+    if (++c->head == p->pipeline) c->head = 0;
+    c->inflight--;
+    s->inflight--;
+    struct stats *st = s->cur;
+    hist_record(st->latency, (now - sent) / 1000);
+    hist_record(st->ttfb, (c->t_first_byte - sent) / 1000);
+    unsigned code = c->parser.status;
+    st->status[code < 600 ? code : 0]++;
+    if (code >= 400) count_failures(s, ERR_STATUS, 1);
+    else st->ok++;
+    if (c->parser.flags & HTTP_F_CLOSE) c->server_closing = 1;
+    http_resp_start(&c->parser, p->no_body_response);
+}
+
+/* Parses one receive buffer. Returns false when the connection was ended. */
+static bool consume(struct worker_state *s, struct conn *c, uint32_t idx, const char *data, size_t len,
+                    uint64_t now)
+{
+    s->cur->bytes_received += len;
+    while (len) {
+        if (!c->inflight) {  /* bytes nobody asked for */
+            s->cur->parse_reason[HTTP_E_STATUS]++;
+            conn_end(s, idx, ERR_PARSE, now);
+            return false;
+        }
+        if (!http_resp_started(&c->parser)) c->t_first_byte = now;
+        ssize_t n = http_resp_feed(&c->parser, data, len);
+        if (n < 0) {
+            s->cur->parse_reason[c->parser.error < STATS_PARSE_REASONS ? c->parser.error : 0]++;
+            conn_end(s, idx, ERR_PARSE, now);
+            return false;
+        }
+        data += n;
+        len -= (size_t)n;
+        if (c->parser.state == HTTP_DONE) response_done(s, c, idx, now);
+    }
+    return true;
+}
+
+/* After a batch of bytes: keep the connection busy, or retire it. */
+static void after_responses(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
+{
+    const struct plan *p = s->plan;
+    if (c->inflight) {
+        fill_pipeline(s, c, idx, now);
+        return;
+    }
+    if (c->server_closing) {
+        s->cur->closed_by_server++;
+        conn_end(s, idx, ERR_RESET, now);
+    } else if (p->requests_per_conn && c->sent >= p->requests_per_conn) {
+        s->cur->closed_by_client++;
+        conn_end(s, idx, ERR_RESET, now);
+    } else {
+        fill_pipeline(s, c, idx, now);
+    }
+}
+
+static void on_eof(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
+{
+    int r = http_resp_eof(&c->parser);
+    if (r == 1 && c->inflight) {
+        response_done(s, c, idx, now);
+        c->server_closing = 1;
+    } else if (r < 0) {
+        s->cur->parse_reason[HTTP_E_TRUNCATED]++;
+        /* the response being read was cut short: that request is a reset, below */
+    }
+    /* Unanswered requests fail as "closed early"; an idle close is routine. */
+    if (!c->inflight) s->cur->closed_by_server++;
+    conn_end(s, idx, ERR_RESET, now);
+}
+
+/* ---- completions ---- */
+
+static void return_buffer(struct worker_state *s, uint32_t cqe_flags)
+{
+    unsigned bid = cqe_flags >> IORING_CQE_BUFFER_SHIFT;
+    io_uring_buf_ring_add(s->ring.br, s->ring.bufs + (size_t)bid * s->ring.buf_size, s->ring.buf_size,
+                          (unsigned short)bid, s->ring.buf_mask, (int)s->buf_returned++);
+}
+
+static void on_recv(struct worker_state *s, struct conn *c, uint32_t idx, struct io_uring_cqe *cqe, uint64_t now)
+{
+    int res = cqe->res;
+    bool more = cqe->flags & IORING_CQE_F_MORE;
+    if (!more) c->recv_armed = 0;
+    if (res > 0) {
+        const char *data = s->ring.bufs + (size_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT) * s->ring.buf_size;
+        bool alive = consume(s, c, idx, data, (size_t)res, now);
+        return_buffer(s, cqe->flags);
+        if (!alive) return;
+        after_responses(s, c, idx, now);
+    } else if (res == 0) {
+        on_eof(s, c, idx, now);
+        return;
+    } else if (res != -ENOBUFS) {
+        conn_end(s, idx, ERR_RESET, now);
+        return;
+    }
+    /* ENOBUFS or a single-shot/terminated recv: re-arm once buffers are back. */
+    if (!c->recv_armed && !c->rearm_queued) {
+        c->rearm_queued = 1;
+        s->rearm[s->nrearm++] = idx;
+    }
+}
+
+static void on_connect(struct worker_state *s, struct conn *c, uint32_t idx, int res, uint64_t now)
+{
+    if (res < 0) {
+        connect_failed(s, c, -res, now);
+        return;
+    }
+    s->connecting--;
+    c->state = C_OPEN;
+    c->backoff_ns = 0;
+    s->open++;
+    if (s->open > s->max_open) s->max_open = s->open;
+    s->cur->conns_opened++;
+    hist_record(s->cur->connect, (now - c->t_connect) / 1000);
+    arm_recv(s, c, idx);
+    fill_pipeline(s, c, idx, now);
+}
+
+static void worker_dispatch(struct worker_state *s, struct io_uring_cqe *cqe, uint64_t now)
+{
+    enum op op = (enum op)(cqe->user_data >> 56);
+    uint32_t idx = (uint32_t)(cqe->user_data >> 32) & 0xffffff;
+    uint32_t gen = (uint32_t)cqe->user_data;
+    struct conn *c = &s->conns[idx];
+    if (c->gen != gen) {  /* for a socket already closed */
+        if (cqe->flags & IORING_CQE_F_BUFFER) return_buffer(s, cqe->flags);
+        return;
+    }
+    switch (op) {
+    case OP_CONNECT:
+        on_connect(s, c, idx, cqe->res, now);
+        break;
+    case OP_RECV:
+        on_recv(s, c, idx, cqe, now);
+        break;
+    case OP_SEND: {
+        /* A silent send completes only when it failed (error or short). */
+        bool silent = !c->sending;
+        c->sending = 0;
+        if (silent || cqe->res < 0 || (uint32_t)cqe->res != c->send_len) conn_end(s, idx, ERR_RESET, now);
+        else fill_pipeline(s, c, idx, now);
+        break;
+    }
+    case OP_CLOSE:
+        break;
+    }
+}
+
+/* ---- timers and statistics ---- */
+
+static void scan_timers(struct worker_state *s, uint64_t now)
+{
+    const struct plan *p = s->plan;
+    uint64_t next_backoff = UINT64_MAX;
+    for (uint32_t i = 0; i < s->w->nconns; i++) {
+        struct conn *c = &s->conns[i];
+        if (c->state == C_OPEN && c->inflight) {
+            uint64_t sent = s->sent_at[(size_t)i * p->pipeline + c->head];
+            if (now - sent >= p->timeout_ns) conn_end(s, i, ERR_TIMEOUT, now);
+        } else if (c->state == C_CONNECTING && now - c->t_connect >= p->timeout_ns) {
+            connect_failed(s, c, ETIMEDOUT, now);
+        } else if (c->state == C_BACKOFF) {
+            if (now >= c->t_connect) queue_connect(s, i);
+            else if (c->t_connect < next_backoff) next_backoff = c->t_connect;
+        }
+    }
+    s->backoff_pending = next_backoff != UINT64_MAX;
+    s->next_scan = now + s->scan_every;
+    if (next_backoff < s->next_scan) s->next_scan = next_backoff;
+}
+
+static void rotate_stats(struct worker_state *s, uint64_t now)
+{
+    struct worker *w = s->w;
+    uint64_t pub = atomic_load_explicit(&w->published, memory_order_relaxed);
+    if (atomic_load_explicit(&w->consumed, memory_order_acquire) != pub) {
+        s->next_rotate = now + 1000000;  /* the reporter is late: publish a little later */
+        return;
+    }
+    s->cur->open_conns = s->open;
+    uint64_t answered = s->cur->ok + s->cur->errors[ERR_STATUS];
+    uint64_t span = now - (s->next_rotate - s->plan->interval_ns);
+    s->batch_hint = span ? answered * BATCH_WINDOW_NS / span : 0;
+    s->cur = w->slot[(pub + 1) & 1];
+    atomic_store_explicit(&w->published, pub + 1, memory_order_release);
+    uint64_t iv = s->plan->interval_ns;
+    while (s->next_rotate <= now) s->next_rotate += iv;
+}
+
+/* ---- the loop ---- */
+
+static unsigned wait_count(const struct worker_state *s)
+{
+    uint64_t busy = s->inflight < s->open ? s->inflight : s->open;
+    uint64_t n = s->batch_hint;
+    if (n > busy / 4) n = busy / 4;  /* leave slack: not every busy connection answers soon */
+    if (n > 32) n = 32;
+    return n ? (unsigned)n : 1;
+}
+
+static void run_loop(struct worker_state *s)
+{
+    struct worker *w = s->w;
+    struct io_uring *ring = &s->ring.uring;
+    uint64_t now = mono_ns();
+    for (;;) {
+        if (now >= s->next_rotate) rotate_stats(s, now);
+        if (!s->stopping) {
+            bool halt = atomic_load_explicit(w->stop, memory_order_relaxed) || (w->end_ns && now >= w->end_ns);
+            if (halt) break;  /* time is up: what is in flight stays in flight */
+            if (w->max_requests && s->issued >= w->max_requests) s->stopping = true;
+        } else if (!s->inflight || atomic_load_explicit(w->stop, memory_order_relaxed)) {
+            break;  /* -n: every request answered (or timed out) */
+        }
+        if (now >= s->next_scan) scan_timers(s, now);
+        start_queued_connects(s, now);
+
+        uint64_t wake = s->next_rotate < s->next_scan ? s->next_rotate : s->next_scan;
+        if (w->end_ns && w->end_ns < wake) wake = w->end_ns;
+        if (wake > now + MAX_TICK_NS) wake = now + MAX_TICK_NS;
+        unsigned want = wait_count(s);
+        if (want > 1 && wake > now + BATCH_MAX_WAIT_NS) wake = now + BATCH_MAX_WAIT_NS;
+        uint64_t dt = wake > now ? wake - now : 0;
+        struct __kernel_timespec ts = {.tv_sec = (long long)(dt / 1000000000), .tv_nsec = (long long)(dt % 1000000000)};
+        struct io_uring_cqe *cqe;
+        if (s->nunstamped) {  /* connect time runs from the submit, not from socket() */
+            uint64_t t = mono_ns();
+            for (uint32_t i = 0; i < s->nunstamped; i++) s->conns[s->unstamped[i]].t_connect = t;
+            s->nunstamped = 0;
+        }
+        int rc = io_uring_submit_and_wait_timeout(ring, &cqe, want, &ts, NULL);
+        if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN) {
+            snprintf(w->errmsg, sizeof(w->errmsg), "io_uring wait: %s", strerror(-rc));
+            w->error = -rc;
+            break;
+        }
+        now = mono_ns();
+        unsigned head, seen = 0;
+        io_uring_for_each_cqe(ring, head, cqe) {
+            worker_dispatch(s, cqe, now);
+            seen++;
+        }
+        io_uring_cq_advance(ring, seen);
+        if (s->buf_returned) {
+            io_uring_buf_ring_advance(s->ring.br, (int)s->buf_returned);
+            s->buf_returned = 0;
+        }
+        for (uint32_t i = 0; i < s->nrearm; i++) {
+            struct conn *c = &s->conns[s->rearm[i]];
+            c->rearm_queued = 0;
+            if (c->state == C_OPEN && !c->recv_armed && c->fd >= 0) arm_recv(s, c, s->rearm[i]);
+        }
+        s->nrearm = 0;
+    }
+    w->stopped_ns = now;
+}
+
+/* ---- set-up and tear-down (cold) ---- */
+
+static uint32_t pow2_at_least(uint64_t v)
+{
+    uint32_t p = 1;
+    while (p < v && p < (1u << 30)) p <<= 1;
+    return p;
+}
+
+static void state_destroy(struct worker_state *s)
+{
+    if (!s) return;
+    ring_destroy(&s->ring);  /* cancels what is pending, dropping its file references */
+    if (s->conns)
+        for (uint32_t i = 0; i < s->w->nconns; i++)
+            if (s->conns[i].fd >= 0) close(s->conns[i].fd);
+    free(s->conns);
+    free(s->sent_at);
+    free(s->queue);
+    free(s->rearm);
+    free(s->unstamped);
+    free(s);
+}
+
+static struct worker_state *state_create(struct worker *w)
+{
+    const struct plan *p = w->plan;
+    struct worker_state *s = calloc(1, sizeof(*s));
+    if (!s) return NULL;
+    s->w = w;
+    s->plan = p;
+    s->conns = calloc(w->nconns, sizeof(*s->conns));
+    s->sent_at = calloc((size_t)w->nconns * p->pipeline, sizeof(*s->sent_at));
+    s->queue = calloc(w->nconns, sizeof(*s->queue));
+    s->rearm = calloc(w->nconns, sizeof(*s->rearm));
+    s->unstamped = calloc(w->nconns, sizeof(*s->unstamped));
+    if (!s->conns || !s->sent_at || !s->queue || !s->rearm || !s->unstamped) {
+        snprintf(w->errmsg, sizeof(w->errmsg), "out of memory for %u connections", w->nconns);
+        state_destroy(s);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < w->nconns; i++) s->conns[i].fd = -1;
+
+    /* Submission queue: a send and a re-arm per connection per batch, capped. */
+    unsigned sq = pow2_at_least(2ull * w->nconns + 64);
+    if (sq > 32768) sq = 32768;
+    /* Receive buffers: a fixed budget per worker, not per connection, so idle
+     * connections cost no buffer memory. */
+    uint32_t nbufs = pow2_at_least(w->nconns);
+    if (nbufs < 64) nbufs = 64;
+    if (nbufs > 4096) nbufs = 4096;
+    uint32_t size = (uint32_t)((4u << 20) / nbufs);
+    if (size < 1024) size = 1024;
+    if (size > 65536) size = 65536;
+    int rc = ring_create(&s->ring, sq, nbufs, size, w->errmsg, sizeof(w->errmsg));
+    if (rc) {
+        state_destroy(s);
+        return NULL;
+    }
+    s->scan_every = p->timeout_ns / 20;
+    if (s->scan_every > 100000000) s->scan_every = 100000000;
+    if (s->scan_every < 1000000) s->scan_every = 1000000;
+    return s;
+}
+
+static void pin(struct worker *w)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(w->cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    pin(w);
+    struct worker_state *s = state_create(w);
+    if (!s) {
+        if (!w->error) w->error = 1;
+        atomic_store_explicit(&w->done, true, memory_order_release);
+        return NULL;
+    }
+    w->ws = s;
+    s->cur = w->slot[0];
+    uint64_t now = mono_ns();
+    s->next_rotate = w->start_ns + w->plan->interval_ns;
+    s->next_scan = now + s->scan_every;
+    for (uint32_t i = 0; i < w->nconns; i++) queue_connect(s, i);
+
+    run_loop(s);
+
+    w->in_flight = s->inflight;
+    w->max_open = s->max_open;
+    s->cur->open_conns = s->open;
+    w->ws = NULL;
+    state_destroy(s);
+    atomic_store_explicit(&w->done, true, memory_order_release);
+    return NULL;
+}
+
+int worker_start(struct worker *w)
+{
+    atomic_init(&w->published, 0);
+    atomic_init(&w->consumed, 0);
+    atomic_init(&w->done, false);
+    return pthread_create(&w->thread, NULL, worker_main, w);
+}
+
+void worker_join(struct worker *w)
+{
+    pthread_join(w->thread, NULL);
+}

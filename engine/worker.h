@@ -1,0 +1,65 @@
+/* One worker thread: its ring, its connections, its statistics.
+ *
+ * Statistics hand-over (no locks, no waiting on either side):
+ *   The worker records into slot[published & 1]. At each interval boundary, if the
+ *   reporter has consumed everything published (consumed == published), the worker
+ *   increments `published` with a release store: slot[(published - 1) & 1] is now
+ *   the reporter's. The reporter acquires `published`, adds that slot into its
+ *   aggregates, clears it and release-stores `consumed`. If the reporter is late the
+ *   worker keeps recording into its current slot and publishes it at a later
+ *   boundary: counts move to a later interval but are never lost.
+ *   After worker_join() the reporter may read both slots directly.
+ */
+#ifndef BARRAGE_WORKER_H
+#define BARRAGE_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "plan.h"
+#include "stats.h"
+
+struct worker_state;  /* private to worker.c */
+
+struct worker {
+    /* set before worker_start(), read-only afterwards */
+    const struct plan *plan;
+    unsigned id;
+    unsigned cpu;
+    uint32_t nconns;             /* this worker's share of -c */
+    uint32_t conn_base;          /* global index of its first connection */
+    uint64_t max_requests;       /* this worker's share of -n; 0: unlimited */
+    uint64_t start_ns;           /* common start, CLOCK_MONOTONIC */
+    uint64_t end_ns;             /* 0: no time limit */
+    const atomic_bool *stop;     /* set by the reporter on a signal */
+
+    struct stats *slot[2];
+    _Alignas(64) _Atomic uint64_t published;   /* written by the worker */
+    _Alignas(64) _Atomic uint64_t consumed;    /* written by the reporter */
+    _Alignas(64) atomic_bool done;             /* the worker has left its loop */
+
+    /* valid after worker_join() */
+    int error;                   /* 0, or set-up failed: message in errmsg */
+    char errmsg[256];
+    uint64_t in_flight;          /* requests sent and unanswered when the run stopped */
+    uint64_t stopped_ns;         /* when the worker left its loop */
+    uint32_t max_open;           /* most connections open at once */
+
+    pthread_t thread;
+    struct worker_state *ws;
+};
+
+int worker_start(struct worker *w);
+void worker_join(struct worker *w);
+
+static inline uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#endif

@@ -1,0 +1,164 @@
+/* Command line, durations, URLs and the pre-built request. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "plan.h"
+
+static void durations(void)
+{
+    uint64_t ns;
+    CHECK(parse_duration("500ms", &ns) == 0 && ns == 500000000ull);
+    CHECK(parse_duration("10s", &ns) == 0 && ns == 10000000000ull);
+    CHECK(parse_duration("2m", &ns) == 0 && ns == 120000000000ull);
+    CHECK(parse_duration("1h", &ns) == 0 && ns == 3600000000000ull);
+    CHECK(parse_duration("1.5s", &ns) == 0 && ns == 1500000000ull);
+    CHECK(parse_duration("3", &ns) == 0 && ns == 3000000000ull);
+    CHECK(parse_duration("250us", &ns) == 0 && ns == 250000ull);
+    CHECK(parse_duration("", &ns) == -1);
+    CHECK(parse_duration("s", &ns) == -1);
+    CHECK(parse_duration("10x", &ns) == -1);
+    CHECK(parse_duration("-1s", &ns) == -1);
+    CHECK(parse_duration("1e30h", &ns) == -1);
+    CHECK(parse_duration("nan", &ns) == -1);
+}
+
+static void counts(void)
+{
+    uint64_t v;
+    CHECK(parse_count("100000", &v) == 0 && v == 100000);
+    CHECK(parse_count("10k", &v) == 0 && v == 10000);
+    CHECK(parse_count("2M", &v) == 0 && v == 2000000);
+    CHECK(parse_count("", &v) == -1);
+    CHECK(parse_count("-5", &v) == -1);
+    CHECK(parse_count("12q", &v) == -1);
+    CHECK(parse_count("99999999999999999999999", &v) == -1);
+}
+
+static void urls(void)
+{
+    struct url u;
+    char err[256];
+    CHECK(url_parse("http://127.0.0.1:8080/path?q=1", &u, err, sizeof(err)) == 0);
+    CHECK(!strcmp(u.host, "127.0.0.1") && u.port == 8080 && !strcmp(u.path, "/path?q=1"));
+    CHECK(url_parse("http://example.com", &u, err, sizeof(err)) == 0);
+    CHECK(u.port == 80 && !strcmp(u.path, "/"));
+    CHECK(url_parse("http://[::1]:81/x#frag", &u, err, sizeof(err)) == 0);
+    CHECK(!strcmp(u.host, "::1") && u.port == 81 && u.ipv6_literal && !strcmp(u.path, "/x"));
+    CHECK(url_parse("http://h?x=1", &u, err, sizeof(err)) == 0 && !strcmp(u.path, "/?x=1"));
+    CHECK(url_parse("https://127.0.0.1/", &u, err, sizeof(err)) == -1 && strstr(err, "https"));
+    CHECK(url_parse("ftp://h/", &u, err, sizeof(err)) == -1 && strstr(err, "scheme"));
+    CHECK(url_parse("127.0.0.1:80", &u, err, sizeof(err)) == -1);
+    CHECK(url_parse("http://:80/", &u, err, sizeof(err)) == -1 && strstr(err, "no host"));
+    CHECK(url_parse("http://h:99999/", &u, err, sizeof(err)) == -1 && strstr(err, "port"));
+    CHECK(url_parse("http://h:0/", &u, err, sizeof(err)) == -1);
+    CHECK(url_parse("http://h:/", &u, err, sizeof(err)) == -1);
+    CHECK(url_parse("http://h/a b", &u, err, sizeof(err)) == -1);
+    CHECK(url_parse("http://[::1/", &u, err, sizeof(err)) == -1);
+}
+
+static enum cli_result parse(struct plan *p, char *err, const char *const *args)
+{
+    int argc = 0;
+    char *argv[64];
+    argv[argc++] = "barrage";
+    for (; *args; args++) argv[argc++] = (char *)*args;
+    argv[argc] = NULL;
+    return cli_parse(p, argc, argv, err, 512);
+}
+
+static void flags(void)
+{
+    struct plan p;
+    char err[512];
+    const char *ok[] = {"-c", "100", "-t", "2", "-d", "2s", "--pipeline", "4", "-H", "X-A: 1", "-m", "POST",
+                        "-b", "{\"a\":1}", "--timeout", "500ms", "--json", "/tmp/x.json", "-q",
+                        "http://127.0.0.1:9/api", NULL};
+    CHECK(parse(&p, err, ok) == CLI_RUN);
+    CHECK(p.connections == 100 && p.threads == 2 && p.duration_ns == 2000000000ull && p.pipeline == 4);
+    CHECK(p.nheaders == 1 && !strcmp(p.method, "POST") && p.body_len == 7 && p.timeout_ns == 500000000ull);
+    CHECK(p.quiet && p.json_path && !strcmp(p.json_path, "/tmp/x.json"));
+    plan_free(&p);
+
+    const char *count_only[] = {"-n", "1000", "http://127.0.0.1:9/", NULL};
+    CHECK(parse(&p, err, count_only) == CLI_RUN);
+    CHECK(p.max_requests == 1000 && p.duration_ns == 0);
+    plan_free(&p);
+
+    const char *nokeep[] = {"--no-keepalive", "--pipeline", "8", "http://127.0.0.1:9/", NULL};
+    CHECK(parse(&p, err, nokeep) == CLI_RUN);
+    CHECK(!p.keepalive && p.requests_per_conn == 1 && p.pipeline == 1);
+    plan_free(&p);
+
+    struct {
+        const char *args[6];
+        const char *want;  /* in the message */
+    } bad[] = {
+        {{"-c", "0", "http://h/"}, "-c/--connections: invalid value '0'"},
+        {{"-c", "abc", "http://h/"}, "'abc'"},
+        {{"-d", "10parsecs", "http://h/"}, "-d/--duration"},
+        {{"--timeout", "x", "http://h/"}, "--timeout"},
+        {{"-H", "NoColon", "http://h/"}, "-H/--header"},
+        {{"--bogus", "http://h/"}, "unknown option '--bogus'"},
+        {{"-c"}, "needs a value"},
+        {{"-c", "1"}, "no URL"},
+        {{"http://h/", "extra"}, "unexpected argument 'extra'"},
+        {{"https://h/"}, "https"},
+        {{"--body-file", "/nonexistent/file", "http://h/"}, "--body-file"},
+        {{"-m", "get me", "http://h/"}, "-m/--method"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = 0;
+        enum cli_result r = parse(&p, err, bad[i].args);
+        CHECK(r == CLI_EXIT_USAGE);
+        if (!strstr(err, bad[i].want)) printf("  case %zu: message '%s' lacks '%s'\n", i, err, bad[i].want);
+        CHECK(strstr(err, bad[i].want) != NULL);
+        CHECK(strchr(err, '\n') == NULL);
+        plan_free(&p);
+    }
+}
+
+static void request_bytes(void)
+{
+    struct plan p;
+    char err[512];
+    const char *args[] = {"-m", "POST", "-H", "Content-Type: application/json", "-b", "{\"a\":1}",
+                          "--pipeline", "3", "http://127.0.0.1:8080/api?x=1", NULL};
+    CHECK(parse(&p, err, args) == CLI_RUN);
+    CHECK(plan_prepare(&p, err, sizeof(err)) == 0);
+    const char *want = "POST /api?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: barrage/" BARRAGE_VERSION
+                       "\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"a\":1}";
+    CHECK_EQ_U(p.request_len, strlen(want));
+    CHECK(memcmp(p.request, want, strlen(want)) == 0);
+    /* pipeline copies back to back */
+    CHECK(memcmp(p.request + 2 * p.request_len, want, strlen(want)) == 0);
+    CHECK(p.spread_sources);
+    plan_free(&p);
+
+    const char *close_args[] = {"-H", "Connection: close", "-m", "HEAD", "http://localhost:81/", NULL};
+    CHECK(parse(&p, err, close_args) == CLI_RUN);
+    CHECK(plan_prepare(&p, err, sizeof(err)) == 0);
+    CHECK(!p.keepalive && p.requests_per_conn == 1 && p.no_body_response);
+    CHECK(strstr(p.request, "Connection: close\r\n") && !strstr(p.request, "Content-Length"));
+    plan_free(&p);
+
+    const char *cl[] = {"-H", "Content-Length: 5", "http://127.0.0.1/", NULL};
+    CHECK(parse(&p, err, cl) == CLI_RUN);
+    CHECK(plan_prepare(&p, err, sizeof(err)) == -1 && strstr(err, "Content-Length"));
+    plan_free(&p);
+
+    const char *unresolvable[] = {"http://no-such-host.invalid/", NULL};
+    CHECK(parse(&p, err, unresolvable) == CLI_RUN);
+    CHECK(plan_prepare(&p, err, sizeof(err)) == -1 && strstr(err, "no-such-host.invalid"));
+    plan_free(&p);
+}
+
+int main(void)
+{
+    RUN(durations);
+    RUN(counts);
+    RUN(urls);
+    RUN(flags);
+    RUN(request_bytes);
+    CHECK_EXIT();
+}
