@@ -187,8 +187,7 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
     p->pipeline = 1;
     p->keepalive = true;
     p->method = "GET";
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
-    p->threads = online > 0 ? (unsigned)online : 1;
+    p->threads = 0;  /* plan_prepare(): one per CPU this process may run on */
     bool duration_set = false, count_set = false;
     const char *body_file = NULL;
     char name[64];
@@ -301,7 +300,6 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
         if (read_file(body_file, &p->body, &p->body_len, err, errlen)) return CLI_EXIT_USAGE;
     }
     if (count_set && !duration_set) p->duration_ns = 0;
-    if (p->threads > p->connections) p->threads = p->connections;
     if (!p->keepalive) p->requests_per_conn = 1;
     if (p->requests_per_conn && p->pipeline > p->requests_per_conn) p->pipeline = p->requests_per_conn;
     return CLI_RUN;

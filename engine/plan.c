@@ -214,6 +214,9 @@ static void pick_cpus(struct plan *p)
 
 int plan_prepare(struct plan *p, char *err, size_t errlen)
 {
+    pick_cpus(p);
+    if (!p->threads) p->threads = p->ncpus ? p->ncpus : 1;
+    if (p->threads > p->connections) p->threads = p->connections;
     if (p->max_requests && p->threads > p->max_requests) p->threads = (unsigned)p->max_requests;
     p->no_body_response = !strcmp(p->method, "HEAD");
     if (resolve(p, err, errlen)) return -1;
@@ -222,7 +225,6 @@ int plan_prepare(struct plan *p, char *err, size_t errlen)
      * listen backlog (somaxconn is commonly 4096, tcp_max_syn_backlog 2048). */
     p->max_connecting = 1024 / p->threads;
     if (p->max_connecting < 16) p->max_connecting = 16;
-    pick_cpus(p);
     return 0;
 }
 

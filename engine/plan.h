@@ -27,7 +27,7 @@ struct url {
 
 struct plan {
     /* from the command line */
-    unsigned threads;
+    unsigned threads;          /* 0 until plan_prepare(): one per usable CPU */
     uint32_t connections;
     uint64_t duration_ns;      /* 0: no time limit (then max_requests > 0) */
     uint64_t max_requests;     /* 0: no count limit */

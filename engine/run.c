@@ -64,14 +64,12 @@ static void sleep_until(uint64_t t)
 static void collect(struct worker *ws, unsigned n, struct stats *interval, struct stats *total)
 {
     for (unsigned i = 0; i < n; i++) {
-        struct worker *w = &ws[i];
-        uint64_t pub = atomic_load_explicit(&w->published, memory_order_acquire);
-        if (pub == atomic_load_explicit(&w->consumed, memory_order_relaxed)) continue;
-        struct stats *slot = w->slot[(pub - 1) & 1];
+        struct stats *slot = handover_take(&ws[i].stats);
+        if (!slot) continue;
         if (interval) stats_add(interval, slot);
         stats_add(total, slot);
         stats_reset(slot);
-        atomic_store_explicit(&w->consumed, pub, memory_order_release);
+        handover_release(&ws[i].stats);
     }
 }
 
@@ -124,9 +122,9 @@ int run_load(struct plan *p)
     int code = 1;
     if (!ws || !interval || !total) goto out_oom;
     for (unsigned i = 0; i < n; i++) {
-        ws[i].slot[0] = stats_create(p->timeout_ns / 1000);
-        ws[i].slot[1] = stats_create(p->timeout_ns / 1000);
-        if (!ws[i].slot[0] || !ws[i].slot[1]) goto out_oom;
+        ws[i].stats.slot[0] = stats_create(p->timeout_ns / 1000);
+        ws[i].stats.slot[1] = stats_create(p->timeout_ns / 1000);
+        if (!ws[i].stats.slot[0] || !ws[i].stats.slot[1]) goto out_oom;
     }
 
     install_signals();
@@ -171,8 +169,7 @@ int run_load(struct plan *p)
         }
         /* After the join the slots are ours: the published one, then the current one. */
         collect(w, 1, NULL, total);
-        uint64_t pub = atomic_load(&w->published);
-        stats_add(total, w->slot[pub & 1]);
+        stats_add(total, handover_current(&w->stats));
         sum.in_flight += w->in_flight;
         sum.max_open += w->max_open;
         if (w->stopped_ns > stopped) stopped = w->stopped_ns;
@@ -192,8 +189,8 @@ out_oom:
 out:
     if (ws)
         for (unsigned i = 0; i < n; i++) {
-            stats_destroy(ws[i].slot[0]);
-            stats_destroy(ws[i].slot[1]);
+            stats_destroy(ws[i].stats.slot[0]);
+            stats_destroy(ws[i].stats.slot[1]);
         }
     free(ws);
     stats_destroy(interval);

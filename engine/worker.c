@@ -471,18 +471,16 @@ static void scan_timers(struct worker_state *s, uint64_t now)
 
 static void rotate_stats(struct worker_state *s, uint64_t now)
 {
-    struct worker *w = s->w;
-    uint64_t pub = atomic_load_explicit(&w->published, memory_order_relaxed);
-    if (atomic_load_explicit(&w->consumed, memory_order_acquire) != pub) {
-        s->next_rotate = now + 1000000;  /* the reporter is late: publish a little later */
-        return;
-    }
     s->cur->open_conns = s->open;
     uint64_t answered = s->cur->ok + s->cur->errors[ERR_STATUS];
     uint64_t span = now - (s->next_rotate - s->plan->interval_ns);
+    struct stats *next = handover_publish(&s->w->stats);
+    if (!next) {
+        s->next_rotate = now + 1000000;  /* the reporter is late: publish a little later */
+        return;
+    }
     s->batch_hint = span ? answered * BATCH_WINDOW_NS / span : 0;
-    s->cur = w->slot[(pub + 1) & 1];
-    atomic_store_explicit(&w->published, pub + 1, memory_order_release);
+    s->cur = next;
     uint64_t iv = s->plan->interval_ns;
     while (s->next_rotate <= now) s->next_rotate += iv;
 }
@@ -639,7 +637,7 @@ static void *worker_main(void *arg)
         return NULL;
     }
     w->ws = s;
-    s->cur = w->slot[0];
+    s->cur = handover_current(&w->stats);
     uint64_t now = mono_ns();
     s->next_rotate = w->start_ns + w->plan->interval_ns;
     s->next_scan = now + s->scan_every;
@@ -658,8 +656,8 @@ static void *worker_main(void *arg)
 
 int worker_start(struct worker *w)
 {
-    atomic_init(&w->published, 0);
-    atomic_init(&w->consumed, 0);
+    atomic_init(&w->stats.published, 0);
+    atomic_init(&w->stats.consumed, 0);
     atomic_init(&w->done, false);
     return pthread_create(&w->thread, NULL, worker_main, w);
 }

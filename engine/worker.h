@@ -1,14 +1,5 @@
-/* One worker thread: its ring, its connections, its statistics.
- *
- * Statistics hand-over (no locks, no waiting on either side):
- *   The worker records into slot[published & 1]. At each interval boundary, if the
- *   reporter has consumed everything published (consumed == published), the worker
- *   increments `published` with a release store: slot[(published - 1) & 1] is now
- *   the reporter's. The reporter acquires `published`, adds that slot into its
- *   aggregates, clears it and release-stores `consumed`. If the reporter is late the
- *   worker keeps recording into its current slot and publishes it at a later
- *   boundary: counts move to a later interval but are never lost.
- *   After worker_join() the reporter may read both slots directly.
+/* One worker thread: its ring, its connections, its statistics (handed to the
+ * reporter through stats_handover.h at interval boundaries).
  */
 #ifndef BARRAGE_WORKER_H
 #define BARRAGE_WORKER_H
@@ -20,7 +11,7 @@
 #include <time.h>
 
 #include "plan.h"
-#include "stats.h"
+#include "stats_handover.h"
 
 struct worker_state;  /* private to worker.c */
 
@@ -36,9 +27,7 @@ struct worker {
     uint64_t end_ns;             /* 0: no time limit */
     const atomic_bool *stop;     /* set by the reporter on a signal */
 
-    struct stats *slot[2];
-    _Alignas(64) _Atomic uint64_t published;   /* written by the worker */
-    _Alignas(64) _Atomic uint64_t consumed;    /* written by the reporter */
+    struct stats_handover stats;
     _Alignas(64) atomic_bool done;             /* the worker has left its loop */
 
     /* valid after worker_join() */
