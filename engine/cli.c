@@ -27,6 +27,7 @@ void cli_usage(FILE *out)
           "      --pipeline N        requests in flight per connection (default 1)\n"
           "      --no-keepalive      a new connection for every request\n"
           "      --requests-per-conn N  close and reopen each connection after N requests\n"
+          "      --expect-status L   statuses that count as ok, e.g. 200-299,404 (default 100-399)\n"
           "      --interval T        live report interval (default 1s)\n"
           "      --json FILE         write the summary as JSON\n"
           "  -q, --quiet             no live output\n"
@@ -111,6 +112,30 @@ static int read_file(const char *path, char **data, size_t *len, char *err, size
     return 0;
 }
 
+int parse_status_list(const char *s, bool ok[600])
+{
+    bool set[600] = {false};
+    const char *c = s;
+    for (;;) {
+        char *end;
+        long lo = strtol(c, &end, 10), hi = lo;
+        if (end == c || !isdigit((unsigned char)*c)) return -1;
+        c = end;
+        if (*c == '-') {
+            const char *h = c + 1;
+            hi = strtol(h, &end, 10);
+            if (end == h || !isdigit((unsigned char)*h)) return -1;
+            c = end;
+        }
+        if (lo < 100 || hi > 599 || lo > hi) return -1;
+        for (long v = lo; v <= hi; v++) set[v] = true;
+        if (!*c) break;
+        if (*c++ != ',') return -1;
+    }
+    memcpy(ok, set, sizeof(set));
+    return 0;
+}
+
 static bool valid_header(const char *h)
 {
     const char *colon = strchr(h, ':');
@@ -132,7 +157,7 @@ static bool valid_method(const char *m)
 
 enum {
     OPT_BODY_FILE = 256, OPT_TIMEOUT, OPT_PIPELINE, OPT_NO_KEEPALIVE, OPT_RPC,
-    OPT_INTERVAL, OPT_JSON, OPT_VERSION,
+    OPT_INTERVAL, OPT_JSON, OPT_VERSION, OPT_EXPECT_STATUS,
 };
 
 static const struct option long_opts[] = {
@@ -149,6 +174,7 @@ static const struct option long_opts[] = {
     {"no-keepalive", no_argument, 0, OPT_NO_KEEPALIVE},
     {"requests-per-conn", required_argument, 0, OPT_RPC},
     {"interval", required_argument, 0, OPT_INTERVAL},
+    {"expect-status", required_argument, 0, OPT_EXPECT_STATUS},
     {"json", required_argument, 0, OPT_JSON},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
@@ -187,6 +213,7 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
     p->pipeline = 1;
     p->keepalive = true;
     p->method = "GET";
+    for (int code = 100; code < 400; code++) p->status_ok[code] = true;
     p->threads = 0;  /* plan_prepare(): one per CPU this process may run on */
     bool duration_set = false, count_set = false;
     const char *body_file = NULL;
@@ -254,6 +281,9 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             break;
         case OPT_INTERVAL:
             if (parse_duration(optarg, &p->interval_ns) || p->interval_ns < 10000000) goto bad_value;
+            break;
+        case OPT_EXPECT_STATUS:
+            if (parse_status_list(optarg, p->status_ok)) goto bad_value;
             break;
         case OPT_JSON:
             free(p->json_path);

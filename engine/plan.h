@@ -43,6 +43,7 @@ struct plan {
     char *body;                /* owned */
     size_t body_len;
     char *json_path;           /* owned; NULL: no JSON */
+    bool status_ok[600];       /* statuses counted as ok (--expect-status; default 100-399) */
     struct url url;
     char *url_text;            /* owned; as given, for reports (credentials masked) */
 
@@ -67,6 +68,8 @@ void cli_usage(FILE *out);
 /* Parses "500ms", "10s", "2m", "1h", "1.5s", or a plain number of seconds.
  * Returns 0 and sets *ns, or -1. */
 int parse_duration(const char *s, uint64_t *ns);
+/* Parses "200-299,404" into ok[100..599]. Returns 0, or -1. */
+int parse_status_list(const char *s, bool ok[600]);
 /* Parses a non-negative integer with optional k/K (1000) or m/M suffix. */
 int parse_count(const char *s, uint64_t *out);
 /* Parses http://host[:port][/path]. Returns 0, or -1 with err set. */

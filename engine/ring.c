@@ -16,12 +16,10 @@ static bool kernel_at_least(int major, int minor)
     return ma > major || (ma == major && mi >= minor);
 }
 
-int ring_create(struct ring *r, unsigned sq_entries, uint32_t nbufs, uint32_t buf_size,
+int ring_create(struct ring *r, unsigned sq_entries, unsigned cq, uint32_t nbufs, uint32_t buf_size,
                 char *err, size_t errlen)
 {
     memset(r, 0, sizeof(*r));
-    unsigned cq = sq_entries * 4;
-    if (cq > 65536) cq = 65536;
     /* Best first: SINGLE_ISSUER + DEFER_TASKRUN (6.1+) runs completion work only when
      * we wait, in our thread; COOP_TASKRUN (5.19+) avoids IPIs; then plain. */
     static const unsigned tries[] = {

@@ -24,9 +24,10 @@ struct ring {
     uint32_t nbufs, buf_size, buf_mask;
 };
 
-/* sq_entries: submission queue size (rounded to a power of two by the kernel).
+/* sq_entries, cq_entries: queue sizes (powers of two; the completion queue may
+ * overflow into the kernel's backlog, which is slower but loses nothing).
  * nbufs must be a power of two. Returns 0, or -errno with err set. */
-int ring_create(struct ring *r, unsigned sq_entries, uint32_t nbufs, uint32_t buf_size,
+int ring_create(struct ring *r, unsigned sq_entries, unsigned cq_entries, uint32_t nbufs, uint32_t buf_size,
                 char *err, size_t errlen);
 void ring_destroy(struct ring *r);
 

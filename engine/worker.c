@@ -298,10 +298,10 @@ static void response_done(struct worker_state *s, struct conn *c, uint32_t idx, 
     struct stats *st = s->cur;
     hist_record(st->latency, (now - sent) / 1000);
     hist_record(st->ttfb, (c->t_first_byte - sent) / 1000);
-    unsigned code = c->parser.status;
-    st->status[code < 600 ? code : 0]++;
-    if (code >= 400) count_failures(s, ERR_STATUS, 1);
-    else st->ok++;
+    unsigned code = c->parser.status < 600 ? c->parser.status : 0;
+    st->status[code]++;
+    if (p->status_ok[code]) st->ok++;
+    else count_failures(s, ERR_STATUS, 1);
     if (c->parser.flags & HTTP_F_CLOSE) c->server_closing = 1;
     http_resp_start(&c->parser, p->no_body_response);
 }
@@ -596,9 +596,14 @@ static struct worker_state *state_create(struct worker *w)
     }
     for (uint32_t i = 0; i < w->nconns; i++) s->conns[i].fd = -1;
 
-    /* Submission queue: a send and a re-arm per connection per batch, capped. */
+    /* Queues: when the submission queue fills, get_sqe() submits early, so it can stay
+     * small; the completion queue holds a completion or two per connection. Both are
+     * memory mapped per worker, so they are kept modest for many connections. */
     unsigned sq = pow2_at_least(2ull * w->nconns + 64);
-    if (sq > 32768) sq = 32768;
+    if (sq > 4096) sq = 4096;
+    unsigned cq = pow2_at_least(2ull * w->nconns);
+    if (cq < 2 * sq) cq = 2 * sq;
+    if (cq > 65536) cq = 65536;
     /* Receive buffers: a fixed budget per worker, not per connection, so idle
      * connections cost no buffer memory. */
     uint32_t nbufs = pow2_at_least(w->nconns);
@@ -607,7 +612,7 @@ static struct worker_state *state_create(struct worker *w)
     uint32_t size = (uint32_t)((4u << 20) / nbufs);
     if (size < 1024) size = 1024;
     if (size > 65536) size = 65536;
-    int rc = ring_create(&s->ring, sq, nbufs, size, w->errmsg, sizeof(w->errmsg));
+    int rc = ring_create(&s->ring, sq, cq, nbufs, size, w->errmsg, sizeof(w->errmsg));
     if (rc) {
         state_destroy(s);
         return NULL;

@@ -57,6 +57,21 @@ static void urls(void)
     CHECK(url_parse("http://[::1/", &u, err, sizeof(err)) == -1);
 }
 
+static void status_lists(void)
+{
+    bool ok[600];
+    CHECK(parse_status_list("200-299,404", ok) == 0);
+    CHECK(ok[200] && ok[250] && ok[299] && ok[404] && !ok[300] && !ok[199] && !ok[403] && !ok[500]);
+    CHECK(parse_status_list("503", ok) == 0 && ok[503] && !ok[200]);
+    CHECK(parse_status_list("", ok) == -1);
+    CHECK(parse_status_list("99", ok) == -1);
+    CHECK(parse_status_list("200-", ok) == -1);
+    CHECK(parse_status_list("300-200", ok) == -1);
+    CHECK(parse_status_list("200,,300", ok) == -1);
+    CHECK(parse_status_list("200-600", ok) == -1);
+    CHECK(parse_status_list("2xx", ok) == -1);
+}
+
 static enum cli_result parse(struct plan *p, char *err, const char *const *args)
 {
     int argc = 0;
@@ -78,6 +93,12 @@ static void flags(void)
     CHECK(p.connections == 100 && p.threads == 2 && p.duration_ns == 2000000000ull && p.pipeline == 4);
     CHECK(p.nheaders == 1 && !strcmp(p.method, "POST") && p.body_len == 7 && p.timeout_ns == 500000000ull);
     CHECK(p.quiet && p.json_path && !strcmp(p.json_path, "/tmp/x.json"));
+    CHECK(p.status_ok[200] && p.status_ok[399] && !p.status_ok[400] && !p.status_ok[503]);
+    plan_free(&p);
+
+    const char *expect[] = {"--expect-status", "200,404", "http://127.0.0.1:9/", NULL};
+    CHECK(parse(&p, err, expect) == CLI_RUN);
+    CHECK(p.status_ok[404] && p.status_ok[200] && !p.status_ok[301]);
     plan_free(&p);
 
     const char *count_only[] = {"-n", "1000", "http://127.0.0.1:9/", NULL};
@@ -106,6 +127,7 @@ static void flags(void)
         {{"https://h/"}, "https"},
         {{"--body-file", "/nonexistent/file", "http://h/"}, "--body-file"},
         {{"-m", "get me", "http://h/"}, "-m/--method"},
+        {{"--expect-status", "2xx", "http://h/"}, "--expect-status: invalid value '2xx'"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = 0;
@@ -158,6 +180,7 @@ int main(void)
     RUN(durations);
     RUN(counts);
     RUN(urls);
+    RUN(status_lists);
     RUN(flags);
     RUN(request_bytes);
     CHECK_EXIT();
