@@ -5,7 +5,7 @@
  * SO_REUSEPORT listener per thread on the same port; announce the port; start the
  * workers; sigwait(); stop and join them; add up their counters.
  */
-#define _GNU_SOURCE
+
 #include "serve.h"
 #include "serve_config.h"
 #include "serve_reply.h"
@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LISTEN_BACKLOG 4096
@@ -191,6 +192,20 @@ fail:;
     return err;
 }
 
+/* SO_REUSEPORT lets a second server of the same user share a port without a word, which
+ * would split a test's traffic between two servers. So an explicit port is first bound
+ * without it: that fails (EADDRINUSE) when anyone listens there. 0 or -errno. */
+static int check_port_free(const struct sockaddr_storage *addr, socklen_t len)
+{
+    int one = 1;
+    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    int err = bind(fd, (const struct sockaddr *)addr, len) < 0 ? -errno : 0;
+    close(fd);
+    return err;
+}
+
 /* Writes text to path through path.tmp and rename(), so a reader polling for path never
  * sees it half-written. 0 or -errno. */
 static int write_file_atomically(const char *path, const char *text)
@@ -253,9 +268,9 @@ static int server_listen(struct server *s, int *code)
     set_port(&s->addr, cfg->port);
 
     *code = 1;
-    const char *what = NULL;
-    int err = 0;
-    for (int i = 0; i < cfg->threads; i++) {
+    const char *what = "bind";
+    int err = cfg->port ? check_port_free(&s->addr, s->addr_len) : 0;
+    for (int i = 0; i < cfg->threads && !err; i++) {
         int fd = open_listener(&s->addr, s->addr_len, &what);
         if (fd < 0) {
             err = fd;
@@ -275,11 +290,20 @@ static int server_listen(struct server *s, int *code)
     return -1;
 }
 
-/* "listening on http://HOST:PORT/" and the port file. 0 or -1 after printing why. */
+/* The port file, then "listening on http://HOST:PORT/". 0 or -1 after printing why. */
 static int server_announce(struct server *s)
 {
     const struct serve_config *cfg = s->cfg;
     uint16_t port = get_port(&s->addr);
+    if (cfg->port_file) {
+        char text[16];
+        snprintf(text, sizeof(text), "%u\n", port);
+        int err = write_file_atomically(cfg->port_file, text);
+        if (err) {
+            fprintf(stderr, "barrage serve: --port-file %s: %s\n", cfg->port_file, strerror(-err));
+            return -1;
+        }
+    }
     if (!cfg->quiet) {
         char host[NI_MAXHOST];
         if (getnameinfo((struct sockaddr *)&s->addr, s->addr_len, host, sizeof(host), NULL, 0,
@@ -289,13 +313,7 @@ static int server_announce(struct server *s)
         printf("listening on http://%s%s%s:%u/\n", v6 ? "[" : "", host, v6 ? "]" : "", port);
         fflush(stdout);
     }
-    if (!cfg->port_file) return 0;
-    char text[16];
-    snprintf(text, sizeof(text), "%u\n", port);
-    int err = write_file_atomically(cfg->port_file, text);
-    if (!err) return 0;
-    fprintf(stderr, "barrage serve: --port-file %s: %s\n", cfg->port_file, strerror(-err));
-    return -1;
+    return 0;
 }
 
 static int server_write_stats(const struct server *s)
@@ -370,6 +388,10 @@ int serve_main(int argc, char **argv)
 out:
     for (int i = 0; i < s.nworkers; i++) serve_worker_destroy(s.workers[i]);
     serve_reply_fini();
+    /* A second SIGTERM (or ^C) during the stop is pending: unblocking it as it is would
+     * kill the process on the way out and lose the exit code. */
+    struct timespec no_wait = { 0 };
+    while (sigtimedwait(&stop_signals, NULL, &no_wait) > 0) continue;
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     return code;
 }

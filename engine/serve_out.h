@@ -4,9 +4,9 @@
  * Headers, short bodies and echoed bodies are copied into the queue's own buffer (adjacent
  * copies share one item, so a burst of pipelined responses goes out in one write). Long
  * bodies are not copied: a PATTERN item refers to the shared read-only pattern page, which
- * holds SERVE_PATTERN repeated, so /bytes/N costs no memory whatever N is. Every body the
- * server sends is a slice of that endless repetition: byte i of a body is
- * SERVE_PATTERN[(offset + i) % 14].
+ * holds SERVE_PATTERN repeated, so /bytes/N costs no memory whatever N is. Generated bodies
+ * (the default one, /bytes/N, the payload of /chunked/N) are that endless repetition from
+ * its start: body byte i is SERVE_PATTERN[i % 14], so clients can check what they got.
  *
  * Errors: a failed allocation or an overfull item ring sets the sticky `broken` flag and
  * makes later additions no-ops; the owner checks it once after queueing and closes the

@@ -1,5 +1,7 @@
 /* Request-head and route parsing for `barrage serve`. See serve_request.h. */
-#define _GNU_SOURCE   /* memmem */
+#ifndef _GNU_SOURCE   /* the Makefile defines it; memmem needs it */
+#define _GNU_SOURCE
+#endif
 #include "serve_request.h"
 #include "serve_config.h"
 

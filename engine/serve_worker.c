@@ -1,5 +1,7 @@
 /* Event loop of one `barrage serve` worker: accepting, timers, stopping. See serve_worker.h. */
-#define _GNU_SOURCE   /* accept4 */
+#ifndef _GNU_SOURCE   /* the Makefile defines it; accept4 needs it */
+#define _GNU_SOURCE
+#endif
 #include "serve_worker.h"
 
 #include <errno.h>

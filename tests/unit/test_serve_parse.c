@@ -1,0 +1,265 @@
+/* serve_request_parse() and serve_route_parse(): the request side of `barrage serve`.
+ * Inputs sit right before an unreadable guard page, so any read past the end crashes, and
+ * are fed in every split, one byte at a time included. */
+#include "check.h"
+#include "serve_request.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static char *guard_area;   /* GUARD_BYTES readable, then one PROT_NONE page */
+#define GUARD_BYTES (128 * 1024)
+
+static void guard_setup(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    guard_area = mmap(NULL, GUARD_BYTES + (size_t)page, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (guard_area == MAP_FAILED) abort();
+    mprotect(guard_area + GUARD_BYTES, (size_t)page, PROT_NONE);
+}
+
+/* A copy of s[0, n) that ends exactly at the guard page. */
+static const char *guarded(const char *s, size_t n)
+{
+    char *p = guard_area + GUARD_BYTES - n;
+    memmove(p, s, n);
+    return p;
+}
+
+static ssize_t parse_whole(const char *s, size_t n, struct serve_request *req)
+{
+    size_t scanned = 0;
+    return serve_request_parse(guarded(s, n), n, &scanned, req);
+}
+
+static ssize_t parse_str(const char *s, struct serve_request *req)
+{
+    return parse_whole(s, strlen(s), req);
+}
+
+/* Feeds s one byte more each call, keeping `scanned` as a connection would; the result
+ * must be INCOMPLETE until the head is whole, then the same as parsing it at once. */
+static void check_bytewise(const char *s)
+{
+    size_t n = strlen(s);
+    struct serve_request whole, part;
+    ssize_t expect = parse_whole(s, n, &whole);
+    size_t scanned = 0;
+    ssize_t got = SERVE_REQ_INCOMPLETE;
+    size_t i;
+    for (i = 1; i <= n; i++) {
+        got = serve_request_parse(guarded(s, i), i, &scanned, &part);
+        if (got != SERVE_REQ_INCOMPLETE) break;
+    }
+    CHECK(got == expect);
+    if (expect > 0) {
+        CHECK_EQ_U(i, (size_t)expect);
+        CHECK(memcmp(&whole, &part, sizeof(whole)) == 0);
+    }
+}
+
+static void simple_get(void)
+{
+    struct serve_request r;
+    const char *s = "GET /bytes/42?x=1 HTTP/1.1\r\nHost: a\r\n\r\n";
+    CHECK_EQ_U(parse_str(s, &r), strlen(s));
+    CHECK_EQ_U(r.route, SERVE_ROUTE_BYTES);
+    CHECK_EQ_U(r.route_arg, 42);
+    CHECK_EQ_U(r.minor, 1);
+    CHECK(r.keep_alive && !r.head && !r.content_length && !r.transfer_encoding);
+    check_bytewise(s);
+}
+
+static void pipelined_heads(void)
+{
+    struct serve_request r;
+    const char *s = "GET / HTTP/1.1\r\n\r\nHEAD /echo HTTP/1.1\r\n\r\n";
+    ssize_t n = parse_str(s, &r);
+    CHECK_EQ_U(n, 18);
+    size_t scanned = 0;
+    CHECK_EQ_U(serve_request_parse(s + n, strlen(s) - (size_t)n, &scanned, &r), 23);
+    CHECK(r.head && r.route == SERVE_ROUTE_ECHO);
+}
+
+static void incomplete_and_splits(void)
+{
+    struct serve_request r;
+    CHECK_EQ_U(parse_str("", &r), SERVE_REQ_INCOMPLETE);
+    CHECK_EQ_U(parse_str("GET / HTTP/1.1\r\n", &r), SERVE_REQ_INCOMPLETE);
+    CHECK_EQ_U(parse_str("GET / HTTP/1.1\r\n\r", &r), SERVE_REQ_INCOMPLETE);
+    CHECK_EQ_U(parse_str("\r\n\r\n", &r), SERVE_REQ_INCOMPLETE);
+    check_bytewise("POST /echo HTTP/1.1\r\nContent-Length: 12\r\nExpect: 100-continue\r\n\r\n");
+    check_bytewise("GET / HTTP/1.1\nHost: x\n\n");
+    check_bytewise("\r\n\r\nGET /close HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    check_bytewise("GET / HTTP/1.1\r\nBad header\r\n\r\n");
+}
+
+static void leading_empty_lines(void)
+{
+    struct serve_request r;
+    CHECK_EQ_U(parse_str("\r\n\nGET /hang HTTP/1.1\r\n\r\n", &r), 25);
+    CHECK_EQ_U(r.route, SERVE_ROUTE_HANG);
+}
+
+static void body_headers(void)
+{
+    struct serve_request r;
+    CHECK(parse_str("POST / HTTP/1.1\r\ncontent-LENGTH:  123 \r\n\r\n", &r) > 0);
+    CHECK_EQ_U(r.content_length, 123);
+    CHECK(parse_str("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", &r) > 0);
+    CHECK_EQ_U(parse_str("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", &r),
+               (uint64_t)SERVE_REQ_BAD);
+    CHECK_EQ_U(parse_str("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", &r), (uint64_t)SERVE_REQ_BAD);
+    CHECK_EQ_U(parse_str("POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", &r), (uint64_t)SERVE_REQ_BAD);
+    CHECK_EQ_U(parse_str("POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", &r), (uint64_t)SERVE_REQ_BAD);
+    CHECK_EQ_U(parse_str("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", &r),
+               (uint64_t)SERVE_REQ_BAD);
+    CHECK(parse_str("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", &r) > 0);
+    CHECK(r.transfer_encoding);
+    CHECK(parse_str("POST / HTTP/1.1\r\nExpect: 100-Continue\r\n\r\n", &r) > 0);
+    CHECK(r.expect_continue);
+}
+
+static void connection_semantics(void)
+{
+    struct serve_request r;
+    CHECK(parse_str("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", &r) > 0 && !r.keep_alive);
+    CHECK(parse_str("GET / HTTP/1.1\r\nConnection: Upgrade, CLOSE\r\n\r\n", &r) > 0 && !r.keep_alive);
+    CHECK(parse_str("GET / HTTP/1.1\r\nConnection: closed\r\n\r\n", &r) > 0 && r.keep_alive);
+    CHECK(parse_str("GET / HTTP/1.0\r\n\r\n", &r) > 0 && !r.keep_alive && r.minor == 0);
+    CHECK(parse_str("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &r) > 0 && r.keep_alive);
+}
+
+static void malformed(void)
+{
+    static const char *const bad[] = {
+        "GET / HTTP/1.1 \r\n\r\n",
+        "GET /  HTTP/1.1\r\n\r\n",
+        "GET / HTTP/2.0\r\n\r\n",
+        "GET / http/1.1\r\n\r\n",
+        "GET /\r\n\r\n",
+        " GET / HTTP/1.1\r\n\r\n",
+        "G(T / HTTP/1.1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+        "GET / HTTP/1.1\r\n: x\r\n\r\n",
+        "GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n",
+        "GET / HTTP/1.1\r\nA: b\rc\r\n\r\n",
+        "GET /\x01 HTTP/1.1\r\n\r\n",
+        "this is not http\r\n\r\n",
+    };
+    struct serve_request r;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (parse_str(bad[i], &r) != SERVE_REQ_BAD) {
+            printf("  accepted: %s\n", bad[i]);
+            CHECK(0);
+        }
+    }
+}
+
+static void too_large(void)
+{
+    struct serve_request r;
+    size_t n = SERVE_MAX_HEADER_BYTES + 100;
+    char *s = malloc(n + 1);
+    memset(s, 'a', n);
+    memcpy(s, "GET / HTTP/1.1\r\nX: ", 19);
+    CHECK_EQ_U(parse_whole(s, n, &r), (uint64_t)SERVE_REQ_TOO_LARGE);
+    memcpy(s + n - 4, "\r\n\r\n", 4);
+    CHECK_EQ_U(parse_whole(s, n, &r), (uint64_t)SERVE_REQ_TOO_LARGE);
+    size_t fits = SERVE_MAX_HEADER_BYTES;
+    memcpy(s + fits - 4, "\r\n\r\n", 4);
+    CHECK_EQ_U(parse_whole(s, fits, &r), fits);
+    memset(s, '\n', n);                 /* empty lines count too */
+    CHECK_EQ_U(parse_whole(s, n, &r), (uint64_t)SERVE_REQ_TOO_LARGE);
+    free(s);
+}
+
+static void routes(void)
+{
+    static const struct { const char *target; enum serve_route route; uint64_t arg; } cases[] = {
+        { "/", SERVE_ROUTE_DEFAULT, 0 },
+        { "*", SERVE_ROUTE_DEFAULT, 0 },
+        { "/nothing/here", SERVE_ROUTE_DEFAULT, 0 },
+        { "/bytes/0", SERVE_ROUTE_BYTES, 0 },
+        { "/bytes/67108864", SERVE_ROUTE_BYTES, 67108864 },
+        { "/bytes/12?size=1#x", SERVE_ROUTE_BYTES, 12 },
+        { "/bytes/", SERVE_ROUTE_BAD_ARG, 0 },
+        { "/bytes/1x", SERVE_ROUTE_BAD_ARG, 0 },
+        { "/bytes/99999999999999999999999", SERVE_ROUTE_BAD_ARG, 0 },
+        { "/bytesx/1", SERVE_ROUTE_DEFAULT, 0 },
+        { "/chunked/7", SERVE_ROUTE_CHUNKED, 7 },
+        { "/delay/250", SERVE_ROUTE_DELAY, 250 },
+        { "/delay/3600001", SERVE_ROUTE_BAD_ARG, 0 },
+        { "/status/100", SERVE_ROUTE_STATUS, 100 },
+        { "/status/599", SERVE_ROUTE_STATUS, 599 },
+        { "/status/600", SERVE_ROUTE_BAD_ARG, 0 },
+        { "/status/99", SERVE_ROUTE_BAD_ARG, 0 },
+        { "/close", SERVE_ROUTE_CLOSE, 0 },
+        { "/close?now", SERVE_ROUTE_CLOSE, 0 },
+        { "/closed", SERVE_ROUTE_DEFAULT, 0 },
+        { "/Close", SERVE_ROUTE_DEFAULT, 0 },
+        { "/reset", SERVE_ROUTE_RESET, 0 },
+        { "/truncate", SERVE_ROUTE_TRUNCATE, 0 },
+        { "/garbage", SERVE_ROUTE_GARBAGE, 0 },
+        { "/hang", SERVE_ROUTE_HANG, 0 },
+        { "/echo", SERVE_ROUTE_ECHO, 0 },
+        { "http://example.com:80/bytes/5?q", SERVE_ROUTE_BYTES, 5 },
+        { "http://example.com", SERVE_ROUTE_DEFAULT, 0 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct serve_request r = { .route = 255 };
+        size_t n = strlen(cases[i].target);
+        serve_route_parse(guarded(cases[i].target, n), n, &r);
+        if (r.route != cases[i].route || r.route_arg != cases[i].arg) {
+            printf("  %s: route %u arg %llu\n", cases[i].target, r.route,
+                   (unsigned long long)r.route_arg);
+            CHECK(0);
+        }
+    }
+}
+
+/* Random damage to valid heads: never a crash or an out-of-bounds read, and feeding in
+ * pieces always agrees with parsing at once. */
+static void mutations(void)
+{
+    static const char *const seeds[] = {
+        "GET /bytes/10 HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n",
+        "POST /echo HTTP/1.0\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\nabc",
+        "\r\nHEAD /status/204 HTTP/1.1\nTransfer-Encoding: chunked\n\n",
+    };
+    static const char alphabet[] = "\r\n :\t/aZ09-?";
+    uint64_t rng = 88172645463325252ull;
+    char buf[256];
+    for (int round = 0; round < 20000; round++) {
+        const char *seed = seeds[round % 3];
+        size_t n = strlen(seed);
+        memcpy(buf, seed, n);
+        for (int k = 0; k < 3; k++) {
+            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+            buf[rng % n] = alphabet[(rng >> 32) % (sizeof(alphabet) - 1)];
+        }
+        buf[n] = 0;
+        if (strlen(buf) != n) continue;
+        check_bytewise(buf);
+    }
+}
+
+int main(void)
+{
+    guard_setup();
+    RUN(simple_get);
+    RUN(pipelined_heads);
+    RUN(incomplete_and_splits);
+    RUN(leading_empty_lines);
+    RUN(body_headers);
+    RUN(connection_semantics);
+    RUN(malformed);
+    RUN(too_large);
+    RUN(routes);
+    RUN(mutations);
+    CHECK_EXIT();
+}
