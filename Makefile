@@ -38,15 +38,15 @@ $(B)/asan-obj/%.o: %.c
 	$(CC) $(BASEFLAGS) $(SANFLAGS) -c $< -o $@
 
 $(B)/barrage: $(B)/engine/main.o $(LIB_OBJ)
-	$(CC) $(CFLAGS) -pthread -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -pthread -o $@ $(filter %.o,$^) $(LDLIBS)
 
 $(B)/unit/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(CFLAGS) -Itests/unit -o $@ $^ $(LDLIBS)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -Itests/unit -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 $(B)/asan/%: tests/unit/%.c $(ASAN_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(SANFLAGS) -Itests/unit -o $@ $^ $(LDLIBS)
+	$(CC) $(BASEFLAGS) $(SANFLAGS) -Itests/unit -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 unit: $(UNIT_BIN) $(ASAN_BIN)
 

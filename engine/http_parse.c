@@ -54,9 +54,18 @@ static const struct {
     {"connection", 10, HDR_CONNECTION},
 };
 
-static inline bool is_ws(char c) { return c == ' ' || c == '\t'; }
-/* OWS around values and list elements; a CR before the LF is trimmed the same way. */
-static inline bool is_ows(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+/* Byte classes as bitmasks over the bytes below 64: one compare and one bit test. */
+#define BIT(c) (1ull << (c))
+#define SET_WS    (BIT(' ') | BIT('\t'))
+#define SET_OWS   (SET_WS | BIT('\r'))  /* OWS, and the CR before a LF */
+#define SET_START (SET_WS | BIT(':') | BIT('\r') | BIT('\n'))  /* line starts to look at */
+
+static inline bool in_set(char c, uint64_t set)
+{
+    return (unsigned char)c < 64 && (set >> (unsigned char)c & 1);
+}
+static inline bool is_ws(char c) { return in_set(c, SET_WS); }
+static inline bool is_ows(char c) { return in_set(c, SET_OWS); }
 static inline bool is_digit(char c) { return (unsigned char)(c - '0') < 10; }
 
 static inline int hex_value(char c)
@@ -131,17 +140,34 @@ static inline const char *find_lf(const char *s, const char *end)
 /* First ':' or '\n' in [s, end), or end. */
 static inline const char *find_colon_lf(const char *s, const char *end)
 {
-#ifdef __SSE2__
-    const __m128i colon = _mm_set1_epi8(':'), lf = _mm_set1_epi8('\n');
-    for (; end - s >= 16; s += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
-        unsigned m = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(v, colon), _mm_cmpeq_epi8(v, lf)));
-        if (m) return s + __builtin_ctz(m);
-    }
-#endif
     while (s < end && *s != ':' && *s != '\n') s++;
     return s;
+}
+
+/* Finds the ':' and the '\n' of the header line at s. Returns its '\n', or lim when the
+ * line goes on past lim; *colon = its first ':', or NULL if there is none before the
+ * '\n' (or before lim). Names are short: the first 16 bytes usually hold the ':'. */
+static inline const char *scan_line(const char *s, const char *lim, const char **colon)
+{
+#ifdef __SSE2__
+    if (lim - s >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+        unsigned lf = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
+        unsigned cm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')));
+        cm &= (lf & -lf) - 1;  /* only those before the first '\n' */
+        if (cm) {
+            *colon = s + __builtin_ctz(cm);
+            return lf ? s + __builtin_ctz(lf) : find_lf(s + 16, lim);
+        }
+        if (lf) {
+            *colon = NULL;
+            return s + __builtin_ctz(lf);
+        }
+    }
+#endif
+    const char *c = find_colon_lf(s, lim);
+    *colon = c < lim && *c == ':' ? c : NULL;
+    return *colon ? find_lf(c + 1, lim) : c;
 }
 
 static const char *fail(struct http_resp *p, enum http_error e)
@@ -167,14 +193,15 @@ void http_resp_start(struct http_resp *p, bool no_body)
 
 static const char *status_line(struct http_resp *p, const char *s, const char *lim)
 {
-    if (p->match == 0 && lim - s >= 12) {  /* "HTTP/1.x NNN" in one piece */
+    if (p->match == 0 && lim - s > 12 && s[12] != '\n') {  /* "HTTP/1.x NNN " in one piece */
         if (memcmp(s, "HTTP/1.", 7) != 0 || !is_digit(s[7]) || s[8] != ' ' || s[9] < '1' ||
-            s[9] > '9' || !is_digit(s[10]) || !is_digit(s[11]))
+            s[9] > '9' || !is_digit(s[10]) || !is_digit(s[11]) || (s[12] != ' ' && s[12] != '\r'))
             return fail(p, HTTP_E_STATUS);
         p->minor = (uint8_t)(s[7] - '0');
         p->status = (uint16_t)((s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0'));
-        p->match = 12;
-        s += 12;
+        p->match = 13;
+        p->state = HTTP_STATUS_REST;
+        return s + 13;
     }
     for (; s < lim; s++, p->match++) {
         char c = *s;
@@ -220,15 +247,19 @@ static void value_init(struct http_resp *p, enum http_header_kind kind)
     p->flags &= (uint8_t)~HTTP_F_DIGITS;
 }
 
+/* *v = *v * 10 + d, or false if that overflows. */
+static inline bool add_digit(uint64_t *v, unsigned d)
+{
+    if (*v >= UINT64_MAX / 10 && (*v > UINT64_MAX / 10 || d > UINT64_MAX % 10)) return false;
+    *v = *v * 10 + d;
+    return true;
+}
+
 /* One byte of a Content-Length value: OWS 1*DIGIT OWS. */
 static bool length_byte(struct http_resp *p, char c)
 {
     if (is_digit(c)) {
-        uint64_t v;
-        if (p->match || __builtin_mul_overflow(p->remaining, 10, &v) ||
-            __builtin_add_overflow(v, (uint64_t)(c - '0'), &v))
-            return false;
-        p->remaining = v;
+        if (p->match || !add_digit(&p->remaining, (unsigned)(c - '0'))) return false;
         p->flags |= HTTP_F_DIGITS;
     } else if (is_ows(c)) {
         if (p->flags & HTTP_F_DIGITS) p->match = 1;
@@ -304,19 +335,30 @@ static bool value_bytes(struct http_resp *p, const char *s, const char *e)
     return true;
 }
 
+/* A whole Content-Length value: it must agree with any earlier one. */
+static bool set_length(struct http_resp *p, uint64_t v)
+{
+    if ((p->flags & HTTP_F_LENGTH) && p->content_length != v) {
+        fail(p, HTTP_E_LENGTH);
+        return false;
+    }
+    p->content_length = v;
+    p->flags |= HTTP_F_LENGTH;
+    return true;
+}
+
 /* The value's line ended: apply it. */
 static bool value_end(struct http_resp *p)
 {
     switch (p->header) {
     case HDR_CONTENT_LENGTH:
-        if (!(p->flags & HTTP_F_DIGITS) ||
-            ((p->flags & HTTP_F_LENGTH) && p->content_length != p->remaining)) {
-            fail(p, HTTP_E_LENGTH);  /* empty, or conflicts with an earlier one */
+        if (!(p->flags & HTTP_F_DIGITS)) {
+            fail(p, HTTP_E_LENGTH);  /* empty */
             return false;
         }
-        p->content_length = p->remaining;
+        p->flags &= (uint8_t)~HTTP_F_DIGITS;
+        if (!set_length(p, p->remaining)) return false;
         p->remaining = 0;
-        p->flags = (uint8_t)((p->flags & ~HTTP_F_DIGITS) | HTTP_F_LENGTH);
         break;
     case HDR_TRANSFER_ENCODING:
         token_end(p);
@@ -339,26 +381,36 @@ static bool value_end(struct http_resp *p)
     return true;
 }
 
-/* A whole value [s, e) of a header of interest (e is its '\n'). Same result as
- * value_bytes() + value_end(), with a shortcut for the usual single token. */
-static bool value_line(struct http_resp *p, const char *s, const char *e)
+/* The whole value [s, e) of a header of interest (e is its '\n'). Same result as
+ * value_init() + value_bytes() + value_end(), with shortcuts for the usual values. */
+static bool value_line(struct http_resp *p, enum http_header_kind kind, const char *s, const char *e)
 {
     while (s < e && is_ows(*s)) s++;
     while (e > s && is_ows(e[-1])) e--;
     size_t n = (size_t)(e - s);
-    if (p->header == HDR_CONNECTION) {
-        if (n == 10 && ci_eq(s, "keep-alive", 10)) {
-            p->flags |= HTTP_F_KEEPALIVE;
-            return true;
+    if (kind == HDR_CONTENT_LENGTH && n) {
+        uint64_t v = 0;
+        for (; s < e; s++) {
+            if (!is_digit(*s) || !add_digit(&v, (unsigned)(*s - '0'))) {
+                fail(p, HTTP_E_LENGTH);
+                return false;
+            }
         }
-        if (n == 5 && ci_eq(s, "close", 5)) {
-            p->flags |= HTTP_F_CLOSE;
-            return true;
-        }
-    } else if (p->header == HDR_TRANSFER_ENCODING && n == 7 && ci_eq(s, "chunked", 7)) {
+        return set_length(p, v);
+    }
+    if (kind == HDR_CONNECTION && n == 10 && ci_eq(s, "keep-alive", 10)) {
+        p->flags |= HTTP_F_KEEPALIVE;
+        return true;
+    }
+    if (kind == HDR_CONNECTION && n == 5 && ci_eq(s, "close", 5)) {
+        p->flags |= HTTP_F_CLOSE;
+        return true;
+    }
+    if (kind == HDR_TRANSFER_ENCODING && n == 7 && ci_eq(s, "chunked", 7)) {
         p->flags |= HTTP_F_TE | HTTP_F_CHUNKED;
         return true;
     }
+    value_init(p, kind);  /* lists, and anything odd */
     return value_bytes(p, s, e) && value_end(p);
 }
 
@@ -428,27 +480,47 @@ static const char *headers_done(struct http_resp *p, const char *s)
     return s;
 }
 
-/* A header line starting at s (not the empty line). Returns where parsing goes on. */
-static const char *header_line(struct http_resp *p, const char *s, const char *lim)
+/* Header lines from s, as many as are whole before lim. Returns where they stopped: at
+ * the empty line (state unchanged), at lim, or inside a line cut by lim (state HTTP_NAME
+ * or HTTP_VALUE); NULL on an error. */
+static const char *header_lines(struct http_resp *p, const char *s, const char *lim)
 {
-    if (is_ws(*s) || *s == ':') return fail(p, HTTP_E_HEADER);  /* obs-fold, empty name */
-    if (++p->nheaders > HTTP_MAX_HEADERS) return fail(p, HTTP_E_TOO_MANY);
-    const char *colon = find_colon_lf(s, lim);
-    if (colon == lim) {
-        p->state = HTTP_NAME;
-        p->match = 0;
-        p->candidates = NAME_ALL;
-        return s;
+    /* Name lengths of Connection, Content-Length and Transfer-Encoding. */
+    const uint32_t lengths = 1u << 10 | 1u << 14 | 1u << 17;
+    unsigned nheaders = p->nheaders;
+    for (const char *lf; s < lim; s = lf + 1) {
+        if (in_set(*s, SET_START)) {
+            if (*s == '\r' || *s == '\n') break;       /* the empty line */
+            return fail(p, HTTP_E_HEADER);              /* obs-fold, or an empty name */
+        }
+        if (++nheaders > HTTP_MAX_HEADERS) return fail(p, HTTP_E_TOO_MANY);
+        const char *colon;
+        lf = scan_line(s, lim, &colon);
+        if (!colon) {
+            if (lf < lim) return fail(p, HTTP_E_HEADER);  /* no ':' */
+            p->state = HTTP_NAME;  /* the name goes on past lim: match it bytewise */
+            p->match = 0;
+            p->candidates = NAME_ALL;
+            break;
+        }
+        if (is_ws(colon[-1])) return fail(p, HTTP_E_HEADER);  /* "Name :" */
+        size_t n = (size_t)(colon - s);
+        if (lf < lim && !(n < 32 && (lengths >> n & 1))) continue;  /* the usual case */
+        enum http_header_kind kind = classify(s, n);
+        if (lf == lim) {  /* the value goes on past lim */
+            value_init(p, kind);
+            p->state = HTTP_VALUE;
+            s = colon + 1;
+            break;
+        }
+        if (kind != HDR_OTHER && !value_line(p, kind, colon + 1, lf)) return NULL;
     }
-    if (*colon == '\n' || is_ws(colon[-1])) return fail(p, HTTP_E_HEADER);
-    value_init(p, classify(s, (size_t)(colon - s)));
-    const char *lf = find_lf(colon + 1, lim);
-    if (lf == lim) {
-        p->state = HTTP_VALUE;
-        return colon + 1;
+    p->nheaders = (uint16_t)nheaders;
+    if (p->state == HTTP_LINE_START && s < lim) {  /* the empty line, if it is whole */
+        if (*s == '\n') return headers_done(p, s + 1);
+        if (lim - s >= 2 && s[0] == '\r' && s[1] == '\n') return headers_done(p, s + 2);
     }
-    if (p->header != HDR_OTHER && !value_line(p, colon + 1, lf)) return NULL;
-    return lf + 1;
+    return s;
 }
 
 /* Status line, headers or trailers, within [s, lim). Returns where they ended, lim if
@@ -465,7 +537,7 @@ static const char *head_lines(struct http_resp *p, const char *s, const char *li
             lf = find_lf(s, lim);
             if (lf == lim) return lim;
             p->state = HTTP_LINE_START;
-            s = lf + 1;
+            s = header_lines(p, lf + 1, lim);
             break;
         case HTTP_LINE_START:
             if (*s == '\n') return headers_done(p, s + 1);
@@ -473,7 +545,7 @@ static const char *head_lines(struct http_resp *p, const char *s, const char *li
                 p->state = HTTP_HEADER_CR;
                 s++;
             } else {
-                s = header_line(p, s, lim);
+                s = header_lines(p, s, lim);
             }
             break;
         case HTTP_HEADER_CR:
