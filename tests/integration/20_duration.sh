@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# -d T: the run lasts T (wall clock and duration_s), the live report prints one line per
+# --interval when stdout is not a terminal, -q prints none.
+source "$(dirname "$0")/lib.sh"
+
+LIVE='^\[ *[0-9]+\.[0-9]s\] rps +[0-9]+ +p50 .* p99 .* errors +[0-9]+ +conns +[0-9]+$'
+
+begin duration_2s
+start_target --threads 2
+bar -q --json "$TMP/d.json" -c 10 -d 2s "$TARGET_URL/"
+stop_target || _err "the target did not stop cleanly"
+expect_rc 0
+expect_range "wall-clock seconds" "$BAR_WALL" 1.9 3.0
+expect_range "duration_s" "$(json_get "$TMP/d.json" duration_s)" 1.9 2.6
+expect_gt "requests.ok" "$(json_get "$TMP/d.json" requests.ok)" 100
+expect_json "$TMP/d.json" requests.failed 0
+expect_json_str "$TMP/d.json" interrupted false
+expect_le "requests.in_flight" "$(json_get "$TMP/d.json" requests.in_flight)" 10
+expect_accounting "$TMP/d.json"
+# The server answered at least every response barrage counted, and at most what it issued.
+expect_range "server requests" "$(server_count requests)" \
+    "$(json_get "$TMP/d.json" requests.ok)" "$(json_get "$TMP/d.json" requests.issued)"
+expect_no_grep "quiet output" '^\[ *[0-9]' "$BAR_OUT"
+expect_grep "summary" 'issued = [0-9]+ ok \+ 0 failed' "$BAR_OUT"
+end
+
+# -d with -n: whichever comes first. A small -n ends long before 30 s.
+begin duration_and_count_count_first
+start_target
+bar -q --json "$TMP/dn.json" -c 4 -t 1 -d 30s -n 200 "$TARGET_URL/"
+stop_target
+expect_rc 0
+expect_le "wall-clock seconds" "$BAR_WALL" 10
+expect_json "$TMP/dn.json" requests.issued 200
+expect_json "$TMP/dn.json" requests.ok 200
+expect_num_eq "server requests" "$(server_count requests)" 200
+expect_accounting "$TMP/dn.json"
+end
+
+# ... and a -n too large to reach ends at -d (every response takes 50 ms here).
+begin duration_and_count_duration_first
+start_target --delay 50
+bar -q --json "$TMP/dd.json" -c 2 -t 1 -d 1s -n 100000 "$TARGET_URL/"
+stop_target
+expect_rc 0
+expect_range "wall-clock seconds" "$BAR_WALL" 0.9 2.5
+expect_range "duration_s" "$(json_get "$TMP/dd.json" duration_s)" 0.9 1.6
+# 2 connections x 1 s / 50 ms = about 40 responses; at most 2 x 21 can fit
+expect_range "requests.ok" "$(json_get "$TMP/dd.json" requests.ok)" 10 42
+expect_accounting "$TMP/dd.json"
+end
+
+begin live_lines_interval_500ms
+start_target
+bar --json "$TMP/l.json" -c 4 -t 1 -d 2s --interval 500ms "$TARGET_URL/"
+stop_target
+expect_rc 0
+lines=$(grep -Ec "$LIVE" "$BAR_OUT")
+expect_range "live lines" "$lines" 3 5
+# timestamps go up by about 0.5 s
+"$PY" -S - "$BAR_OUT" <<'PY' >"$TMP/ts.err" || _err "live line times: $(cat "$TMP/ts.err")"
+import re, sys
+ts = [float(m.group(1)) for m in re.finditer(r"^\[ *([0-9.]+)s\]", open(sys.argv[1]).read(), re.M)]
+if not ts: print("none"); sys.exit(1)
+if not (0.3 <= ts[0] <= 0.9): print("first at %.1fs" % ts[0]); sys.exit(1)
+for a, b in zip(ts, ts[1:]):
+    if not (0.2 <= b - a <= 1.0): print("%s" % ts); sys.exit(1)
+PY
+# the live lines carry the rate: some interval reports a positive rps
+grep -E "$LIVE" "$BAR_OUT" | grep -Eq 'rps +[1-9]' || _err "no live line with rps > 0"
+# the last thing printed is the summary, with no terminal escapes off a tty
+expect_grep "summary" '^barrage .* 2 threads?|^barrage .* 1 thread' "$BAR_OUT"
+grep -q $'\r\|\033' "$BAR_OUT" && _err "terminal escapes in non-tty output"
+end
+
+begin live_lines_default_interval
+start_target
+bar -c 2 -t 1 -d 2s "$TARGET_URL/"
+stop_target
+expect_rc 0
+expect_range "live lines (1 s interval, 2 s)" "$(grep -Ec "$LIVE" "$BAR_OUT")" 1 3
+end
+
+begin quiet_no_live_lines
+start_target
+bar -q -c 2 -t 1 -d 1500ms --interval 200ms "$TARGET_URL/"
+stop_target
+expect_rc 0
+expect_num_eq "live lines with -q" "$(grep -Ec '^\[ *[0-9]' "$BAR_OUT")" 0
+expect_grep "summary still printed" 'issued = ' "$BAR_OUT"
+end
+
+begin duration_500ms
+start_target
+bar -q --json "$TMP/h.json" -c 2 -t 1 -d 500ms "$TARGET_URL/"
+stop_target
+expect_rc 0
+expect_range "wall-clock seconds" "$BAR_WALL" 0.45 1.5
+expect_range "duration_s" "$(json_get "$TMP/h.json" duration_s)" 0.45 1.0
+expect_accounting "$TMP/h.json"
+end
+
+# The deadline does not wait for answers: slow ones stay in flight and the run ends on time
+begin duration_ends_with_requests_in_flight
+start_target
+bar -q --json "$TMP/s.json" -c 4 -t 1 -d 1s --timeout 20s "$TARGET_URL/delay/5000"
+stop_target
+expect_rc 0
+expect_range "wall-clock seconds" "$BAR_WALL" 0.9 2.5
+expect_range "duration_s" "$(json_get "$TMP/s.json" duration_s)" 0.9 1.5
+expect_json "$TMP/s.json" requests.issued 4
+expect_json "$TMP/s.json" requests.in_flight 4
+expect_json "$TMP/s.json" requests.ok 0
+expect_json "$TMP/s.json" requests.failed 0
+expect_accounting "$TMP/s.json"
+end

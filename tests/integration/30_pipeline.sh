@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# --pipeline N: N requests in flight per connection, counts still exact.
+source "$(dirname "$0")/lib.sh"
+
+# pipelined NAME N PATH [serve flags] -- [barrage flags]
+pipelined() {
+    local name=$1 n=$2 path=$3 sflags=()
+    shift 3
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do sflags+=("$1"); shift; done
+    shift
+    begin "$name"
+    start_target "${sflags[@]}"
+    bar -q --json "$TMP/p.json" -n "$n" "$@" "$TARGET_URL$path"
+    stop_target || _err "the target did not stop cleanly"
+    expect_rc 0
+    expect_json "$TMP/p.json" requests.issued "$n"
+    expect_json "$TMP/p.json" requests.ok "$n"
+    expect_json "$TMP/p.json" requests.in_flight 0
+    expect_json "$TMP/p.json" requests.failed 0
+    expect_json_str "$TMP/p.json" status "{\"200\":$n}"
+    expect_num_eq "server requests" "$(server_count requests)" "$n"
+    expect_accounting "$TMP/p.json"
+}
+
+pipelined pipeline16_c1 5000 / -- -c 1 -t 1 --pipeline 16
+expect_json "$TMP/p.json" pipeline 16
+expect_json "$TMP/p.json" connections.opened 1
+expect_num_eq "server connections" "$(server_count connections)" 1
+end
+
+# N not a multiple of the depth, over two threads
+pipelined pipeline16_c10_t2_odd_n 10007 / --threads 2 -- -c 10 -t 2 --pipeline 16
+expect_json "$TMP/p.json" connections.opened 10
+end
+
+# Responses larger than a receive buffer, several per read, split anywhere
+pipelined pipeline8_bytes_20000 2000 /bytes/20000 -- -c 4 -t 2 --pipeline 8
+expect_ge "bytes.received" "$(json_get "$TMP/p.json" bytes.received)" $((2000 * 20000))
+end
+
+# Chunked responses back to back (extension, trailer) through the pipeline
+pipelined pipeline16_chunked 4000 /chunked/1000 -- -c 4 -t 2 --pipeline 16
+expect_ge "bytes.received" "$(json_get "$TMP/p.json" bytes.received)" $((4000 * 1000))
+end
+
+pipelined pipeline32_default_chunked 3000 / --chunked --body-size 100 -- -c 2 -t 1 --pipeline 32
+end
+
+# The requests really are in flight together: the server delays every response by 100 ms
+# from when it read the request, so 16 at a time take about 10 x 100 ms for 160, one at a
+# time would take 16 s.
+pipelined pipeline16_concurrent 160 / --delay 100 -- -c 1 -t 1 --pipeline 16
+expect_range "wall-clock seconds" "$BAR_WALL" 0.9 6
+expect_ge "latency p50 (us)" "$(json_get "$TMP/p.json" latency_us.p50)" 95000
+end
+
+# --requests-per-conn caps the depth: 5 per connection, 100 requests = 20 connections
+pipelined pipeline16_requests_per_conn5 100 / -- -c 1 -t 1 --pipeline 16 --requests-per-conn 5
+expect_json "$TMP/p.json" connections.opened 20
+expect_num_eq "server connections" "$(server_count connections)" 20
+end

@@ -1,0 +1,333 @@
+#!/usr/bin/env bash
+# HTTP features: chunked responses, HEAD, 1xx/204, request bodies, headers, keep-alive,
+# server closes, --requests-per-conn, --no-keepalive, Connection: close.
+source "$(dirname "$0")/lib.sh"
+
+# ok_run NAME N PATH [serve flags] -- [barrage flags]: exact counts, all 200 unless STATUS set
+ok_run() {
+    local name=$1 n=$2 path=$3 sflags=()
+    shift 3
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do sflags+=("$1"); shift; done
+    shift
+    begin "$name"
+    start_target "${sflags[@]}"
+    bar -q --json "$TMP/r.json" --timeout 5s -n "$n" "$@" "$TARGET_URL$path"
+    stop_target || _err "the target did not stop cleanly"
+    expect_rc 0
+    expect_json "$TMP/r.json" requests.issued "$n"
+    expect_json "$TMP/r.json" requests.ok "$n"
+    expect_json "$TMP/r.json" requests.failed 0
+    expect_json "$TMP/r.json" requests.in_flight 0
+    expect_json_str "$TMP/r.json" status "{\"${STATUS:-200}\":$n}"
+    expect_num_eq "server requests" "$(server_count requests)" "$n"
+    expect_num_eq "server connections" "$(server_count connections)" "$(json_get "$TMP/r.json" connections.opened)"
+    expect_accounting "$TMP/r.json"
+}
+J=$TMP/r.json
+
+# ---- responses
+
+ok_run chunked_1000 1000 /chunked/1000 -- -c 4 -t 2
+expect_ge "bytes.received" "$(json_get $J bytes.received)" $((1000 * 1000))
+end
+ok_run chunked_0 300 /chunked/0 -- -c 2 -t 1
+end
+ok_run chunked_large_200k 100 /chunked/200000 -- -c 2 -t 2
+expect_ge "bytes.received" "$(json_get $J bytes.received)" $((100 * 200000))
+end
+ok_run chunked_default_body 1000 / --chunked --body-size 5000 -- -c 4 -t 2
+end
+ok_run bytes_0 500 /bytes/0 -- -c 2 -t 1
+end
+ok_run bytes_1MiB 40 /bytes/1048576 -- -c 2 -t 2
+expect_ge "bytes.received" "$(json_get $J bytes.received)" $((40 * 1048576))
+end
+
+# HEAD: the Content-Length of the answer is not followed by a body; waiting for one would time out
+ok_run head_bytes_100k 200 /bytes/100000 -- -c 2 -t 1 -m HEAD --timeout 2s
+expect_le "bytes.received" "$(json_get $J bytes.received)" $((200 * 200))
+end
+ok_run head_chunked 200 /chunked/5000 -- -c 2 -t 1 -m HEAD --timeout 2s
+expect_le "bytes.received" "$(json_get $J bytes.received)" $((200 * 200))
+end
+
+STATUS=204 ok_run status_204 300 /status/204 -- -c 2 -t 1
+end
+# an interim 100 Continue before the real answer: one response, counted once, as 200
+ok_run status_100_then_200 300 /status/100 -- -c 2 -t 1
+end
+STATUS=302 ok_run status_302 300 /status/302 -- -c 2 -t 1
+end
+
+# /delay/MS: latency includes the delay
+ok_run delay_200ms 20 /delay/200 -- -c 4 -t 1
+expect_range "latency p50 (us)" "$(json_get $J latency_us.p50)" 195000 2000000
+expect_ge "latency min (us)" "$(json_get $J latency_us.min)" 195000
+end
+
+# ---- requests: the exact bytes barrage sends, captured by a one-connection-at-a-time server
+
+cat >"$TMP/capture.py" <<'PY'
+import socket, sys
+out, portfile = sys.argv[1], sys.argv[2]
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", 0)); ls.listen(16); ls.settimeout(20)
+open(portfile + ".tmp", "w").write(str(ls.getsockname()[1]))
+import os; os.rename(portfile + ".tmp", portfile)
+reqs = []
+while True:
+    try:
+        c, _ = ls.accept()
+    except socket.timeout:
+        break
+    c.settimeout(5)
+    buf = b""
+    while True:
+        while b"\r\n\r\n" not in buf:
+            d = c.recv(65536)
+            if not d: break
+            buf += d
+        if b"\r\n\r\n" not in buf: break
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        n = 0
+        for line in head.split(b"\r\n")[1:]:
+            k, _, v = line.partition(b":")
+            if k.strip().lower() == b"content-length": n = int(v)
+        while len(rest) < n:
+            d = c.recv(65536)
+            if not d: break
+            rest += d
+        reqs.append(head + b"\r\n\r\n" + rest[:n])
+        buf = rest[n:]
+        with open(out, "wb") as f: f.write(reqs[0])
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    c.close()
+PY
+
+# capture ARGS...: one request from barrage -n 1 with ARGS; sets CAP (file) and CAP_PORT
+capture() {
+    local i
+    rm -f "$TMP/cap.port" "$TMP/cap.req"
+    spawn "$PY" -S "$TMP/capture.py" "$TMP/cap.req" "$TMP/cap.port"
+    CAP_PID=$SPAWNED_PID
+    for ((i = 0; i < 100; i++)); do [ -s "$TMP/cap.port" ] && break; sleep 0.05; done
+    CAP_PORT=$(cat "$TMP/cap.port" 2>/dev/null)
+    bar -q --json "$TMP/cap.json" -c 1 -t 1 -n 1 --timeout 5s "$@" "http://127.0.0.1:$CAP_PORT/echo"
+    kill "$CAP_PID" 2>/dev/null; wait "$CAP_PID" 2>/dev/null
+    CAP=$TMP/cap.req
+    [ -s "$CAP" ] || _err "the capture server got no request"
+}
+
+# check_request FILE PYTHON-ASSERTIONS: r is the request (bytes)
+check_request() {
+    "$PY" -S - "$1" "$2" <<'PY'
+import sys
+r = open(sys.argv[1], "rb").read()
+head, _, body = r.partition(b"\r\n\r\n")
+lines = head.split(b"\r\n")
+hdr = {}
+for l in lines[1:]:
+    k, _, v = l.partition(b":"); hdr.setdefault(k.strip().lower().decode(), []).append(v.strip().decode())
+for cond in sys.argv[2].split("\n"):
+    cond = cond.strip()
+    if cond and not eval(cond):
+        print("request fails %s: %r" % (cond, r[:400])); sys.exit(1)
+PY
+}
+
+BODY='{"hello":"world","n":12345}'
+begin post_body_exact_bytes
+capture -m POST -b "$BODY" -H 'Content-Type: application/json' -H 'X-Test: one'
+expect_ok "captured request" check_request "$CAP" "
+    lines[0] == b'POST /echo HTTP/1.1'
+    hdr['host'] == ['127.0.0.1:$CAP_PORT']
+    hdr['user-agent'][0].startswith('barrage/')
+    hdr['content-length'] == ['${#BODY}']
+    hdr['content-type'] == ['application/json']
+    hdr['x-test'] == ['one']
+    'connection' not in hdr
+    'transfer-encoding' not in hdr
+    body == b'$BODY'"
+req_len=$(stat -c %s "$CAP")
+expect_json "$TMP/cap.json" bytes.sent "$req_len"
+# The same request N times to the echo route: bytes.sent is exactly N requests (the Host
+# header differs by the length of the port number only).
+start_target
+req_len=$((req_len - ${#CAP_PORT} + ${#TARGET_PORT}))
+bar -q --json "$J" -c 4 -t 2 -n 1000 -m POST -b "$BODY" -H 'Content-Type: application/json' -H 'X-Test: one' "$TARGET_URL/echo"
+stop_target
+expect_rc 0
+expect_json "$J" requests.ok 1000
+expect_json_str "$J" status '{"200":1000}'
+expect_json "$J" bytes.sent $((1000 * req_len))
+expect_ge "bytes.received" "$(json_get $J bytes.received)" $((1000 * ${#BODY}))
+expect_num_eq "server requests" "$(server_count requests)" 1000
+expect_accounting "$J"
+end
+
+begin body_file_binary
+head -c 30000 /dev/urandom >"$TMP/body.bin"
+capture -m PUT --body-file "$TMP/body.bin"
+expect_ok "captured request" check_request "$CAP" "
+    lines[0] == b'PUT /echo HTTP/1.1'
+    hdr['content-length'] == ['30000']
+    body == open('$TMP/body.bin', 'rb').read()"
+req_len=$(stat -c %s "$CAP")
+start_target
+req_len=$((req_len - ${#CAP_PORT} + ${#TARGET_PORT}))
+bar -q --json "$J" -c 4 -t 2 -n 200 -m PUT --body-file "$TMP/body.bin" "$TARGET_URL/echo"
+stop_target
+expect_rc 0
+expect_json "$J" requests.ok 200
+expect_json_str "$J" status '{"200":200}'
+expect_json "$J" bytes.sent $((200 * req_len))
+expect_ge "bytes.received" "$(json_get $J bytes.received)" $((200 * 30000))
+expect_num_eq "server requests" "$(server_count requests)" 200
+expect_accounting "$J"
+end
+
+begin post_empty_body_has_content_length_0
+capture -m POST
+expect_ok "captured request" check_request "$CAP" "
+    lines[0] == b'POST /echo HTTP/1.1'
+    hdr['content-length'] == ['0']
+    body == b''"
+end
+
+begin host_and_user_agent_override
+capture -H 'Host: example.test' -H 'User-Agent: tester/1'
+expect_ok "captured request" check_request "$CAP" "
+    lines[0] == b'GET /echo HTTP/1.1'
+    hdr['host'] == ['example.test']
+    hdr['user-agent'] == ['tester/1']
+    'content-length' not in hdr"
+end
+
+begin no_keepalive_sends_connection_close
+capture --no-keepalive
+expect_ok "captured request" check_request "$CAP" "hdr['connection'] == ['close']"
+end
+
+# ---- connections
+
+# The server closes every connection after its 10th response (Connection: close): barrage
+# reconnects, nothing fails, and each connection carries 10 requests.
+ok_run close_after_10 1000 / --close-after 10 -- -c 4 -t 2
+opened=$(json_get $J connections.opened)
+expect_range "connections.opened" "$opened" 100 104
+expect_range "connections.closed_by_server" "$(json_get $J connections.closed_by_server)" 96 100
+expect_json "$J" connections.reused_requests $((1000 - opened))
+end
+
+ok_run close_after_1 300 / --close-after 1 -- -c 3 -t 1
+expect_json "$J" connections.opened 300
+expect_json "$J" connections.closed_by_server 300
+end
+
+# /close answers with Connection: close, then closes: one connection per request
+ok_run close_route 300 /close -- -c 3 -t 1
+expect_json "$J" connections.opened 300
+expect_json "$J" connections.closed_by_server 300
+end
+
+ok_run requests_per_conn_5 100 / -- -c 1 -t 1 --requests-per-conn 5
+expect_json "$J" connections.opened 20
+expect_json "$J" connections.closed_by_client 20
+expect_json "$J" connections.closed_by_server 0
+expect_json "$J" connections.reused_requests 80
+end
+
+# Over 4 connections the last one of each may stop short of 5 when the budget runs out.
+ok_run requests_per_conn_5_c4 1000 / -- -c 4 -t 2 --requests-per-conn 5
+expect_range "connections.opened" "$(json_get $J connections.opened)" 200 204
+expect_range "connections.closed_by_client" "$(json_get $J connections.closed_by_client)" 196 200
+expect_json "$J" connections.closed_by_server 0
+expect_json "$J" connections.reused_requests $((1000 - $(json_get $J connections.opened)))
+end
+
+# --no-keepalive: a connection per request; the server closes it after the answer (it was
+# asked to), so every connection ends closed by one side or the other
+ok_run no_keepalive 300 / -- -c 3 -t 1 --no-keepalive
+expect_json "$J" connections.opened 300
+expect_json "$J" connections.reused_requests 0
+expect_num_eq "closed_by_server + closed_by_client" \
+    "$(json_get $J 'j["connections"]["closed_by_server"] + j["connections"]["closed_by_client"]')" 300
+end
+
+ok_run header_connection_close 300 / -- -c 3 -t 1 -H 'Connection: close'
+expect_json "$J" connections.opened 300
+expect_json "$J" connections.reused_requests 0
+end
+
+# Keep-alive by default: -c 3 opens 3 connections for 3000 requests
+ok_run keepalive_default 3000 / -- -c 3 -t 1
+expect_json "$J" connections.opened 3
+expect_json "$J" connections.closed_by_server 0
+expect_json "$J" connections.closed_by_client 0
+expect_json "$J" connections.reused_requests 2997
+end
+
+# ---- servers that end bodies by closing: a python server answers each connection once
+cat >"$TMP/eof.py" <<'PY'
+import os, socket, sys
+mode, portfile, countfile = sys.argv[1], sys.argv[2], sys.argv[3]
+ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(64); ls.settimeout(20)
+open(portfile + ".tmp", "w").write(str(ls.getsockname()[1])); os.rename(portfile + ".tmp", portfile)
+body = b"x" * 500
+n = 0
+while True:
+    try:
+        c, _ = ls.accept()
+    except socket.timeout:
+        break
+    c.settimeout(5)
+    buf = b""
+    try:
+        while b"\r\n\r\n" not in buf:
+            d = c.recv(4096)
+            if not d: break
+            buf += d
+        if mode == "eof":      # no Content-Length, no chunking: the body ends at the close
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n" + body)
+        else:                  # HTTP/1.0 without keep-alive: closes after the answer
+            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 500\r\n\r\n" + body)
+        c.shutdown(socket.SHUT_WR)
+        n += 1
+        open(countfile, "w").write(str(n))
+    except OSError:
+        pass
+    c.close()
+PY
+eof_server() {  # name mode
+    local i
+    begin "$1"
+    rm -f "$TMP/eof.port" "$TMP/eof.count"
+    spawn "$PY" -S "$TMP/eof.py" "$2" "$TMP/eof.port" "$TMP/eof.count"
+    for ((i = 0; i < 100; i++)); do [ -s "$TMP/eof.port" ] && break; sleep 0.05; done
+    bar -q --json "$J" -c 2 -t 1 -n 50 --timeout 5s "http://127.0.0.1:$(cat "$TMP/eof.port")/"
+    kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
+    expect_rc 0
+    expect_json "$J" requests.issued 50
+    expect_json "$J" requests.ok 50
+    expect_json_str "$J" status '{"200":50}'
+    expect_json "$J" connections.opened 50
+    expect_json "$J" connections.closed_by_server 50
+    expect_num_eq "responses the server sent" "$(cat "$TMP/eof.count" 2>/dev/null)" 50
+    expect_ge "bytes.received" "$(json_get "$J" bytes.received)" $((50 * 500))
+    expect_accounting "$J"
+    end
+}
+eof_server eof_delimited_body eof
+eof_server http10_response_closes http10
+
+# The path and query go out as given
+begin path_and_query_sent_verbatim
+capture_path='/echo/a%20b?x=1&y=two'
+rm -f "$TMP/cap.port" "$TMP/cap.req"
+spawn "$PY" -S "$TMP/capture.py" "$TMP/cap.req" "$TMP/cap.port"
+for ((i = 0; i < 100; i++)); do [ -s "$TMP/cap.port" ] && break; sleep 0.05; done
+bar -q -c 1 -t 1 -n 1 --timeout 5s "http://127.0.0.1:$(cat "$TMP/cap.port")$capture_path"
+kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
+expect_rc 0
+expect_ok "captured request" check_request "$TMP/cap.req" "lines[0] == b'GET $capture_path HTTP/1.1'"
+end

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Every fault lands in its error class, exactly, and the books balance.
+source "$(dirname "$0")/lib.sh"
+J=$TMP/f.json
+
+# fault NAME N PATH CLASS [barrage flags]: -n N against PATH; all N fail as CLASS
+fault() {
+    local name=$1 n=$2 path=$3 class=$4
+    shift 4
+    begin "$name"
+    bar -q --json "$J" -n "$n" "$@" "$TARGET_URL$path"
+    expect_rc 0
+    expect_le "wall-clock seconds" "$BAR_WALL" 10
+    expect_json "$J" requests.issued "$n"
+    expect_json "$J" requests.ok 0
+    expect_json "$J" requests.failed "$n"
+    expect_json "$J" requests.in_flight 0
+    expect_json "$J" "errors.$class" "$n"
+    expect_accounting "$J"
+}
+
+start_target --threads 2
+
+fault reset_rst 200 /reset reset -c 4 -t 2
+expect_json_str "$J" status '{}'
+expect_grep "summary errors line" 'Errors +reset 200$' "$BAR_OUT"
+end
+fault reset_rst_pipelined 200 /reset reset -c 2 -t 1 --pipeline 8
+end
+
+# Content-Length 100, 10 bytes, close: cut short, a reset
+fault truncate 200 /truncate reset -c 4 -t 2
+expect_json_str "$J" status '{}'
+end
+fault truncate_pipelined 200 /truncate reset -c 2 -t 1 --pipeline 8
+end
+
+fault garbage 200 /garbage parse -c 4 -t 2
+expect_json_str "$J" status '{}'
+expect_grep "parse reason shown" '^ +response: .*: 200$' "$BAR_OUT"
+end
+fault garbage_pipelined 200 /garbage parse -c 1 -t 1 --pipeline 8
+end
+
+# no answer within --timeout: 4 requests on 2 connections, two rounds of 300 ms
+fault hang_timeout 4 /hang timeout -c 2 -t 1 --timeout 300ms
+expect_range "wall-clock seconds" "$BAR_WALL" 0.55 4
+expect_ge "connections.opened" "$(json_get "$J" connections.opened)" 4
+end
+fault hang_timeout_pipelined 16 /hang timeout -c 2 -t 2 --pipeline 8 --timeout 300ms
+expect_le "wall-clock seconds" "$BAR_WALL" 4
+end
+fault delay_beyond_timeout 6 /delay/3000 timeout -c 3 -t 1 --timeout 200ms
+expect_le "wall-clock seconds" "$BAR_WALL" 4
+end
+
+# 4xx/5xx: complete responses, counted by status and as errors.status
+fault status_503 300 /status/503 status -c 3 -t 2
+expect_json_str "$J" status '{"503":300}'
+expect_json "$J" connections.opened 3
+end
+fault status_404 300 /status/404 status -c 3 -t 1 --pipeline 4
+expect_json_str "$J" status '{"404":300}'
+end
+fault status_400_bad_route_arg 50 /status/999 status -c 1 -t 1
+expect_json_str "$J" status '{"400":50}'
+end
+
+# A -d run full of resets: the books still balance, nothing left in flight beyond -c
+begin reset_duration_run
+bar -q --json "$J" -c 8 -t 2 -d 1s "$TARGET_URL/reset"
+expect_rc 0
+expect_range "wall-clock seconds" "$BAR_WALL" 0.9 3
+expect_json "$J" requests.ok 0
+expect_gt "errors.reset" "$(json_get "$J" errors.reset)" 10
+expect_json "$J" 'j["requests"]["failed"] - j["errors"]["reset"]' 0
+expect_le "requests.in_flight" "$(json_get "$J" requests.in_flight)" 8
+expect_accounting "$J"
+end
+
+stop_target
+
+# The server closes after 4 answers while 8 are pipelined: 4 ok, 4 cut off (reset) per
+# connection; the server's count is exactly the ok ones.
+begin server_close_with_pipelined_outstanding
+start_target --close-after 4
+bar -q --json "$J" -c 1 -t 1 -n 80 --pipeline 8 "$TARGET_URL/"
+stop_target
+expect_rc 0
+expect_json "$J" requests.issued 80
+ok=$(json_get "$J" requests.ok)
+expect_num_eq "server requests" "$(server_count requests)" "$ok"
+expect_range "requests.ok" "$ok" 10 70
+expect_json "$J" 'j["requests"]["ok"] + j["errors"]["reset"]' 80
+expect_accounting "$J"
+end
+
+# ---- connecting
+
+# A port nobody listens on: refused, every attempt one failed request, then backoff
+begin connect_refused_count
+port=$(free_port)
+bar -q --json "$J" -c 2 -t 1 -n 10 "http://127.0.0.1:$port/"
+expect_rc 0
+expect_le "wall-clock seconds" "$BAR_WALL" 5
+expect_json "$J" requests.issued 10
+expect_json "$J" requests.ok 0
+expect_json "$J" errors.connect 10
+expect_json "$J" connections.opened 0
+expect_json_str "$J" status '{}'
+expect_grep "errno shown" 'connect: Connection refused: 10' "$BAR_OUT"
+expect_accounting "$J"
+end
+
+begin connect_refused_duration
+port=$(free_port)
+bar -q --json "$J" -c 4 -t 2 -d 1s "http://127.0.0.1:$port/"
+expect_rc 0
+expect_range "wall-clock seconds" "$BAR_WALL" 0.9 3
+expect_gt "errors.connect" "$(json_get "$J" errors.connect)" 0
+expect_json "$J" requests.ok 0
+expect_json "$J" 'j["requests"]["failed"] - j["errors"]["connect"]' 0
+# backoff from 10 ms doubling: 4 connections make at most ~4 x 7 attempts in 1 s
+expect_le "errors.connect" "$(json_get "$J" errors.connect)" 40
+expect_accounting "$J"
+end
+
+# A listener that never accepts, with a full backlog: SYNs are dropped, connects time out
+cat >"$TMP/noaccept.py" <<'PY'
+import socket, sys, time, os
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
+fill = []
+for _ in range(4):   # fill the accept queue ourselves
+    c = socket.socket(); c.setblocking(False)
+    try: c.connect(s.getsockname())
+    except BlockingIOError: pass
+    fill.append(c)
+time.sleep(0.2)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(60)
+PY
+begin connect_timeout
+spawn "$PY" -S "$TMP/noaccept.py" "$TMP/na.port"
+for ((i = 0; i < 100; i++)); do [ -s "$TMP/na.port" ] && break; sleep 0.05; done
+bar -q --json "$J" -c 2 -t 1 -n 4 --timeout 300ms "http://127.0.0.1:$(cat "$TMP/na.port")/"
+kill "$SPAWNED_PID" 2>/dev/null
+expect_rc 0
+expect_le "wall-clock seconds" "$BAR_WALL" 6
+expect_json "$J" requests.issued 4
+expect_json "$J" requests.ok 0
+expect_json "$J" 'j["errors"]["connect"] + j["errors"]["timeout"]' 4
+expect_gt "errors.connect" "$(json_get "$J" errors.connect)" 0
+expect_accounting "$J"
+end

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# SIGINT and SIGTERM stop a run early: prompt exit, summary printed, JSON written and marked.
+source "$(dirname "$0")/lib.sh"
+J=$TMP/s.json
+
+# interrupt NAME SIGNAL PATH [barrage flags]: signal at 1 s into a 30 s run
+interrupt() {
+    local name=$1 sig=$2 path=$3 pid t0 t1 i rc
+    shift 3
+    begin "$name"
+    rm -f "$J"
+    "$BARRAGE" -q --json "$J" "$@" "$TARGET_URL$path" >"$BAR_OUT" 2>"$BAR_ERR" </dev/null &
+    pid=$!
+    sleep 1
+    kill -0 "$pid" 2>/dev/null || _err "barrage ended before the signal"
+    t0=$(now_s)
+    kill -"$sig" "$pid"
+    for ((i = 0; i < 100; i++)); do   # up to 10 s, then kill it
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.02
+    done
+    t1=$(now_s)
+    if kill -0 "$pid" 2>/dev/null; then
+        _err "still running 10 s after SIG$sig"
+        kill -KILL "$pid"
+    fi
+    wait "$pid"
+    rc=$?
+    STOP_S=$("$PY" -S -c "print(round($t1 - $t0, 3))")
+    expect_le "seconds from SIG$sig to exit" "$STOP_S" 2
+    [ "$rc" -eq 0 ] || [ "$rc" -eq 130 ] || [ "$rc" -eq 143 ] || _err "exit status $rc"
+    expect_grep "summary printed" '\(interrupted\)' "$BAR_OUT"
+    expect_grep "summary printed" 'issued = [0-9]+ ok \+ [0-9]+ failed \+ [0-9]+ in flight' "$BAR_OUT"
+    expect_json_str "$J" interrupted true
+    expect_range "duration_s" "$(json_get "$J" duration_s)" 0.8 5
+    expect_accounting "$J"
+}
+
+start_target --threads 2
+
+interrupt sigint_duration_run INT / -c 10 -t 2 -d 30s
+expect_gt "requests.ok" "$(json_get "$J" requests.ok)" 100
+expect_json "$J" requests.failed 0
+end
+
+interrupt sigterm_duration_run TERM / -c 10 -t 2 -d 30s
+expect_gt "requests.ok" "$(json_get "$J" requests.ok)" 100
+expect_json "$J" requests.failed 0
+end
+
+# A -n run that would take far longer than the test
+interrupt sigterm_count_run TERM / -c 4 -t 1 -n 1000000000
+expect_gt "requests.ok" "$(json_get "$J" requests.ok)" 100
+end
+
+# Requests that never get an answer do not hold up the stop: they stay in flight
+interrupt sigint_with_hung_requests INT /hang -c 4 -t 2 -d 30s --timeout 20s
+expect_json "$J" requests.issued 4
+expect_json "$J" requests.in_flight 4
+expect_json "$J" requests.ok 0
+end
+
+# Connect failures with backoff: the stop does not wait out a backoff
+port=$(free_port)
+saved_url=$TARGET_URL
+TARGET_URL=http://127.0.0.1:$port
+interrupt sigint_while_refused INT / -c 2 -t 1 -d 30s
+TARGET_URL=$saved_url
+expect_json "$J" requests.ok 0
+expect_gt "errors.connect" "$(json_get "$J" errors.connect)" 0
+end
+
+stop_target || { begin target_stops_after_signals; _err "the target did not stop cleanly"; end; }
+
+# A -n run waiting for answers that never come: the signal ends the wait
+start_target
+interrupt sigint_count_run_waiting INT /hang -c 4 -t 2 -n 4 --timeout 20s
+expect_json "$J" requests.issued 4
+expect_json "$J" requests.in_flight 4
+end
+stop_target

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Bad input: exit 2 and exactly one line on stderr naming the flag or value, nothing on
+# stdout, no load sent. io_uring unavailable: exit 1, one line naming the cause and the fix.
+source "$(dirname "$0")/lib.sh"
+BAR_LIMIT=20
+
+# Something listening, to be sure no bad invocation ever sends a request.
+start_target
+URL=$TARGET_URL/
+
+# bad NAME PATTERN ARGS...: exit 2, one stderr line starting "barrage: " matching PATTERN
+bad() {
+    local name=$1 pattern=$2
+    shift 2
+    begin "bad_input_$name"
+    bar "$@"
+    expect_rc 2
+    expect_le "run time (s)" "$BAR_WALL" 10
+    expect_num_eq "stderr lines" "$(wc -l <"$BAR_ERR")" 1
+    grep -q '^barrage: ' "$BAR_ERR" || _err "stderr does not start with 'barrage: ': $(head -c 200 "$BAR_ERR")"
+    grep -Eq -- "$pattern" "$BAR_ERR" || _err "stderr does not match /$pattern/: $(head -c 300 "$BAR_ERR")"
+    [ -s "$BAR_OUT" ] && _err "stdout not empty: $(head -c 200 "$BAR_OUT")"
+    end
+}
+
+bad c_not_a_number    "(-c|--connections).*'abc'"       -c abc "$URL"
+bad c_zero            "(-c|--connections).*'0'"         -c 0 "$URL"
+bad c_negative        "(-c|--connections).*'-5'"        -c -5 "$URL"
+bad c_missing_value   "(-c|--connections).*(value|argument)" "$URL" -c
+bad t_zero            "(-t|--threads).*'0'"             -t 0 "$URL"
+bad d_bad_unit        "(-d|--duration).*'5x'"           -d 5x "$URL"
+bad d_zero            "(-d|--duration).*'0s'"           -d 0s "$URL"
+bad d_words           "(-d|--duration).*'soon'"         -d soon "$URL"
+bad n_not_a_number    "(-n|--requests).*'many'"         -n many "$URL"
+bad n_zero            "(-n|--requests).*'0'"            -n 0 "$URL"
+bad timeout_bad       "--timeout.*'fast'"               --timeout fast "$URL"
+bad pipeline_zero     "--pipeline.*'0'"                 --pipeline 0 "$URL"
+bad interval_bad      "--interval.*'often'"             --interval often "$URL"
+bad rpc_zero          "--requests-per-conn.*'0'"        --requests-per-conn 0 "$URL"
+bad method_bad        "(-m|--method).*'get me'"         -m 'get me' "$URL"
+bad unknown_long_flag "unknown option.*--bogus"         --bogus "$URL"
+bad unknown_short_flag "unknown option.*-Z"             -Z "$URL"
+bad missing_url       "URL"                             -c 2
+bad two_urls          "'http://127.0.0.1:1/b'"          "$URL" http://127.0.0.1:1/b
+bad https_url         "https"                           https://127.0.0.1:$TARGET_PORT/
+bad ftp_url           "ftp"                             ftp://127.0.0.1/
+bad no_scheme         "127\.0\.0\.1"                    127.0.0.1:$TARGET_PORT/
+bad port_too_big      "99999"                           http://127.0.0.1:99999/
+bad port_not_number   "8o8o"                            http://127.0.0.1:8o8o/
+bad port_zero         "port"                            http://127.0.0.1:0/
+bad port_empty        "port"                            http://127.0.0.1:/
+bad no_host           "host"                            http:///path
+bad unresolvable_host "no-such-host-for-barrage\.invalid" http://no-such-host-for-barrage.invalid/
+bad header_no_colon   "(-H|--header).*'NoColonHere'"    -H NoColonHere "$URL"
+bad header_empty_name "(-H|--header).*': v'"            -H ': v' "$URL"
+bad header_content_length "Content-Length"              -H 'Content-Length: 5' -b hello "$URL"
+bad body_file_missing "--body-file.*$TMP/nope"          --body-file "$TMP/nope" "$URL"
+
+# None of the above sent a request.
+begin bad_input_sent_nothing
+stop_target
+expect_num_eq "server requests" "$(server_count requests)" 0
+expect_num_eq "server connections" "$(server_count connections)" 0
+end
+
+# --json to a place that cannot be written: said on one line (after the run), exit 1
+begin json_unwritable
+start_target
+bar -q -c 1 -t 1 -n 10 --json "$TMP/no/such/dir/out.json" "$TARGET_URL/"
+stop_target
+expect_rc 1
+expect_num_eq "stderr lines" "$(wc -l <"$BAR_ERR")" 1
+expect_grep "names --json and the path" "--json.*$TMP/no/such/dir/out.json" "$BAR_ERR"
+end
+
+begin help_and_version
+bar --help
+expect_rc 0
+expect_grep "--help" '^usage: barrage' "$BAR_OUT"
+bar --version
+expect_rc 0
+expect_grep "--version" '^barrage [0-9]+\.[0-9]+' "$BAR_OUT"
+bar serve --help
+expect_rc 0
+expect_grep "serve --help" '^usage: barrage serve' "$BAR_OUT"
+end
+
+begin serve_bad_flags
+bar serve --port 70000
+expect_rc 2
+expect_num_eq "stderr lines (--port 70000)" "$(wc -l <"$BAR_ERR")" 1
+expect_grep "names the flag" '--port.*70000' "$BAR_ERR"
+bar serve --bogus
+expect_rc 2
+expect_grep "names the flag" '--bogus' "$BAR_ERR"
+end
+
+# ---- more connections than the open-file limit allows
+
+begin fd_limit_too_low
+# Lower the limit in a subshell; root must also lose CAP_SYS_RESOURCE (setpriv), else it may
+# raise it again: then ask for more than fs.nr_open, which nobody can have.
+conns=5000
+wrap=()
+if [ "$(id -u)" -eq 0 ]; then
+    if command -v setpriv >/dev/null 2>&1 &&
+       setpriv --bounding-set=-sys_resource --inh-caps=-sys_resource true 2>/dev/null; then
+        wrap=(setpriv --bounding-set=-sys_resource --inh-caps=-sys_resource)
+    else
+        conns=$(( $(cat /proc/sys/fs/nr_open) + 1000 ))
+        [ "$conns" -gt 10000000 ] && conns=10000000
+    fi
+fi
+( ulimit -Sn 256 && ulimit -Hn 256 && exec "${wrap[@]}" "$BARRAGE" -c "$conns" -d 1s \
+    "http://127.0.0.1:$(free_port)/" ) >"$BAR_OUT" 2>"$BAR_ERR" </dev/null
+BAR_RC=$?
+expect_rc 2
+expect_num_eq "stderr lines" "$(wc -l <"$BAR_ERR")" 1
+expect_grep "names ulimit" 'ulimit' "$BAR_ERR"
+expect_grep "names the limit" '256' "$BAR_ERR"
+grep -q '^barrage: ' "$BAR_ERR" || _err "stderr does not start with 'barrage: '"
+end
+
+# Within the limit it runs (-c 200 with 256 descriptors)
+begin fd_limit_enough
+start_target
+( ulimit -Sn 512 && ulimit -Hn 512 && exec "$BARRAGE" -q -c 200 -t 2 -n 2000 --json "$TMP/fd.json" "$TARGET_URL/" ) \
+    >"$BAR_OUT" 2>"$BAR_ERR" </dev/null
+BAR_RC=$?
+stop_target
+expect_rc 0
+expect_json "$TMP/fd.json" requests.ok 2000
+expect_json "$TMP/fd.json" connections.opened 200
+end
+
+# ---- io_uring unavailable (a seccomp filter, as in a container)
+
+begin no_uring_helper_builds
+mkdir -p "$TMP/cc"
+if cc -O2 -Wall -o "$TMP/cc/no_uring" "$IT_DIR/no_uring.c" 2>"$TMP/cc/err"; then
+    "$TMP/cc/no_uring" enosys true 2>"$TMP/cc/err2" || _err "the seccomp filter cannot be installed here: $(cat "$TMP/cc/err2")"
+else
+    _err "cc failed: $(head -c 300 "$TMP/cc/err")"
+fi
+end
+
+uring_blocked() {  # enosys|eperm
+    begin "io_uring_unavailable_$1"
+    start_target
+    timeout 20 "$TMP/cc/no_uring" "$1" "$BARRAGE" -c 2 -n 10 "$TARGET_URL/" >"$BAR_OUT" 2>"$BAR_ERR" </dev/null
+    BAR_RC=$?
+    stop_target
+    expect_rc 1
+    expect_num_eq "stderr lines" "$(wc -l <"$BAR_ERR")" 1
+    grep -q '^barrage: ' "$BAR_ERR" || _err "stderr does not start with 'barrage: ': $(head -c 200 "$BAR_ERR")"
+    expect_grep "names io_uring" 'io_uring' "$BAR_ERR"
+    expect_grep "names seccomp" 'seccomp' "$BAR_ERR"
+    expect_no_grep "no bare errno" '^barrage: [^ ]*: (Function not implemented|Operation not permitted)$' "$BAR_ERR"
+    expect_num_eq "server requests" "$(server_count requests)" 0
+    end
+}
+if [ -x "$TMP/cc/no_uring" ]; then
+    uring_blocked enosys
+    uring_blocked eperm
+fi
