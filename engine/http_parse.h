@@ -10,7 +10,8 @@
  *     n = http_resp_feed(&p, buf, len);      // repeat as bytes arrive
  *       n <  0: parse error (p.error says which); the connection is unusable
  *       n >= 0: bytes consumed; if p.state == HTTP_DONE one response ended after
- *               those n bytes and the rest of buf belongs to the next response
+ *               those n bytes and the rest of buf belongs to the next response;
+ *               otherwise n == len
  *     at EOF:   http_resp_eof(&p)            // ends a body delimited by the close
  *
  * Interim 1xx responses (except 101) are skipped inside the parser: the caller
@@ -18,6 +19,14 @@
  * Transfer-Encoding: chunked (with extensions and trailers), Connection: close /
  * keep-alive (HTTP/1.0 defaults to close), bodies delimited by the connection's
  * close, and responses that never have a body (HEAD, 1xx, 204, 304).
+ *
+ * Strict where a lenient reading could frame a message differently (RFC 9112): a
+ * Content-Length that is not 1*DIGIT, overflows 64 bits, or differs from an earlier one;
+ * a chunk size that is not hex or overflows; a header line with no ':', an empty name,
+ * whitespace before the ':' or at the start of a line (obs-fold); a Transfer-Encoding
+ * with no coding; a status line that is not "HTTP/1.x NNN". Transfer-Encoding overrides
+ * Content-Length; unless chunked is its last coding, the body runs to the close. A bare
+ * LF ends a line as CRLF does. Results do not depend on how the input was split.
  */
 #ifndef BARRAGE_HTTP_PARSE_H
 #define BARRAGE_HTTP_PARSE_H
@@ -72,8 +81,8 @@ struct http_resp {
     uint8_t no_body;          /* the request was HEAD */
     uint8_t minor;            /* HTTP/1.minor */
     uint8_t header;           /* enum http_header_kind of the current header line */
-    uint8_t match;            /* bytes matched of a name or token (see http_parse.c) */
-    uint8_t candidates;       /* bitmask of header names still matching */
+    uint8_t match;            /* progress in a status line, name or token (see http_parse.c) */
+    uint8_t candidates;       /* header names still matching, or what a value said so far */
     uint8_t flags;            /* HTTP_F_* */
     uint16_t status;
     uint16_t nheaders;
@@ -100,9 +109,10 @@ void http_resp_start(struct http_resp *p, bool no_body);
 ssize_t http_resp_feed(struct http_resp *p, const char *buf, size_t len);
 
 /* The connection reached EOF. Returns 1 when that ended the current response (body
- * delimited by close), 0 when no response was in progress (state HTTP_STATUS_LINE with
- * nothing read), -1 when it cut a response short (state becomes HTTP_ERROR,
- * error HTTP_E_TRUNCATED). */
+ * delimited by close; state becomes HTTP_DONE), 0 when no response was in progress
+ * (nothing of it read, see http_resp_started(), or state already HTTP_DONE), -1 when it
+ * cut a response short (state becomes HTTP_ERROR, error HTTP_E_TRUNCATED) or the
+ * parser had already failed (error unchanged). */
 int http_resp_eof(struct http_resp *p);
 
 /* True once any byte of the current response (or of a 1xx before it) has been consumed. */
