@@ -118,7 +118,10 @@ void report_summary(FILE *out, const struct summary *s)
                 fprintf(out, "  %-12s   response: %s: %llu\n", "", http_error_str((enum http_error)r),
                         (unsigned long long)t->parse_reason[r]);
     }
-    fprintf(out, "  %-12s opened %llu, most open %u, closed by server %llu, by client %llu, reused requests %llu\n",
+    fprintf(out, "  %-12s opened %llu, most open %u, closed by server %llu, by client %llu, reused requests %llu",
             "Connections", (unsigned long long)t->conns_opened, s->max_open, (unsigned long long)t->closed_by_server,
             (unsigned long long)t->closed_by_client, (unsigned long long)t->reused_requests);
+    if (t->retried_requests)
+        fprintf(out, ", retried after a keep-alive close %llu", (unsigned long long)t->retried_requests);
+    fputc('\n', out);
 }

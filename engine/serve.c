@@ -38,6 +38,8 @@ static const char usage[] =
     "  --delay MS          delay every response by MS milliseconds\n"
     "  --chunked           send default responses with chunked encoding\n"
     "  --close-after N     close each connection after its Nth response\n"
+    "  --drop-after N      close each connection after its Nth response without saying so\n"
+    "                      (no Connection: close; later requests on it go unanswered)\n"
     "  --idle-close MS     close keep-alive connections idle for MS milliseconds\n"
     "  --stats-file FILE   at exit write {\"requests\":N,\"connections\":N} to FILE\n"
     "  --quiet             print nothing on stdout, no warnings\n"
@@ -77,6 +79,7 @@ static const struct flag flags[] = {
     { "--delay",       FLAG_NUMBER, FIELD(delay_ms),      0, SERVE_MAX_DELAY_MS },
     { "--chunked",     FLAG_SWITCH, FIELD(chunked),       0, 0 },
     { "--close-after", FLAG_NUMBER, FIELD(close_after),   0, UINT32_MAX },
+    { "--drop-after",  FLAG_NUMBER, FIELD(drop_after),    0, UINT32_MAX },
     { "--idle-close",  FLAG_NUMBER, FIELD(idle_close_ms), 0, UINT32_MAX },
     { "--stats-file",  FLAG_STRING, FIELD(stats_file),    0, 0 },
     { "--quiet",       FLAG_SWITCH, FIELD(quiet),         0, 0 },

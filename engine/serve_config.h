@@ -17,6 +17,7 @@ struct serve_config {
     uint64_t body_size;        /* body bytes of the default response */
     uint32_t delay_ms;         /* applied to every response; 0: none */
     uint32_t close_after;      /* close after this many responses on a connection; 0: never */
+    uint32_t drop_after;       /* likewise, but without Connection: close (a keep-alive race) */
     uint32_t idle_close_ms;    /* close keep-alive connections idle this long; 0: never */
     uint16_t port;             /* 0: ephemeral */
     uint16_t threads;

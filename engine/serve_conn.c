@@ -124,6 +124,10 @@ static void conn_request(struct serve_worker *w, struct serve_conn *c, struct se
     bool close = !req->keep_alive || (close_after && c->responses >= close_after);
     if (!req->content_length) {
         conn_after(c, serve_reply_queue(q, req, close, w->now));
+        if (w->cfg->drop_after && c->responses >= w->cfg->drop_after && !c->closing) {
+            serve_outq_mark(q, SERVE_OUT_CLOSE, 0);  /* FIN after the response, unannounced */
+            c->closing = 1;
+        }
         return;
     }
     if (req->expect_continue) serve_reply_continue(q);

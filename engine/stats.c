@@ -59,6 +59,7 @@ void stats_add(struct stats *dst, const struct stats *src)
     dst->closed_by_server += src->closed_by_server;
     dst->closed_by_client += src->closed_by_client;
     dst->reused_requests += src->reused_requests;
+    dst->retried_requests += src->retried_requests;
     dst->open_conns += src->open_conns;
     hist_add(dst->latency, src->latency);
     hist_add(dst->ttfb, src->ttfb);

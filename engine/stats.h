@@ -29,6 +29,7 @@ struct stats {
     uint64_t closed_by_server;  /* server closed a connection (idle, or Connection: close) */
     uint64_t closed_by_client;  /* --requests-per-conn / --no-keepalive / errors */
     uint64_t reused_requests;   /* requests sent on a connection that had served one before */
+    uint64_t retried_requests;  /* re-sent after the server closed a reused connection unread */
     uint64_t open_conns;        /* gauge: open connections when the slot was published */
     struct hist *latency;       /* µs from intended start to the last byte */
     struct hist *ttfb;          /* µs from send to the first response byte */

@@ -51,6 +51,8 @@ struct conn {
     uint8_t rearm_queued;
     uint8_t sending;             /* a send with a completion is in flight */
     uint8_t server_closing;      /* the last response said Connection: close */
+    uint8_t retried;             /* requests re-sent after a keep-alive race are on it */
+    uint32_t owed;               /* requests to re-send once reconnected (see retry_unanswered) */
     uint32_t send_len;           /* bytes of the send with a completion in flight */
     uint32_t inflight;           /* sent, not yet answered */
     uint32_t sent;               /* requests sent on this connection */
@@ -121,7 +123,13 @@ static void queue_connect(struct worker_state *s, uint32_t idx)
 {
     struct conn *c = &s->conns[idx];
     c->state = C_QUEUED;
-    s->queue[(s->q_head + s->q_len) % s->w->nconns] = idx;
+    uint32_t n = s->w->nconns;
+    if (c->owed) {  /* requests already in flight go first, budget or not */
+        s->q_head = (s->q_head + n - 1) % n;
+        s->queue[s->q_head] = idx;
+    } else {
+        s->queue[(s->q_head + s->q_len) % n] = idx;
+    }
     s->q_len++;
 }
 
@@ -158,7 +166,7 @@ static void start_connect(struct worker_state *s, uint32_t idx, uint64_t now)
     c->gen++;
     c->state = C_CONNECTING;
     c->t_connect = now;
-    c->inflight = c->sent = c->head = 0;
+    c->inflight = c->sent = 0;  /* head stays: owed requests keep their send times */
     c->recv_armed = c->sending = c->server_closing = 0;
     http_resp_start(&c->parser, s->plan->no_body_response);
     s->connecting++;
@@ -177,8 +185,9 @@ static void start_connect(struct worker_state *s, uint32_t idx, uint64_t now)
 
 static void start_queued_connects(struct worker_state *s, uint64_t now)
 {
-    while (s->q_len && s->connecting < s->plan->max_connecting && budget_left(s)) {
+    while (s->q_len && s->connecting < s->plan->max_connecting) {
         uint32_t idx = s->queue[s->q_head];
+        if (!s->conns[idx].owed && !budget_left(s)) break;
         s->q_head = (s->q_head + 1) % s->w->nconns;
         s->q_len--;
         start_connect(s, idx, now);
@@ -227,10 +236,15 @@ static void connect_failed(struct worker_state *s, struct conn *c, int err, uint
 {
     uint32_t idx = (uint32_t)(c - s->conns);
     s->connecting--;
-    /* A connect attempt stands for the request it was opened for. */
-    s->issued++;
-    s->cur->issued++;
-    count_failures(s, ERR_CONNECT, 1);
+    if (c->owed) {  /* the attempt was for requests already issued: they fail */
+        count_failures(s, ERR_CONNECT, c->owed);
+        s->inflight -= c->owed;
+        c->owed = 0;
+    } else {  /* a connect attempt stands for the request it was opened for */
+        s->issued++;
+        s->cur->issued++;
+        count_failures(s, ERR_CONNECT, 1);
+    }
     if (err > 0 && err < STATS_ERRNO_MAX) s->cur->connect_errno[err]++;
     close_socket(s, c, idx);
     c->gen++;
@@ -260,14 +274,15 @@ static void fill_pipeline(struct worker_state *s, struct conn *c, uint32_t idx, 
 {
     const struct plan *p = s->plan;
     if (c->sending || c->server_closing) return;
-    uint64_t k = p->pipeline - c->inflight;
-    if (p->requests_per_conn && k > p->requests_per_conn - c->sent) k = p->requests_per_conn - c->sent;
+    uint32_t owed = c->owed;  /* re-sent first; already issued and timed */
+    uint64_t k = p->pipeline - c->inflight - owed;
+    if (p->requests_per_conn && k > p->requests_per_conn - c->sent - owed) k = p->requests_per_conn - c->sent - owed;
     uint64_t left = budget_left(s);
     if (k > left) k = left;
-    if (!k) return;
+    if (!k && !owed) return;
 
     uint32_t n = (uint32_t)k;
-    size_t bytes = (size_t)n * p->request_len;
+    size_t bytes = (size_t)(n + owed) * p->request_len;
     struct io_uring_sqe *sqe = get_sqe(s);
     io_uring_prep_send(sqe, c->fd, p->request, bytes, MSG_WAITALL | MSG_NOSIGNAL);
     sqe->user_data = make_ud(OP_SEND, idx, c->gen);
@@ -275,8 +290,9 @@ static void fill_pipeline(struct worker_state *s, struct conn *c, uint32_t idx, 
     else c->sending = 1, c->send_len = (uint32_t)bytes;
 
     uint64_t *ring = s->sent_at + (size_t)idx * p->pipeline;
-    uint32_t slot = c->head + c->inflight;
+    uint32_t slot = c->head + c->inflight + owed;
     for (uint32_t i = 0; i < n; i++, slot++) ring[slot >= p->pipeline ? slot - p->pipeline : slot] = now;
+    if (owed) c->retried = 1, c->owed = 0, c->inflight += owed, c->sent += owed;
     s->cur->reused_requests += c->sent ? n : n - 1;
     c->sent += n;
     c->inflight += n;
@@ -303,6 +319,7 @@ static void response_done(struct worker_state *s, struct conn *c, uint32_t idx, 
     if (p->status_ok[code]) st->ok++;
     else count_failures(s, ERR_STATUS, 1);
     if (c->parser.flags & HTTP_F_CLOSE) c->server_closing = 1;
+    c->retried = 0;
     http_resp_start(&c->parser, p->no_body_response);
 }
 
@@ -350,8 +367,28 @@ static void after_responses(struct worker_state *s, struct conn *c, uint32_t idx
     }
 }
 
+/* The server closed or reset a reused connection before a byte of the next response:
+ * the keep-alive race, in which a server that closes an idle connection never read the
+ * requests that crossed its FIN. Like browsers and Go's HTTP client, send them again on
+ * a new connection, once; they keep their send times, so the delay shows in latency.
+ * Returns false when this does not apply and the requests must fail. */
+static bool retry_unanswered(struct worker_state *s, struct conn *c, uint32_t idx)
+{
+    if (!c->inflight || c->retried || c->sent == c->inflight || http_resp_started(&c->parser)) return false;
+    s->cur->retried_requests += c->inflight;
+    s->cur->closed_by_server++;
+    c->owed = c->inflight;
+    c->inflight = 0;  /* still counted in s->inflight: they are in flight */
+    s->open--;
+    close_socket(s, c, idx);
+    c->gen++;
+    queue_connect(s, idx);
+    return true;
+}
+
 static void on_eof(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
 {
+    if (retry_unanswered(s, c, idx)) return;
     int r = http_resp_eof(&c->parser);
     if (r == 1 && c->inflight) {
         response_done(s, c, idx, now);
@@ -389,7 +426,7 @@ static void on_recv(struct worker_state *s, struct conn *c, uint32_t idx, struct
         on_eof(s, c, idx, now);
         return;
     } else if (res != -ENOBUFS) {
-        conn_end(s, idx, ERR_RESET, now);
+        if (!retry_unanswered(s, c, idx)) conn_end(s, idx, ERR_RESET, now);
         return;
     }
     /* ENOBUFS or a single-shot/terminated recv: re-arm once buffers are back. */
@@ -437,8 +474,11 @@ static void worker_dispatch(struct worker_state *s, struct io_uring_cqe *cqe, ui
         /* A silent send completes only when it failed (error or short). */
         bool silent = !c->sending;
         c->sending = 0;
-        if (silent || cqe->res < 0 || (uint32_t)cqe->res != c->send_len) conn_end(s, idx, ERR_RESET, now);
-        else fill_pipeline(s, c, idx, now);
+        if (silent || cqe->res < 0 || (uint32_t)cqe->res != c->send_len) {
+            if (!retry_unanswered(s, c, idx)) conn_end(s, idx, ERR_RESET, now);
+        } else {
+            fill_pipeline(s, c, idx, now);
+        }
         break;
     }
     case OP_CLOSE:

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# A server closing keep-alive connections: barrage reconnects transparently and counts it.
+source "$(dirname "$0")/lib.sh"
+
+# The server closes each connection after 10 responses without saying so (no
+# Connection: close): the request barrage already sent on it crosses the FIN unread.
+# It must be re-sent once on a new connection: every request ok, none twice on the server.
+for depth in 1 4; do
+    begin "unannounced_close_is_retried_depth$depth"
+    start_target --drop-after 10
+    bar -q --json "$TMP/k.json" -t 1 -c 4 -n 1000 --pipeline "$depth" --timeout 3s "$TARGET_URL/"
+    stop_target || _err "the target did not stop cleanly"
+    expect_rc 0
+    expect_json "$TMP/k.json" requests.ok 1000
+    expect_json "$TMP/k.json" requests.failed 0
+    expect_num_eq "server requests" "$(server_count requests)" 1000
+    expect_gt "retried_requests" "$(json_get "$TMP/k.json" connections.retried_requests)" 0
+    expect_ge "closed_by_server" "$(json_get "$TMP/k.json" connections.closed_by_server)" 90
+    expect_le "wall seconds" "$BAR_WALL" 2.5
+    expect_accounting "$TMP/k.json"
+    end
+done
+
+# Every connection closed after one answer: each request is re-sent at most once, counts stay exact.
+begin "retry_keeps_counts_exact"
+start_target --drop-after 1
+bar -q --json "$TMP/k1.json" -t 1 -c 1 -n 50 --timeout 3s "$TARGET_URL/"
+stop_target || _err "the target did not stop cleanly"
+expect_json "$TMP/k1.json" requests.issued 50
+expect_accounting "$TMP/k1.json"
+expect_num_eq "server requests == ok" "$(server_count requests)" "$(json_get "$TMP/k1.json" requests.ok)"
+end
+
+# An idle keep-alive connection closed by the server is routine, not an error: two
+# connections, three requests of 300 ms; after the first pair one connection idles
+# while the last request runs, and the server closes it after 100 ms.
+begin "idle_close_is_not_an_error"
+start_target --idle-close 100
+bar -q --json "$TMP/i.json" -t 1 -c 2 -n 3 "$TARGET_URL/delay/300"
+stop_target || _err "the target did not stop cleanly"
+expect_rc 0
+expect_json "$TMP/i.json" requests.ok 3
+expect_json "$TMP/i.json" requests.failed 0
+expect_ge "closed_by_server" "$(json_get "$TMP/i.json" connections.closed_by_server)" 1
+expect_accounting "$TMP/i.json"
+end
