@@ -3,6 +3,9 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -219,6 +222,14 @@ int plan_prepare(struct plan *p, char *err, size_t errlen)
     if (p->threads > p->connections) p->threads = p->connections;
     if (p->max_requests && p->threads > p->max_requests) p->threads = (unsigned)p->max_requests;
     p->no_body_response = !strcmp(p->method, "HEAD");
+    static const char *const idempotent[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"};
+    for (size_t i = 0; i < sizeof(idempotent) / sizeof(idempotent[0]); i++)
+        if (!strcmp(p->method, idempotent[i])) p->idempotent = true;
+    if (p->json_path) {  /* find out now, not after the run */
+        int fd = open(p->json_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) return fail(err, errlen, "--json: cannot write '%s': %s", p->json_path, strerror(errno));
+        close(fd);
+    }
     if (resolve(p, err, errlen)) return -1;
     if (build_request(p, err, errlen)) return -1;
     /* Bound connects in progress so a burst of them does not overflow the server's

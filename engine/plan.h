@@ -52,6 +52,7 @@ struct plan {
     socklen_t addrlen;
     bool spread_sources;       /* IPv4 loopback target: bind sources across 127.0.0.0/8 */
     bool no_body_response;     /* method is HEAD */
+    bool idempotent;           /* safe to re-send after a keep-alive race (RFC 9110 9.2.2) */
     char *request;             /* owned: `pipeline` back-to-back copies of one request */
     size_t request_len;        /* length of one copy */
     uint32_t max_connecting;   /* connects in progress per worker */

@@ -95,6 +95,15 @@ static void conn_after(struct serve_conn *c, enum serve_after after)
     else if (after == SERVE_AFTER_HANG) c->hung = 1;
 }
 
+/* --drop-after: after the response just queued, close without having announced it. */
+static void conn_maybe_drop(struct serve_worker *w, struct serve_conn *c, struct serve_outq *q)
+{
+    if (w->cfg->drop_after && c->responses >= w->cfg->drop_after && !c->closing) {
+        serve_outq_mark(q, SERVE_OUT_CLOSE, 0);
+        c->closing = 1;
+    }
+}
+
 /* Takes body bytes of the request in progress; answers once the body is complete.
  * Returns the bytes taken. */
 static size_t conn_body(struct serve_worker *w, struct serve_conn *c, struct serve_outq *q,
@@ -108,6 +117,7 @@ static size_t conn_body(struct serve_worker *w, struct serve_conn *c, struct ser
         conn_after(c, serve_reply_finish(q, c->body_close));
     else if (c->body_mode == SERVE_BODY_ANSWER_AFTER)
         conn_after(c, serve_reply_queue(q, &c->body_req, c->body_close, w->now));
+    conn_maybe_drop(w, c, q);
     return take;
 }
 
@@ -124,10 +134,7 @@ static void conn_request(struct serve_worker *w, struct serve_conn *c, struct se
     bool close = !req->keep_alive || (close_after && c->responses >= close_after);
     if (!req->content_length) {
         conn_after(c, serve_reply_queue(q, req, close, w->now));
-        if (w->cfg->drop_after && c->responses >= w->cfg->drop_after && !c->closing) {
-            serve_outq_mark(q, SERVE_OUT_CLOSE, 0);  /* FIN after the response, unannounced */
-            c->closing = 1;
-        }
+        conn_maybe_drop(w, c, q);
         return;
     }
     if (req->expect_continue) serve_reply_continue(q);

@@ -33,6 +33,18 @@ counts n5000_c10      5000  -c 10
 counts n10007_c50_t2  10007 -c 50 -t 2
 counts n999_c50_t2    999   -c 50 -t 2
 counts n30_c100_t2    30    -c 100 -t 2
+counts n1000_c16_t8   1000  -c 16 -t 8     # more threads than CPUs
+
+# -n takes k/M suffixes
+begin n_suffix_k
+start_target
+bar -q --json "$TMP/k.json" -c 4 -t 2 -n 10k "$TARGET_URL/"
+stop_target
+expect_rc 0
+expect_json "$TMP/k.json" requests.issued 10000
+expect_json "$TMP/k.json" requests.ok 10000
+expect_num_eq "server requests" "$(server_count requests)" 10000
+end
 
 # Every connection opened is one the server accepted; -c 50 opens 50 (no reconnects).
 begin connections_opened_c50
@@ -63,18 +75,7 @@ end
 # bytes.received is exactly N responses: one response measured with a plain socket
 begin bytes_received_exact
 start_target --body-size 1234
-resp_len=$("$PY" -S - "$TARGET_PORT" <<'PY'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
-s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-buf = b""
-while b"\r\n\r\n" not in buf: buf += s.recv(65536)
-head, body = buf.split(b"\r\n\r\n", 1)
-n = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
-while len(body) < n: body += s.recv(65536)
-print(len(head) + 4 + n)
-PY
-)
+resp_len=$(response_len "$TARGET_PORT" /)
 bar -q --json "$TMP/b.json" -c 8 -t 2 -n 3000 "$TARGET_URL/"
 stop_target
 expect_rc 0

@@ -331,3 +331,71 @@ kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
 expect_rc 0
 expect_ok "captured request" check_request "$TMP/cap.req" "lines[0] == b'GET $capture_path HTTP/1.1'"
 end
+
+# ---- the keep-alive race: a server closes a reused connection without saying so while the
+# next request is on its way. Such requests were never answered, and are sent again on a new
+# connection (RFC 9112 9.3.2); nothing fails, and the server answers exactly N. (The python
+# server closes gracefully, so that no answer it sent can be lost to its own RST.)
+cat >"$TMP/drop.py" <<'PY'
+import os, socket, struct, sys, threading, time
+k, how, portfile, countfile = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(64); ls.settimeout(20)
+open(portfile + ".tmp", "w").write(str(ls.getsockname()[1])); os.rename(portfile + ".tmp", portfile)
+lock = threading.Lock(); answered = [0]
+def serve(c):
+    c.settimeout(10); buf = b""; n = 0
+    try:
+        while n < k:
+            while b"\r\n\r\n" not in buf:
+                d = c.recv(65536)
+                if not d: return
+                buf += d
+            buf = buf.split(b"\r\n\r\n", 1)[1]
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            n += 1
+            with lock:
+                answered[0] += 1
+                open(countfile, "w").write(str(answered[0]))
+        if how == "rst":   # let the last answer arrive, then close with an RST
+            time.sleep(0.05)
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        else:              # FIN after the last answer; read (never answer) what follows
+            c.shutdown(socket.SHUT_WR)
+            while c.recv(65536):
+                pass
+    except OSError:
+        pass
+    finally:
+        c.close()
+while True:
+    try:
+        c, _ = ls.accept()
+    except socket.timeout:
+        break
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+race() {  # name K fin|rst N [barrage flags]
+    local name=$1 k=$2 how=$3 n=$4 i
+    shift 4
+    begin "$name"
+    rm -f "$TMP/drop.port" "$TMP/drop.count"
+    spawn "$PY" -S "$TMP/drop.py" "$k" "$how" "$TMP/drop.port" "$TMP/drop.count"
+    for ((i = 0; i < 100; i++)); do [ -s "$TMP/drop.port" ] && break; sleep 0.05; done
+    bar -q --json "$J" -n "$n" --timeout 3s "$@" "http://127.0.0.1:$(cat "$TMP/drop.port")/"
+    sleep 0.1
+    kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
+    expect_rc 0
+    expect_le "wall-clock seconds" "$BAR_WALL" 10
+    expect_json "$J" requests.issued "$n"
+    expect_json "$J" requests.ok "$n"
+    expect_json "$J" requests.failed 0
+    expect_num_eq "responses the server sent" "$(cat "$TMP/drop.count" 2>/dev/null)" "$n"
+    expect_gt "connections.retried_requests" "$(json_get "$J" connections.retried_requests)" 0
+    expect_ge "connections.opened" "$(json_get "$J" connections.opened)" $((n / k))
+    expect_accounting "$J"
+    end
+}
+race keepalive_race_fin 5 fin 100 -c 2 -t 1
+race keepalive_race_rst 5 rst 100 -c 2 -t 1
+race keepalive_race_pipelined 3 fin 90 -c 1 -t 1 --pipeline 4
+# (barrage serve --drop-after, the same race on the built-in target: 45_keepalive_close.sh)

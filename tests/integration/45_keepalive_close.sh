@@ -44,3 +44,14 @@ expect_json "$TMP/i.json" requests.failed 0
 expect_ge "closed_by_server" "$(json_get "$TMP/i.json" connections.closed_by_server)" 1
 expect_accounting "$TMP/i.json"
 end
+
+# POST is not idempotent: a POST lost to the race fails as reset and is never re-sent.
+begin "post_is_not_retried"
+start_target --drop-after 10
+bar -q --json "$TMP/post.json" -t 1 -c 2 -n 200 -m POST -b 'x=1' --timeout 3s "$TARGET_URL/"
+stop_target || _err "the target did not stop cleanly"
+expect_json "$TMP/post.json" connections.retried_requests 0
+expect_gt "errors.reset" "$(json_get "$TMP/post.json" errors.reset)" 0
+expect_num_eq "server requests == ok" "$(server_count requests)" "$(json_get "$TMP/post.json" requests.ok)"
+expect_accounting "$TMP/post.json"
+end

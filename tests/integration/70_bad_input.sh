@@ -68,7 +68,7 @@ begin json_unwritable
 start_target
 bar -q -c 1 -t 1 -n 10 --json "$TMP/no/such/dir/out.json" "$TARGET_URL/"
 stop_target
-expect_rc 1
+expect_rc 2  # checked before the run starts
 expect_num_eq "stderr lines" "$(wc -l <"$BAR_ERR")" 1
 expect_grep "names --json and the path" "--json.*$TMP/no/such/dir/out.json" "$BAR_ERR"
 end

@@ -83,6 +83,17 @@ ngx nginx_requests_per_conn 1000 / 200 -c 1 -t 1 --requests-per-conn 10
 expect_json "$J" connections.opened 100
 end
 
+# A 12 KiB response head: with 3000 connections on one thread the receive buffers are 1 KiB,
+# so every head spans a dozen of them. bytes.received is exactly N responses.
+ngx nginx_big_headers_small_buffers 6000 /big-headers 200 -c 3000 -t 1
+expect_json "$J" connections.opened 3000
+expect_json "$J" bytes.received $((6000 * $(response_len "$NGINX_PORT" /big-headers)))
+end
+
+ngx nginx_big_headers_pipelined 2000 /big-headers 200 -c 4 -t 2 --pipeline 8
+expect_json "$J" bytes.received $((2000 * $(response_len "$NGINX_PORT" /big-headers)))
+end
+
 # 2000 connections at once, all established, none refused
 begin nginx_2000_connections
 : >"$NGINX_LOG"

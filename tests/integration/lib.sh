@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared helpers of the integration tests (sourced by tests/integration/[0-9]*.sh).
 #
 #   start_target [serve flags]   barrage serve on 127.0.0.1, an ephemeral port: sets
@@ -75,6 +76,8 @@ fail() { echo "FAIL $1: $2"; }
 
 begin() {
     T_NAME=$1 T_ERRS=''
+    : >"$BAR_OUT"
+    : >"$BAR_ERR"
 }
 _err() { T_ERRS+="${T_ERRS:+; }$*"; }
 end() {
@@ -229,6 +232,25 @@ bar() {
 }
 expect_rc() { [ "$BAR_RC" -eq "$1" ] || _err "exit status $BAR_RC, expected $1"; }
 
+# response_len PORT PATH: bytes of one whole response (head and Content-Length body) to a GET
+# of PATH on 127.0.0.1:PORT, read with a plain socket.
+response_len() {
+    "$PY" -S - "$1" "$2" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+s.settimeout(5)
+s.sendall(b"GET " + sys.argv[2].encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+buf = b""
+while b"\r\n\r\n" not in buf:
+    buf += s.recv(65536)
+head, body = buf.split(b"\r\n\r\n", 1)
+n = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
+while len(body) < n:
+    body += s.recv(65536)
+print(len(head) + 4 + n)
+EOF
+}
+
 # ------------------------------------------------------------------------ the built-in target
 
 # start_target [serve flags]: one at a time per script (stop_target before the next).
@@ -294,6 +316,7 @@ free_port() {
 #   /file.txt    a static 1000-byte file
 #   /ssi.html    a static file through SSI: no Content-Length, so chunked
 #   /gz.txt      a static 20000-byte file, gzip'd (chunked) for Accept-Encoding: gzip
+#   /big-headers 200 with eight 1500-byte header lines (a head over twelve 1 KiB receive buffers)
 start_nginx() {
     local try i
     NGINX_PREFIX=$(mktemp -d "$TMP/nginx.XXXXXX")
@@ -303,7 +326,10 @@ start_nginx() {
     "$PY" -S -c 'import sys; sys.stdout.write(("gzip me please! " * 1250))' >"$NGINX_PREFIX/html/gz.txt"
     printf 'before <!--# echo var="ssi_x" default="middle" --> after\n' >"$NGINX_PREFIX/html/ssi.html"
     NGINX_LOG=$NGINX_PREFIX/logs/access.log
-    local user_line='' hard
+    local user_line='' hard big
+    for ((i = 1; i <= 8; i++)); do   # nginx takes parameters of up to 4 KiB
+        big+="            add_header X-Big-$i \"$(printf '%01500d' 0 | tr 0 h)\" always;"$'\n'
+    done
     [ "$(id -u)" -eq 0 ] && user_line='user root;'
     hard=$(ulimit -Hn)
     [ "$hard" = unlimited ] && hard=65536
@@ -346,6 +372,10 @@ http {
         location = /file.txt { }
         location = /ssi.html { ssi on; }
         location = /gz.txt { gzip on; gzip_types text/plain; gzip_min_length 0; gzip_http_version 1.1; }
+        location = /big-headers {
+$big
+            return 200 "big headers\n";
+        }
     }
 }
 EOF
