@@ -36,15 +36,6 @@ void cli_usage(FILE *out)
           out);
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 int parse_duration(const char *s, uint64_t *ns)
 {
     if (!s || !*s) return -1;
@@ -83,7 +74,7 @@ int parse_count(const char *s, uint64_t *out)
 static int read_file(const char *path, char **data, size_t *len, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errlen, "--body-file: cannot open '%s': %s", path, strerror(errno));
+    if (!f) return plan_error(err, errlen, "--body-file: cannot open '%s': %s", path, strerror(errno));
     char *buf = NULL;
     size_t cap = 0, n = 0;
     for (;;) {
@@ -93,7 +84,7 @@ static int read_file(const char *path, char **data, size_t *len, char *err, size
             if (!nb) {
                 free(buf);
                 fclose(f);
-                return fail(err, errlen, "--body-file: '%s' is too large", path);
+                return plan_error(err, errlen, "--body-file: '%s' is too large", path);
             }
             buf = nb;
         }
@@ -105,7 +96,7 @@ static int read_file(const char *path, char **data, size_t *len, char *err, size
     fclose(f);
     if (bad) {
         free(buf);
-        return fail(err, errlen, "--body-file: cannot read '%s'", path);
+        return plan_error(err, errlen, "--body-file: cannot read '%s'", path);
     }
     *data = buf;
     *len = n;
@@ -247,11 +238,11 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             break;
         case 'H':
             if (!valid_header(optarg)) {
-                fail(err, errlen, "-H/--header: '%s' is not 'Name: value'", optarg);
+                plan_error(err, errlen, "-H/--header: '%s' is not 'Name: value'", optarg);
                 return CLI_EXIT_USAGE;
             }
             if (p->nheaders == PLAN_MAX_HEADERS) {
-                fail(err, errlen, "-H/--header: at most %d headers", PLAN_MAX_HEADERS);
+                plan_error(err, errlen, "-H/--header: at most %d headers", PLAN_MAX_HEADERS);
                 return CLI_EXIT_USAGE;
             }
             p->headers[p->nheaders++] = optarg;
@@ -299,26 +290,26 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             printf("barrage %s\n", BARRAGE_VERSION);
             return CLI_EXIT_OK;
         case ':':
-            fail(err, errlen, "%s needs a value", optopt ? opt_name(optopt, name, sizeof(name))
+            plan_error(err, errlen, "%s needs a value", optopt ? opt_name(optopt, name, sizeof(name))
                                                            : argv[optind - 1]);
             return CLI_EXIT_USAGE;
         default:
-            if (optopt) fail(err, errlen, "unknown option '-%c' (see --help)", optopt);
-            else fail(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
+            if (optopt) plan_error(err, errlen, "unknown option '-%c' (see --help)", optopt);
+            else plan_error(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
             return CLI_EXIT_USAGE;
         }
         continue;
     bad_value:
-        fail(err, errlen, "%s: invalid value '%s'", opt_name(c, name, sizeof(name)), optarg);
+        plan_error(err, errlen, "%s: invalid value '%s'", opt_name(c, name, sizeof(name)), optarg);
         return CLI_EXIT_USAGE;
     }
 
     if (optind >= argc) {
-        fail(err, errlen, "no URL given (usage: barrage [options] URL; see --help)");
+        plan_error(err, errlen, "no URL given (usage: barrage [options] URL; see --help)");
         return CLI_EXIT_USAGE;
     }
     if (optind + 1 < argc) {
-        fail(err, errlen, "unexpected argument '%s' after the URL", argv[optind + 1]);
+        plan_error(err, errlen, "unexpected argument '%s' after the URL", argv[optind + 1]);
         return CLI_EXIT_USAGE;
     }
     p->url_text = strdup(argv[optind]);

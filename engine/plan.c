@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int plan_error(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -28,12 +28,12 @@ int url_parse(const char *text, struct url *u, char *err, size_t errlen)
     memset(u, 0, sizeof(*u));
     const char *s = text;
     const char *sep = strstr(s, "://");
-    if (!sep) return fail(err, errlen, "URL '%s': expected http://host[:port]/path", text);
+    if (!sep) return plan_error(err, errlen, "URL '%s': expected http://host[:port]/path", text);
     size_t slen = (size_t)(sep - s);
     if (slen == 5 && !strncasecmp(s, "https", 5))
-        return fail(err, errlen, "URL '%s': https:// is not supported yet (TLS support is on its way); use http://", text);
+        return plan_error(err, errlen, "URL '%s': https:// is not supported yet (TLS support is on its way); use http://", text);
     if (slen != 4 || strncasecmp(s, "http", 4))
-        return fail(err, errlen, "URL '%s': unsupported scheme '%.*s' (only http://)", text, (int)slen, s);
+        return plan_error(err, errlen, "URL '%s': unsupported scheme '%.*s' (only http://)", text, (int)slen, s);
     strcpy(u->scheme, "http");
     s = sep + 3;
 
@@ -45,10 +45,10 @@ int url_parse(const char *text, struct url *u, char *err, size_t errlen)
     if (*s == '[') {
         host = s + 1;
         host_end = memchr(host, ']', (size_t)(auth_end - host));
-        if (!host_end) return fail(err, errlen, "URL '%s': unterminated IPv6 address", text);
+        if (!host_end) return plan_error(err, errlen, "URL '%s': unterminated IPv6 address", text);
         u->ipv6_literal = true;
         if (host_end + 1 < auth_end) {
-            if (host_end[1] != ':') return fail(err, errlen, "URL '%s': junk after IPv6 address", text);
+            if (host_end[1] != ':') return plan_error(err, errlen, "URL '%s': junk after IPv6 address", text);
             port = host_end + 2;
         }
     } else {
@@ -57,22 +57,22 @@ int url_parse(const char *text, struct url *u, char *err, size_t errlen)
         else host_end = auth_end;
     }
     size_t hlen = (size_t)(host_end - host);
-    if (hlen == 0) return fail(err, errlen, "URL '%s': no host", text);
-    if (hlen >= sizeof(u->host)) return fail(err, errlen, "URL '%s': host name too long", text);
+    if (hlen == 0) return plan_error(err, errlen, "URL '%s': no host", text);
+    if (hlen >= sizeof(u->host)) return plan_error(err, errlen, "URL '%s': host name too long", text);
     for (const char *c = host; c < host_end; c++)
         if (!isalnum((unsigned char)*c) && !strchr(".-_:%", *c))
-            return fail(err, errlen, "URL '%s': invalid character '%c' in host", text, *c);
+            return plan_error(err, errlen, "URL '%s': invalid character '%c' in host", text, *c);
     memcpy(u->host, host, hlen);
 
     u->port = 80;
     if (port) {
-        if (port == auth_end) return fail(err, errlen, "URL '%s': empty port", text);
+        if (port == auth_end) return plan_error(err, errlen, "URL '%s': empty port", text);
         unsigned long v = 0;
         for (const char *c = port; c < auth_end; c++) {
             if (!isdigit((unsigned char)*c) || (v = v * 10 + (unsigned long)(*c - '0')) > 65535)
-                return fail(err, errlen, "URL '%s': invalid port '%.*s'", text, (int)(auth_end - port), port);
+                return plan_error(err, errlen, "URL '%s': invalid port '%.*s'", text, (int)(auth_end - port), port);
         }
-        if (v == 0) return fail(err, errlen, "URL '%s': port 0 is not a valid target", text);
+        if (v == 0) return plan_error(err, errlen, "URL '%s': port 0 is not a valid target", text);
         u->port = (uint16_t)v;
     }
 
@@ -80,15 +80,15 @@ int url_parse(const char *text, struct url *u, char *err, size_t errlen)
     size_t plen = strcspn(path, "#");
     if (plen == 0 || *path != '/') {
         u->path[0] = '/';
-        if (plen + 2 > sizeof(u->path)) return fail(err, errlen, "URL '%s': path too long", text);
+        if (plen + 2 > sizeof(u->path)) return plan_error(err, errlen, "URL '%s': path too long", text);
         memcpy(u->path + 1, path, plen);
     } else {
-        if (plen + 1 > sizeof(u->path)) return fail(err, errlen, "URL '%s': path too long", text);
+        if (plen + 1 > sizeof(u->path)) return plan_error(err, errlen, "URL '%s': path too long", text);
         memcpy(u->path, path, plen);
     }
     for (const char *c = u->path; *c; c++)
         if ((unsigned char)*c <= ' ' || *c == 127)
-            return fail(err, errlen, "URL '%s': the path has a space or control character (percent-encode it)", text);
+            return plan_error(err, errlen, "URL '%s': the path has a space or control character (percent-encode it)", text);
     return 0;
 }
 
@@ -99,7 +99,7 @@ static int resolve(struct plan *p, char *err, size_t errlen)
     char port[8];
     snprintf(port, sizeof(port), "%u", p->url.port);
     int rc = getaddrinfo(p->url.host, port, &hints, &res);
-    if (rc) return fail(err, errlen, "cannot resolve host '%s': %s", p->url.host, gai_strerror(rc));
+    if (rc) return plan_error(err, errlen, "cannot resolve host '%s': %s", p->url.host, gai_strerror(rc));
     /* Prefer IPv4: "localhost" commonly maps to both and servers listen on 127.0.0.1. */
     struct addrinfo *pick = res;
     for (struct addrinfo *a = res; a; a = a->ai_next)
@@ -171,9 +171,9 @@ static int sb_printf(struct sbuf *b, const char *fmt, ...)
 static int build_request(struct plan *p, char *err, size_t errlen)
 {
     if (user_has_header(p, "Content-Length"))
-        return fail(err, errlen, "-H Content-Length: barrage sets it from the body; leave it out");
+        return plan_error(err, errlen, "-H Content-Length: barrage sets it from the body; leave it out");
     if (user_has_header(p, "Transfer-Encoding"))
-        return fail(err, errlen, "-H Transfer-Encoding: not supported; barrage sends bodies with Content-Length");
+        return plan_error(err, errlen, "-H Transfer-Encoding: not supported; barrage sends bodies with Content-Length");
     if (user_header_has_token(p, "Connection", "close")) p->keepalive = false, p->requests_per_conn = 1;
     if (p->requests_per_conn && p->pipeline > p->requests_per_conn) p->pipeline = p->requests_per_conn;
 
@@ -193,14 +193,14 @@ static int build_request(struct plan *p, char *err, size_t errlen)
     if (p->body_len) bad |= sb_add(&b, p->body, p->body_len);
     if (bad) {
         free(b.data);
-        return fail(err, errlen, "request too large to build");
+        return plan_error(err, errlen, "request too large to build");
     }
     /* `pipeline` copies back to back, so sending k requests is one send of k * len bytes. */
     p->request_len = b.len;
     for (uint32_t i = 1; i < p->pipeline; i++)
         if (sb_add(&b, b.data, p->request_len)) {
             free(b.data);
-            return fail(err, errlen, "request too large to build");
+            return plan_error(err, errlen, "request too large to build");
         }
     p->request = b.data;
     return 0;
@@ -227,7 +227,7 @@ int plan_prepare(struct plan *p, char *err, size_t errlen)
         if (!strcmp(p->method, idempotent[i])) p->idempotent = true;
     if (p->json_path) {  /* find out now, not after the run */
         int fd = open(p->json_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0) return fail(err, errlen, "--json: cannot write '%s': %s", p->json_path, strerror(errno));
+        if (fd < 0) return plan_error(err, errlen, "--json: cannot write '%s': %s", p->json_path, strerror(errno));
         close(fd);
     }
     if (resolve(p, err, errlen)) return -1;

@@ -62,6 +62,9 @@ struct plan {
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE };
 
+/* Formats a one-line message into err; returns -1, for `return plan_error(...)`. */
+int plan_error(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Fills *p from argv. On CLI_EXIT_USAGE err holds a one-line message. */
 enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size_t errlen);
 void cli_usage(FILE *out);
