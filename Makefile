@@ -20,6 +20,7 @@ ASAN_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/%)
 ASAN_OBJ := $(LIB_SRC:%.c=$(B)/asan-obj/%.o)
 
 .PHONY: all test unit fuzz bench demo deps clean help
+.SECONDARY:
 all: $(B)/barrage
 
 help:
@@ -55,12 +56,18 @@ $(B)/fuzz/fuzz_http_parse: tests/fuzz/fuzz_http_parse.c engine/http_parse.c
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -Iengine -fsanitize=fuzzer,address,undefined -o $@ $^
 
-fuzz: $(B)/fuzz/fuzz_http_parse
+fuzz:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory $(B)/fuzz/fuzz_http_parse
 	@mkdir -p $(B)/fuzz/corpus
 	$(B)/fuzz/fuzz_http_parse -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
 	    $(B)/fuzz/corpus tests/fuzz/seeds
 
-test: $(B)/barrage unit $(B)/fuzz/fuzz_http_parse
+# Installs what the tests need first (clang for the fuzzer, nginx, python3), so that
+# `make test` works on a fresh machine as the README says.
+test:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory $(B)/barrage unit $(B)/fuzz/fuzz_http_parse
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh
 
 bench: $(B)/barrage

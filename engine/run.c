@@ -133,7 +133,6 @@ int run_load(struct plan *p)
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     uint64_t start = mono_ns();
-    uint32_t base = 0;
     unsigned started = 0;
     for (unsigned i = 0; i < n; i++) {
         struct worker *w = &ws[i];
@@ -141,8 +140,6 @@ int run_load(struct plan *p)
         w->id = i;
         w->cpu = p->ncpus ? p->cpus[i % p->ncpus] : i;
         w->nconns = p->connections / n + (i < p->connections % n);
-        w->conn_base = base;
-        base += w->nconns;
         w->max_requests = p->max_requests ? p->max_requests / n + (i < p->max_requests % n) : 0;
         w->start_ns = start;
         w->end_ns = p->duration_ns ? start + p->duration_ns : 0;

@@ -85,7 +85,6 @@ struct worker_state {
     uint64_t batch_hint;         /* completions expected in BATCH_WINDOW_NS at the recent rate */
     uint64_t cqes;               /* completions since the last interval boundary */
     bool stopping;               /* no new requests */
-    bool backoff_pending;
 };
 
 static inline uint64_t make_ud(enum op op, uint32_t idx, uint32_t gen)
@@ -134,7 +133,7 @@ static void queue_connect(struct worker_state *s, uint32_t idx)
     s->q_len++;
 }
 
-static int open_socket(struct worker_state *s, uint32_t idx)
+static int open_socket(struct worker_state *s)
 {
     const struct plan *p = s->plan;
     int fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
@@ -155,7 +154,6 @@ static int open_socket(struct worker_state *s, uint32_t idx)
             return -e;
         }
     }
-    (void)idx;
     return fd;
 }
 
@@ -171,7 +169,7 @@ static void start_connect(struct worker_state *s, uint32_t idx, uint64_t now)
     c->recv_armed = c->sending = c->server_closing = 0;
     http_resp_start(&c->parser, s->plan->no_body_response);
     s->connecting++;
-    int fd = open_socket(s, idx);
+    int fd = open_socket(s);
     if (fd < 0) {
         c->fd = -1;
         connect_failed(s, c, -fd, now);
@@ -217,7 +215,7 @@ static void close_socket(struct worker_state *s, struct conn *c, uint32_t idx)
 
 /* Ends a connection. Its unanswered requests fail with `why`; then it reconnects
  * unless the run is winding down. */
-static void conn_end(struct worker_state *s, uint32_t idx, enum err_class why, uint64_t now)
+static void conn_end(struct worker_state *s, uint32_t idx, enum err_class why)
 {
     struct conn *c = &s->conns[idx];
     if (c->inflight) {
@@ -229,7 +227,6 @@ static void conn_end(struct worker_state *s, uint32_t idx, enum err_class why, u
     else if (c->state == C_CONNECTING) s->connecting--;
     close_socket(s, c, idx);
     c->gen++;  /* completions still in flight for the old socket are now stale */
-    (void)now;
     queue_connect(s, idx);
 }
 
@@ -253,7 +250,6 @@ static void connect_failed(struct worker_state *s, struct conn *c, int err, uint
     if (c->backoff_ns > BACKOFF_MAX_NS) c->backoff_ns = BACKOFF_MAX_NS;
     c->state = C_BACKOFF;
     c->t_connect = now + c->backoff_ns;
-    s->backoff_pending = true;
 }
 
 /* ---- sending ---- */
@@ -335,14 +331,14 @@ static bool consume(struct worker_state *s, struct conn *c, uint32_t idx, const 
     while (len) {
         if (!c->inflight) {  /* bytes nobody asked for */
             s->cur->parse_reason[HTTP_E_STATUS]++;
-            conn_end(s, idx, ERR_PARSE, now);
+            conn_end(s, idx, ERR_PARSE);
             return false;
         }
         if (!http_resp_started(&c->parser)) c->t_first_byte = now;
         ssize_t n = http_resp_feed(&c->parser, data, len);
         if (n < 0) {
             s->cur->parse_reason[c->parser.error < STATS_PARSE_REASONS ? c->parser.error : 0]++;
-            conn_end(s, idx, ERR_PARSE, now);
+            conn_end(s, idx, ERR_PARSE);
             return false;
         }
         data += n;
@@ -362,10 +358,10 @@ static void after_responses(struct worker_state *s, struct conn *c, uint32_t idx
     }
     if (c->server_closing) {
         s->cur->closed_by_server++;
-        conn_end(s, idx, ERR_RESET, now);
+        conn_end(s, idx, ERR_RESET);
     } else if (p->requests_per_conn && c->sent >= p->requests_per_conn) {
         s->cur->closed_by_client++;
-        conn_end(s, idx, ERR_RESET, now);
+        conn_end(s, idx, ERR_RESET);
     } else {
         fill_pipeline(s, c, idx, now);
     }
@@ -405,7 +401,7 @@ static void on_eof(struct worker_state *s, struct conn *c, uint32_t idx, uint64_
     }
     /* Unanswered requests fail as "closed early"; an idle close is routine. */
     if (!c->inflight) s->cur->closed_by_server++;
-    conn_end(s, idx, ERR_RESET, now);
+    conn_end(s, idx, ERR_RESET);
 }
 
 /* ---- completions ---- */
@@ -432,7 +428,7 @@ static void on_recv(struct worker_state *s, struct conn *c, uint32_t idx, struct
         on_eof(s, c, idx, now);
         return;
     } else if (res != -ENOBUFS) {
-        if (!retry_unanswered(s, c, idx)) conn_end(s, idx, ERR_RESET, now);
+        if (!retry_unanswered(s, c, idx)) conn_end(s, idx, ERR_RESET);
         return;
     }
     /* ENOBUFS or a single-shot/terminated recv: re-arm once buffers are back. */
@@ -481,7 +477,7 @@ static void worker_dispatch(struct worker_state *s, struct io_uring_cqe *cqe, ui
         bool silent = !c->sending;
         c->sending = 0;
         if (silent || cqe->res < 0 || (uint32_t)cqe->res != c->send_len) {
-            if (!retry_unanswered(s, c, idx)) conn_end(s, idx, ERR_RESET, now);
+            if (!retry_unanswered(s, c, idx)) conn_end(s, idx, ERR_RESET);
         } else {
             fill_pipeline(s, c, idx, now);
         }
@@ -502,7 +498,7 @@ static void scan_timers(struct worker_state *s, uint64_t now)
         struct conn *c = &s->conns[i];
         if (c->state == C_OPEN && c->inflight) {
             uint64_t sent = s->sent_at[(size_t)i * p->pipeline + c->head];
-            if (now - sent >= p->timeout_ns) conn_end(s, i, ERR_TIMEOUT, now);
+            if (now - sent >= p->timeout_ns) conn_end(s, i, ERR_TIMEOUT);
         } else if (c->state == C_CONNECTING && now - c->t_connect >= p->timeout_ns) {
             connect_failed(s, c, ETIMEDOUT, now);
         } else if (c->state == C_BACKOFF) {
@@ -510,7 +506,6 @@ static void scan_timers(struct worker_state *s, uint64_t now)
             else if (c->t_connect < next_backoff) next_backoff = c->t_connect;
         }
     }
-    s->backoff_pending = next_backoff != UINT64_MAX;
     s->next_scan = now + s->scan_every;
     if (next_backoff < s->next_scan) s->next_scan = next_backoff;
 }

@@ -21,7 +21,6 @@ struct worker {
     unsigned id;
     unsigned cpu;
     uint32_t nconns;             /* this worker's share of -c */
-    uint32_t conn_base;          /* global index of its first connection */
     uint64_t max_requests;       /* this worker's share of -n; 0: unlimited */
     uint64_t start_ns;           /* common start, CLOCK_MONOTONIC */
     uint64_t end_ns;             /* 0: no time limit */
