@@ -374,8 +374,9 @@ static void after_responses(struct worker_state *s, struct conn *c, uint32_t idx
 /* The server closed or reset a reused connection before a byte of the next response:
  * the keep-alive race, in which a server that closes an idle connection never read the
  * requests that crossed its FIN. Like browsers and Go's HTTP client, send them again on
- * a new connection, once, if the method is idempotent; they keep their send times, so the delay shows in latency.
- * Returns false when this does not apply and the requests must fail. */
+ * a new connection, once, if the method is idempotent; they keep their send times, so
+ * the delay shows in their latency. Returns false when this does not apply and the
+ * requests must fail. */
 static bool retry_unanswered(struct worker_state *s, struct conn *c, uint32_t idx)
 {
     if (!c->inflight || c->retried || c->sent == c->inflight || http_resp_started(&c->parser) ||
