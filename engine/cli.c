@@ -127,6 +127,19 @@ int parse_status_list(const char *s, bool ok[600])
     return 0;
 }
 
+/* The URL as reports show it: credentials in it ("user:pass@") become "****@". */
+static char *url_for_reports(const char *url)
+{
+    const char *sep = strstr(url, "://");
+    const char *auth = sep ? sep + 3 : url;
+    const char *auth_end = auth + strcspn(auth, "/?#");
+    const char *at = memchr(auth, '@', (size_t)(auth_end - auth));
+    if (!at) return strdup(url);
+    char *out = malloc(strlen(url) + 5);
+    if (out) sprintf(out, "%.*s****%s", (int)(auth - url), url, at);
+    return out;
+}
+
 static bool valid_header(const char *h)
 {
     const char *colon = strchr(h, ':');
@@ -312,7 +325,7 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
         plan_error(err, errlen, "unexpected argument '%s' after the URL", argv[optind + 1]);
         return CLI_EXIT_USAGE;
     }
-    p->url_text = strdup(argv[optind]);
+    p->url_text = url_for_reports(argv[optind]);
     if (url_parse(argv[optind], &p->url, err, errlen)) return CLI_EXIT_USAGE;
 
     if (body_file) {

@@ -174,7 +174,7 @@ int run_load(struct plan *p)
     if (started < n) code = 1;
     sum.duration_s = (double)(stopped - start) / 1e9;
     sum.interrupted = signals_seen > 0;
-    if (!p->quiet || code == 0) report_summary(stdout, &sum);
+    report_summary(stdout, &sum);  /* also with -q, and after a worker failed: what ran counts */
     if (p->json_path && report_json(p->json_path, &sum, err, sizeof(err))) {
         fprintf(stderr, "barrage: %s\n", err);
         code = 1;

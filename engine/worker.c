@@ -691,7 +691,6 @@ static void *worker_main(void *arg)
         atomic_store_explicit(&w->done, true, memory_order_release);
         return NULL;
     }
-    w->ws = s;
     s->cur = handover_current(&w->stats);
     uint64_t now = mono_ns();
     s->next_rotate = w->start_ns + w->plan->interval_ns;
@@ -703,7 +702,6 @@ static void *worker_main(void *arg)
     w->in_flight = s->inflight;
     w->max_open = s->max_open;
     s->cur->open_conns = s->open;
-    w->ws = NULL;
     state_destroy(s);
     atomic_store_explicit(&w->done, true, memory_order_release);
     return NULL;

@@ -13,8 +13,6 @@
 #include "plan.h"
 #include "stats_handover.h"
 
-struct worker_state;  /* private to worker.c */
-
 struct worker {
     /* set before worker_start(), read-only afterwards */
     const struct plan *plan;
@@ -37,7 +35,6 @@ struct worker {
     uint32_t max_open;           /* most connections open at once */
 
     pthread_t thread;
-    struct worker_state *ws;
 };
 
 int worker_start(struct worker *w);

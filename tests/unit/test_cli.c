@@ -101,6 +101,12 @@ static void flags(void)
     CHECK(p.status_ok[404] && p.status_ok[200] && !p.status_ok[301]);
     plan_free(&p);
 
+    const char *secret[] = {"http://admin:hunter2@127.0.0.1:9/x?y=1", NULL};
+    CHECK(parse(&p, err, secret) == CLI_RUN);
+    CHECK(!strcmp(p.url_text, "http://****@127.0.0.1:9/x?y=1"));
+    CHECK(!strcmp(p.url.host, "127.0.0.1") && p.url.port == 9);
+    plan_free(&p);
+
     const char *count_only[] = {"-n", "1000", "http://127.0.0.1:9/", NULL};
     CHECK(parse(&p, err, count_only) == CLI_RUN);
     CHECK(p.max_requests == 1000 && p.duration_ns == 0);
