@@ -19,7 +19,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 ASAN_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/%)
 ASAN_OBJ := $(LIB_SRC:%.c=$(B)/asan-obj/%.o)
 
-.PHONY: all test unit fuzz bench demo deps clean help
+.PHONY: all test unit fuzz fuzzers bench demo deps clean help
 .SECONDARY:
 all: $(B)/barrage
 
@@ -52,22 +52,30 @@ $(B)/asan/%: tests/unit/%.c $(ASAN_OBJ)
 unit: $(UNIT_BIN) $(ASAN_BIN)
 
 FUZZ_SECONDS ?= 30
-$(B)/fuzz/fuzz_http_parse: tests/fuzz/fuzz_http_parse.c engine/http_parse.c
+# One libFuzzer binary per tests/fuzz/fuzz_NAME.c, linked with the sources in FUZZ_LIB_NAME;
+# its seeds are in tests/fuzz/seeds/NAME/.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_LIB_fuzz_http_parse := engine/http_parse.c
+.SECONDEXPANSION:
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_LIB_fuzz_$$*)
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -g -O1 -Iengine -fsanitize=fuzzer,address,undefined -o $@ $^
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Iengine -Ishapes -fsanitize=fuzzer,address,undefined -o $@ $^ -lm
+
+fuzzers: $(FUZZ_BIN)
 
 fuzz:
 	@scripts/deps.sh test
-	@$(MAKE) --no-print-directory $(B)/fuzz/fuzz_http_parse
-	@mkdir -p $(B)/fuzz/corpus
-	$(B)/fuzz/fuzz_http_parse -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
-	    $(B)/fuzz/corpus tests/fuzz/seeds
+	@$(MAKE) --no-print-directory fuzzers
+	@for f in $(FUZZ_BIN); do n=$${f##*/fuzz_}; mkdir -p $(B)/fuzz/corpus/$$n; \
+	    echo "== $$f"; $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+	    $(B)/fuzz/corpus/$$n tests/fuzz/seeds/$$n || exit 1; done
 
 # Installs what the tests need first (clang for the fuzzer, nginx, python3), so that
 # `make test` works on a fresh machine as the README says.
 test:
 	@scripts/deps.sh test
-	@$(MAKE) --no-print-directory $(B)/barrage unit $(B)/fuzz/fuzz_http_parse
+	@$(MAKE) --no-print-directory $(B)/barrage unit fuzzers
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh
 
 bench: $(B)/barrage

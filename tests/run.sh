@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test and prints "N passed, N failed" last.
 #   unit:        build/unit/test_* and the same under ASan+UBSan (build/asan/test_*)
-#   fuzz:        the response-parser fuzzer for FUZZ_SECONDS (default 30)
+#   fuzz:        every build/fuzz/fuzz_* (the response parser for FUZZ_SECONDS, default 30)
 #   integration: tests/integration/*.sh against the built-in target and nginx
 # Each program prints "PASS name" / "FAIL name: why" lines; a program that exits
 # non-zero without printing a FAIL line counts as one failure.
@@ -30,17 +30,24 @@ run_one() {  # name, timeout seconds, command...
 for t in build/unit/test_*; do [ -x "$t" ] && run_one "unit/${t##*/}" 120 "$t"; done
 for t in build/asan/test_*; do [ -x "$t" ] && run_one "asan/${t##*/}" 300 "$t"; done
 
-fuzz_parser() {
-    mkdir -p build/fuzz/corpus
-    if build/fuzz/fuzz_http_parse -max_total_time="${FUZZ_SECONDS:-30}" -print_final_stats=0 \
-         build/fuzz/corpus tests/fuzz/seeds; then
-        echo "PASS fuzz_http_parse (${FUZZ_SECONDS:-30}s)"
+# Each fuzzer (build/fuzz/fuzz_NAME, seeds in tests/fuzz/seeds/NAME): the response parser
+# gets FUZZ_SECONDS, the smaller parsers a third of it.
+fuzz_one() {  # name seconds
+    mkdir -p "build/fuzz/corpus/$1"
+    if "build/fuzz/fuzz_$1" -max_total_time="$2" -print_final_stats=0 \
+         "build/fuzz/corpus/$1" "tests/fuzz/seeds/$1"; then
+        echo "PASS fuzz_$1 ($2s)"
     else
-        echo "FAIL fuzz_http_parse: crash, see build/test-logs"
+        echo "FAIL fuzz_$1: crash, see build/test-logs"
     fi
 }
-export -f fuzz_parser
-[ -x build/fuzz/fuzz_http_parse ] && run_one fuzz/http_parse $(( ${FUZZ_SECONDS:-30} + 60 )) bash -c fuzz_parser
+export -f fuzz_one
+for f in build/fuzz/fuzz_*; do
+    [ -x "$f" ] || continue
+    n=${f##*/fuzz_} secs=${FUZZ_SECONDS:-30}
+    [ "$n" = http_parse ] || secs=$(( (secs + 2) / 3 ))
+    run_one "fuzz/$n" $(( secs + 60 )) bash -c "fuzz_one $n $secs"
+done
 
 for t in tests/integration/[0-9]*.sh; do [ -f "$t" ] && run_one "integration/${t##*/}" 300 bash "$t"; done
 
