@@ -4,9 +4,27 @@
  * for, so a signal sent right after the port appears is never fatal); bind one
  * SO_REUSEPORT listener per thread on the same port; announce the port; start the
  * workers; sigwait(); stop and join them; add up their counters.
+ *
+ * Two modes model a server's limits, for testing a load generator against known answers:
+ *   --stall S --stall-every P   a stop-the-world pause: in every window [kP, kP + S) of
+ *       monotonic time since the common start (k = 0, 1, ...; taken once, just before the
+ *       threads start, so all threads are in phase) a worker neither accepts, reads nor
+ *       writes. A request arriving s into a window is answered when it ends, S - s later.
+ *       The check comes after each epoll_wait, before the events are handled: a batch
+ *       already being handled when a window opens still goes out (well under a
+ *       millisecond). See worker_stall() in serve_worker.c.
+ *   --capacity K --slot T       K slots, each request holding one for T and answered when T
+ *       ends; requests finding none free wait in one FIFO queue (one request at a time
+ *       per connection; one whose client hangs up while it waits is dropped). So
+ *       throughput is at most K/T exactly and latency grows without bound past it. The
+ *       slots and their queue are one worker's, which makes K/T exact with no locking:
+ *       --capacity needs --threads 1 (one thread answers some 100,000 requests a second,
+ *       far above any capacity a test needs). See serve_worker_slot_take() in
+ *       serve_worker.c and the top of serve_conn.c.
  */
 
 #include "serve.h"
+#include "plan.h"          /* parse_duration(): the same durations as the client's -d */
 #include "serve_config.h"
 #include "serve_reply.h"
 #include "serve_worker.h"
@@ -41,6 +59,10 @@ static const char usage[] =
     "  --drop-after N      close each connection after its Nth response without saying so\n"
     "                      (no Connection: close; later requests on it go unanswered)\n"
     "  --idle-close MS     close keep-alive connections idle for MS milliseconds\n"
+    "  --stall T           freeze for T at the start of every --stall-every period\n"
+    "  --stall-every P     the stall period (T < P); see Stall mode below\n"
+    "  --capacity K        serve at most K requests at once; see Capacity mode below\n"
+    "  --slot T            how long each request holds its --capacity slot\n"
     "  --stats-file FILE   at exit write {\"requests\":N,\"connections\":N} to FILE\n"
     "  --quiet             print nothing on stdout, no warnings\n"
     "  -h, --help          this text\n"
@@ -56,17 +78,32 @@ static const char usage[] =
     "  /truncate       Content-Length: 100 but 10 body bytes, then close\n"
     "  /garbage        a line that is not HTTP, then close\n"
     "  /hang           never answer\n"
-    "  /echo           200 with the request body\n";
+    "  /echo           200 with the request body\n"
+    "\n"
+    "Durations (T, P) as for the client's -d: 250ms, 1s, 1.5s.\n"
+    "\n"
+    "Stall mode (--stall T --stall-every P): a stop-the-world pause. In every window\n"
+    "[kP, kP + T) after the server starts (k = 0, 1, ...; all threads in phase) it neither\n"
+    "accepts, reads nor writes; a request arriving s into a window is answered when the\n"
+    "window ends, T - s later. One being answered as a window opens may still go out.\n"
+    "\n"
+    "Capacity mode (--capacity K --slot T): K slots. A request takes a free slot, holds it\n"
+    "for T and is answered when T ends (or when its --delay or /delay ends, if later);\n"
+    "requests that find all K busy wait in one FIFO queue for the next free slot. So at\n"
+    "most K/T requests a second are answered, and past that latency grows without bound.\n"
+    "A connection is served one request at a time: a pipelined request queues for a slot\n"
+    "when the one before it ends. A waiting request whose client closes the connection is\n"
+    "dropped (it takes no slot). Needs --threads 1 (the slots belong to one thread).\n";
 
 /* --- flags --------------------------------------------------------------------------- */
 
-enum flag_kind { FLAG_STRING, FLAG_NUMBER, FLAG_SWITCH };
+enum flag_kind { FLAG_STRING, FLAG_NUMBER, FLAG_DURATION, FLAG_SWITCH };
 
 struct flag {
     const char *name;
     enum flag_kind kind;
     size_t offset, size;   /* of the field in struct serve_config */
-    uint64_t min, max;     /* FLAG_NUMBER */
+    uint64_t min, max;     /* FLAG_NUMBER; FLAG_DURATION (ns) */
 };
 
 #define FIELD(f) offsetof(struct serve_config, f), sizeof(((struct serve_config *)0)->f)
@@ -81,6 +118,10 @@ static const struct flag flags[] = {
     { "--close-after", FLAG_NUMBER, FIELD(close_after),   0, UINT32_MAX },
     { "--drop-after",  FLAG_NUMBER, FIELD(drop_after),    0, UINT32_MAX },
     { "--idle-close",  FLAG_NUMBER, FIELD(idle_close_ms), 0, UINT32_MAX },
+    { "--stall",       FLAG_DURATION, FIELD(stall_ns),     1, SERVE_MAX_DURATION },
+    { "--stall-every", FLAG_DURATION, FIELD(stall_every_ns), 1, SERVE_MAX_DURATION },
+    { "--capacity",    FLAG_NUMBER, FIELD(capacity),      1, UINT32_MAX },
+    { "--slot",        FLAG_DURATION, FIELD(slot_ns),      1, SERVE_MAX_DURATION },
     { "--stats-file",  FLAG_STRING, FIELD(stats_file),    0, 0 },
     { "--quiet",       FLAG_SWITCH, FIELD(quiet),         0, 0 },
 };
@@ -107,6 +148,23 @@ static void store_number(void *field, size_t size, uint64_t v)
     case 4: *(uint32_t *)field = (uint32_t)v; break;
     default: *(uint64_t *)field = v; break;
     }
+}
+
+/* Flags that only make sense together. -1 when they do, else 2 after printing why. */
+static int check_modes(const struct serve_config *cfg)
+{
+    const char *why = NULL;
+    if (!cfg->stall_ns != !cfg->stall_every_ns)
+        why = "--stall and --stall-every go together";
+    else if (cfg->stall_ns && cfg->stall_ns >= cfg->stall_every_ns)
+        why = "--stall must be shorter than --stall-every";
+    else if (!cfg->capacity != !cfg->slot_ns)
+        why = "--capacity and --slot go together";
+    else if (cfg->capacity && cfg->threads != 1)
+        why = "--capacity needs --threads 1 (the slots belong to one thread)";
+    if (!why) return -1;
+    fprintf(stderr, "barrage serve: %s\n", why);
+    return 2;
 }
 
 /* Returns -1 to go on serving, else the exit code: 0 after --help, 2 for a bad flag
@@ -150,12 +208,15 @@ static int parse_flags(int argc, char **argv, struct serve_config *cfg)
             *(const char **)field = value;
         } else if (f->kind == FLAG_NUMBER && parse_number(value, f->min, f->max, &v)) {
             store_number(field, f->size, v);
+        } else if (f->kind == FLAG_DURATION && parse_duration(value, &v) == 0 &&
+                   v >= f->min && v <= f->max) {
+            store_number(field, f->size, v);
         } else {
             fprintf(stderr, "barrage serve: %s: invalid value '%s'\n", f->name, value);
             return 2;
         }
     }
-    return -1;
+    return check_modes(cfg);
 }
 
 /* --- setup and files ----------------------------------------------------------------- */
@@ -386,6 +447,10 @@ int serve_main(int argc, char **argv)
         goto out;
     }
     if (server_listen(&s, &code) < 0 || server_announce(&s) < 0) goto out;
+    /* The stall windows count from here, before any worker starts: all are in phase. */
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    cfg.start_ns = (uint64_t)start.tv_sec * 1000000000u + (uint64_t)start.tv_nsec;
     code = server_run(&s, &stop_signals);
     if (cfg.stats_file && server_write_stats(&s) < 0) code = 1;
 out:

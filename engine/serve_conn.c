@@ -9,6 +9,17 @@
  * Back-pressure: while the queue is past its high-water marks (serve_outq_full) the
  * connection neither parses nor reads; EPOLLOUT or the delay timer resumes it. The socket
  * is edge-triggered, so `may_read` remembers that there may be bytes left to read.
+ *
+ * --capacity: a connection is served one request at a time. A complete request takes a
+ * slot (serve_worker_slot_take) before it is answered, its response gated to the slot's
+ * end; without a free slot it stays unparsed in conn->in while the connection waits in
+ * the worker's queue. While waiting, or while its request holds the slot, the connection
+ * parses and reads no further, just like back-pressure. The connection's timer wakes it
+ * at the slot's end, when it gives the slot back, writes the response and goes on with
+ * its next request, which queues behind those already waiting. A client that closes its
+ * side while its request waits has given up (a timeout, say): like a proxy (nginx's 499)
+ * the server drops the request and the connection, so abandoned requests cost no slot.
+ * One that closes while its request holds a slot still gets the answer.
  */
 #include "serve_worker.h"
 #include "serve_reply.h"
@@ -23,6 +34,7 @@
 enum consumed {
     CONSUMED_NEED_INPUT,   /* all of it used, or a partial request kept in conn->in */
     CONSUMED_QUEUE_FULL,   /* complete requests wait in conn->in for queue room */
+    CONSUMED_WAIT_SLOT,    /* --capacity: input waits in conn->in for a slot */
 };
 
 struct serve_conn *serve_conn_create(struct serve_worker *w, int fd)
@@ -41,6 +53,7 @@ struct serve_conn *serve_conn_create(struct serve_worker *w, int fd)
 
 void serve_conn_close(struct serve_worker *w, struct serve_conn *c)
 {
+    serve_worker_slot_give(w, c);
     serve_worker_clear_timer(w, c);
     serve_worker_update_idle(w, c, false);
     if (c->prev) c->prev->next = c->next;
@@ -79,6 +92,7 @@ static void conn_linger_read(struct serve_worker *w, struct serve_conn *c)
  * shutdown(), read to the client's EOF, and only then close; a timer bounds the wait. */
 static void conn_start_linger(struct serve_worker *w, struct serve_conn *c)
 {
+    serve_worker_slot_give(w, c);   /* it answers nothing more */
     if (c->eof || shutdown(c->fd, SHUT_WR) < 0) {
         serve_conn_close(w, c);
         return;
@@ -104,6 +118,12 @@ static void conn_maybe_drop(struct serve_worker *w, struct serve_conn *c, struct
     }
 }
 
+/* --capacity: the end of the slot that the request being answered holds; 0 without. */
+static uint64_t conn_not_before(const struct serve_conn *c)
+{
+    return c->slot == SERVE_SLOT_BUSY ? c->slot_end : 0;
+}
+
 /* Takes body bytes of the request in progress; answers once the body is complete.
  * Returns the bytes taken. */
 static size_t conn_body(struct serve_worker *w, struct serve_conn *c, struct serve_outq *q,
@@ -116,7 +136,8 @@ static size_t conn_body(struct serve_worker *w, struct serve_conn *c, struct ser
     if (c->body_mode == SERVE_BODY_ECHO)
         conn_after(c, serve_reply_finish(q, c->body_close));
     else if (c->body_mode == SERVE_BODY_ANSWER_AFTER)
-        conn_after(c, serve_reply_queue(q, &c->body_req, c->body_close, w->now));
+        conn_after(c, serve_reply_queue(q, &c->body_req, c->body_close, w->now,
+                                                conn_not_before(c)));
     conn_maybe_drop(w, c, q);
     return take;
 }
@@ -133,7 +154,7 @@ static void conn_request(struct serve_worker *w, struct serve_conn *c, struct se
     uint32_t close_after = w->cfg->close_after;
     bool close = !req->keep_alive || (close_after && c->responses >= close_after);
     if (!req->content_length) {
-        conn_after(c, serve_reply_queue(q, req, close, w->now));
+        conn_after(c, serve_reply_queue(q, req, close, w->now, conn_not_before(c)));
         conn_maybe_drop(w, c, q);
         return;
     }
@@ -141,7 +162,7 @@ static void conn_request(struct serve_worker *w, struct serve_conn *c, struct se
     c->body_left = req->content_length;
     c->body_close = close;
     if (req->route == SERVE_ROUTE_ECHO) {
-        enum serve_after after = serve_reply_queue(q, req, close, w->now);
+        enum serve_after after = serve_reply_queue(q, req, close, w->now, conn_not_before(c));
         c->body_mode = after == SERVE_AFTER_BODY ? SERVE_BODY_ECHO : SERVE_BODY_DROP;
         if (after != SERVE_AFTER_BODY) conn_after(c, after);
     } else {
@@ -189,6 +210,10 @@ static int conn_consume(struct serve_worker *w, struct serve_conn *c, struct ser
             rc = CONSUMED_QUEUE_FULL;
             break;
         }
+        if (c->slot == SERVE_SLOT_WAITING || c->slot == SERVE_SLOT_BUSY) {
+            rc = CONSUMED_WAIT_SLOT;
+            break;
+        }
         struct serve_request req;
         ssize_t n = serve_request_parse(buf + off, len - off, &c->scanned, &req);
         if (n == SERVE_REQ_INCOMPLETE) break;
@@ -196,6 +221,10 @@ static int conn_consume(struct serve_worker *w, struct serve_conn *c, struct ser
             serve_reply_error(q, n == SERVE_REQ_TOO_LARGE ? 431 : 400, w->now);
             c->closing = 1;
             off = len;
+            break;
+        }
+        if (w->cfg->capacity && !serve_worker_slot_take(w, c)) {
+            rc = CONSUMED_WAIT_SLOT;   /* parsed again (from scratch) once it has a slot */
             break;
         }
         off += (size_t)n;
@@ -255,6 +284,11 @@ static bool conn_idle(const struct serve_conn *c)
 
 void serve_conn_run(struct serve_worker *w, struct serve_conn *c)
 {
+    if (c->slot == SERVE_SLOT_BUSY && c->slot_end <= w->now) serve_worker_slot_give(w, c);
+    if (c->slot == SERVE_SLOT_WAITING && (c->hup || c->eof)) {   /* the client gave up */
+        serve_conn_close(w, c);
+        return;
+    }
     if (c->lingering) {
         conn_linger_read(w, c);
         return;
@@ -275,13 +309,17 @@ void serve_conn_run(struct serve_worker *w, struct serve_conn *c)
         q = c->out ? c->out : w->staging;
         if (serve_outq_full(q)) break;            /* EPOLLOUT or the timer resumes us */
         if (rc == CONSUMED_QUEUE_FULL) continue;  /* room again for what is buffered */
+        if (rc == CONSUMED_WAIT_SLOT) break;      /* the slot's timer resumes us */
         if (!c->may_read || c->eof) break;
     }
     /* After the peer's EOF, stay only to deliver what is queued. */
-    if (c->eof && (c->hung || !c->out || serve_outq_empty(c->out))) {
+    if (c->eof && (c->hung || c->slot == SERVE_SLOT_WAITING || !c->out ||
+                   serve_outq_empty(c->out))) {
         serve_conn_close(w, c);
         return;
     }
+    bool timer_later = c->heap_index == SERVE_NO_TIMER || c->timer_at > c->slot_end;
+    if (c->slot == SERVE_SLOT_BUSY && timer_later) serve_worker_set_timer(w, c, c->slot_end);
     if (c->out && serve_outq_empty(c->out) && c->out->cap > 4 * SERVE_OUT_HIGH_BYTES) {
         serve_outq_destroy(c->out);   /* a big echo grew it: give the memory back */
         c->out = NULL;

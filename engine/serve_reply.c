@@ -199,13 +199,15 @@ static const char truncated[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n
 static const char garbage[] = "this is not http\r\n\r\n";
 
 enum serve_after serve_reply_queue(struct serve_outq *q, const struct serve_request *req,
-                                   bool close, uint64_t now)
+                                   bool close, uint64_t now, uint64_t not_before)
 {
     if (req->route == SERVE_ROUTE_HANG) return SERVE_AFTER_HANG;
 
     enum conn_kind conn = close ? CONN_CLOSE : req->minor == 0 ? CONN_KEEP_10 : CONN_KEEP;
     uint64_t delay_ms = req->route == SERVE_ROUTE_DELAY ? req->route_arg : config->delay_ms;
-    if (delay_ms) serve_outq_mark(q, SERVE_OUT_GATE, now + delay_ms * 1000000);
+    uint64_t gate = delay_ms ? now + delay_ms * 1000000 : 0;
+    if (gate < not_before) gate = not_before;
+    if (gate) serve_outq_mark(q, SERVE_OUT_GATE, gate);
 
     bool head = req->head;
     uint64_t n = req->route_arg;

@@ -28,9 +28,11 @@ int serve_reply_init(const struct serve_config *cfg);
 void serve_reply_fini(void);
 
 /* Queues the response to req. close: the connection ends after it (the client asked, or
- * --close-after). now: monotonic ns, for the response's delay. Returns enum serve_after. */
+ * --close-after). now: monotonic ns, for the response's delay. not_before: 0, or no byte
+ * of it goes out before that time (the end of its --capacity slot). Returns enum
+ * serve_after. */
 enum serve_after serve_reply_queue(struct serve_outq *q, const struct serve_request *req,
-                                   bool close, uint64_t now);
+                                   bool close, uint64_t now, uint64_t not_before);
 
 /* Ends a response left open by SERVE_AFTER_BODY. Returns SERVE_AFTER_NEXT or _CLOSE. */
 enum serve_after serve_reply_finish(struct serve_outq *q, bool close);

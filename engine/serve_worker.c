@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,12 +21,19 @@
 
 #define MAX_EVENTS   256
 #define ACCEPT_BURST 128   /* accepts per listener event, so connections cannot starve I/O */
+#define NS_PER_S     1000000000u
+
+/* epoll_pwait2() (Linux 5.11, glibc 2.35) takes its timeout in ns; epoll_wait() in ms,
+ * which would make every /delay, slot and stall up to a millisecond late. */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#define HAVE_EPOLL_PWAIT2 1
+#endif
 
 static uint64_t now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
 }
 
 /* --- timers: a binary min-heap of connections on timer_at ----------------------------- */
@@ -114,17 +122,121 @@ static uint64_t idle_deadline(const struct serve_worker *w)
     return w->idle_head->idle_since + (uint64_t)w->cfg->idle_close_ms * 1000000u;
 }
 
-/* epoll_wait timeout in ms (rounded up, so a timer never fires early): -1 for none. */
-static int worker_timeout(struct serve_worker *w)
+/* --- --capacity: slots and the queue for them -------------------------------------- */
+
+bool serve_worker_slot_take(struct serve_worker *w, struct serve_conn *c)
+{
+    if (c->slot == SERVE_SLOT_GRANTED) {
+        c->slot = SERVE_SLOT_BUSY;
+        return true;
+    }
+    if (c->slot != SERVE_SLOT_NONE) return false;
+    if (w->slots_free) {
+        w->slots_free--;
+        c->slot = SERVE_SLOT_BUSY;
+        c->slot_end = w->now + w->cfg->slot_ns;
+        return true;
+    }
+    c->slot = SERVE_SLOT_WAITING;
+    c->slot_prev = w->slot_tail;
+    c->slot_next = NULL;
+    if (w->slot_tail) w->slot_tail->slot_next = c;
+    else w->slot_head = c;
+    w->slot_tail = c;
+    return false;
+}
+
+static void slot_unqueue(struct serve_worker *w, struct serve_conn *c)
+{
+    if (c->slot_prev) c->slot_prev->slot_next = c->slot_next;
+    else w->slot_head = c->slot_next;
+    if (c->slot_next) c->slot_next->slot_prev = c->slot_prev;
+    else w->slot_tail = c->slot_prev;
+    c->slot_prev = c->slot_next = NULL;
+}
+
+/* A slot handed to a waiter starts when the previous request's slot ended, not when the
+ * timer got round to it: otherwise each hand-over would lose the timer's lateness (some
+ * 100 us, 1% of a 10 ms slot) and throughput would fall short of K/T. Only lateness of
+ * less than a slot is made up, so a --stall still costs its time. */
+void serve_worker_slot_give(struct serve_worker *w, struct serve_conn *c)
+{
+    enum serve_slot had = (enum serve_slot)c->slot;
+    c->slot = SERVE_SLOT_NONE;
+    if (had == SERVE_SLOT_WAITING) slot_unqueue(w, c);
+    if (had != SERVE_SLOT_GRANTED && had != SERVE_SLOT_BUSY) return;
+    struct serve_conn *next = w->slot_head;
+    if (!next) {
+        w->slots_free++;
+        return;
+    }
+    uint64_t slot = w->cfg->slot_ns, from = w->now;
+    if (had == SERVE_SLOT_BUSY && c->slot_end <= w->now && w->now - c->slot_end < slot)
+        from = c->slot_end;
+    slot_unqueue(w, next);
+    next->slot = SERVE_SLOT_GRANTED;
+    next->slot_end = from + slot;
+    serve_worker_set_timer(w, next, w->now);   /* worker_expire() runs it in this round */
+}
+
+/* --- waiting for events -------------------------------------------------------------- */
+
+/* The next timer or idle-close deadline (monotonic ns); UINT64_MAX for none. */
+static uint64_t worker_deadline(const struct serve_worker *w)
 {
     uint64_t next = UINT64_MAX;
     if (w->heap_len) next = w->heap[0]->timer_at;
     if (w->idle_head && idle_deadline(w) < next) next = idle_deadline(w);
-    if (next == UINT64_MAX) return -1;
-    uint64_t now = now_ns();
-    if (next <= now) return 0;
-    uint64_t ms = (next - now + 999999) / 1000000;
-    return ms > INT_MAX ? INT_MAX : (int)ms;
+    return next;
+}
+
+/* epoll_wait until the next deadline. Returns as epoll_wait. */
+static int worker_wait(struct serve_worker *w, struct epoll_event *events)
+{
+    uint64_t next = worker_deadline(w), left = UINT64_MAX;
+    if (next != UINT64_MAX) {
+        uint64_t now = now_ns();
+        left = next > now ? next - now : 0;
+    }
+#ifdef HAVE_EPOLL_PWAIT2
+    if (w->precise_wait) {
+        struct timespec ts = { .tv_sec = (time_t)(left / NS_PER_S),
+                               .tv_nsec = (long)(left % NS_PER_S) };
+        int n = epoll_pwait2(w->epoll_fd, events, MAX_EVENTS,
+                             left == UINT64_MAX ? NULL : &ts, NULL);
+        if (n >= 0 || (errno != ENOSYS && errno != EPERM)) return n;
+        w->precise_wait = false;   /* an older kernel, or a seccomp filter that lacks it */
+    }
+#endif
+    int ms = -1;   /* rounded up, so a timer never fires early */
+    if (left != UINT64_MAX)
+        ms = left / 1000000 >= INT_MAX ? INT_MAX : (int)((left + 999999) / 1000000);
+    return epoll_wait(w->epoll_fd, events, MAX_EVENTS, ms);
+}
+
+/* --stall: when w->now falls in a stall window, waits for its end, doing nothing else.
+ * Called after each wait for events, before handling them: whatever arrived during the
+ * window (and whatever timer expired in it) is handled when it ends. No wake-up at the
+ * window's start is needed: an idle worker is woken by the first event or timer, and
+ * this check then holds it back; a busy one comes here after every batch. The wait is a
+ * ppoll() on the stop eventfd, so a stop is not held up by a long stall. Returns true
+ * when asked to stop meanwhile. */
+static bool worker_stall(struct serve_worker *w)
+{
+    const struct serve_config *cfg = w->cfg;
+    if (w->now < cfg->start_ns) return false;
+    uint64_t phase = (w->now - cfg->start_ns) % cfg->stall_every_ns;
+    if (phase >= cfg->stall_ns) return false;
+    uint64_t end = w->now - phase + cfg->stall_ns;
+    struct pollfd stop = { .fd = w->wake_fd, .events = POLLIN };
+    while (w->now < end) {
+        uint64_t left = end - w->now;
+        struct timespec ts = { .tv_sec = (time_t)(left / NS_PER_S),
+                               .tv_nsec = (long)(left % NS_PER_S) };
+        if (ppoll(&stop, 1, &ts, NULL) > 0) return true;
+        w->now = now_ns();
+    }
+    return false;
 }
 
 static void worker_expire(struct serve_worker *w)
@@ -205,7 +317,7 @@ void *serve_worker_run(void *arg)
     struct serve_worker *w = arg;
     struct epoll_event events[MAX_EVENTS];
     for (;;) {
-        int n = epoll_wait(w->epoll_fd, events, MAX_EVENTS, worker_timeout(w));
+        int n = worker_wait(w, events);
         if (n < 0) {
             if (errno == EINTR) continue;
             w->error = errno;
@@ -213,6 +325,7 @@ void *serve_worker_run(void *arg)
             return NULL;
         }
         w->now = now_ns();
+        if (w->cfg->stall_ns && worker_stall(w)) return NULL;
         for (int i = 0; i < n; i++) {
             void *tag = events[i].data.ptr;
             if (tag == &w->listen_fd) {
@@ -223,6 +336,7 @@ void *serve_worker_run(void *arg)
                 struct serve_conn *c = tag;
                 if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
                     c->may_read = 1;
+                if (events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->hup = 1;
                 serve_conn_run(w, c);
             }
         }
@@ -257,6 +371,8 @@ int serve_worker_create(struct serve_worker **out, const struct serve_config *cf
     }
     w->cfg = cfg;
     w->listen_fd = listen_fd;
+    w->precise_wait = true;
+    w->slots_free = cfg->capacity;
     w->wake_fd = w->spare_fd = -1;
     w->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     if (w->epoll_fd < 0) {

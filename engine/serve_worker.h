@@ -5,6 +5,11 @@
  * serve_worker.c runs the event loop (accepting, timers, stopping); serve_conn.c is one
  * connection's life (read, parse, queue responses, write, close).
  *
+ * --capacity's slots and their FIFO queue are a worker's too (serve.c allows the mode with
+ * one thread only): a connection with a complete request takes a free slot or waits in the
+ * queue; a slot given back goes to the oldest waiter, whose timer is set to now so that the
+ * same round of timers runs it.
+ *
  * Ownership: serve_worker_create() takes the listening socket and frees it with the rest
  * in serve_worker_destroy() (NULL ok). A worker owns its connections; each connection owns
  * its input leftover and output queue. Counters are written by the worker thread only and
@@ -33,6 +38,14 @@ enum serve_body_mode {
     SERVE_BODY_DROP,           /* drop it: the request is answered already */
 };
 
+/* A connection's hold on a --capacity slot. */
+enum serve_slot {
+    SERVE_SLOT_NONE,
+    SERVE_SLOT_WAITING,   /* in the worker's queue, its next request unparsed in `in` */
+    SERVE_SLOT_GRANTED,   /* given a slot while waiting; its next request takes it */
+    SERVE_SLOT_BUSY,      /* a request holds the slot until slot_end */
+};
+
 struct serve_conn {
     int fd;
     uint8_t may_read;      /* epoll said readable and we have not seen EAGAIN since */
@@ -42,6 +55,8 @@ struct serve_conn {
     uint8_t lingering;     /* our FIN is sent: reading to the peer's EOF, then closing */
     uint8_t body_close;    /* close after the response to `body_req` */
     uint8_t body_mode;     /* enum serve_body_mode, while body_left > 0 */
+    uint8_t slot;          /* enum serve_slot */
+    uint8_t hup;           /* epoll saw the peer's FIN, a hang-up or an error */
     uint32_t responses;    /* responses queued, for --close-after */
     uint64_t body_left;    /* request body bytes still to come */
     struct serve_request body_req;  /* the request whose body is being read */
@@ -50,7 +65,10 @@ struct serve_conn {
     size_t in_len, in_cap;
     struct serve_outq *out;   /* created when output first has to wait; NULL before */
 
-    uint64_t timer_at;     /* gate or linger deadline (monotonic ns) while in the heap */
+    uint64_t slot_end;     /* SERVE_SLOT_GRANTED, _BUSY: when the slot is given back */
+    struct serve_conn *slot_prev, *slot_next;   /* SERVE_SLOT_WAITING: the worker's queue */
+
+    uint64_t timer_at;     /* gate, slot or linger deadline (monotonic ns) while in the heap */
     uint32_t heap_index;   /* SERVE_NO_TIMER when not in the heap */
     uint8_t in_idle_list;
     uint64_t idle_since;   /* --idle-close: when the connection last became idle */
@@ -81,6 +99,10 @@ struct serve_worker {
     uint32_t heap_len, heap_cap;
     struct serve_conn *idle_head, *idle_tail;   /* oldest first */
     bool warned_emfile;
+    bool precise_wait;      /* epoll_pwait2() works here: timeouts in ns, not ms */
+
+    uint32_t slots_free;    /* --capacity */
+    struct serve_conn *slot_head, *slot_tail;   /* waiting for a slot, oldest first */
 };
 
 /* 0, or -errno with *what naming the step that failed. */
@@ -98,6 +120,12 @@ void serve_worker_stop(struct serve_worker *w);
 void serve_worker_set_timer(struct serve_worker *w, struct serve_conn *c, uint64_t at);
 void serve_worker_clear_timer(struct serve_worker *w, struct serve_conn *c);
 void serve_worker_update_idle(struct serve_worker *w, struct serve_conn *c, bool idle);
+
+/* --capacity, for a connection with a complete request to answer: true when it has a slot
+ * (now SERVE_SLOT_BUSY until c->slot_end), false when it waits in the queue. */
+bool serve_worker_slot_take(struct serve_worker *w, struct serve_conn *c);
+/* Gives the connection's slot back, or takes it out of the queue; any state is fine. */
+void serve_worker_slot_give(struct serve_worker *w, struct serve_conn *c);
 
 /* serve_conn.c */
 struct serve_conn *serve_conn_create(struct serve_worker *w, int fd);
