@@ -57,6 +57,8 @@ FUZZ_SECONDS ?= 30
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_LIB_fuzz_http_parse := engine/http_parse.c
+FUZZ_LIB_fuzz_shape_parse := shapes/shape.c shapes/shape_parse.c
+FUZZ_LIB_fuzz_slo_parse := shapes/slo.c
 .SECONDEXPANSION:
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_LIB_fuzz_$$*)
 	@mkdir -p $(dir $@)
