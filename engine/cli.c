@@ -1,5 +1,6 @@
 /* Command line → struct plan. Every bad input becomes one line naming the flag and the value. */
 #include "plan.h"
+#include "load_model.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -28,6 +29,27 @@ void cli_usage(FILE *out)
           "      --no-keepalive      a new connection for every request\n"
           "      --requests-per-conn N  close and reopen each connection after N requests\n"
           "      --expect-status L   statuses that count as ok, e.g. 200-299,404 (default 100-399)\n"
+          "\n"
+          "load model (default: closed loop, -c users each sending as soon as answered):\n"
+          "  -R, --rate R            open loop: R requests/s in total, latency measured from the\n"
+          "                          scheduled start (no coordinated omission); -c is the pool size\n"
+          "      --arrival A         uniform (default) or poisson gaps between arrivals\n"
+          "      --max-queue N       requests waiting for a free connection before more are dropped\n"
+          "                          (default: rate x timeout, 1k..1M)\n"
+          "      --stages LIST       targets over time, k6 style: '30s:100,1m:100,30s:0' (ramp\n"
+          "                          linearly to each target); also --stage, repeatable\n"
+          "      --shape PRESET      constant,value=N | ramp,to=N,over=T | step,by=N,every=T,to=M |\n"
+          "                          spike,base=B,peak=P,at=T,for=T | soak,to=N,ramp=T\n"
+          "      --shape-file FILE   one stage a line: '30s 100'\n"
+          "      --open              shape targets are requests/s (open loop), not users\n"
+          "      --users N --spawn-rate R --run-time T   Locust style: R users/s up to N, until T\n"
+          "      --find-limit        search the highest rate that meets --slo (see README)\n"
+          "      --slo LIST          e.g. 'p99<100ms,errors<1%' (default errors<1%)\n"
+          "      --closed            --find-limit steps users instead of the rate\n"
+          "      --step-duration T   length of each --find-limit step (default 5s)\n"
+          "      --start-rate R      first --find-limit step (default: from a closed-loop probe)\n"
+          "      --max-rate R        highest --find-limit step\n"
+          "\n"
           "      --interval T        live report interval (default 1s)\n"
           "      --json FILE         write the summary as JSON\n"
           "  -q, --quiet             no live output\n"
@@ -159,9 +181,27 @@ static bool valid_method(const char *m)
     return true;
 }
 
+/* A positive finite rate, with optional k (1000) or M suffix: "20000", "0.5", "20k". */
+int parse_rate(const char *s, double *out)
+{
+    if (!s || !(isdigit((unsigned char)*s) || *s == '.')) return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s) return -1;
+    if (*end == 'k' || *end == 'K') v *= 1e3, end++;
+    else if (*end == 'M') v *= 1e6, end++;
+    if (*end || !isfinite(v) || v <= 0 || v > 1e9) return -1;
+    *out = v;
+    return 0;
+}
+
 enum {
     OPT_BODY_FILE = 256, OPT_TIMEOUT, OPT_PIPELINE, OPT_NO_KEEPALIVE, OPT_RPC,
     OPT_INTERVAL, OPT_JSON, OPT_VERSION, OPT_EXPECT_STATUS,
+    OPT_ARRIVAL, OPT_MAX_QUEUE, OPT_STAGES, OPT_SHAPE, OPT_SHAPE_FILE, OPT_OPEN,
+    OPT_USERS, OPT_SPAWN_RATE, OPT_RUN_TIME, OPT_FIND_LIMIT, OPT_SLO, OPT_CLOSED,
+    OPT_STEP_DURATION, OPT_START_RATE, OPT_MAX_RATE,
 };
 
 static const struct option long_opts[] = {
@@ -179,6 +219,23 @@ static const struct option long_opts[] = {
     {"requests-per-conn", required_argument, 0, OPT_RPC},
     {"interval", required_argument, 0, OPT_INTERVAL},
     {"expect-status", required_argument, 0, OPT_EXPECT_STATUS},
+    {"rate", required_argument, 0, 'R'},
+    {"arrival", required_argument, 0, OPT_ARRIVAL},
+    {"max-queue", required_argument, 0, OPT_MAX_QUEUE},
+    {"stages", required_argument, 0, OPT_STAGES},
+    {"stage", required_argument, 0, OPT_STAGES},
+    {"shape", required_argument, 0, OPT_SHAPE},
+    {"shape-file", required_argument, 0, OPT_SHAPE_FILE},
+    {"open", no_argument, 0, OPT_OPEN},
+    {"users", required_argument, 0, OPT_USERS},
+    {"spawn-rate", required_argument, 0, OPT_SPAWN_RATE},
+    {"run-time", required_argument, 0, OPT_RUN_TIME},
+    {"find-limit", no_argument, 0, OPT_FIND_LIMIT},
+    {"slo", required_argument, 0, OPT_SLO},
+    {"closed", no_argument, 0, OPT_CLOSED},
+    {"step-duration", required_argument, 0, OPT_STEP_DURATION},
+    {"start-rate", required_argument, 0, OPT_START_RATE},
+    {"max-rate", required_argument, 0, OPT_MAX_RATE},
     {"json", required_argument, 0, OPT_JSON},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
@@ -219,19 +276,21 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
     p->method = "GET";
     for (int code = 100; code < 400; code++) p->status_ok[code] = true;
     p->threads = 0;  /* plan_prepare(): one per CPU this process may run on */
-    bool duration_set = false, count_set = false;
+    bool duration_set = false, count_set = false, connections_set = false;
     const char *body_file = NULL;
+    struct load_args la = {0};
     char name[64];
 
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":c:t:d:n:m:H:b:qh", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:t:d:n:m:H:b:R:qh", long_opts, NULL)) != -1) {
         uint32_t u;
         switch (c) {
         case 'c':
             if (parse_u32(optarg, 1, 10000000, &u)) goto bad_value;
             p->connections = u;
+            connections_set = true;
             break;
         case 't':
             if (parse_u32(optarg, 1, 1024, &u)) goto bad_value;
@@ -293,6 +352,63 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             free(p->json_path);
             p->json_path = strdup(optarg);
             break;
+        case 'R':
+            if (parse_rate(optarg, &p->rate)) goto bad_value;
+            break;
+        case OPT_ARRIVAL:
+            if (!strcmp(optarg, "poisson")) p->poisson = true;
+            else if (!strcmp(optarg, "uniform")) p->poisson = false;
+            else {
+                plan_error(err, errlen, "--arrival: '%s' is not uniform or poisson", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case OPT_MAX_QUEUE:
+            if (parse_count(optarg, &p->max_queue) || !p->max_queue || p->max_queue > (1ull << 30)) goto bad_value;
+            break;
+        case OPT_STAGES:
+            if (load_args_add_stages(&la, optarg)) {
+                plan_error(err, errlen, "--stages: out of memory");
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case OPT_SHAPE:
+            la.preset = optarg;
+            break;
+        case OPT_SHAPE_FILE:
+            la.shape_file = optarg;
+            break;
+        case OPT_OPEN:
+            la.open = true;
+            break;
+        case OPT_USERS:
+            if (parse_rate(optarg, &la.users)) goto bad_value;
+            break;
+        case OPT_SPAWN_RATE:
+            if (parse_rate(optarg, &la.spawn_rate)) goto bad_value;
+            break;
+        case OPT_RUN_TIME:
+            if (parse_duration(optarg, &la.run_time_ns) || !la.run_time_ns) goto bad_value;
+            break;
+        case OPT_FIND_LIMIT:
+            p->find_limit = true;
+            break;
+        case OPT_SLO:
+            if (slo_parse(&p->slo, optarg, "--slo", err, errlen)) return CLI_EXIT_USAGE;
+            p->slo_set = true;
+            break;
+        case OPT_CLOSED:
+            p->limit_closed = true;
+            break;
+        case OPT_STEP_DURATION:
+            if (parse_duration(optarg, &p->step_ns) || p->step_ns < 100000000) goto bad_value;
+            break;
+        case OPT_START_RATE:
+            if (parse_rate(optarg, &p->start_load)) goto bad_value;
+            break;
+        case OPT_MAX_RATE:
+            if (parse_rate(optarg, &p->max_load)) goto bad_value;
+            break;
         case 'q':
             p->quiet = true;
             break;
@@ -336,5 +452,10 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
     if (count_set && !duration_set) p->duration_ns = 0;
     if (!p->keepalive) p->requests_per_conn = 1;
     if (p->requests_per_conn && p->pipeline > p->requests_per_conn) p->pipeline = p->requests_per_conn;
-    return CLI_RUN;
+    la.duration_set = duration_set;
+    la.count_set = count_set;
+    la.connections_set = connections_set;
+    int rc = load_model_resolve(p, &la, err, errlen);
+    load_args_free(&la);
+    return rc ? CLI_EXIT_USAGE : CLI_RUN;
 }

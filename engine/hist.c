@@ -23,7 +23,9 @@ void hist_destroy(struct hist *h)
 
 void hist_reset(struct hist *h)
 {
-    memset(h->counts, 0, (size_t)h->ncounts * sizeof(h->counts[0]));
+    /* Every record and every add counts in total: an empty histogram has no counts to clear
+     * (most of a run's histograms are empty in most intervals). */
+    if (h->total) memset(h->counts, 0, (size_t)h->ncounts * sizeof(h->counts[0]));
     h->total = h->sum = h->max = h->clamped = 0;
     h->min = UINT64_MAX;
 }

@@ -236,6 +236,12 @@ int plan_prepare(struct plan *p, char *err, size_t errlen)
      * listen backlog (somaxconn is commonly 4096, tcp_max_syn_backlog 2048). */
     p->max_connecting = 1024 / p->threads;
     if (p->max_connecting < 16) p->max_connecting = 16;
+    if (p->open_loop && !p->max_queue) {
+        /* Enough to ride out a stall as long as the timeout at the peak rate: a request
+         * that waits longer fails as a timeout anyway. */
+        double q = shape_max(&p->shape) * ((double)p->timeout_ns / 1e9);
+        p->max_queue = q < 1024 ? 1024 : q > (1 << 20) ? (1 << 20) : (uint64_t)q;
+    }
     return 0;
 }
 
@@ -246,4 +252,5 @@ void plan_free(struct plan *p)
     free(p->url_text);
     free(p->request);
     p->body = p->json_path = p->url_text = p->request = NULL;
+    shape_free(&p->shape);
 }

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "shape.h"
+#include "slo.h"
+
 #define BARRAGE_VERSION "0.1.0"
 #define PLAN_MAX_HEADERS 64
 #define PLAN_ERR_LEN 512
@@ -47,6 +50,20 @@ struct plan {
     struct url url;
     char *url_text;            /* owned; as given, for reports (credentials masked) */
 
+    /* load model (see docs/DESIGN.md, "Load models") */
+    bool open_loop;            /* -R / --open: requests arrive on a schedule, -c is the pool */
+    bool shaped;               /* the target follows `shape` (users, or req/s when open_loop) */
+    struct shape shape;        /* owned; open loop without a shape: constant -R */
+    double rate;               /* -R: requests per second in total */
+    bool poisson;              /* --arrival poisson: exponential gaps */
+    uint64_t max_queue;        /* open loop: requests waiting for a connection, all workers */
+    bool find_limit;           /* --find-limit: run steps, search the breaking point */
+    bool limit_closed;         /* --closed: the search steps users, not the rate */
+    uint64_t step_ns;          /* --step-duration */
+    double start_load, max_load;  /* --start-rate / --max-rate (or users with --closed) */
+    struct slo slo;            /* --slo */
+    bool slo_set;
+
     /* derived by plan_prepare() */
     struct sockaddr_storage addr;
     socklen_t addrlen;
@@ -74,6 +91,8 @@ void cli_usage(FILE *out);
 int parse_duration(const char *s, uint64_t *ns);
 /* Parses "200-299,404" into ok[100..599]. Returns 0, or -1. */
 int parse_status_list(const char *s, bool ok[600]);
+/* Parses a positive rate "0.5", "20000", "20k". Returns 0, or -1. */
+int parse_rate(const char *s, double *out);
 /* Parses a non-negative integer with optional k/K (1000) or m/M suffix. */
 int parse_count(const char *s, uint64_t *out);
 /* Parses http://host[:port][/path]. Returns 0, or -1 with err set. */

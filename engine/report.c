@@ -2,6 +2,7 @@
 #include "report.h"
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include "http_parse.h"
@@ -21,22 +22,47 @@ static void format_bytes(char *buf, size_t len, double b)
     snprintf(buf, len, i ? "%.2f%s" : "%.0f%s", b, unit[i]);
 }
 
+double summary_target_rps(const struct summary *s)
+{
+    const struct plan *p = s->plan;
+    if (!p->open_loop || s->duration_s <= 0) return 0;
+    return shape_area(&p->shape, s->duration_s) / s->duration_s;
+}
+
 double summary_rps(const struct summary *s)
 {
     uint64_t answered = s->total->ok + s->total->errors[ERR_STATUS];
     return s->duration_s > 0 ? (double)answered / s->duration_s : 0;
 }
 
-void report_live(FILE *out, const struct plan *p, double elapsed_s, double interval_s,
-                 const struct stats *iv, bool tty)
+double interval_target(const struct plan *p, double t0, double t1)
 {
-    char p50[32], p99[32];
-    format_us(p50, sizeof(p50), hist_quantile(iv->latency, 0.50));
-    format_us(p99, sizeof(p99), hist_quantile(iv->latency, 0.99));
-    double rps = interval_s > 0 ? (double)(iv->ok + iv->errors[ERR_STATUS]) / interval_s : 0;
+    if (p->open_loop)
+        return t1 > t0 ? (shape_area(&p->shape, t1) - shape_area(&p->shape, t0)) / (t1 - t0) : shape_value(&p->shape, t1);
+    if (p->shaped) return floor(shape_value(&p->shape, t1) + 1e-9);
+    return p->connections;
+}
+
+/* " (target 1000)" after the rate in open loop, " users 40/50" for a shaped closed loop. */
+static void format_target(char *buf, size_t len, const struct plan *p, const struct interval_rec *r,
+                          const struct stats *iv)
+{
+    buf[0] = 0;
+    if (p->open_loop) snprintf(buf, len, " /%.*f", r->target < 10 ? 2 : 0, r->target);
+    else if (p->shaped) snprintf(buf, len, "  users %llu/%.0f", (unsigned long long)iv->open_conns, r->target);
+    (void)iv;
+}
+
+void report_live(FILE *out, const struct plan *p, const struct interval_rec *r, const struct stats *iv, bool tty)
+{
+    char p50[32], p99[32], target[48];
+    format_us(p50, sizeof(p50), r->p50_us);
+    format_us(p99, sizeof(p99), r->p99_us);
+    format_target(target, sizeof(target), p, r, iv);
+    double elapsed_s = r->t, rps = r->rps;
     if (!tty) {
-        fprintf(out, "[%7.1fs] rps %10.0f  p50 %9s  p99 %9s  errors %6llu  conns %6llu\n", elapsed_s, rps, p50,
-                p99, (unsigned long long)iv->failed, (unsigned long long)iv->open_conns);
+        fprintf(out, "[%7.1fs] rps %10.0f%s  p50 %9s  p99 %9s  errors %6llu  conns %6llu\n", elapsed_s, rps, target,
+                p50, p99, (unsigned long long)iv->failed, (unsigned long long)iv->open_conns);
         fflush(out);
         return;
     }
@@ -51,8 +77,8 @@ void report_live(FILE *out, const struct plan *p, double elapsed_s, double inter
         bar[22] = ' ';
         bar[23] = 0;
     }
-    fprintf(out, "\r\033[K%s%6.1fs  rps %9.0f  p50 %8s  p99 %8s  err %6llu  conns %6llu", bar, elapsed_s, rps, p50,
-            p99, (unsigned long long)iv->failed, (unsigned long long)iv->open_conns);
+    fprintf(out, "\r\033[K%s%6.1fs  rps %9.0f%s  p50 %8s  p99 %8s  err %6llu  conns %6llu", bar, elapsed_s, rps,
+            target, p50, p99, (unsigned long long)iv->failed, (unsigned long long)iv->open_conns);
     fflush(out);
 }
 
@@ -85,13 +111,34 @@ void report_summary(FILE *out, const struct summary *s)
     fprintf(out, "\nbarrage %s  %s  %.2fs, %u thread%s, %u connection%s%s%s\n", BARRAGE_VERSION, p->url_text,
             s->duration_s, s->threads, s->threads == 1 ? "" : "s", p->connections, p->connections == 1 ? "" : "s",
             p->pipeline > 1 ? ", pipelined" : "", s->interrupted ? "  (interrupted)" : "");
-    fprintf(out, "  %-12s %llu issued = %llu ok + %llu failed + %llu in flight at stop\n", "Requests",
+    fprintf(out, "  %-12s %llu issued = %llu ok + %llu failed + %llu in flight at stop", "Requests",
             (unsigned long long)t->issued, (unsigned long long)t->ok, (unsigned long long)t->failed,
             (unsigned long long)s->in_flight);
+    if (s->queued_at_stop)
+        fprintf(out, " (%llu of them waiting for a connection)", (unsigned long long)s->queued_at_stop);
+    if (s->in_flight) {
+        char age[32];
+        format_us(age, sizeof(age), t->age_at_stop->max);
+        fprintf(out, ", the oldest %s old", age);
+    }
+    fputc('\n', out);
+    if (p->open_loop) {
+        char lag[32];
+        format_us(lag, sizeof(lag), t->schedule_lag->max);
+        fprintf(out, "  %-12s target %.2f req/s%s, achieved %.2f, dropped %llu (queue full), max schedule lag %s\n",
+                "Rate", summary_target_rps(s), p->poisson ? " (Poisson arrivals)" : "", summary_rps(s),
+                (unsigned long long)t->errors[ERR_DROPPED], lag);
+    }
     format_bytes(rx, sizeof(rx), s->duration_s > 0 ? (double)t->bytes_received / s->duration_s : 0);
     format_bytes(tx, sizeof(tx), s->duration_s > 0 ? (double)t->bytes_sent / s->duration_s : 0);
     fprintf(out, "  %-12s %.1f req/s   %s/s received   %s/s sent\n", "Throughput", summary_rps(s), rx, tx);
     quantile_line(out, "Latency", t->latency);
+    if (p->open_loop) {
+        fprintf(out, "  %-12s (from each request's scheduled start: what a user waits)\n", "");
+        quantile_line(out, "Service time", t->service);
+        quantile_line(out, "Pool wait", t->pool_wait);
+        quantile_line(out, "Sched. lag", t->schedule_lag);
+    }
     quantile_line(out, "TTFB", t->ttfb);
     quantile_line(out, "Connect", t->connect);
 

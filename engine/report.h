@@ -9,25 +9,41 @@
 #include "plan.h"
 #include "stats.h"
 
+/* One reporting interval, as the JSON "intervals" array lists them. */
+struct interval_rec {
+    double t;                    /* seconds since the start, at the interval's end */
+    double target;               /* open loop: mean target rate over it; closed: users wanted */
+    double rps;                  /* responses per second */
+    uint64_t p50_us, p99_us;
+    uint64_t errors;
+    uint64_t users;              /* open connections at its end */
+};
+
 struct summary {
     const struct plan *plan;
     const struct stats *total;   /* every worker, every interval */
     double duration_s;           /* start to the last worker's stop */
     uint64_t in_flight;          /* unanswered when the run stopped */
+    uint64_t queued_at_stop;     /* of in_flight: open loop, never got a connection */
+    const struct interval_rec *intervals;
+    size_t nintervals;
     uint32_t max_open;           /* most connections open at once (sum of workers' peaks) */
     unsigned threads;
     bool interrupted;            /* stopped by a signal */
 };
 
 /* One interval. tty: rewrite one line in place with a progress bar. */
-void report_live(FILE *out, const struct plan *p, double elapsed_s, double interval_s,
-                 const struct stats *iv, bool tty);
+void report_live(FILE *out, const struct plan *p, const struct interval_rec *r, const struct stats *iv, bool tty);
+/* The interval's target (see struct interval_rec) from the plan's shape. */
+double interval_target(const struct plan *p, double t0, double t1);
 void report_summary(FILE *out, const struct summary *s);
 /* Returns 0, or -1 with err set. */
 int report_json(const char *path, const struct summary *s, char *err, size_t errlen);
 
 /* Responses per second: complete responses (any status) over the duration. */
 double summary_rps(const struct summary *s);
+/* Open loop: the mean target rate over the run (scheduled arrivals per second); else 0. */
+double summary_target_rps(const struct summary *s);
 /* "850us", "1.25ms", "2.50s" */
 void format_us(char *buf, size_t len, uint64_t us);
 

@@ -39,10 +39,22 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
     fprintf(f, ",\"threads\":%u,\"connections_configured\":%u,\"pipeline\":%u,\"interrupted\":%s,",
             s->threads, s->plan->connections, s->plan->pipeline, s->interrupted ? "true" : "false");
     fprintf(f, "\"duration_s\":%.6f,", s->duration_s);
-    fprintf(f, "\"requests\":{\"issued\":%llu,\"ok\":%llu,\"failed\":%llu,\"in_flight\":%llu},",
+    const struct plan *p = s->plan;
+    char shape[256] = "";
+    if (p->shaped || p->open_loop) shape_describe(&p->shape, shape, sizeof(shape));
+    fprintf(f, "\"load\":{\"model\":\"%s\",\"shaped\":%s,\"shape\":", p->open_loop ? "open" : "closed",
+            p->shaped ? "true" : "false");
+    json_string(f, shape);
+    fprintf(f, ",\"arrival\":\"%s\"},", p->open_loop ? (p->poisson ? "poisson" : "uniform") : "closed");
+    fprintf(f, "\"requests\":{\"issued\":%llu,\"ok\":%llu,\"failed\":%llu,\"in_flight\":%llu,\"queued_at_stop\":%llu},",
             (unsigned long long)t->issued, (unsigned long long)t->ok, (unsigned long long)t->failed,
-            (unsigned long long)s->in_flight);
-    fprintf(f, "\"rate\":{\"achieved\":%.2f},", summary_rps(s));
+            (unsigned long long)s->in_flight, (unsigned long long)s->queued_at_stop);
+    fprintf(f, "\"rate\":{\"achieved\":%.2f", summary_rps(s));
+    if (p->open_loop)
+        fprintf(f, ",\"target\":%.2f,\"dropped\":%llu,\"timed_out_waiting\":%llu,\"max_schedule_lag_us\":%llu",
+                summary_target_rps(s), (unsigned long long)t->errors[ERR_DROPPED],
+                (unsigned long long)t->timeouts_queued, (unsigned long long)t->schedule_lag->max);
+    fputs("},", f);
     fprintf(f, "\"bytes\":{\"sent\":%llu,\"received\":%llu},", (unsigned long long)t->bytes_sent,
             (unsigned long long)t->bytes_received);
     json_hist(f, "latency_us", t->latency);
@@ -50,6 +62,15 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
     json_hist(f, "ttfb_us", t->ttfb);
     fputc(',', f);
     json_hist(f, "connect_us", t->connect);
+    fputc(',', f);
+    /* closed loop: latency is the service time and nothing waits for a connection */
+    json_hist(f, "service_time_us", p->open_loop ? t->service : t->latency);
+    fputc(',', f);
+    json_hist(f, "pool_wait_us", t->pool_wait);
+    fputc(',', f);
+    json_hist(f, "schedule_lag_us", t->schedule_lag);
+    fputc(',', f);
+    json_hist(f, "in_flight_age_us", t->age_at_stop);
     fputs(",\"errors\":{", f);
     for (int e = 0; e < ERR__COUNT; e++)
         fprintf(f, "%s\"%s\":%llu", e ? "," : "", err_class_name((enum err_class)e), (unsigned long long)t->errors[e]);
@@ -58,10 +79,18 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
     for (int code = 0; code < 600; code++)
         if (t->status[code]) fprintf(f, "%s\"%d\":%llu", any++ ? "," : "", code, (unsigned long long)t->status[code]);
     fprintf(f, "},\"connections\":{\"opened\":%llu,\"max_open\":%u,\"closed_by_server\":%llu,"
-               "\"closed_by_client\":%llu,\"reused_requests\":%llu,\"retried_requests\":%llu}}\n",
+               "\"closed_by_client\":%llu,\"reused_requests\":%llu,\"retried_requests\":%llu}",
             (unsigned long long)t->conns_opened, s->max_open, (unsigned long long)t->closed_by_server,
             (unsigned long long)t->closed_by_client, (unsigned long long)t->reused_requests,
             (unsigned long long)t->retried_requests);
+    fputs(",\"intervals\":[", f);
+    for (size_t i = 0; i < s->nintervals; i++) {
+        const struct interval_rec *r = &s->intervals[i];
+        fprintf(f, "%s{\"t\":%.3f,\"target\":%.2f,\"rps\":%.2f,\"p50_us\":%llu,\"p99_us\":%llu,\"errors\":%llu,\"users\":%llu}",
+                i ? "," : "", r->t, r->target, r->rps, (unsigned long long)r->p50_us, (unsigned long long)r->p99_us,
+                (unsigned long long)r->errors, (unsigned long long)r->users);
+    }
+    fputs("]}\n", f);
     if (fclose(f)) {
         snprintf(err, errlen, "--json: cannot write '%s': %s", path, strerror(errno));
         return -1;

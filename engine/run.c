@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "find_limit.h"
 #include "report.h"
 #include "ring.h"
 #include "worker.h"
@@ -80,11 +81,44 @@ static bool all_done(struct worker *ws, unsigned n)
     return true;
 }
 
-static void report_intervals(const struct plan *p, struct worker *ws, unsigned n, uint64_t start,
-                             struct stats *interval, struct stats *total)
+/* The intervals of the run, for the JSON. Grows on the reporter thread only. */
+struct interval_log {
+    struct interval_rec *rec;
+    size_t n, cap;
+};
+
+/* t0, t1: the interval's boundaries in seconds since the start (the workers publish at
+ * them); span: how long the reporter's collection covered, for the rate. */
+static struct interval_rec *log_interval(struct interval_log *log, const struct plan *p, double t0, double t1,
+                                         double span, const struct stats *iv)
 {
-    bool tty = isatty(STDOUT_FILENO);
-    uint64_t iv = p->interval_ns, last = start;
+    static struct interval_rec dropped;  /* out of memory: still printed, not kept */
+    struct interval_rec *r = &dropped;
+    if (log->n == log->cap) {
+        size_t cap = log->cap ? log->cap * 2 : 64;
+        struct interval_rec *nr = realloc(log->rec, cap * sizeof(*nr));
+        if (nr) log->rec = nr, log->cap = cap;
+    }
+    if (log->n < log->cap) r = &log->rec[log->n++];
+    *r = (struct interval_rec){
+        .t = t1,
+        .target = interval_target(p, t0, t1),
+        .rps = span > 0 ? (double)(iv->ok + iv->errors[ERR_STATUS]) / span : 0,
+        .p50_us = hist_quantile(iv->latency, 0.50),
+        .p99_us = hist_quantile(iv->latency, 0.99),
+        .errors = iv->failed,
+        .users = iv->open_conns,
+    };
+    return r;
+}
+
+static void report_intervals(const struct plan *p, const struct run_opts *o, struct worker *ws, unsigned n,
+                             uint64_t start, struct stats *interval, struct stats *total, struct interval_log *log,
+                             double *measured_from_s)
+{
+    bool tty = isatty(STDOUT_FILENO), live = o->live && !p->quiet;
+    uint64_t iv = p->interval_ns, last = start, last_boundary = start;
+    bool warm = o->warmup_ns == 0;
     /* Wake just after each boundary so the workers have published. */
     uint64_t next = start + iv + 2000000;
     while (!all_done(ws, n)) {
@@ -93,17 +127,25 @@ static void report_intervals(const struct plan *p, struct worker *ws, unsigned n
         if (signals_seen) atomic_store(&stop_requested, true);
         now = mono_ns();
         if (now < next) continue;
+        if (!warm && now - start >= o->warmup_ns) {
+            stats_reset(total);  /* what ran before is warm-up: measure from here */
+            *measured_from_s = (double)(last - start) / 1e9;
+            warm = true;
+        }
         stats_reset(interval);
         collect(ws, n, interval, total);
-        if (!p->quiet)
-            report_live(stdout, p, (double)(now - start) / 1e9, (double)(now - last) / 1e9, interval, tty);
+        uint64_t boundary = start + (now - start) / iv * iv;
+        const struct interval_rec *r = log_interval(log, p, (double)(last_boundary - start) / 1e9,
+                                                    (double)(boundary - start) / 1e9, (double)(now - last) / 1e9, interval);
+        if (live) report_live(stdout, p, r, interval, tty);
         last = now;
+        last_boundary = boundary;
         while (next <= now) next += iv;
     }
-    if (!p->quiet && tty) fputc('\n', stdout);
+    if (live && tty) fputc('\n', stdout);
 }
 
-int run_load(struct plan *p)
+int run_setup(const struct plan *p)
 {
     char err[PLAN_ERR_LEN];
     if (ring_probe(err, sizeof(err))) {
@@ -114,20 +156,34 @@ int run_load(struct plan *p)
         fprintf(stderr, "barrage: %s\n", err);
         return 2;
     }
+    install_signals();
+    return 0;
+}
 
+bool run_interrupted(void)
+{
+    return signals_seen > 0;
+}
+
+int run_once(const struct plan *p, const struct run_opts *o, struct run_output *out)
+{
     unsigned n = p->threads;
     struct worker *ws = calloc(n, sizeof(*ws));
     struct stats *interval = stats_create(p->timeout_ns / 1000);
-    struct stats *total = stats_create(p->timeout_ns / 1000);
+    struct interval_log log = {0};
+    struct summary *sum = &out->sum;
+    *sum = (struct summary){.plan = p, .threads = n};
+    out->total = stats_create(p->timeout_ns / 1000);
+    out->intervals = NULL;
+    out->measured_from_s = 0;
     int code = 1;
-    if (!ws || !interval || !total) goto out_oom;
+    if (!ws || !interval || !out->total) goto out_oom;
     for (unsigned i = 0; i < n; i++) {
         ws[i].stats.slot[0] = stats_create(p->timeout_ns / 1000);
         ws[i].stats.slot[1] = stats_create(p->timeout_ns / 1000);
         if (!ws[i].stats.slot[0] || !ws[i].stats.slot[1]) goto out_oom;
     }
 
-    install_signals();
     /* Workers never take signals: the reporter turns them into the stop flag. */
     sigset_t all, old;
     sigfillset(&all);
@@ -153,8 +209,9 @@ int run_load(struct plan *p)
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
-    if (started == n) report_intervals(p, ws, n, start, interval, total);
-    struct summary sum = {.plan = p, .total = total, .threads = n};
+    if (started == n) report_intervals(p, o, ws, n, start, interval, out->total, &log, &out->measured_from_s);
+    sum->total = out->total;
+    stats_reset(interval);
     uint64_t stopped = start;
     code = 0;
     for (unsigned i = 0; i < started; i++) {
@@ -165,25 +222,31 @@ int run_load(struct plan *p)
             code = 1;
         }
         /* After the join the slots are ours: the published one, then the current one. */
-        collect(w, 1, NULL, total);
-        stats_add(total, handover_current(&w->stats));
-        sum.in_flight += w->in_flight;
-        sum.max_open += w->max_open;
+        collect(w, 1, interval, out->total);
+        stats_add(interval, handover_current(&w->stats));
+        stats_add(out->total, handover_current(&w->stats));
+        sum->in_flight += w->in_flight;
+        sum->queued_at_stop += w->queued_at_stop;
+        sum->max_open += w->max_open;
         if (w->stopped_ns > stopped) stopped = w->stopped_ns;
     }
     if (started < n) code = 1;
-    sum.duration_s = (double)(stopped - start) / 1e9;
-    sum.interrupted = signals_seen > 0;
-    report_summary(stdout, &sum);  /* also with -q, and after a worker failed: what ran counts */
-    if (p->json_path && report_json(p->json_path, &sum, err, sizeof(err))) {
-        fprintf(stderr, "barrage: %s\n", err);
-        code = 1;
-    }
+    sum->duration_s = (double)(stopped - start) / 1e9;
+    /* the last, partial interval: what was published after the reporter's last look */
+    double last_t = log.n ? log.rec[log.n - 1].t : 0;
+    if (interval->issued || interval->failed || interval->ok || interval->errors[ERR_STATUS])
+        if (sum->duration_s > last_t + 1e-3)
+            log_interval(&log, p, last_t, sum->duration_s, sum->duration_s - last_t, interval);
+    sum->intervals = out->intervals = log.rec;
+    sum->nintervals = log.n;
+    sum->interrupted = signals_seen > 0;
+    log.rec = NULL;
     goto out;
 
 out_oom:
     fprintf(stderr, "barrage: out of memory setting up %u workers\n", n);
 out:
+    free(log.rec);
     if (ws)
         for (unsigned i = 0; i < n; i++) {
             stats_destroy(ws[i].stats.slot[0]);
@@ -191,6 +254,32 @@ out:
         }
     free(ws);
     stats_destroy(interval);
-    stats_destroy(total);
+    return code;
+}
+
+void run_output_free(struct run_output *out)
+{
+    stats_destroy(out->total);
+    free(out->intervals);
+    out->total = NULL;
+    out->intervals = NULL;
+}
+
+int run_load(struct plan *p)
+{
+    int code = run_setup(p);
+    if (code) return code;
+    if (p->find_limit) return find_limit(p);
+    struct run_output out;
+    code = run_once(p, &(struct run_opts){.live = true}, &out);
+    if (out.total) {
+        char err[PLAN_ERR_LEN];
+        report_summary(stdout, &out.sum);  /* also with -q, and after a worker failed: what ran counts */
+        if (p->json_path && report_json(p->json_path, &out.sum, err, sizeof(err))) {
+            fprintf(stderr, "barrage: %s\n", err);
+            code = 1;
+        }
+    }
+    run_output_free(&out);
     return code;
 }

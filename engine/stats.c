@@ -11,7 +11,11 @@ struct stats *stats_create(uint64_t highest_us)
     s->latency = hist_create(highest_us);
     s->ttfb = hist_create(highest_us);
     s->connect = hist_create(highest_us);
-    if (!s->latency || !s->ttfb || !s->connect) {
+    s->service = hist_create(highest_us);
+    s->pool_wait = hist_create(highest_us);
+    s->schedule_lag = hist_create(highest_us);
+    s->age_at_stop = hist_create(highest_us);
+    if (!s->latency || !s->ttfb || !s->connect || !s->service || !s->pool_wait || !s->schedule_lag || !s->age_at_stop) {
         stats_destroy(s);
         return NULL;
     }
@@ -24,19 +28,25 @@ void stats_destroy(struct stats *s)
     hist_destroy(s->latency);
     hist_destroy(s->ttfb);
     hist_destroy(s->connect);
+    hist_destroy(s->service);
+    hist_destroy(s->pool_wait);
+    hist_destroy(s->schedule_lag);
+    hist_destroy(s->age_at_stop);
     free(s);
 }
 
 void stats_reset(struct stats *s)
 {
-    struct hist *l = s->latency, *t = s->ttfb, *c = s->connect;
+    struct hist *h[] = {s->latency, s->ttfb, s->connect, s->service, s->pool_wait, s->schedule_lag, s->age_at_stop};
     memset(s, 0, sizeof(*s));
-    s->latency = l;
-    s->ttfb = t;
-    s->connect = c;
-    hist_reset(l);
-    hist_reset(t);
-    hist_reset(c);
+    s->latency = h[0];
+    s->ttfb = h[1];
+    s->connect = h[2];
+    s->service = h[3];
+    s->pool_wait = h[4];
+    s->schedule_lag = h[5];
+    s->age_at_stop = h[6];
+    for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++) hist_reset(h[i]);
 }
 
 static void add_array(uint64_t *dst, const uint64_t *src, size_t n)
@@ -61,13 +71,20 @@ void stats_add(struct stats *dst, const struct stats *src)
     dst->reused_requests += src->reused_requests;
     dst->retried_requests += src->retried_requests;
     dst->open_conns += src->open_conns;
+    dst->active_users += src->active_users;
+    dst->queued += src->queued;
+    dst->timeouts_queued += src->timeouts_queued;
     hist_add(dst->latency, src->latency);
     hist_add(dst->ttfb, src->ttfb);
     hist_add(dst->connect, src->connect);
+    hist_add(dst->service, src->service);
+    hist_add(dst->pool_wait, src->pool_wait);
+    hist_add(dst->schedule_lag, src->schedule_lag);
+    hist_add(dst->age_at_stop, src->age_at_stop);
 }
 
 const char *err_class_name(enum err_class e)
 {
-    static const char *const names[ERR__COUNT] = {"connect", "timeout", "reset", "parse", "status"};
+    static const char *const names[ERR__COUNT] = {"connect", "timeout", "reset", "parse", "status", "dropped"};
     return (unsigned)e < ERR__COUNT ? names[e] : "?";
 }

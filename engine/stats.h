@@ -12,7 +12,8 @@
 
 #include "hist.h"
 
-enum err_class { ERR_CONNECT, ERR_TIMEOUT, ERR_RESET, ERR_PARSE, ERR_STATUS, ERR__COUNT };
+/* ERR_DROPPED: open loop only, a scheduled request found the queue for connections full. */
+enum err_class { ERR_CONNECT, ERR_TIMEOUT, ERR_RESET, ERR_PARSE, ERR_STATUS, ERR_DROPPED, ERR__COUNT };
 #define STATS_ERRNO_MAX 160     /* connect failures are also counted per errno below this */
 #define STATS_PARSE_REASONS 16  /* per enum http_error */
 
@@ -31,9 +32,17 @@ struct stats {
     uint64_t reused_requests;   /* requests sent on a connection that had served one before */
     uint64_t retried_requests;  /* re-sent after the server closed a reused connection unread */
     uint64_t open_conns;        /* gauge: open connections when the slot was published */
+    uint64_t active_users;      /* gauge: users (connections) the shape wants now */
+    uint64_t queued;            /* gauge, open loop: requests waiting for a connection */
+    uint64_t timeouts_queued;   /* of errors[ERR_TIMEOUT]: never got a connection in time */
     struct hist *latency;       /* µs from intended start to the last byte */
     struct hist *ttfb;          /* µs from send to the first response byte */
     struct hist *connect;       /* µs from connect() to established */
+    /* open loop only (empty in closed loop, where latency is the service time) */
+    struct hist *service;       /* µs from the actual send to the last byte */
+    struct hist *pool_wait;     /* µs from the intended start to the actual send */
+    struct hist *schedule_lag;  /* µs from the intended start until the worker saw it due */
+    struct hist *age_at_stop;   /* µs since the intended start of requests in flight at stop */
 };
 
 struct stats *stats_create(uint64_t highest_us);

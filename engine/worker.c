@@ -12,13 +12,23 @@
  * Requests are sent as slices of the plan's pre-built buffer of `pipeline` copies;
  * responses are parsed straight out of the provided receive buffers, which go back
  * to the kernel as soon as a completion batch is done.
+ *
+ * Load models (docs/DESIGN.md, "Load models"):
+ * - closed loop: each connection is a user that sends its next request when answered.
+ *   With a shape, connections [0, active) run and the others are PARKED: a user above
+ *   the target finishes its request, then its connection closes.
+ * - open loop: requests arrive on a schedule (the shape's integral, split across workers
+ *   by global arrival number), wait in a FIFO with their intended start when no
+ *   connection is idle, and are timed from that intended start.
  */
 #include "worker.h"
 
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +39,7 @@
 #include "ring.h"
 
 enum op { OP_CONNECT = 1, OP_RECV, OP_SEND, OP_CLOSE };
-enum conn_state { C_QUEUED, C_BACKOFF, C_CONNECTING, C_OPEN };
+enum conn_state { C_QUEUED, C_BACKOFF, C_CONNECTING, C_OPEN, C_PARKED };
 
 /* Sends up to this many bytes complete silently (IOSQE_CQE_SKIP_SUCCESS); larger
  * ones ask for a completion so that two sends never overlap on one socket. */
@@ -37,6 +47,8 @@ enum conn_state { C_QUEUED, C_BACKOFF, C_CONNECTING, C_OPEN };
 #define BACKOFF_MIN_NS (10ull * 1000000)
 #define BACKOFF_MAX_NS (1000ull * 1000000)
 #define MAX_TICK_NS (50ull * 1000000)
+#define SHAPE_TICK_NS 1000000ull    /* a shaped user count is re-read this often */
+#define NOT_IDLE UINT32_MAX
 /* Waiting for several completions per system call is where io_uring saves CPU (each
  * wait that sleeps costs two context switches), but every response in a batch is timed
  * when the batch returns. So wait for about as many completions as the recent rate
@@ -61,6 +73,7 @@ struct conn {
     uint32_t inflight;           /* sent, not yet answered */
     uint32_t sent;               /* requests sent on this connection */
     uint32_t head;               /* oldest in-flight request's slot in sent_at */
+    uint32_t idle_pos;           /* open loop: index in the idle stack, or NOT_IDLE */
     uint64_t t_connect;          /* connect submitted, or backoff until */
     uint64_t t_first_byte;       /* first byte of the response being read */
     uint64_t backoff_ns;
@@ -89,6 +102,21 @@ struct worker_state {
     uint64_t batch_hint;         /* completions to wait for (see BATCH_WINDOW_DIV) */
     uint64_t cqes;               /* completions since the last interval boundary */
     bool stopping;               /* no new requests */
+
+    /* closed loop with a shape: connections [0, active) are users, the rest parked */
+    uint32_t active;
+    uint64_t next_shape_check;
+
+    /* open loop */
+    uint64_t *intended;          /* per connection: intended start of its request */
+    uint64_t *waiting;           /* FIFO ring of intended starts waiting for a connection */
+    uint32_t wait_head, wait_len, wait_cap;
+    uint32_t *idle;              /* stack of open connections with nothing in flight */
+    uint32_t nidle;
+    double next_area;            /* the next arrival is due when the shape's integral reaches it */
+    unsigned shape_cursor;
+    uint64_t next_arrival;       /* CLOCK_MONOTONIC ns; UINT64_MAX: no more */
+    uint64_t rng;                /* xorshift state for Poisson gaps */
 };
 
 static inline uint64_t make_ud(enum op op, uint32_t idx, uint32_t gen)
@@ -126,6 +154,10 @@ static inline void count_failures(struct worker_state *s, enum err_class e, uint
 static void queue_connect(struct worker_state *s, uint32_t idx)
 {
     struct conn *c = &s->conns[idx];
+    if (idx >= s->active && !c->owed) {  /* a retired user: stays closed until wanted */
+        c->state = C_PARKED;
+        return;
+    }
     c->state = C_QUEUED;
     uint32_t n = s->w->nconns;
     if (c->owed) {  /* requests already in flight go first, budget or not */
@@ -190,11 +222,46 @@ static void start_queued_connects(struct worker_state *s, uint64_t now)
 {
     while (s->q_len && s->connecting < s->plan->max_connecting) {
         uint32_t idx = s->queue[s->q_head];
-        if (!s->conns[idx].owed && !budget_left(s)) break;
+        struct conn *c = &s->conns[idx];
+        if (!c->owed && !s->plan->open_loop && !budget_left(s)) break;
         s->q_head = (s->q_head + 1) % s->w->nconns;
         s->q_len--;
-        start_connect(s, idx, now);
+        if (idx >= s->active && !c->owed) c->state = C_PARKED;  /* retired while queued */
+        else start_connect(s, idx, now);
     }
+}
+
+/* ---- open loop: idle connections and waiting requests ---- */
+
+static void idle_push(struct worker_state *s, uint32_t idx)
+{
+    s->conns[idx].idle_pos = s->nidle;
+    s->idle[s->nidle++] = idx;
+}
+
+static uint32_t idle_pop(struct worker_state *s)
+{
+    uint32_t idx = s->idle[--s->nidle];
+    s->conns[idx].idle_pos = NOT_IDLE;
+    return idx;
+}
+
+static void idle_remove(struct worker_state *s, uint32_t idx)
+{
+    struct conn *c = &s->conns[idx];
+    if (c->idle_pos == NOT_IDLE) return;
+    uint32_t last = s->idle[--s->nidle];
+    s->idle[c->idle_pos] = last;
+    s->conns[last].idle_pos = c->idle_pos;
+    c->idle_pos = NOT_IDLE;
+}
+
+static uint64_t waiting_pop(struct worker_state *s)
+{
+    uint64_t at = s->waiting[s->wait_head];
+    if (++s->wait_head == s->wait_cap) s->wait_head = 0;
+    s->wait_len--;
+    return at;
 }
 
 /* ---- closing ---- */
@@ -229,9 +296,22 @@ static void conn_end(struct worker_state *s, uint32_t idx, enum err_class why)
     }
     if (c->state == C_OPEN) s->open--;
     else if (c->state == C_CONNECTING) s->connecting--;
+    idle_remove(s, idx);
     close_socket(s, c, idx);
     c->gen++;  /* completions still in flight for the old socket are now stale */
     queue_connect(s, idx);
+}
+
+/* Closes the connection of a user the shape no longer wants (it has nothing in flight). */
+static void park(struct worker_state *s, uint32_t idx)
+{
+    struct conn *c = &s->conns[idx];
+    s->cur->closed_by_client++;
+    if (c->state == C_OPEN) s->open--;
+    else if (c->state == C_CONNECTING) s->connecting--;
+    close_socket(s, c, idx);
+    c->gen++;
+    c->state = C_PARKED;
 }
 
 static void connect_failed(struct worker_state *s, struct conn *c, int err, uint64_t now)
@@ -242,6 +322,12 @@ static void connect_failed(struct worker_state *s, struct conn *c, int err, uint
         count_failures(s, ERR_CONNECT, c->owed);
         s->inflight -= c->owed;
         c->owed = 0;
+    } else if (s->plan->open_loop) {  /* the oldest waiting request would have used it */
+        if (s->wait_len) {
+            waiting_pop(s);
+            s->inflight--;
+            count_failures(s, ERR_CONNECT, 1);
+        }
     } else {  /* a connect attempt stands for the request it was opened for */
         s->issued++;
         s->cur->issued++;
@@ -277,7 +363,7 @@ static void fill_pipeline(struct worker_state *s, struct conn *c, uint32_t idx, 
 {
     const struct plan *p = s->plan;
     uint32_t refill_at = p->pipeline / 2;
-    if (c->sending || c->server_closing || c->inflight > refill_at) return;
+    if (c->sending || c->server_closing || c->inflight > refill_at || idx >= s->active) return;
     uint32_t owed = c->owed;  /* re-sent first; already issued and timed */
     uint64_t k = p->pipeline - c->inflight - owed;
     if (p->requests_per_conn && k > p->requests_per_conn - c->sent - owed) k = p->requests_per_conn - c->sent - owed;
@@ -306,6 +392,115 @@ static void fill_pipeline(struct worker_state *s, struct conn *c, uint32_t idx, 
     s->cur->bytes_sent += bytes;
 }
 
+/* Open loop: sends one scheduled request on an idle connection. Its issue was counted
+ * when it came due (release_arrivals); its latency runs from `intended`. */
+static void open_send(struct worker_state *s, uint32_t idx, uint64_t intended, uint64_t now)
+{
+    const struct plan *p = s->plan;
+    struct conn *c = &s->conns[idx];
+    struct io_uring_sqe *sqe = get_sqe(s);
+    io_uring_prep_send(sqe, c->fd, p->request, p->request_len, MSG_WAITALL | MSG_NOSIGNAL);
+    sqe->user_data = make_ud(OP_SEND, idx, c->gen);
+    if (p->request_len <= SILENT_SEND_MAX) sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    else c->sending = 1, c->send_len = (uint32_t)p->request_len;
+    s->sent_at[idx] = now;  /* pipeline is 1 in open loop: one slot per connection */
+    s->intended[idx] = intended;
+    hist_record(s->cur->pool_wait, (now - intended) / 1000);
+    if (c->sent) s->cur->reused_requests++;
+    c->sent++;
+    c->inflight = 1;
+    s->cur->bytes_sent += p->request_len;
+}
+
+/* Open loop: a connection has nothing in flight; give it the oldest waiting request. */
+static void conn_ready(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
+{
+    if (c->sending) return;  /* the send's completion comes back here */
+    if (s->wait_len) open_send(s, idx, waiting_pop(s), now);
+    else idle_push(s, idx);
+}
+
+static inline double exp_sample(uint64_t *state)
+{
+    uint64_t x = *state;  /* xorshift64* */
+    x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+    *state = x;
+    double u = (double)((x * 2685821657736338717ull) >> 11) * 0x1.0p-53;  /* [0, 1) */
+    return -log1p(-u);
+}
+
+/* Moves the schedule to this worker's next arrival. Worker i of N takes arrivals
+ * i, i+N, i+2N, ... of the one global uniform schedule (arrival k is due when the
+ * shape's integral reaches k), so the shares add up to the rate exactly, even below one
+ * request per second per worker. Poisson: each worker runs its own process at 1/N of
+ * the rate; their sum is a Poisson process at the full rate. */
+static void schedule_next(struct worker_state *s)
+{
+    const struct plan *p = s->plan;
+    double gap = p->threads;
+    if (p->poisson) gap *= exp_sample(&s->rng);
+    s->next_area += gap;
+    double t = shape_time_at_area(&p->shape, s->next_area, &s->shape_cursor);
+    uint64_t at = t < 1e8 ? s->w->start_ns + (uint64_t)(t * 1e9) : UINT64_MAX;
+    /* never before the previous arrival: the inverse is monotone only to a few ulps */
+    if (s->next_arrival != UINT64_MAX && at < s->next_arrival) at = s->next_arrival;
+    s->next_arrival = at;
+}
+
+/* Open loop: every arrival due by `until` (<= now) is issued: sent on an idle connection,
+ * or queued with its intended start, or dropped when the queue is full. */
+static void release_arrivals(struct worker_state *s, uint64_t now, uint64_t until)
+{
+    while (s->next_arrival <= until) {
+        if (s->w->max_requests && s->issued >= s->w->max_requests) {
+            s->next_arrival = UINT64_MAX;
+            break;
+        }
+        uint64_t at = s->next_arrival;
+        hist_record(s->cur->schedule_lag, (now - at) / 1000);
+        s->issued++;
+        s->cur->issued++;
+        s->inflight++;
+        if (s->nidle && !s->wait_len) {
+            open_send(s, idle_pop(s), at, now);
+        } else if (s->wait_len < s->wait_cap) {
+            uint32_t slot = s->wait_head + s->wait_len++;
+            s->waiting[slot >= s->wait_cap ? slot - s->wait_cap : slot] = at;
+        } else {
+            s->inflight--;
+            count_failures(s, ERR_DROPPED, 1);
+        }
+        schedule_next(s);
+    }
+}
+
+/* Closed loop with a shape: this worker's share of the users the shape wants now. Users
+ * are numbered globally, user j living on worker j mod N, so the shares add up exactly
+ * and change one user at a time. */
+static void update_users(struct worker_state *s, uint64_t now)
+{
+    const struct plan *p = s->plan;
+    double u = floor(shape_value(&p->shape, (double)(now - s->w->start_ns) / 1e9) + 1e-9);
+    uint64_t total = u > 0 ? (uint64_t)u : 0;
+    unsigned n = p->threads, id = s->w->id;
+    uint64_t want = total > id ? (total - id + n - 1) / n : 0;
+    if (want > s->w->nconns) want = s->w->nconns;
+    uint32_t old = s->active;
+    s->active = (uint32_t)want;
+    /* Retiring users finish their request first: busy ones park when answered (after_responses),
+     * connecting ones when connected, queued ones when dequeued. */
+    for (uint32_t i = s->active; i < old; i++) {
+        struct conn *c = &s->conns[i];
+        if (c->state == C_OPEN && !c->inflight && !c->owed) park(s, i);
+    }
+    for (uint32_t i = old; i < s->active; i++)
+        if (s->conns[i].state == C_PARKED) {
+            s->conns[i].backoff_ns = 0;
+            queue_connect(s, i);
+        }
+    s->next_shape_check = now + SHAPE_TICK_NS;
+}
+
 /* ---- receiving ---- */
 
 static void response_done(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
@@ -316,7 +511,12 @@ static void response_done(struct worker_state *s, struct conn *c, uint32_t idx, 
     c->inflight--;
     s->inflight--;
     struct stats *st = s->cur;
-    hist_record(st->latency, (now - sent) / 1000);
+    if (p->open_loop) {
+        hist_record(st->latency, (now - s->intended[idx]) / 1000);
+        hist_record(st->service, (now - sent) / 1000);
+    } else {
+        hist_record(st->latency, (now - sent) / 1000);
+    }
     hist_record(st->ttfb, (c->t_first_byte - sent) / 1000);
     unsigned code = c->parser.status < 600 ? c->parser.status : 0;
     st->status[code]++;
@@ -366,6 +566,10 @@ static void after_responses(struct worker_state *s, struct conn *c, uint32_t idx
     } else if (p->requests_per_conn && c->sent >= p->requests_per_conn) {
         s->cur->closed_by_client++;
         conn_end(s, idx, ERR_RESET);
+    } else if (idx >= s->active) {
+        park(s, idx);
+    } else if (p->open_loop) {
+        conn_ready(s, c, idx, now);
     } else {
         fill_pipeline(s, c, idx, now);
     }
@@ -456,8 +660,13 @@ static void on_connect(struct worker_state *s, struct conn *c, uint32_t idx, int
     if (s->open > s->max_open) s->max_open = s->open;
     s->cur->conns_opened++;
     hist_record(s->cur->connect, (now - c->t_connect) / 1000);
+    if (idx >= s->active && !c->owed) {  /* retired while connecting */
+        park(s, idx);
+        return;
+    }
     arm_recv(s, c, idx);
-    fill_pipeline(s, c, idx, now);
+    if (s->plan->open_loop && !c->owed) conn_ready(s, c, idx, now);
+    else fill_pipeline(s, c, idx, now);
 }
 
 static void worker_dispatch(struct worker_state *s, struct io_uring_cqe *cqe, uint64_t now)
@@ -483,8 +692,10 @@ static void worker_dispatch(struct worker_state *s, struct io_uring_cqe *cqe, ui
         c->sending = 0;
         if (silent || cqe->res < 0 || (uint32_t)cqe->res != c->send_len) {
             if (!retry_unanswered(s, c, idx)) conn_end(s, idx, ERR_RESET);
-        } else {
+        } else if (!s->plan->open_loop) {
             fill_pipeline(s, c, idx, now);
+        } else if (!c->inflight) {  /* answered before the send completed */
+            after_responses(s, c, idx, now);
         }
         break;
     }
@@ -511,6 +722,13 @@ static void scan_timers(struct worker_state *s, uint64_t now)
             else if (c->t_connect < next_backoff) next_backoff = c->t_connect;
         }
     }
+    /* Requests that waited for a connection as long as the timeout fail as timeouts. */
+    while (s->wait_len && now - s->waiting[s->wait_head] >= p->timeout_ns) {
+        waiting_pop(s);
+        s->inflight--;
+        count_failures(s, ERR_TIMEOUT, 1);
+        s->cur->timeouts_queued++;
+    }
     s->next_scan = now + s->scan_every;
     if (next_backoff < s->next_scan) s->next_scan = next_backoff;
 }
@@ -518,6 +736,8 @@ static void scan_timers(struct worker_state *s, uint64_t now)
 static void rotate_stats(struct worker_state *s, uint64_t now)
 {
     s->cur->open_conns = s->open;
+    s->cur->active_users = s->active;
+    s->cur->queued = s->wait_len;
     uint64_t span = now - (s->next_rotate - s->plan->interval_ns);
     uint64_t window = hist_quantile(s->cur->latency, 0.5) * 1000 / BATCH_WINDOW_DIV;
     if (window < BATCH_WINDOW_MIN_NS) window = BATCH_WINDOW_MIN_NS;
@@ -553,16 +773,25 @@ static void run_loop(struct worker_state *s)
     for (;;) {
         if (now >= s->next_rotate) rotate_stats(s, now);
         if (!s->stopping) {
-            bool halt = atomic_load_explicit(w->stop, memory_order_relaxed) || (w->end_ns && now >= w->end_ns);
-            if (halt) break;  /* time is up: what is in flight stays in flight */
+            if (atomic_load_explicit(w->stop, memory_order_relaxed)) break;
+            if (w->end_ns && now >= w->end_ns) {
+                /* Time is up: what is in flight stays in flight. Arrivals due before the
+                 * end still count, even when the wake-up came late. */
+                release_arrivals(s, now, w->end_ns - 1);
+                break;
+            }
             if (w->max_requests && s->issued >= w->max_requests) s->stopping = true;
         } else if (!s->inflight || atomic_load_explicit(w->stop, memory_order_relaxed)) {
             break;  /* -n: every request answered (or timed out) */
         }
         if (now >= s->next_scan) scan_timers(s, now);
+        if (now >= s->next_shape_check) update_users(s, now);
+        if (!s->stopping) release_arrivals(s, now, now);
         start_queued_connects(s, now);
 
         uint64_t wake = s->next_rotate < s->next_scan ? s->next_rotate : s->next_scan;
+        if (s->next_shape_check < wake) wake = s->next_shape_check;
+        if (!s->stopping && s->next_arrival < wake) wake = s->next_arrival;
         if (w->end_ns && w->end_ns < wake) wake = w->end_ns;
         if (wake > now + MAX_TICK_NS) wake = now + MAX_TICK_NS;
         unsigned want = wait_count(s);
@@ -624,6 +853,9 @@ static void state_destroy(struct worker_state *s)
     free(s->queue);
     free(s->rearm);
     free(s->unstamped);
+    free(s->intended);
+    free(s->waiting);
+    free(s->idle);
     free(s);
 }
 
@@ -639,12 +871,21 @@ static struct worker_state *state_create(struct worker *w)
     s->queue = calloc(w->nconns, sizeof(*s->queue));
     s->rearm = calloc(w->nconns, sizeof(*s->rearm));
     s->unstamped = calloc(w->nconns, sizeof(*s->unstamped));
-    if (!s->conns || !s->sent_at || !s->queue || !s->rearm || !s->unstamped) {
+    bool oom = !s->conns || !s->sent_at || !s->queue || !s->rearm || !s->unstamped;
+    if (p->open_loop) {
+        /* this worker's share of --max-queue, at least one */
+        s->wait_cap = (uint32_t)((p->max_queue + p->threads - 1) / p->threads);
+        s->intended = calloc(w->nconns, sizeof(*s->intended));
+        s->idle = calloc(w->nconns, sizeof(*s->idle));
+        s->waiting = calloc(s->wait_cap, sizeof(*s->waiting));
+        oom |= !s->intended || !s->idle || !s->waiting;
+    }
+    if (oom) {
         snprintf(w->errmsg, sizeof(w->errmsg), "out of memory for %u connections", w->nconns);
         state_destroy(s);
         return NULL;
     }
-    for (uint32_t i = 0; i < w->nconns; i++) s->conns[i].fd = -1;
+    for (uint32_t i = 0; i < w->nconns; i++) s->conns[i].fd = -1, s->conns[i].idle_pos = NOT_IDLE;
 
     /* Queues: when the submission queue fills, get_sqe() submits early, so it can stay
      * small; the completion queue holds a completion or two per connection. Both are
@@ -681,10 +922,31 @@ static void pin(struct worker *w)
     pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
+/* At stop: how long each request still in flight (sent, or waiting for a connection)
+ * has been going, from its intended start. */
+static void record_in_flight(struct worker_state *s, uint64_t now)
+{
+    const struct plan *p = s->plan;
+    struct hist *age = s->cur->age_at_stop;
+    for (uint32_t i = 0; i < s->w->nconns; i++) {
+        struct conn *c = &s->conns[i];
+        uint32_t n = c->inflight + c->owed, slot = c->head;
+        for (uint32_t k = 0; k < n; k++, slot = slot + 1 == p->pipeline ? 0 : slot + 1) {
+            uint64_t t = p->open_loop ? s->intended[i] : s->sent_at[(size_t)i * p->pipeline + slot];
+            hist_record(age, now > t ? (now - t) / 1000 : 0);
+        }
+    }
+    for (uint32_t k = 0, j = s->wait_head; k < s->wait_len; k++, j = j + 1 == s->wait_cap ? 0 : j + 1)
+        hist_record(age, now > s->waiting[j] ? (now - s->waiting[j]) / 1000 : 0);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     pin(w);
+    /* Timed waits end within 1 µs of their deadline instead of the default 50 µs slack:
+     * open-loop sends leave on schedule. */
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     struct worker_state *s = state_create(w);
     if (!s) {
         if (!w->error) w->error = 1;
@@ -695,10 +957,27 @@ static void *worker_main(void *arg)
     uint64_t now = mono_ns();
     s->next_rotate = w->start_ns + w->plan->interval_ns;
     s->next_scan = now + s->scan_every;
-    for (uint32_t i = 0; i < w->nconns; i++) queue_connect(s, i);
+    const struct plan *p = w->plan;
+    s->active = w->nconns;
+    s->next_shape_check = UINT64_MAX;
+    s->next_arrival = UINT64_MAX;
+    if (p->shaped && !p->open_loop) {
+        s->active = 0;
+        update_users(s, now);
+    }
+    for (uint32_t i = 0; i < s->active; i++) queue_connect(s, i);
+    for (uint32_t i = s->active; i < w->nconns; i++) s->conns[i].state = C_PARKED;
+    if (p->open_loop) {
+        s->rng = 0x9E3779B97F4A7C15ull * (w->id + 1) ^ w->start_ns;
+        if (!s->rng) s->rng = 1;
+        s->next_area = p->poisson ? 0 : (double)w->id - (double)p->threads;
+        schedule_next(s);
+    }
 
     run_loop(s);
 
+    record_in_flight(s, w->stopped_ns);
+    w->queued_at_stop = s->wait_len;
     w->in_flight = s->inflight;
     w->max_open = s->max_open;
     s->cur->open_conns = s->open;

@@ -30,7 +30,8 @@ struct worker {
     /* valid after worker_join() */
     int error;                   /* 0, or set-up failed: message in errmsg */
     char errmsg[256];
-    uint64_t in_flight;          /* requests sent and unanswered when the run stopped */
+    uint64_t in_flight;          /* requests issued and unanswered when the run stopped */
+    uint64_t queued_at_stop;     /* of in_flight: open loop, still waiting for a connection */
     uint64_t stopped_ns;         /* when the worker left its loop */
     uint32_t max_open;           /* most connections open at once */
 

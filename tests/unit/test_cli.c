@@ -146,6 +146,68 @@ static void flags(void)
     }
 }
 
+/* -R, shapes, --find-limit: how they combine (engine/load_model.c). */
+static void load_models(void)
+{
+    struct plan p;
+    char err[512];
+    const char *rate[] = {"-R", "0.5", "-d", "4s", "http://127.0.0.1:9/", NULL};
+    CHECK(parse(&p, err, rate) == CLI_RUN);
+    CHECK(p.open_loop && !p.shaped && p.rate == 0.5 && p.shape.total_s == 4);
+    CHECK(shape_area(&p.shape, 4) == 2);  /* the schedule: 2 requests in 4 s */
+    plan_free(&p);
+
+    const char *users[] = {"--stages", "10s:100", "--stage", "20s:100", "http://127.0.0.1:9/", NULL};
+    CHECK(parse(&p, err, users) == CLI_RUN);
+    CHECK(!p.open_loop && p.shaped && p.connections == 100 && p.duration_ns == 30000000000ull);
+    CHECK(shape_value(&p.shape, 5) == 50);
+    plan_free(&p);
+
+    const char *open[] = {"--open", "--shape", "ramp,to=1000,over=10s", "-d", "20s", "http://127.0.0.1:9/", NULL};
+    CHECK(parse(&p, err, open) == CLI_RUN);
+    CHECK(p.open_loop && p.shaped && p.connections == 10 && p.duration_ns == 20000000000ull);
+    plan_free(&p);
+
+    const char *locust[] = {"--users", "50", "--spawn-rate", "10", "--run-time", "1m", "http://127.0.0.1:9/", NULL};
+    CHECK(parse(&p, err, locust) == CLI_RUN);
+    CHECK(p.connections == 50 && p.duration_ns == 60000000000ull && shape_value(&p.shape, 2) == 20);
+    plan_free(&p);
+
+    const char *limit[] = {"--find-limit", "--slo", "p99<100ms", "--step-duration", "2s", "http://127.0.0.1:9/", NULL};
+    CHECK(parse(&p, err, limit) == CLI_RUN);
+    CHECK(p.find_limit && p.slo.n == 1 && p.step_ns == 2000000000ull);
+    plan_free(&p);
+
+    struct {
+        const char *args[8];
+        const char *want;
+    } bad[] = {
+        {{"-R", "0", "http://h/"}, "-R/--rate: invalid value '0'"},
+        {{"-R", "fast", "http://h/"}, "-R/--rate"},
+        {{"-R", "100", "--stages", "1s:10", "http://h/"}, "--open"},
+        {{"--open", "http://h/"}, "--open needs"},
+        {{"--stages", "1s:10", "-c", "5", "http://h/"}, "-c and --stages"},
+        {{"--stages", "1s:10", "--shape", "constant,value=3", "http://h/"}, "use one"},
+        {{"-R", "10", "--pipeline", "4", "http://h/"}, "--pipeline"},
+        {{"--arrival", "bursty", "-R", "1", "http://h/"}, "--arrival"},
+        {{"--arrival", "poisson", "http://h/"}, "open loop"},
+        {{"--spawn-rate", "5", "http://h/"}, "needs --users"},
+        {{"--find-limit", "-d", "5s", "http://h/"}, "--find-limit"},
+        {{"--slo", "p99<1s", "http://h/"}, "--slo"},
+        {{"--closed", "http://h/"}, "--closed only applies"},
+        {{"--stages", "1s:0", "http://h/"}, "never reaches one user"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = 0;
+        enum cli_result r = parse(&p, err, bad[i].args);
+        CHECK(r == CLI_EXIT_USAGE);
+        if (!strstr(err, bad[i].want)) printf("  case %zu: message '%s' lacks '%s'\n", i, err, bad[i].want);
+        CHECK(strstr(err, bad[i].want) != NULL);
+        CHECK(strchr(err, '\n') == NULL);
+        plan_free(&p);
+    }
+}
+
 static void request_bytes(void)
 {
     struct plan p;
@@ -188,6 +250,7 @@ int main(void)
     RUN(urls);
     RUN(status_lists);
     RUN(flags);
+    RUN(load_models);
     RUN(request_bytes);
     CHECK_EXIT();
 }

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Open loop (-R): the schedule is kept, and latency is measured from each request's
+# scheduled start, so a server stall shows in the percentiles whatever the number of
+# connections (no coordinated omission).
+#
+# The stall tests: the target freezes for S = 250 ms every P = 1 s; R = 1000 req/s for
+# exactly 4 periods (-n 4000). A request arriving s into a stall waits S - s, so the true
+# latency quantile q is d + max(0, S - P(1 - q)): p50 ≈ d, p90 ≈ 150 ms, p99 ≈ 240 ms
+# (d, the normal service time, is well under a millisecond here).
+source "$(dirname "$0")/lib.sh"
+
+# Starts the target and waits until its first stall is over, so that the connections open
+# while it listens (the run then covers 4 whole periods whatever its phase).
+stall_target() {
+    start_target --stall 250ms --stall-every 1s
+    sleep 0.3
+}
+stall_run() {  # connections json
+    bar -q -t 2 -R 1000 -n 4000 -c "$1" --json "$2" "$TARGET_URL/"
+}
+
+# c = 300 >= R*S = 250: every request leaves on time, so the service time shows the stall too.
+begin stall_spare_connections
+stall_target
+stall_run 300 "$TMP/a.json"
+stop_target
+J=$TMP/a.json
+expect_rc 0
+expect_json "$J" requests.issued 4000
+expect_json "$J" requests.ok 4000
+expect_accounting "$J"
+expect_le "latency p50" "$(json_get "$J" latency_us.p50)" 5000
+expect_range "latency p90" "$(json_get "$J" latency_us.p90)" 130000 170000
+expect_range "latency p99" "$(json_get "$J" latency_us.p99)" 220000 260000
+expect_range "service p90" "$(json_get "$J" service_time_us.p90)" 130000 170000
+expect_range "service p99" "$(json_get "$J" service_time_us.p99)" 220000 260000
+expect_le "pool wait p99" "$(json_get "$J" pool_wait_us.p99)" 20000
+end
+
+# c = 20 < R*S: requests wait in barrage's queue during a stall. Corrected latency still
+# follows the formula; service time shows the stall only above 1 - c/(R*P) = 0.98, and
+# pool wait carries the rest. A tool with coordinated omission reports p90 ≈ d here.
+begin stall_few_connections
+stall_target
+stall_run 20 "$TMP/b.json"
+stop_target
+J=$TMP/b.json
+expect_rc 0
+expect_json "$J" requests.ok 4000
+expect_accounting "$J"
+expect_le "latency p50" "$(json_get "$J" latency_us.p50)" 5000
+expect_range "latency p90" "$(json_get "$J" latency_us.p90)" 130000 170000
+expect_range "latency p99" "$(json_get "$J" latency_us.p99)" 220000 260000
+expect_le "service p95" "$(json_get "$J" service_time_us.p95)" 10000
+expect_range "service p99" "$(json_get "$J" service_time_us.p99)" 200000 260000
+expect_range "pool wait p90" "$(json_get "$J" pool_wait_us.p90)" 110000 170000
+end
+
+# The rate is kept: a uniform schedule issues exactly R x d requests.
+begin rate_exact
+start_target
+bar -q -t 2 -R 2000 -c 20 -d 3s --json "$TMP/r.json" "$TARGET_URL/"
+stop_target
+J=$TMP/r.json
+expect_rc 0
+expect_range "issued" "$(json_get "$J" requests.issued)" 5999 6001
+expect_range "rate.target" "$(json_get "$J" rate.target)" 1990 2010
+expect_range "rate.achieved" "$(json_get "$J" rate.achieved)" 1960 2010
+expect_json "$J" rate.dropped 0
+expect_json_str "$J" load.model open
+expect_accounting "$J"
+expect_grep "summary rate line" '^  Rate +target 2000' "$BAR_OUT"
+expect_grep "summary service line" '^  Service time ' "$BAR_OUT"
+end
+
+# Requests still unanswered at the stop are counted in flight, with their age.
+begin in_flight_at_stop_with_age
+start_target --delay 500
+bar -q -t 1 -R 100 -c 100 -d 1200ms --json "$TMP/f.json" "$TARGET_URL/"
+stop_target
+J=$TMP/f.json
+expect_rc 0
+expect_accounting "$J"
+expect_range "in flight" "$(json_get "$J" requests.in_flight)" 40 60
+expect_range "oldest age" "$(json_get "$J" in_flight_age_us.max)" 400000 560000
+expect_grep "summary age" 'in flight at stop, the oldest [0-9.]+ms old' "$BAR_OUT"
+end
+
+# A request that waits for a connection as long as the timeout fails as a timeout.
+begin queued_requests_time_out
+start_target
+bar -q -t 1 -R 50 -c 1 --timeout 300ms -d 1500ms --json "$TMP/t.json" "$TARGET_URL/delay/2000"
+stop_target
+J=$TMP/t.json
+expect_accounting "$J"
+expect_gt "errors.timeout" "$(json_get "$J" errors.timeout)" 20
+expect_gt "rate.timed_out_waiting" "$(json_get "$J" rate.timed_out_waiting)" 10
+end
+
+# Refused connections fail the requests waiting for them as connect errors.
+begin connect_refused
+port=$(free_port)
+bar -q -t 1 -R 200 -c 4 -d 1s --json "$TMP/c.json" "http://127.0.0.1:$port/"
+J=$TMP/c.json
+expect_accounting "$J"
+expect_json "$J" requests.ok 0
+expect_gt "errors.connect" "$(json_get "$J" errors.connect)" 10
+end
