@@ -5,13 +5,16 @@
  * not measured. Requests still unanswered at the end of a step count in its latency at the
  * age they reached, so an overloaded step cannot look fast by leaving its slowest requests
  * out. Without --start-rate, a closed-loop probe with -c connections first measures the
- * throughput ceiling that the open-loop steps are placed around. */
+ * throughput ceiling that the open-loop steps are placed around. Between steps it waits
+ * for the server to drain what the last step left queued (in flight at its end, at the
+ * rate it was answering), so that one step's backlog does not slow the next. */
 #include "find_limit.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "limit.h"
 #include "report.h"
@@ -41,7 +44,10 @@ static void measure(const struct plan *p, const struct run_output *out, struct h
     m->rps = span > 0 ? (double)(t->ok + t->errors[ERR_STATUS]) / span : 0;
     m->p50_us = hist_q(lat, 0.5);
     m->p99_us = hist_q(lat, 0.99);
-    m->error_rate = t->issued ? (double)t->failed / (double)t->issued : 0;
+    /* Outcomes inside the measured window, some of requests issued in the warm-up: their
+     * ratio, not failures over issues, which can exceed 1. */
+    uint64_t outcomes = t->ok + t->failed;
+    m->error_rate = outcomes ? (double)t->failed / (double)outcomes : 0;
     struct slo_measure sm = {
         .quantile_us = hist_q,
         .ctx = lat,
@@ -195,8 +201,24 @@ int find_limit(const struct plan *p)
         shape_free(&st.shape);
         if (!out.total) break;
         measure(p, &out, lat, &m);
+        uint64_t left = out.sum.in_flight, connect_errors = out.total->errors[ERR_CONNECT];
+        bool answered = out.total->ok + out.total->errors[ERR_STATUS] > 0;
         run_output_free(&out);
         if (run_interrupted()) break;  /* a cut-short step says nothing */
+        if (!answered && connect_errors) {
+            fprintf(stderr, "barrage: --find-limit: no responses from %s, %llu connects failed; is the server up?\n",
+                    p->url_text, (unsigned long long)connect_errors);
+            code = 1;
+            break;
+        }
+        if (left && m.rps > 0) {
+            double drain_s = (double)left / m.rps, cap_s = (double)p->step_ns / 1e9;
+            struct timespec ts = {0};
+            double d = drain_s < cap_s ? drain_s : cap_s;
+            ts.tv_sec = (time_t)d;
+            ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
+            nanosleep(&ts, NULL);
+        }
         struct limit_step rec = {.achieved = m.rps, .p50_us = m.p50_us, .p99_us = m.p99_us,
                                  .error_rate = m.error_rate, .slo_ok = m.slo_ok};
         limit_record(ls, &rec);

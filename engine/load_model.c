@@ -28,7 +28,11 @@ static int parse_shape(struct plan *p, const struct load_args *a, char *err, siz
     double duration_s = a->duration_set ? (double)p->duration_ns / 1e9 : 0;
     if (a->stages) return shape_parse_stages(&p->shape, a->stages, err, errlen);
     if (a->preset) return shape_parse_preset(&p->shape, a->preset, duration_s, err, errlen);
-    if (a->shape_file) return shape_load_file(&p->shape, a->shape_file, err, errlen);
+    if (a->shape_file) {
+        char why[PLAN_ERR_LEN];
+        if (!shape_load_file(&p->shape, a->shape_file, why, sizeof(why))) return 0;
+        return plan_error(err, errlen, "--shape-file: %s", why);
+    }
     double run_s = a->run_time_ns ? (double)a->run_time_ns / 1e9 : duration_s;
     double rate = a->spawn_rate ? a->spawn_rate : 1;  /* Locust's default */
     if (!run_s) run_s = a->users / rate + (double)p->duration_ns / 1e9;

@@ -61,17 +61,23 @@ static void sleep_until(uint64_t t)
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 }
 
-/* Takes every slot the workers have published since the last call. */
-static void collect(struct worker *ws, unsigned n, struct stats *interval, struct stats *total)
+/* Takes every slot the workers have published since the last call. Returns how many
+ * workers have now delivered everything up to interval boundary `boundary`. */
+static unsigned collect(struct worker *ws, unsigned n, struct stats *interval, struct stats *total, uint64_t boundary)
 {
+    unsigned current = 0;
     for (unsigned i = 0; i < n; i++) {
         struct stats *slot = handover_take(&ws[i].stats);
-        if (!slot) continue;
-        if (interval) stats_add(interval, slot);
-        stats_add(total, slot);
-        stats_reset(slot);
-        handover_release(&ws[i].stats);
+        if (slot) {
+            if (slot->boundary > ws[i].reported) ws[i].reported = slot->boundary;
+            if (interval) stats_add(interval, slot);
+            stats_add(total, slot);
+            stats_reset(slot);
+            handover_release(&ws[i].stats);
+        }
+        if (ws[i].reported >= boundary || atomic_load_explicit(&ws[i].done, memory_order_acquire)) current++;
     }
+    return current;
 }
 
 static bool all_done(struct worker *ws, unsigned n)
@@ -133,7 +139,12 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
             warm = true;
         }
         stats_reset(interval);
-        collect(ws, n, interval, total);
+        /* A worker that published late last time had its next publish refused until now:
+         * take what it delivers over the next few milliseconds, so that it catches up
+         * instead of staying one interval behind. */
+        uint64_t k = (now - start) / iv, give_up = now + (iv / 4 < 50000000 ? iv / 4 : 50000000);
+        while (collect(ws, n, interval, total, k) < n && mono_ns() < give_up) sleep_until(mono_ns() + 1000000);
+        now = mono_ns();
         uint64_t boundary = start + (now - start) / iv * iv;
         const struct interval_rec *r = log_interval(log, p, (double)(last_boundary - start) / 1e9,
                                                     (double)(boundary - start) / 1e9, (double)(now - last) / 1e9, interval);
@@ -222,7 +233,7 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
             code = 1;
         }
         /* After the join the slots are ours: the published one, then the current one. */
-        collect(w, 1, interval, out->total);
+        collect(w, 1, interval, out->total, 0);
         stats_add(interval, handover_current(&w->stats));
         stats_add(out->total, handover_current(&w->stats));
         sum->in_flight += w->in_flight;

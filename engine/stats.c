@@ -56,6 +56,7 @@ static void add_array(uint64_t *dst, const uint64_t *src, size_t n)
 
 void stats_add(struct stats *dst, const struct stats *src)
 {
+    if (src->boundary > dst->boundary) dst->boundary = src->boundary;
     dst->issued += src->issued;
     dst->ok += src->ok;
     dst->failed += src->failed;

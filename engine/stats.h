@@ -18,6 +18,7 @@ enum err_class { ERR_CONNECT, ERR_TIMEOUT, ERR_RESET, ERR_PARSE, ERR_STATUS, ERR
 #define STATS_PARSE_REASONS 16  /* per enum http_error */
 
 struct stats {
+    uint64_t boundary;          /* the last interval boundary it covers (1 = start + interval) */
     uint64_t issued;            /* requests handed to a connection (or a connect attempt for one) */
     uint64_t ok;                /* complete responses with a status below 400 */
     uint64_t failed;            /* sum of errors[] */

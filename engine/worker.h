@@ -25,6 +25,7 @@ struct worker {
     const atomic_bool *stop;     /* set by the reporter on a signal */
 
     struct stats_handover stats;
+    uint64_t reported;           /* reporter only: the last interval boundary received */
     _Alignas(64) atomic_bool done;             /* the worker has left its loop */
 
     /* valid after worker_join() */
