@@ -1,0 +1,324 @@
+/* The per-worker TLS context: options, trust store, client certificate, session pool.
+ * Cold code: built once per worker (and once at plan time by tls_config_check()). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "tls_internal.h"
+
+_Static_assert(TLS_V1_2 == TLS1_2_VERSION && TLS_V1_3 == TLS1_3_VERSION, "tls.h's version numbers");
+
+static const unsigned char alpn_http11[] = "\x08http/1.1";
+
+void tls_openssl_reason(char *buf, size_t len)
+{
+    unsigned long e = ERR_peek_error();
+    const char *r = e ? ERR_reason_error_string(e) : NULL;
+    if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
+        snprintf(buf, len, "not PEM (no start line)");
+    else if (ERR_GET_LIB(e) == ERR_LIB_SSL && (ERR_GET_REASON(e) == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION ||
+                                               ERR_GET_REASON(e) == SSL_R_UNSUPPORTED_PROTOCOL))
+        snprintf(buf, len, "%s (no TLS version in common with the server)", r ? r : "protocol version");
+    else if (r) snprintf(buf, len, "%s", r);
+    else if (e) ERR_error_string_n(e, buf, len);
+    else if (len) buf[0] = '\0';
+    ERR_clear_error();
+}
+
+/* "FLAG ARG: <OpenSSL's reason>", then -1. */
+static int fail_openssl(char *err, size_t errlen, const char *what)
+{
+    char reason[160];
+    tls_openssl_reason(reason, sizeof(reason));
+    snprintf(err, errlen, "%s: %s", what, reason[0] ? reason : "failed");
+    return -1;
+}
+
+/* A file named by a flag must be there and readable; says which flag when it is not. */
+static int check_readable(const char *flag, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s %s: %s", flag, path, strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    return 0;
+}
+
+static int set_ciphers(SSL_CTX *sc, const char *spec, char *err, size_t errlen)
+{
+    /* Split the list: TLS_* names are TLS 1.3 suites, the rest a TLS 1.2 cipher string.
+     * OpenSSL skips unknown names inside a list, so each name is tried alone first. */
+    size_t n = strlen(spec);
+    char *suites = calloc(1, n + 1), *list = calloc(1, n + 1), *copy = strdup(spec);
+    int rc = -1;
+    if (!suites || !list || !copy) {
+        snprintf(err, errlen, "--ciphers: out of memory");
+        goto out;
+    }
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ":, ", &save); tok; tok = strtok_r(NULL, ":, ", &save)) {
+        bool v13 = strncmp(tok, "TLS_", 4) == 0;
+        bool op = strchr("!-+@", tok[0]) != NULL;  /* removals, reordering: nothing to check */
+        if (!op && !(v13 ? SSL_CTX_set_ciphersuites(sc, tok) : SSL_CTX_set_cipher_list(sc, tok))) {
+            ERR_clear_error();
+            snprintf(err, errlen, "--ciphers: no %s cipher called '%s' (see `openssl ciphers -v`)",
+                     v13 ? "TLS 1.3" : "TLS 1.2", tok);
+            goto out;
+        }
+        char *dst = v13 ? suites : list;
+        if (dst[0]) strcat(dst, ":");
+        strcat(dst, tok);
+    }
+    if (suites[0] && !SSL_CTX_set_ciphersuites(sc, suites)) {
+        fail_openssl(err, errlen, "--ciphers (TLS 1.3 suites)");
+        goto out;
+    }
+    if (list[0] && !SSL_CTX_set_cipher_list(sc, list)) {
+        fail_openssl(err, errlen, "--ciphers");
+        goto out;
+    }
+    if (!suites[0] && !list[0]) {
+        snprintf(err, errlen, "--ciphers: empty list");
+        goto out;
+    }
+    rc = 0;
+out:
+    free(suites);
+    free(list);
+    free(copy);
+    return rc;
+}
+
+static int load_trust(struct tls_ctx *ctx, const struct tls_config *cfg, char *err, size_t errlen)
+{
+    SSL_CTX *sc = ctx->ssl_ctx;
+    if (ctx->insecure) {
+        SSL_CTX_set_verify(sc, SSL_VERIFY_NONE, NULL);
+        return 0;
+    }
+    SSL_CTX_set_verify(sc, SSL_VERIFY_PEER, NULL);
+    X509_VERIFY_PARAM *param = SSL_CTX_get0_param(sc);
+    if (cfg->cacert) {
+        struct stat st;
+        if (stat(cfg->cacert, &st) < 0) {
+            snprintf(err, errlen, "--cacert %s: %s", cfg->cacert, strerror(errno));
+            return -1;
+        }
+        bool dir = S_ISDIR(st.st_mode);
+        if (!dir && check_readable("--cacert", cfg->cacert, err, errlen)) return -1;
+        if (!SSL_CTX_load_verify_locations(sc, dir ? NULL : cfg->cacert, dir ? cfg->cacert : NULL)) {
+            char what[300];
+            snprintf(what, sizeof(what), "--cacert %s", cfg->cacert);
+            return fail_openssl(err, errlen, what);
+        }
+        /* As curl does: a certificate given as trusted is an anchor even if it is not a
+         * self-signed root (an intermediate, or the server's own certificate). */
+        X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+    } else if (!SSL_CTX_set_default_verify_paths(sc)) {
+        return fail_openssl(err, errlen, "the system CA store");
+    }
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    int ok = ctx->host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, ctx->host)
+                             : X509_VERIFY_PARAM_set1_host(param, ctx->host, 0);
+    if (!ok) {
+        char what[300];
+        snprintf(what, sizeof(what), "host %s", ctx->host);
+        return fail_openssl(err, errlen, what);
+    }
+    return 0;
+}
+
+/* OpenSSL would prompt on the terminal for an encrypted key's passphrase: refuse instead. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf, (void)size, (void)rwflag, (void)u;
+    return -1;
+}
+
+static int load_client_cert(SSL_CTX *sc, const struct tls_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg->cert) {
+        if (!cfg->key) return 0;
+        snprintf(err, errlen, "--key %s needs --cert", cfg->key);
+        return -1;
+    }
+    const char *key = cfg->key ? cfg->key : cfg->cert;
+    char what[600];
+    if (check_readable("--cert", cfg->cert, err, errlen)) return -1;
+    if (cfg->key && check_readable("--key", cfg->key, err, errlen)) return -1;
+    if (!SSL_CTX_use_certificate_chain_file(sc, cfg->cert)) {
+        snprintf(what, sizeof(what), "--cert %s", cfg->cert);
+        return fail_openssl(err, errlen, what);
+    }
+    SSL_CTX_set_default_passwd_cb(sc, no_passphrase);
+    /* Loading a key that does not match the loaded certificate already fails here. */
+    if (!SSL_CTX_use_PrivateKey_file(sc, key, SSL_FILETYPE_PEM)) {
+        unsigned long e = ERR_peek_last_error();
+        if (ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH)
+            snprintf(what, sizeof(what), "--key %s does not match --cert %s", key, cfg->cert);
+        else if (cfg->key)
+            snprintf(what, sizeof(what), "--key %s (unencrypted PEM expected)", key);
+        else
+            snprintf(what, sizeof(what), "--cert %s has no private key; give --key", cfg->cert);
+        return fail_openssl(err, errlen, what);
+    }
+    if (!SSL_CTX_check_private_key(sc)) {
+        snprintf(what, sizeof(what), "--key %s does not match --cert %s", key, cfg->cert);
+        return fail_openssl(err, errlen, what);
+    }
+    return 0;
+}
+
+static int version_ok(int v)
+{
+    return v == 0 || v == TLS1_2_VERSION || v == TLS1_3_VERSION;
+}
+
+/* TLS 1.3 tickets arrive after the handshake (read with the first response): each one is
+ * a new session. TLS 1.2 sessions are taken when the handshake ends (tls_conn.c). */
+static int on_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+    if (SSL_version(ssl) == TLS1_3_VERSION) {
+        struct tls_ctx *ctx = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+        tls_pool_put(ctx, sess);
+    }
+    return 0;  /* the pool took its own reference */
+}
+
+struct tls_ctx *tls_ctx_create(const struct tls_config *cfg, char *err, size_t errlen)
+{
+    struct tls_ctx *ctx = calloc(1, sizeof(*ctx));
+    if (!ctx) {
+        snprintf(err, errlen, "out of memory for the TLS context");
+        return NULL;
+    }
+    ctx->insecure = cfg->insecure;
+    ctx->resume = cfg->resume;
+    ctx->have_cert = cfg->cert != NULL;
+    ERR_clear_error();
+
+    const char *host = cfg->host ? cfg->host : "";
+    size_t hl = strlen(host);
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') host++, hl -= 2;  /* [v6] */
+    ctx->host = strndup(host, hl);
+    if (!ctx->host) goto nomem;
+    unsigned char addr[16];
+    ctx->host_is_ip = inet_pton(AF_INET, ctx->host, addr) == 1 || inet_pton(AF_INET6, ctx->host, addr) == 1;
+    if (!ctx->insecure && !ctx->host[0]) {
+        snprintf(err, errlen, "no host to verify the server's certificate against (or --insecure)");
+        goto fail;
+    }
+    const char *sni = cfg->sni ? cfg->sni : ctx->host_is_ip ? NULL : ctx->host;
+    if (sni && sni[0] && !(ctx->sni = strdup(sni))) goto nomem;
+
+    if (!version_ok(cfg->min_version) || !version_ok(cfg->max_version)) {
+        snprintf(err, errlen, "TLS version must be 1.2 or 1.3");
+        goto fail;
+    }
+    if (cfg->min_version && cfg->max_version && cfg->min_version > cfg->max_version) {
+        snprintf(err, errlen, "the lowest TLS version asked for is above the highest");
+        goto fail;
+    }
+
+    ctx->ssl_ctx = SSL_CTX_new(TLS_client_method());
+    ctx->bio_method = tls_bio_method_create();
+    if (!ctx->ssl_ctx || !ctx->bio_method) goto nomem;
+    SSL_CTX *sc = ctx->ssl_ctx;
+    SSL_CTX_set_app_data(sc, ctx);
+    if (!SSL_CTX_set_min_proto_version(sc, cfg->min_version ? cfg->min_version : TLS1_2_VERSION) ||
+        !SSL_CTX_set_max_proto_version(sc, cfg->max_version)) {
+        fail_openssl(err, errlen, "TLS version");
+        goto fail;
+    }
+    if (cfg->ciphers && set_ciphers(sc, cfg->ciphers, err, errlen)) goto fail;
+    if (load_trust(ctx, cfg, err, errlen)) goto fail;
+    if (load_client_cert(sc, cfg, err, errlen)) goto fail;
+    if (!ctx->have_cert) SSL_CTX_set_client_cert_cb(sc, tls_on_cert_request);
+    if (SSL_CTX_set_alpn_protos(sc, alpn_http11, sizeof(alpn_http11) - 1)) goto nomem;  /* 0 is success */
+
+    /* Idle connections hold no record buffers (unless asked to keep them); a server's
+     * renegotiation request is refused. */
+    if (!cfg->keep_buffers) SSL_CTX_set_mode(sc, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_options(sc, SSL_OP_NO_RENEGOTIATION);
+    if (ctx->resume) {
+        /* CLIENT mode makes OpenSSL call on_new_session; the pool is the only store. */
+        SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        SSL_CTX_sess_set_new_cb(sc, on_new_session);
+    } else {
+        SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_OFF);
+        SSL_CTX_set_options(sc, SSL_OP_NO_TICKET);
+    }
+    ERR_clear_error();
+    return ctx;
+
+nomem:
+    snprintf(err, errlen, "out of memory for the TLS context");
+fail:
+    ERR_clear_error();
+    tls_ctx_destroy(ctx);
+    return NULL;
+}
+
+void tls_ctx_destroy(struct tls_ctx *ctx)
+{
+    if (!ctx) return;
+    for (unsigned i = 0; i < ctx->npool; i++) SSL_SESSION_free(ctx->pool[i]);
+    SSL_CTX_free(ctx->ssl_ctx);
+    BIO_meth_free(ctx->bio_method);
+    free(ctx->host);
+    free(ctx->sni);
+    free(ctx);
+}
+
+int tls_config_check(const struct tls_config *cfg, char *err, size_t errlen)
+{
+    struct tls_ctx *ctx = tls_ctx_create(cfg, err, errlen);
+    if (!ctx) return -1;
+    tls_ctx_destroy(ctx);
+    return 0;
+}
+
+unsigned tls_ctx_sessions(const struct tls_ctx *ctx)
+{
+    return ctx->npool;
+}
+
+/* ---- the session pool ---- */
+
+SSL_SESSION *tls_pool_take(struct tls_ctx *ctx)
+{
+    while (ctx->npool) {
+        SSL_SESSION *s = ctx->pool[ctx->npool - 1];
+        if (!SSL_SESSION_is_resumable(s)) {  /* used (TLS 1.3) or dropped after an error */
+            SSL_SESSION_free(s);
+            ctx->npool--;
+            continue;
+        }
+        if (SSL_SESSION_get_protocol_version(s) == TLS1_3_VERSION) ctx->npool--;  /* ours now */
+        else SSL_SESSION_up_ref(s);
+        return s;
+    }
+    return NULL;
+}
+
+void tls_pool_put(struct tls_ctx *ctx, SSL_SESSION *sess)
+{
+    for (unsigned i = 0; i < ctx->npool; i++)
+        if (ctx->pool[i] == sess) return;
+    if (ctx->npool == TLS_POOL_MAX) {
+        SSL_SESSION_free(ctx->pool[0]);
+        memmove(ctx->pool, ctx->pool + 1, (TLS_POOL_MAX - 1) * sizeof(ctx->pool[0]));
+        ctx->npool--;
+    }
+    SSL_SESSION_up_ref(sess);
+    ctx->pool[ctx->npool++] = sess;
+}

@@ -1,0 +1,42 @@
+/* Private to tls/: the ctx and conn structs and what tls_ctx.c and tls_conn.c share. */
+#ifndef BARRAGE_TLS_INTERNAL_H
+#define BARRAGE_TLS_INTERNAL_H
+
+#include <openssl/ssl.h>
+
+#include "tls.h"
+
+/* Sessions kept per ctx. A TLS 1.3 ticket is used once, so connections opened together
+ * need one each: nginx sends 2 tickets after a full handshake and 1 after a resumed one,
+ * which keeps a pool this deep filled once the first connections have read a response. */
+#define TLS_POOL_MAX 16
+
+struct tls_ctx {
+    SSL_CTX *ssl_ctx;
+    BIO_METHOD *bio_method;    /* the conns' BIO: lent input, peekable output (tls_conn.c) */
+    char *host;                /* verified against, for messages; brackets stripped */
+    char *sni;                 /* sent as SNI; NULL: none */
+    bool host_is_ip;
+    bool insecure;
+    bool resume;
+    bool have_cert;            /* a client certificate is configured */
+    unsigned npool;
+    SSL_SESSION *pool[TLS_POOL_MAX];  /* resumable sessions, newest last */
+};
+
+/* Takes the newest resumable session (a reference the caller frees), or NULL. A TLS 1.3
+ * session leaves the pool (one use each); a TLS 1.2 one stays (reusable). */
+SSL_SESSION *tls_pool_take(struct tls_ctx *ctx);
+/* Keeps a reference to sess, dropping the oldest when full; ignores one already kept. */
+void tls_pool_put(struct tls_ctx *ctx, SSL_SESSION *sess);
+
+/* For tls_ctx.c, from tls_conn.c: the BIO method the conns use (NULL when out of memory),
+ * and the callback that notes a server's request for a client certificate when none is
+ * configured, so that a refusal can say why. */
+BIO_METHOD *tls_bio_method_create(void);
+int tls_on_cert_request(SSL *ssl, X509 **x509, EVP_PKEY **pkey);
+
+/* The first queued OpenSSL error's reason into buf ("" if none), then clears the queue. */
+void tls_openssl_reason(char *buf, size_t len);
+
+#endif
