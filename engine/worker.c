@@ -762,9 +762,12 @@ static void rotate_stats(struct worker_state *s, uint64_t now)
 
 static unsigned wait_count(const struct worker_state *s)
 {
-    uint64_t busy = s->inflight < s->open ? s->inflight : s->open;
     uint64_t n = s->batch_hint;
-    if (n > busy / 4) n = busy / 4;  /* leave slack: not every busy connection answers soon */
+    /* Closed loop: leave slack, not every busy connection answers soon. Open loop: the
+     * completions to come are mostly of requests not sent yet, so the wait is bounded by
+     * time instead (one batch window, in run_loop). */
+    uint64_t busy = s->inflight < s->open ? s->inflight : s->open;
+    if (!s->plan->open_loop && n > busy / 4) n = busy / 4;
     if (n > 32) n = 32;
     return n ? (unsigned)n : 1;
 }
@@ -804,6 +807,7 @@ static void run_loop(struct worker_state *s)
         if (wake > now + MAX_TICK_NS) wake = now + MAX_TICK_NS;
         unsigned want = wait_count(s);
         if (want > 1 && wake > now + BATCH_MAX_WAIT_NS) wake = now + BATCH_MAX_WAIT_NS;
+        if (want > 1 && s->plan->open_loop && wake > now + s->batch_window) wake = now + s->batch_window;
         uint64_t dt = wake > now ? wake - now : 0;
         struct __kernel_timespec ts = {.tv_sec = (long long)(dt / 1000000000), .tv_nsec = (long long)(dt % 1000000000)};
         struct io_uring_cqe *cqe;
