@@ -50,6 +50,15 @@ void cli_usage(FILE *out)
           "      --start-rate R      first --find-limit step (default: from a closed-loop probe)\n"
           "      --max-rate R        highest --find-limit step\n"
           "\n"
+          "https:// (TLS; sessions are resumed unless --no-resume):\n"
+          "      --insecure          do not verify the server's certificate\n"
+          "      --cacert FILE       trust this CA file (default: the system store)\n"
+          "      --cert FILE --key FILE   client certificate and key\n"
+          "      --sni NAME          server name to send (default: the URL's host)\n"
+          "      --tls-min V, --tls-max V   1.2 or 1.3\n"
+          "      --ciphers LIST      OpenSSL cipher list; TLS_* names are TLS 1.3 suites\n"
+          "      --no-resume         a full handshake for every connection\n"
+          "\n"
           "      --interval T        live report interval (default 1s)\n"
           "      --json FILE         write the summary as JSON\n"
           "  -q, --quiet             no live output\n"
@@ -202,6 +211,7 @@ enum {
     OPT_ARRIVAL, OPT_MAX_QUEUE, OPT_STAGES, OPT_SHAPE, OPT_SHAPE_FILE, OPT_OPEN,
     OPT_USERS, OPT_SPAWN_RATE, OPT_RUN_TIME, OPT_FIND_LIMIT, OPT_SLO, OPT_CLOSED,
     OPT_STEP_DURATION, OPT_START_RATE, OPT_MAX_RATE,
+    OPT_INSECURE, OPT_CACERT, OPT_CERT, OPT_KEY, OPT_SNI, OPT_TLS_MIN, OPT_TLS_MAX, OPT_CIPHERS, OPT_NO_RESUME,
 };
 
 static const struct option long_opts[] = {
@@ -236,6 +246,15 @@ static const struct option long_opts[] = {
     {"step-duration", required_argument, 0, OPT_STEP_DURATION},
     {"start-rate", required_argument, 0, OPT_START_RATE},
     {"max-rate", required_argument, 0, OPT_MAX_RATE},
+    {"insecure", no_argument, 0, OPT_INSECURE},
+    {"cacert", required_argument, 0, OPT_CACERT},
+    {"cert", required_argument, 0, OPT_CERT},
+    {"key", required_argument, 0, OPT_KEY},
+    {"sni", required_argument, 0, OPT_SNI},
+    {"tls-min", required_argument, 0, OPT_TLS_MIN},
+    {"tls-max", required_argument, 0, OPT_TLS_MAX},
+    {"ciphers", required_argument, 0, OPT_CIPHERS},
+    {"no-resume", no_argument, 0, OPT_NO_RESUME},
     {"json", required_argument, 0, OPT_JSON},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
@@ -279,6 +298,8 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
     bool duration_set = false, count_set = false, connections_set = false;
     const char *body_file = NULL;
     struct load_args la = {0};
+    const char *tls_flag = NULL;   /* the last TLS flag given, for "only with https://" */
+    p->tls.resume = true;
     char name[64];
 
     optind = 1;
@@ -409,6 +430,47 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
         case OPT_MAX_RATE:
             if (parse_rate(optarg, &p->max_load)) goto bad_value;
             break;
+        case OPT_INSECURE:
+            p->tls.insecure = true;
+            tls_flag = "--insecure";
+            break;
+        case OPT_CACERT:
+            p->tls.cacert = optarg;
+            tls_flag = "--cacert";
+            break;
+        case OPT_CERT:
+            p->tls.cert = optarg;
+            tls_flag = "--cert";
+            break;
+        case OPT_KEY:
+            p->tls.key = optarg;
+            tls_flag = "--key";
+            break;
+        case OPT_SNI:
+            if (!*optarg) goto bad_value;
+            p->tls.sni = optarg;
+            tls_flag = "--sni";
+            break;
+        case OPT_TLS_MIN:
+        case OPT_TLS_MAX: {
+            int v = !strcmp(optarg, "1.2") ? TLS_V1_2 : !strcmp(optarg, "1.3") ? TLS_V1_3 : 0;
+            if (!v) {
+                plan_error(err, errlen, "%s: '%s' is not 1.2 or 1.3", opt_name(c, name, sizeof(name)), optarg);
+                return CLI_EXIT_USAGE;
+            }
+            if (c == OPT_TLS_MIN) p->tls.min_version = v;
+            else p->tls.max_version = v;
+            tls_flag = c == OPT_TLS_MIN ? "--tls-min" : "--tls-max";
+            break;
+        }
+        case OPT_CIPHERS:
+            p->tls.ciphers = optarg;
+            tls_flag = "--ciphers";
+            break;
+        case OPT_NO_RESUME:
+            p->tls.resume = false;
+            tls_flag = "--no-resume";
+            break;
         case 'q':
             p->quiet = true;
             break;
@@ -443,6 +505,14 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
     }
     p->url_text = url_for_reports(argv[optind]);
     if (url_parse(argv[optind], &p->url, err, errlen)) return CLI_EXIT_USAGE;
+    if (tls_flag && !p->url.tls) {
+        plan_error(err, errlen, "%s applies to https:// URLs; this one is http://", tls_flag);
+        return CLI_EXIT_USAGE;
+    }
+    if (p->tls.min_version && p->tls.max_version && p->tls.min_version > p->tls.max_version) {
+        plan_error(err, errlen, "--tls-min 1.3 is above --tls-max 1.2");
+        return CLI_EXIT_USAGE;
+    }
 
     if (body_file) {
         free(p->body);

@@ -30,11 +30,14 @@ int url_parse(const char *text, struct url *u, char *err, size_t errlen)
     const char *sep = strstr(s, "://");
     if (!sep) return plan_error(err, errlen, "URL '%s': expected http://host[:port]/path", text);
     size_t slen = (size_t)(sep - s);
-    if (slen == 5 && !strncasecmp(s, "https", 5))
-        return plan_error(err, errlen, "URL '%s': https:// is not supported yet (TLS support is on its way); use http://", text);
-    if (slen != 4 || strncasecmp(s, "http", 4))
-        return plan_error(err, errlen, "URL '%s': unsupported scheme '%.*s' (only http://)", text, (int)slen, s);
-    strcpy(u->scheme, "http");
+    if (slen == 5 && !strncasecmp(s, "https", 5)) {
+        u->tls = true;
+        strcpy(u->scheme, "https");
+    } else if (slen == 4 && !strncasecmp(s, "http", 4)) {
+        strcpy(u->scheme, "http");
+    } else {
+        return plan_error(err, errlen, "URL '%s': unsupported scheme '%.*s' (http:// or https://)", text, (int)slen, s);
+    }
     s = sep + 3;
 
     const char *auth_end = s + strcspn(s, "/?#");
@@ -64,7 +67,7 @@ int url_parse(const char *text, struct url *u, char *err, size_t errlen)
             return plan_error(err, errlen, "URL '%s': invalid character '%c' in host", text, *c);
     memcpy(u->host, host, hlen);
 
-    u->port = 80;
+    u->port = u->tls ? 443 : 80;
     if (port) {
         if (port == auth_end) return plan_error(err, errlen, "URL '%s': empty port", text);
         unsigned long v = 0;
@@ -181,7 +184,7 @@ static int build_request(struct plan *p, char *err, size_t errlen)
     int bad = sb_printf(&b, "%s %s HTTP/1.1\r\n", p->method, p->url.path);
     if (!user_has_header(p, "Host")) {
         const char *l = p->url.ipv6_literal ? "[" : "", *r = p->url.ipv6_literal ? "]" : "";
-        if (p->url.port == 80) bad |= sb_printf(&b, "Host: %s%s%s\r\n", l, p->url.host, r);
+        if (p->url.port == (p->url.tls ? 443 : 80)) bad |= sb_printf(&b, "Host: %s%s%s\r\n", l, p->url.host, r);
         else bad |= sb_printf(&b, "Host: %s%s%s:%u\r\n", l, p->url.host, r, p->url.port);
     }
     if (!user_has_header(p, "User-Agent")) bad |= sb_printf(&b, "User-Agent: barrage/%s\r\n", BARRAGE_VERSION);
@@ -229,6 +232,10 @@ int plan_prepare(struct plan *p, char *err, size_t errlen)
         int fd = open(p->json_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0) return plan_error(err, errlen, "--json: cannot write '%s': %s", p->json_path, strerror(errno));
         close(fd);
+    }
+    if (p->url.tls) {
+        p->tls.host = p->url.host;
+        if (tls_config_check(&p->tls, err, errlen)) return -1;
     }
     if (resolve(p, err, errlen)) return -1;
     if (build_request(p, err, errlen)) return -1;

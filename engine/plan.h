@@ -15,13 +15,15 @@
 
 #include "shape.h"
 #include "slo.h"
+#include "tls.h"
 
 #define BARRAGE_VERSION "0.1.0"
 #define PLAN_MAX_HEADERS 64
 #define PLAN_ERR_LEN 512
 
 struct url {
-    char scheme[8];          /* "http" */
+    char scheme[8];          /* "http" or "https" */
+    bool tls;                /* https */
     char host[256];          /* without brackets for IPv6 */
     uint16_t port;
     char path[4096];         /* path and query, at least "/" */
@@ -49,6 +51,7 @@ struct plan {
     bool status_ok[600];       /* statuses counted as ok (--expect-status; default 100-399) */
     struct url url;
     char *url_text;            /* owned; as given, for reports (credentials masked) */
+    struct tls_config tls;     /* https: --insecure, --cacert ... (strings point into argv) */
 
     /* load model (see docs/DESIGN.md, "Load models") */
     bool open_loop;            /* -R / --open: requests arrive on a schedule, -c is the pool */
@@ -95,7 +98,7 @@ int parse_status_list(const char *s, bool ok[600]);
 int parse_rate(const char *s, double *out);
 /* Parses a non-negative integer with optional k/K (1000) or m/M suffix. */
 int parse_count(const char *s, uint64_t *out);
-/* Parses http://host[:port][/path]. Returns 0, or -1 with err set. */
+/* Parses http[s]://host[:port][/path]. Returns 0, or -1 with err set. */
 int url_parse(const char *text, struct url *u, char *err, size_t errlen);
 
 /* Resolves the target and builds the request bytes. Returns 0, or -1 with err set. */

@@ -141,6 +141,12 @@ void report_summary(FILE *out, const struct summary *s)
     }
     quantile_line(out, "TTFB", t->ttfb);
     quantile_line(out, "Connect", t->connect);
+    if (p->url.tls) {
+        fprintf(out, "  %-12s %llu full handshakes, %llu resumed\n", "TLS", (unsigned long long)t->handshakes_full,
+                (unsigned long long)t->handshakes_resumed);
+        if (t->handshake_full->total) quantile_line(out, "  full", t->handshake_full);
+        if (t->handshake_resumed->total) quantile_line(out, "  resumed", t->handshake_resumed);
+    }
 
     fprintf(out, "  %-12s", "Status");
     int any = 0;
@@ -160,6 +166,8 @@ void report_summary(FILE *out, const struct summary *s)
         for (int e = 1; e < STATS_ERRNO_MAX; e++)
             if (t->connect_errno[e])
                 fprintf(out, "  %-12s   connect: %s: %llu\n", "", strerror(e), (unsigned long long)t->connect_errno[e]);
+        for (int r = 0; r < STATS_TLS_REASONS && t->tls_reason[r].count; r++)
+            fprintf(out, "  %-12s   tls: %s: %llu\n", "", t->tls_reason[r].text, (unsigned long long)t->tls_reason[r].count);
         for (int r = 1; r < STATS_PARSE_REASONS; r++)
             if (t->parse_reason[r])
                 fprintf(out, "  %-12s   response: %s: %llu\n", "", http_error_str((enum http_error)r),

@@ -71,6 +71,20 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
     json_hist(f, "schedule_lag_us", t->schedule_lag);
     fputc(',', f);
     json_hist(f, "in_flight_age_us", t->age_at_stop);
+    if (p->url.tls) {
+        fprintf(f, ",\"tls\":{\"handshakes_full\":%llu,\"handshakes_resumed\":%llu,",
+                (unsigned long long)t->handshakes_full, (unsigned long long)t->handshakes_resumed);
+        json_hist(f, "handshake_full_us", t->handshake_full);
+        fputc(',', f);
+        json_hist(f, "handshake_resumed_us", t->handshake_resumed);
+        fputs(",\"errors\":{", f);
+        for (int r = 0; r < STATS_TLS_REASONS && t->tls_reason[r].count; r++) {
+            if (r) fputc(',', f);
+            json_string(f, t->tls_reason[r].text);
+            fprintf(f, ":%llu", (unsigned long long)t->tls_reason[r].count);
+        }
+        fputs("}}", f);
+    }
     fputs(",\"errors\":{", f);
     for (int e = 0; e < ERR__COUNT; e++)
         fprintf(f, "%s\"%s\":%llu", e ? "," : "", err_class_name((enum err_class)e), (unsigned long long)t->errors[e]);

@@ -1,6 +1,7 @@
 /* Per-interval statistics: allocation, reset and merge. */
 #include "stats.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,10 @@ struct stats *stats_create(uint64_t highest_us)
     s->pool_wait = hist_create(highest_us);
     s->schedule_lag = hist_create(highest_us);
     s->age_at_stop = hist_create(highest_us);
-    if (!s->latency || !s->ttfb || !s->connect || !s->service || !s->pool_wait || !s->schedule_lag || !s->age_at_stop) {
+    s->handshake_full = hist_create(highest_us);
+    s->handshake_resumed = hist_create(highest_us);
+    if (!s->latency || !s->ttfb || !s->connect || !s->service || !s->pool_wait || !s->schedule_lag || !s->age_at_stop ||
+        !s->handshake_full || !s->handshake_resumed) {
         stats_destroy(s);
         return NULL;
     }
@@ -32,12 +36,15 @@ void stats_destroy(struct stats *s)
     hist_destroy(s->pool_wait);
     hist_destroy(s->schedule_lag);
     hist_destroy(s->age_at_stop);
+    hist_destroy(s->handshake_full);
+    hist_destroy(s->handshake_resumed);
     free(s);
 }
 
 void stats_reset(struct stats *s)
 {
-    struct hist *h[] = {s->latency, s->ttfb, s->connect, s->service, s->pool_wait, s->schedule_lag, s->age_at_stop};
+    struct hist *h[] = {s->latency,      s->ttfb,        s->connect,        s->service,          s->pool_wait,
+                        s->schedule_lag, s->age_at_stop, s->handshake_full, s->handshake_resumed};
     memset(s, 0, sizeof(*s));
     s->latency = h[0];
     s->ttfb = h[1];
@@ -46,6 +53,8 @@ void stats_reset(struct stats *s)
     s->pool_wait = h[4];
     s->schedule_lag = h[5];
     s->age_at_stop = h[6];
+    s->handshake_full = h[7];
+    s->handshake_resumed = h[8];
     for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++) hist_reset(h[i]);
 }
 
@@ -71,6 +80,10 @@ void stats_add(struct stats *dst, const struct stats *src)
     dst->closed_by_client += src->closed_by_client;
     dst->reused_requests += src->reused_requests;
     dst->retried_requests += src->retried_requests;
+    dst->handshakes_full += src->handshakes_full;
+    dst->handshakes_resumed += src->handshakes_resumed;
+    for (int i = 0; i < STATS_TLS_REASONS && src->tls_reason[i].count; i++)
+        stats_tls_reason(dst, src->tls_reason[i].text, src->tls_reason[i].count);
     dst->open_conns += src->open_conns;
     dst->active_users += src->active_users;
     dst->queued += src->queued;
@@ -82,10 +95,22 @@ void stats_add(struct stats *dst, const struct stats *src)
     hist_add(dst->pool_wait, src->pool_wait);
     hist_add(dst->schedule_lag, src->schedule_lag);
     hist_add(dst->age_at_stop, src->age_at_stop);
+    hist_add(dst->handshake_full, src->handshake_full);
+    hist_add(dst->handshake_resumed, src->handshake_resumed);
+}
+
+void stats_tls_reason(struct stats *s, const char *reason, uint64_t n)
+{
+    int i = 0;
+    while (i < STATS_TLS_REASONS - 1 && s->tls_reason[i].count && strcmp(s->tls_reason[i].text, reason)) i++;
+    struct tls_reason *r = &s->tls_reason[i];
+    if (!r->count) snprintf(r->text, sizeof(r->text), "%s", reason);
+    else if (strcmp(r->text, reason)) snprintf(r->text, sizeof(r->text), "other reasons");
+    r->count += n;
 }
 
 const char *err_class_name(enum err_class e)
 {
-    static const char *const names[ERR__COUNT] = {"connect", "timeout", "reset", "parse", "status", "dropped"};
+    static const char *const names[ERR__COUNT] = {"connect", "timeout", "reset", "parse", "status", "dropped", "tls"};
     return (unsigned)e < ERR__COUNT ? names[e] : "?";
 }

@@ -12,8 +12,16 @@
 
 #include "hist.h"
 
-/* ERR_DROPPED: open loop only, a scheduled request found the queue for connections full. */
-enum err_class { ERR_CONNECT, ERR_TIMEOUT, ERR_RESET, ERR_PARSE, ERR_STATUS, ERR_DROPPED, ERR__COUNT };
+/* ERR_DROPPED: open loop only, a scheduled request found the queue for connections full.
+ * ERR_TLS: the TLS handshake or a record failed (reasons in tls_reason). */
+enum err_class { ERR_CONNECT, ERR_TIMEOUT, ERR_RESET, ERR_PARSE, ERR_STATUS, ERR_DROPPED, ERR_TLS, ERR__COUNT };
+#define STATS_TLS_REASONS 8     /* distinct TLS failure reasons kept; more count as the last */
+#define STATS_TLS_REASON_LEN 120
+
+struct tls_reason {
+    char text[STATS_TLS_REASON_LEN];
+    uint64_t count;
+};
 #define STATS_ERRNO_MAX 160     /* connect failures are also counted per errno below this */
 #define STATS_PARSE_REASONS 16  /* per enum http_error */
 
@@ -32,6 +40,8 @@ struct stats {
     uint64_t closed_by_client;  /* --requests-per-conn / --no-keepalive / errors */
     uint64_t reused_requests;   /* requests sent on a connection that had served one before */
     uint64_t retried_requests;  /* re-sent after the server closed a reused connection unread */
+    uint64_t handshakes_full, handshakes_resumed;  /* TLS handshakes completed */
+    struct tls_reason tls_reason[STATS_TLS_REASONS];
     uint64_t open_conns;        /* gauge: open connections when the slot was published */
     uint64_t active_users;      /* gauge: users (connections) the shape wants now */
     uint64_t queued;            /* gauge, open loop: requests waiting for a connection */
@@ -39,6 +49,8 @@ struct stats {
     struct hist *latency;       /* µs from intended start to the last byte */
     struct hist *ttfb;          /* µs from send to the first response byte */
     struct hist *connect;       /* µs from connect() to established */
+    struct hist *handshake_full;     /* µs from established to the TLS handshake's end */
+    struct hist *handshake_resumed;
     /* open loop only (empty in closed loop, where latency is the service time) */
     struct hist *service;       /* µs from the actual send to the last byte */
     struct hist *pool_wait;     /* µs from the intended start to the actual send */
@@ -53,5 +65,7 @@ void stats_reset(struct stats *s);
 void stats_add(struct stats *dst, const struct stats *src);
 
 const char *err_class_name(enum err_class e);
+/* Counts one TLS failure under its reason (cold: failures only). */
+void stats_tls_reason(struct stats *s, const char *reason, uint64_t n);
 
 #endif

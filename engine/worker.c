@@ -20,6 +20,12 @@
  * - open loop: requests arrive on a schedule (the shape's integral, split across workers
  *   by global arrival number), wait in a FIFO with their intended start when no
  *   connection is idle, and are timed from that intended start.
+ *
+ * https: after the TCP connect a connection stays CONNECTING through the TLS handshake
+ * (so the connect bound and timeout cover it); requests are encrypted by tls/ into the
+ * connection's send buffer, and received ciphertext is decrypted into the worker's
+ * plaintext buffer before parsing. The only difference on the hot path is a branch on
+ * c->tls in send_bytes() and on_recv().
  */
 #include "worker.h"
 
@@ -37,6 +43,7 @@
 
 #include "http_parse.h"
 #include "ring.h"
+#include "tls.h"
 
 enum op { OP_CONNECT = 1, OP_RECV, OP_SEND, OP_CLOSE };
 enum conn_state { C_QUEUED, C_BACKOFF, C_CONNECTING, C_OPEN, C_PARKED };
@@ -76,6 +83,8 @@ struct conn {
     uint32_t idle_pos;           /* open loop: index in the idle stack, or NOT_IDLE */
     uint64_t t_connect;          /* connect submitted, or backoff until */
     uint64_t t_first_byte;       /* first byte of the response being read */
+    uint64_t t_established;      /* TCP connected: the TLS handshake's start */
+    struct tls_conn *tls;        /* https: this connection's TLS state; NULL otherwise */
     uint64_t backoff_ns;
     struct http_resp parser;
 };
@@ -118,6 +127,13 @@ struct worker_state {
     unsigned shape_cursor;
     uint64_t next_arrival;       /* CLOCK_MONOTONIC ns; UINT64_MAX: no more */
     uint64_t rng;                /* xorshift state for Poisson gaps */
+
+    /* https */
+    struct tls_ctx *tls_ctx;     /* NULL for http:// */
+    char **tx;                   /* per connection: ciphertext being sent (see tls_flush) */
+    uint32_t *tx_cap;
+    char *plain;                 /* decrypted bytes of one receive, parsed in place */
+    size_t plain_cap;
 };
 
 static inline uint64_t make_ud(enum op op, uint32_t idx, uint32_t gen)
@@ -194,7 +210,12 @@ static int open_socket(struct worker_state *s)
     return fd;
 }
 
-static void connect_failed(struct worker_state *s, struct conn *c, int err, uint64_t now);
+static void attempt_failed(struct worker_state *s, struct conn *c, enum err_class why, int err, uint64_t now);
+
+static void connect_failed(struct worker_state *s, struct conn *c, int err, uint64_t now)
+{
+    attempt_failed(s, c, ERR_CONNECT, err, now);
+}
 
 static void start_connect(struct worker_state *s, uint32_t idx, uint64_t now)
 {
@@ -273,6 +294,8 @@ static uint64_t waiting_pop(struct worker_state *s)
  * and are dropped by generation. */
 static void close_socket(struct worker_state *s, struct conn *c, uint32_t idx)
 {
+    tls_conn_destroy(c->tls);
+    c->tls = NULL;
     if (c->fd < 0) return;
     struct io_uring_sqe *sqe = get_sqe(s);
     io_uring_prep_shutdown(sqe, c->fd, SHUT_RDWR);
@@ -315,24 +338,26 @@ static void park(struct worker_state *s, uint32_t idx)
     c->state = C_PARKED;
 }
 
-static void connect_failed(struct worker_state *s, struct conn *c, int err, uint64_t now)
+/* A connect (or its TLS handshake: why = ERR_TLS) failed: the request it stood for
+ * fails, and the connection backs off before it tries again. */
+static void attempt_failed(struct worker_state *s, struct conn *c, enum err_class why, int err, uint64_t now)
 {
     uint32_t idx = (uint32_t)(c - s->conns);
     s->connecting--;
     if (c->owed) {  /* the attempt was for requests already issued: they fail */
-        count_failures(s, ERR_CONNECT, c->owed);
+        count_failures(s, why, c->owed);
         s->inflight -= c->owed;
         c->owed = 0;
     } else if (s->plan->open_loop) {  /* the oldest waiting request would have used it */
         if (s->wait_len) {
             waiting_pop(s);
             s->inflight--;
-            count_failures(s, ERR_CONNECT, 1);
+            count_failures(s, why, 1);
         }
     } else {  /* a connect attempt stands for the request it was opened for */
         s->issued++;
         s->cur->issued++;
-        count_failures(s, ERR_CONNECT, 1);
+        count_failures(s, why, 1);
     }
     if (err > 0 && err < STATS_ERRNO_MAX) s->cur->connect_errno[err]++;
     close_socket(s, c, idx);
@@ -343,7 +368,64 @@ static void connect_failed(struct worker_state *s, struct conn *c, int err, uint
     c->t_connect = now + c->backoff_ns;
 }
 
+/* ---- TLS ---- */
+
+/* Sends the ciphertext tls/ has waiting, one send at a time per connection. It is copied
+ * into the connection's own buffer first (a few hundred bytes a request), so that closing
+ * the connection, which frees its TLS state, never frees memory a send still reads. */
+static void tls_flush(struct worker_state *s, struct conn *c, uint32_t idx)
+{
+    if (c->sending || !c->tls) return;
+    const void *data;
+    size_t n = tls_conn_out_peek(c->tls, &data);
+    if (!n) return;
+    if (n > s->tx_cap[idx]) {  /* grows to the largest flight once, then stays */
+        size_t cap = n < 4096 ? 4096 : n;
+        char *b = realloc(s->tx[idx], cap);
+        if (!b) return;  /* left pending: the next flush tries again */
+        s->tx[idx] = b;
+        s->tx_cap[idx] = (uint32_t)cap;
+    }
+    memcpy(s->tx[idx], data, n);
+    tls_conn_out_consume(c->tls, n);
+    struct io_uring_sqe *sqe = get_sqe(s);
+    io_uring_prep_send(sqe, c->fd, s->tx[idx], n, MSG_WAITALL | MSG_NOSIGNAL);
+    sqe->user_data = make_ud(OP_SEND, idx, c->gen);
+    c->sending = 1;
+    c->send_len = (uint32_t)n;
+}
+
+/* The handshake failed or the server went away during it. */
+static void handshake_failed(struct worker_state *s, struct conn *c, const char *reason, uint64_t now)
+{
+    /* as many requests as attempt_failed() fails */
+    uint64_t n = c->owed ? c->owed : !s->plan->open_loop || s->wait_len;
+    if (n) stats_tls_reason(s->cur, reason, n);
+    attempt_failed(s, c, ERR_TLS, 0, now);
+}
+
 /* ---- sending ---- */
+
+/* Sends request bytes: as they are, or encrypted. Returns false when the connection was
+ * ended (a TLS failure). */
+static bool send_bytes(struct worker_state *s, struct conn *c, uint32_t idx, const char *data, size_t len)
+{
+    if (c->tls) {
+        if (tls_conn_write(c->tls, data, len) < 0) {
+            stats_tls_reason(s->cur, tls_conn_error(c->tls), c->inflight);
+            conn_end(s, idx, ERR_TLS);
+            return false;
+        }
+        tls_flush(s, c, idx);
+        return true;
+    }
+    struct io_uring_sqe *sqe = get_sqe(s);
+    io_uring_prep_send(sqe, c->fd, data, len, MSG_WAITALL | MSG_NOSIGNAL);
+    sqe->user_data = make_ud(OP_SEND, idx, c->gen);
+    if (len <= SILENT_SEND_MAX) sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    else c->sending = 1, c->send_len = (uint32_t)len;
+    return true;
+}
 
 static void arm_recv(struct worker_state *s, struct conn *c, uint32_t idx)
 {
@@ -374,12 +456,6 @@ static void fill_pipeline(struct worker_state *s, struct conn *c, uint32_t idx, 
 
     uint32_t n = (uint32_t)k;
     size_t bytes = (size_t)(n + owed) * p->request_len;
-    struct io_uring_sqe *sqe = get_sqe(s);
-    io_uring_prep_send(sqe, c->fd, p->request, bytes, MSG_WAITALL | MSG_NOSIGNAL);
-    sqe->user_data = make_ud(OP_SEND, idx, c->gen);
-    if (bytes <= SILENT_SEND_MAX) sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-    else c->sending = 1, c->send_len = (uint32_t)bytes;
-
     uint64_t *ring = s->sent_at + (size_t)idx * p->pipeline;
     uint32_t slot = c->head + c->inflight + owed;
     for (uint32_t i = 0; i < n; i++, slot++) ring[slot >= p->pipeline ? slot - p->pipeline : slot] = now;
@@ -391,6 +467,7 @@ static void fill_pipeline(struct worker_state *s, struct conn *c, uint32_t idx, 
     s->issued += n;
     s->cur->issued += n;
     s->cur->bytes_sent += bytes;
+    send_bytes(s, c, idx, p->request, bytes);
 }
 
 /* Open loop: sends one scheduled request on an idle connection. Its issue was counted
@@ -399,11 +476,6 @@ static void open_send(struct worker_state *s, uint32_t idx, uint64_t intended, u
 {
     const struct plan *p = s->plan;
     struct conn *c = &s->conns[idx];
-    struct io_uring_sqe *sqe = get_sqe(s);
-    io_uring_prep_send(sqe, c->fd, p->request, p->request_len, MSG_WAITALL | MSG_NOSIGNAL);
-    sqe->user_data = make_ud(OP_SEND, idx, c->gen);
-    if (p->request_len <= SILENT_SEND_MAX) sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-    else c->sending = 1, c->send_len = (uint32_t)p->request_len;
     s->sent_at[idx] = now;  /* pipeline is 1 in open loop: one slot per connection */
     s->intended[idx] = intended;
     hist_record(s->cur->pool_wait, (now - intended) / 1000);
@@ -411,6 +483,7 @@ static void open_send(struct worker_state *s, uint32_t idx, uint64_t intended, u
     c->sent++;
     c->inflight = 1;
     s->cur->bytes_sent += p->request_len;
+    send_bytes(s, c, idx, p->request, p->request_len);
 }
 
 /* Open loop: a connection has nothing in flight; give it the oldest waiting request. */
@@ -623,6 +696,9 @@ static void return_buffer(struct worker_state *s, uint32_t cqe_flags)
                           (unsigned short)bid, s->ring.buf_mask, (int)s->buf_returned++);
 }
 
+static bool tls_receive(struct worker_state *s, struct conn *c, uint32_t idx, const char *data, size_t len,
+                        uint64_t now);
+
 static void on_recv(struct worker_state *s, struct conn *c, uint32_t idx, struct io_uring_cqe *cqe, uint64_t now)
 {
     int res = cqe->res;
@@ -630,10 +706,13 @@ static void on_recv(struct worker_state *s, struct conn *c, uint32_t idx, struct
     if (!more) c->recv_armed = 0;
     if (res > 0) {
         const char *data = s->ring.bufs + (size_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT) * s->ring.buf_size;
-        bool alive = consume(s, c, idx, data, (size_t)res, now);
+        bool alive = c->tls ? tls_receive(s, c, idx, data, (size_t)res, now) : consume(s, c, idx, data, (size_t)res, now);
         return_buffer(s, cqe->flags);
         if (!alive) return;
-        after_responses(s, c, idx, now);
+        if (c->state == C_OPEN) after_responses(s, c, idx, now);
+    } else if (c->state == C_CONNECTING && res != -ENOBUFS) {  /* https: gone during the handshake */
+        handshake_failed(s, c, res ? "connection reset during the TLS handshake" : "the server closed the connection during the TLS handshake", now);
+        return;
     } else if (res == 0) {
         on_eof(s, c, idx, now);
         return;
@@ -648,26 +727,91 @@ static void on_recv(struct worker_state *s, struct conn *c, uint32_t idx, struct
     }
 }
 
+/* Connected (and, for https, handshaken): the connection starts carrying requests. */
+static void conn_established(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
+{
+    s->connecting--;
+    c->state = C_OPEN;
+    c->backoff_ns = 0;
+    s->open++;
+    if (s->open > s->max_open) s->max_open = s->open;
+    if (idx >= s->active && !c->owed) {  /* retired while connecting */
+        park(s, idx);
+        return;
+    }
+    if (s->plan->open_loop && !c->owed) conn_ready(s, c, idx, now);
+    else fill_pipeline(s, c, idx, now);
+}
+
 static void on_connect(struct worker_state *s, struct conn *c, uint32_t idx, int res, uint64_t now)
 {
     if (res < 0) {
         connect_failed(s, c, -res, now);
         return;
     }
-    s->connecting--;
-    c->state = C_OPEN;
-    c->backoff_ns = 0;
-    s->open++;
-    if (s->open > s->max_open) s->max_open = s->open;
     s->cur->conns_opened++;
     hist_record(s->cur->connect, (now - c->t_connect) / 1000);
-    if (idx >= s->active && !c->owed) {  /* retired while connecting */
-        park(s, idx);
+    arm_recv(s, c, idx);
+    if (!s->tls_ctx) {
+        conn_established(s, c, idx, now);
         return;
     }
-    arm_recv(s, c, idx);
-    if (s->plan->open_loop && !c->owed) conn_ready(s, c, idx, now);
-    else fill_pipeline(s, c, idx, now);
+    /* https: the handshake first; the connection stays CONNECTING until it ends */
+    c->t_established = now;
+    c->tls = tls_conn_create(s->tls_ctx);
+    if (!c->tls) {
+        handshake_failed(s, c, "out of memory for a TLS connection", now);
+        return;
+    }
+    if (tls_conn_handshake(c->tls) == TLS_ERROR) {
+        handshake_failed(s, c, tls_conn_error(c->tls), now);
+        return;
+    }
+    tls_flush(s, c, idx);
+}
+
+/* https: received ciphertext. Drives the handshake, then decrypts into the worker's
+ * plaintext buffer and parses it there. Returns false when the connection was ended. */
+static bool tls_receive(struct worker_state *s, struct conn *c, uint32_t idx, const char *data, size_t len,
+                        uint64_t now)
+{
+    if (tls_conn_feed(c->tls, data, len)) {
+        if (c->state == C_CONNECTING) handshake_failed(s, c, "received bytes while earlier ones were unread", now);
+        else conn_end(s, idx, ERR_TLS);
+        return false;
+    }
+    if (c->state == C_CONNECTING) {
+        enum tls_status st = tls_conn_handshake(c->tls);
+        if (st == TLS_ERROR) {
+            handshake_failed(s, c, tls_conn_error(c->tls), now);
+            return false;
+        }
+        tls_flush(s, c, idx);
+        if (st == TLS_WANT) return true;  /* every fed byte taken */
+        bool resumed = tls_conn_resumed(c->tls);
+        hist_record(resumed ? s->cur->handshake_resumed : s->cur->handshake_full, (now - c->t_established) / 1000);
+        if (resumed) s->cur->handshakes_resumed++;
+        else s->cur->handshakes_full++;
+        conn_established(s, c, idx, now);
+        if (c->state != C_OPEN) return false;
+    }
+    for (;;) {  /* until every fed byte is taken: the receive buffer then goes back */
+        long n = tls_conn_read(c->tls, s->plain, s->plain_cap);
+        if (n > 0) {
+            if (!consume(s, c, idx, s->plain, (size_t)n, now)) return false;
+        } else if (n == 0) {
+            break;
+        } else if (n == TLS_IO_CLOSED) {  /* close_notify: like EOF */
+            on_eof(s, c, idx, now);
+            return false;
+        } else {
+            stats_tls_reason(s->cur, tls_conn_error(c->tls), c->inflight);
+            conn_end(s, idx, ERR_TLS);
+            return false;
+        }
+    }
+    tls_flush(s, c, idx);  /* a read may leave something to send (a key update) */
+    return true;
 }
 
 static void worker_dispatch(struct worker_state *s, struct io_uring_cqe *cqe, uint64_t now)
@@ -692,7 +836,10 @@ static void worker_dispatch(struct worker_state *s, struct io_uring_cqe *cqe, ui
         bool silent = !c->sending;
         c->sending = 0;
         if (silent || cqe->res < 0 || (uint32_t)cqe->res != c->send_len) {
-            if (!retry_unanswered(s, c, idx)) conn_end(s, idx, ERR_RESET);
+            if (c->state == C_CONNECTING) handshake_failed(s, c, "the TLS handshake could not be sent", now);
+            else if (!retry_unanswered(s, c, idx)) conn_end(s, idx, ERR_RESET);
+        } else if (c->tls && (tls_flush(s, c, idx), c->state != C_OPEN)) {
+            /* handshake bytes sent: wait for the server's */
         } else if (!s->plan->open_loop) {
             fill_pipeline(s, c, idx, now);
         } else if (!c->inflight) {  /* answered before the send completed */
@@ -717,7 +864,8 @@ static void scan_timers(struct worker_state *s, uint64_t now)
             uint64_t sent = s->sent_at[(size_t)i * p->pipeline + c->head];
             if (now - sent >= p->timeout_ns) conn_end(s, i, ERR_TIMEOUT);
         } else if (c->state == C_CONNECTING && now - c->t_connect >= p->timeout_ns) {
-            connect_failed(s, c, ETIMEDOUT, now);
+            if (c->tls) handshake_failed(s, c, "no TLS handshake within --timeout (is the server speaking TLS?)", now);
+            else connect_failed(s, c, ETIMEDOUT, now);
         } else if (c->state == C_BACKOFF) {
             if (now >= c->t_connect) queue_connect(s, i);
             else if (c->t_connect < next_backoff) next_backoff = c->t_connect;
@@ -858,8 +1006,10 @@ static void state_destroy(struct worker_state *s)
     if (!s) return;
     ring_destroy(&s->ring);  /* cancels what is pending, dropping its file references */
     if (s->conns)
-        for (uint32_t i = 0; i < s->w->nconns; i++)
+        for (uint32_t i = 0; i < s->w->nconns; i++) {
             if (s->conns[i].fd >= 0) close(s->conns[i].fd);
+            tls_conn_destroy(s->conns[i].tls);
+        }
     free(s->conns);
     free(s->sent_at);
     free(s->queue);
@@ -868,6 +1018,12 @@ static void state_destroy(struct worker_state *s)
     free(s->intended);
     free(s->waiting);
     free(s->idle);
+    if (s->tx)
+        for (uint32_t i = 0; i < s->w->nconns; i++) free(s->tx[i]);
+    free(s->tx);
+    free(s->tx_cap);
+    free(s->plain);
+    tls_ctx_destroy(s->tls_ctx);  /* after its connections (ring_destroy/close above) */
     free(s);
 }
 
@@ -892,10 +1048,28 @@ static struct worker_state *state_create(struct worker *w)
         s->waiting = calloc(s->wait_cap, sizeof(*s->waiting));
         oom |= !s->intended || !s->idle || !s->waiting;
     }
+    if (p->url.tls) {
+        s->plain_cap = 64 * 1024;
+        s->plain = malloc(s->plain_cap);
+        s->tx = calloc(w->nconns, sizeof(*s->tx));
+        s->tx_cap = calloc(w->nconns, sizeof(*s->tx_cap));
+        oom |= !s->plain || !s->tx || !s->tx_cap;
+    }
     if (oom) {
         snprintf(w->errmsg, sizeof(w->errmsg), "out of memory for %u connections", w->nconns);
         state_destroy(s);
         return NULL;
+    }
+    if (p->url.tls) {
+        /* Few connections: keep OpenSSL's record buffers (about 34 KiB each) instead of
+         * freeing and allocating them around every request. */
+        struct tls_config cfg = p->tls;
+        cfg.keep_buffers = w->nconns <= 256;
+        s->tls_ctx = tls_ctx_create(&cfg, w->errmsg, sizeof(w->errmsg));
+        if (!s->tls_ctx) {
+            state_destroy(s);
+            return NULL;
+        }
     }
     for (uint32_t i = 0; i < w->nconns; i++) s->conns[i].fd = -1, s->conns[i].idle_pos = NOT_IDLE;
 

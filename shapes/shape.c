@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* 0, or between SHAPE_MIN_VALUE and SHAPE_MAX_VALUE: smaller targets underflow the
+ * integral's inverse and mean nothing (one request in 11 days). */
 static int valid_value(double v)
 {
-    return isfinite(v) && v >= 0 && v <= SHAPE_MAX_VALUE;
+    return v == 0 || (isfinite(v) && v >= SHAPE_MIN_VALUE && v <= SHAPE_MAX_VALUE);
 }
 
 int shape_from_stages(struct shape *s, double start, const struct shape_stage *stages, unsigned nstages)
@@ -18,6 +20,7 @@ int shape_from_stages(struct shape *s, double start, const struct shape_stage *s
     for (unsigned i = 0; i < nstages; i++) {
         double d = stages[i].duration_s;
         if (!valid_value(stages[i].target) || !isfinite(d) || d < 0 || d > SHAPE_MAX_DURATION) return -1;
+        if (d > 0 && d < SHAPE_MIN_DURATION) return -1;
     }
     /* one block: the stages, then area_at[n + 1], then start_at[n + 1] */
     size_t n = nstages;

@@ -21,6 +21,8 @@
 #define SHAPE_MAX_STAGES 100000
 #define SHAPE_MAX_VALUE 1e9       /* largest target (users or req/s) */
 #define SHAPE_MAX_DURATION 1e9    /* longest single stage, seconds */
+#define SHAPE_MIN_VALUE 1e-6      /* smallest target above 0 */
+#define SHAPE_MIN_DURATION 1e-6   /* shortest stage above 0 (a jump is 0) */
 
 struct shape_stage {
     double duration_s;   /* >= 0; 0 = an instant jump */

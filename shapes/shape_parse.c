@@ -60,7 +60,7 @@ static const char *scan_number(const char *p, const char *end, double *v)
 static int parse_value(const char *p, const char *end, double *v)
 {
     const char *q = scan_number(p, end, v);
-    return q == end && *v <= SHAPE_MAX_VALUE ? 0 : -1;
+    return q == end && *v <= SHAPE_MAX_VALUE && (*v == 0 || *v >= SHAPE_MIN_VALUE) ? 0 : -1;
 }
 
 /* The whole of [p, end) as a duration in seconds: "1.5s", "500ms", "2m", "1h", "250us",
@@ -85,7 +85,7 @@ static int parse_duration_s(const char *p, const char *end, double *out)
         first = 0;
         p = q;
     }
-    if (first || !(total <= SHAPE_MAX_DURATION)) return -1;
+    if (first || !(total <= SHAPE_MAX_DURATION) || (total > 0 && total < SHAPE_MIN_DURATION)) return -1;
     *out = total;
     return 0;
 }
@@ -158,6 +158,9 @@ struct stage_list {
 /* Returns 0, or -1 when out of memory or over SHAPE_MAX_STAGES. */
 static int list_push(struct stage_list *l, double duration_s, double target)
 {
+    /* below the shape's resolution (a rounding residue, a ramp at a huge rate): a jump, a 0 */
+    if (duration_s < SHAPE_MIN_DURATION) duration_s = 0;
+    if (target < SHAPE_MIN_VALUE) target = 0;
     if (l->n == l->cap) {
         if (l->cap >= SHAPE_MAX_STAGES) return -1;
         unsigned cap = l->cap ? l->cap * 2 : 16;

@@ -46,7 +46,10 @@ static void urls(void)
     CHECK(url_parse("http://[::1]:81/x#frag", &u, err, sizeof(err)) == 0);
     CHECK(!strcmp(u.host, "::1") && u.port == 81 && u.ipv6_literal && !strcmp(u.path, "/x"));
     CHECK(url_parse("http://h?x=1", &u, err, sizeof(err)) == 0 && !strcmp(u.path, "/?x=1"));
-    CHECK(url_parse("https://127.0.0.1/", &u, err, sizeof(err)) == -1 && strstr(err, "https"));
+    CHECK(url_parse("https://127.0.0.1/", &u, err, sizeof(err)) == 0);
+    CHECK(u.tls && u.port == 443 && !strcmp(u.scheme, "https"));
+    CHECK(url_parse("HTTPS://h:8443/x", &u, err, sizeof(err)) == 0 && u.tls && u.port == 8443);
+    CHECK(url_parse("http://h/", &u, err, sizeof(err)) == 0 && !u.tls && u.port == 80);
     CHECK(url_parse("ftp://h/", &u, err, sizeof(err)) == -1 && strstr(err, "scheme"));
     CHECK(url_parse("127.0.0.1:80", &u, err, sizeof(err)) == -1);
     CHECK(url_parse("http://:80/", &u, err, sizeof(err)) == -1 && strstr(err, "no host"));
@@ -130,7 +133,10 @@ static void flags(void)
         {{"-c"}, "needs a value"},
         {{"-c", "1"}, "no URL"},
         {{"http://h/", "extra"}, "unexpected argument 'extra'"},
-        {{"https://h/"}, "https"},
+        {{"--insecure", "http://h/"}, "--insecure applies to https://"},
+        {{"--tls-min", "1.1", "https://h/"}, "--tls-min: '1.1' is not 1.2 or 1.3"},
+        {{"--tls-min", "1.3", "--tls-max", "1.2", "https://h/"}, "above --tls-max"},
+        {{"--cacert", "x.pem", "http://h/"}, "--cacert applies"},
         {{"--body-file", "/nonexistent/file", "http://h/"}, "--body-file"},
         {{"-m", "get me", "http://h/"}, "-m/--method"},
         {{"--expect-status", "2xx", "http://h/"}, "--expect-status: invalid value '2xx'"},
@@ -208,6 +214,22 @@ static void load_models(void)
     }
 }
 
+static void tls_flags(void)
+{
+    struct plan p;
+    char err[512];
+    const char *ok[] = {"--insecure", "--sni", "api.example", "--tls-min", "1.2", "--tls-max", "1.3", "--no-resume",
+                        "--ciphers", "TLS_AES_128_GCM_SHA256", "https://127.0.0.1:8443/", NULL};
+    CHECK(parse(&p, err, ok) == CLI_RUN);
+    CHECK(p.url.tls && p.tls.insecure && !strcmp(p.tls.sni, "api.example") && !p.tls.resume);
+    CHECK(p.tls.min_version == TLS_V1_2 && p.tls.max_version == TLS_V1_3 && p.tls.ciphers);
+    plan_free(&p);
+    const char *dflt[] = {"https://127.0.0.1/", NULL};
+    CHECK(parse(&p, err, dflt) == CLI_RUN);
+    CHECK(p.tls.resume && !p.tls.insecure && p.url.port == 443);
+    plan_free(&p);
+}
+
 static void request_bytes(void)
 {
     struct plan p;
@@ -251,6 +273,7 @@ int main(void)
     RUN(status_lists);
     RUN(flags);
     RUN(load_models);
+    RUN(tls_flags);
     RUN(request_bytes);
     CHECK_EXIT();
 }

@@ -213,7 +213,7 @@ static void preset_errors(void)
         {"step,by=10,every=1s,to=5", 10, "to= (5) is below by= (10)"},
         {"step,by=0,every=1s,to=5", 10, "by= must be above 0"},
         {"step,by=1,every=0s,to=5", 10, "every= must be above 0"},
-        {"step,by=1e-9,every=1s,to=1e9", 0, "more than"},
+        {"step,by=0.00001,every=1s,to=1e9", 0, "more than"},
         {"spike,base=1,peak=2,at=1s,for=0", 10, "for= must be above 0"},
         {"spike,base=1,peak=2,at=1s", 10, "missing for="},
         {"ramp,to=1,over=1s", 2e9, "-d 2e+09 s"},
