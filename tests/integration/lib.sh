@@ -12,6 +12,7 @@
 #   json_get FILE EXPR           a value of a JSON file: EXPR is a dotted path
 #                                (requests.issued, status.200) or a Python expression over j
 #   check_accounting FILE        the summary's invariants; prints what is wrong
+#   expect_bad_input NAME PAT ARGS  one test: barrage refuses ARGS with one line matching PAT
 #   begin NAME / expect_* / end  one test: every failed expectation is collected, end
 #                                prints "PASS NAME" or "FAIL NAME: why; why"
 #
@@ -312,6 +313,22 @@ stop_target() {
 
 # server_count KEY: requests or connections from the stats file of the stopped target
 server_count() { json_get "$TARGET_STATS" "$1"; }
+
+# expect_bad_input NAME PATTERN ARGS...: one test that barrage refuses ARGS: exit 2, one
+# stderr line starting "barrage: " and matching PATTERN, nothing on stdout, within 10 s.
+expect_bad_input() {
+    local name=$1 pattern=$2
+    shift 2
+    begin "$name"
+    bar "$@"
+    expect_rc 2
+    expect_le "run time (s)" "$BAR_WALL" 10
+    expect_num_eq "stderr lines" "$(wc -l <"$BAR_ERR")" 1
+    grep -q '^barrage: ' "$BAR_ERR" || _err "stderr does not start with 'barrage: ': $(head -c 200 "$BAR_ERR")"
+    grep -Eq -- "$pattern" "$BAR_ERR" || _err "stderr does not match /$pattern/: $(head -c 300 "$BAR_ERR")"
+    [ -s "$BAR_OUT" ] && _err "stdout not empty: $(head -c 200 "$BAR_OUT")"
+    end
+}
 
 # ------------------------------------------------------------------------ nginx
 

@@ -85,6 +85,28 @@ static enum cli_result parse(struct plan *p, char *err, const char *const *args)
     return cli_parse(p, argc, argv, err, 512);
 }
 
+/* A command line that must be refused, and what the message must say. */
+struct bad_case {
+    const char *args[8];
+    const char *want;
+};
+
+/* Each case: CLI_EXIT_USAGE with one line containing `want`. */
+static void expect_refused(const struct bad_case *bad, size_t n)
+{
+    struct plan p;
+    char err[512];
+    for (size_t i = 0; i < n; i++) {
+        err[0] = 0;
+        enum cli_result r = parse(&p, err, bad[i].args);
+        CHECK(r == CLI_EXIT_USAGE);
+        if (!strstr(err, bad[i].want)) printf("  case %zu: message '%s' lacks '%s'\n", i, err, bad[i].want);
+        CHECK(strstr(err, bad[i].want) != NULL);
+        CHECK(strchr(err, '\n') == NULL);
+        plan_free(&p);
+    }
+}
+
 static void flags(void)
 {
     struct plan p;
@@ -120,10 +142,7 @@ static void flags(void)
     CHECK(!p.keepalive && p.requests_per_conn == 1 && p.pipeline == 1);
     plan_free(&p);
 
-    struct {
-        const char *args[6];
-        const char *want;  /* in the message */
-    } bad[] = {
+    static const struct bad_case bad[] = {
         {{"-c", "0", "http://h/"}, "-c/--connections: invalid value '0'"},
         {{"-c", "abc", "http://h/"}, "'abc'"},
         {{"-d", "10parsecs", "http://h/"}, "-d/--duration"},
@@ -141,15 +160,7 @@ static void flags(void)
         {{"-m", "get me", "http://h/"}, "-m/--method"},
         {{"--expect-status", "2xx", "http://h/"}, "--expect-status: invalid value '2xx'"},
     };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        err[0] = 0;
-        enum cli_result r = parse(&p, err, bad[i].args);
-        CHECK(r == CLI_EXIT_USAGE);
-        if (!strstr(err, bad[i].want)) printf("  case %zu: message '%s' lacks '%s'\n", i, err, bad[i].want);
-        CHECK(strstr(err, bad[i].want) != NULL);
-        CHECK(strchr(err, '\n') == NULL);
-        plan_free(&p);
-    }
+    expect_refused(bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 /* -R, shapes, --find-limit: how they combine (engine/load_model.c). */
@@ -184,10 +195,7 @@ static void load_models(void)
     CHECK(p.find_limit && p.slo.n == 1 && p.step_ns == 2000000000ull);
     plan_free(&p);
 
-    struct {
-        const char *args[8];
-        const char *want;
-    } bad[] = {
+    static const struct bad_case bad[] = {
         {{"-R", "0", "http://h/"}, "-R/--rate: invalid value '0'"},
         {{"-R", "fast", "http://h/"}, "-R/--rate"},
         {{"-R", "100", "--stages", "1s:10", "http://h/"}, "--open"},
@@ -203,15 +211,7 @@ static void load_models(void)
         {{"--closed", "http://h/"}, "--closed only applies"},
         {{"--stages", "1s:0", "http://h/"}, "never reaches one user"},
     };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        err[0] = 0;
-        enum cli_result r = parse(&p, err, bad[i].args);
-        CHECK(r == CLI_EXIT_USAGE);
-        if (!strstr(err, bad[i].want)) printf("  case %zu: message '%s' lacks '%s'\n", i, err, bad[i].want);
-        CHECK(strstr(err, bad[i].want) != NULL);
-        CHECK(strchr(err, '\n') == NULL);
-        plan_free(&p);
-    }
+    expect_refused(bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 static void tls_flags(void)
