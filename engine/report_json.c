@@ -74,6 +74,14 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
     if (p->url.tls) {
         fprintf(f, ",\"tls\":{\"handshakes_full\":%llu,\"handshakes_resumed\":%llu,",
                 (unsigned long long)t->handshakes_full, (unsigned long long)t->handshakes_resumed);
+        struct hist *all = hist_create(t->handshake_full->highest);  /* full and resumed together */
+        if (all) {
+            hist_add(all, t->handshake_full);
+            hist_add(all, t->handshake_resumed);
+            json_hist(f, "handshake_us", all);
+            fputc(',', f);
+            hist_destroy(all);
+        }
         json_hist(f, "handshake_full_us", t->handshake_full);
         fputc(',', f);
         json_hist(f, "handshake_resumed_us", t->handshake_resumed);
