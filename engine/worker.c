@@ -310,7 +310,7 @@ static void close_socket(struct worker_state *s, struct conn *c, uint32_t idx)
 
 /* Ends a connection. Its unanswered requests fail with `why`; then it reconnects
  * unless the run is winding down. */
-static void conn_end(struct worker_state *s, uint32_t idx, enum err_class why)
+static void conn_close(struct worker_state *s, uint32_t idx, enum err_class why)
 {
     struct conn *c = &s->conns[idx];
     if (c->inflight) {
@@ -323,6 +323,19 @@ static void conn_end(struct worker_state *s, uint32_t idx, enum err_class why)
     idle_remove(s, idx);
     close_socket(s, c, idx);
     c->gen++;  /* completions still in flight for the old socket are now stale */
+}
+
+static void backoff(struct conn *c, uint64_t now)
+{
+    c->backoff_ns = c->backoff_ns ? c->backoff_ns * 2 : BACKOFF_MIN_NS;
+    if (c->backoff_ns > BACKOFF_MAX_NS) c->backoff_ns = BACKOFF_MAX_NS;
+    c->state = C_BACKOFF;
+    c->t_connect = now + c->backoff_ns;
+}
+
+static void conn_end(struct worker_state *s, uint32_t idx, enum err_class why)
+{
+    conn_close(s, idx, why);
     queue_connect(s, idx);
 }
 
@@ -362,10 +375,7 @@ static void attempt_failed(struct worker_state *s, struct conn *c, enum err_clas
     if (err > 0 && err < STATS_ERRNO_MAX) s->cur->connect_errno[err]++;
     close_socket(s, c, idx);
     c->gen++;
-    c->backoff_ns = c->backoff_ns ? c->backoff_ns * 2 : BACKOFF_MIN_NS;
-    if (c->backoff_ns > BACKOFF_MAX_NS) c->backoff_ns = BACKOFF_MAX_NS;
-    c->state = C_BACKOFF;
-    c->t_connect = now + c->backoff_ns;
+    backoff(c, now);
 }
 
 /* ---- TLS ---- */
@@ -732,7 +742,9 @@ static void conn_established(struct worker_state *s, struct conn *c, uint32_t id
 {
     s->connecting--;
     c->state = C_OPEN;
-    c->backoff_ns = 0;
+    /* Over TLS 1.3 a server may still refuse the client (its certificate) after the
+     * handshake: the backoff ends with the first response instead (tls_receive). */
+    if (!c->tls) c->backoff_ns = 0;
     s->open++;
     if (s->open > s->max_open) s->max_open = s->open;
     if (idx >= s->active && !c->owed) {  /* retired while connecting */
@@ -806,10 +818,14 @@ static bool tls_receive(struct worker_state *s, struct conn *c, uint32_t idx, co
             return false;
         } else {
             stats_tls_reason(s->cur, tls_conn_error(c->tls), c->inflight);
-            conn_end(s, idx, ERR_TLS);
+            bool answered = c->sent > c->inflight;
+            conn_close(s, idx, ERR_TLS);
+            if (answered) queue_connect(s, idx);
+            else backoff(c, now);  /* refused before any response: as a failed handshake */
             return false;
         }
     }
+    if (c->backoff_ns && c->sent > c->inflight) c->backoff_ns = 0;  /* answered: the server accepts us */
     tls_flush(s, c, idx);  /* a read may leave something to send (a key update) */
     return true;
 }
