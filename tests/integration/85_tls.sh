@@ -293,4 +293,26 @@ expect_range "wall seconds" "$BAR_WALL" 1.9 4
 tls_checks "$J"
 end
 
+
+# bench/compare_pooling.py: one row per pooling mode, each measuring what it says: keep-alive
+# opens c connections, N per connection about ok/N, a new connection per request one per
+# request; over https the resumed row resumes and the full row does not.
+begin compare_pooling_table
+out=$TMP/pool.txt
+BARRAGE=$BARRAGE timeout 60 "$PY" "$ROOT/bench/compare_pooling.py" -c 4 -d 1s -t 1 --rpc 10 \
+    "$U:$TLS_PORT_ALL/" -- "${CA[@]}" >"$out" 2>&1 || _err "compare_pooling.py failed: $(tail -3 "$out")"
+expect_num_eq "rows" "$(grep -Ec '^(keep-alive|10 per connection|new connection, resumed|new connection, full) ' "$out")" 4
+row() { grep -E "^$1 " "$out" | sed -E "s/^$1 +//"; }  # the columns after the mode's name
+# columns: req/s p50 p99 connect-p50 full-hs-p50 resumed-hs-p50 opened failed
+expect_le "keep-alive opened" "$(row keep-alive | awk '{print $7}')" 4
+expect_eq "keep-alive resumed hs" "$(row keep-alive | awk '{print $6}')" "-"
+expect_gt "10-per-connection opened" "$(row '10 per connection' | awk '{print $7}')" 20
+expect_eq "full row resumed hs" "$(row 'new connection, full' | awk '{print $6}')" "-"
+expect_ne_dash() { [ "$2" != "-" ] || _err "$1 is '-'"; }
+expect_ne_dash "resumed row resumed hs" "$(row 'new connection, resumed' | awk '{print $6}')"
+for r in keep-alive '10 per connection' 'new connection, resumed' 'new connection, full'; do
+    expect_num_eq "$r failed" "$(row "$r" | awk '{print $8}')" 0
+done
+end
+
 stop_nginx
