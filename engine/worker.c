@@ -288,7 +288,7 @@ static uint64_t waiting_pop(struct worker_state *s)
 
 /* ---- closing ---- */
 
-/* Closes the socket without waiting: shutdown wakes the pending multishot recv
+/* Closes the socket without waiting: shutdown wakes a pending multishot recv
  * (which holds a file reference), then close. HARDLINK keeps the close even if
  * shutdown fails (e.g. the peer already reset). Completions come back only on error
  * and are dropped by generation. */
@@ -297,10 +297,15 @@ static void close_socket(struct worker_state *s, struct conn *c, uint32_t idx)
     tls_conn_destroy(c->tls);
     c->tls = NULL;
     if (c->fd < 0) return;
-    struct io_uring_sqe *sqe = get_sqe(s);
-    io_uring_prep_shutdown(sqe, c->fd, SHUT_RDWR);
-    sqe->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS;
-    sqe->user_data = make_ud(OP_CLOSE, idx, c->gen);
+    struct io_uring_sqe *sqe;
+    /* Nothing pending on the socket (the server closed first: its EOF ended the recv):
+     * close alone. A shutdown is handed to an io-wq thread, a few µs a connection. */
+    if (c->recv_armed || c->sending) {
+        sqe = get_sqe(s);
+        io_uring_prep_shutdown(sqe, c->fd, SHUT_RDWR);
+        sqe->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS;
+        sqe->user_data = make_ud(OP_CLOSE, idx, c->gen);
+    }
     sqe = get_sqe(s);
     io_uring_prep_close(sqe, c->fd);
     sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
@@ -390,7 +395,7 @@ static void tls_flush(struct worker_state *s, struct conn *c, uint32_t idx)
     size_t n = tls_conn_out_peek(c->tls, &data);
     if (!n) return;
     if (n > s->tx_cap[idx]) {  /* grows to the largest flight once, then stays */
-        size_t cap = n < 4096 ? 4096 : n;
+        size_t cap = (n + 511) & ~(size_t)511;
         char *b = realloc(s->tx[idx], cap);
         if (!b) return;  /* left pending: the next flush tries again */
         s->tx[idx] = b;
