@@ -288,21 +288,27 @@ static uint64_t waiting_pop(struct worker_state *s)
 
 /* ---- closing ---- */
 
-/* Closes the socket without waiting: shutdown wakes a pending multishot recv
- * (which holds a file reference), then close. HARDLINK keeps the close even if
- * shutdown fails (e.g. the peer already reset). Completions come back only on error
- * and are dropped by generation. */
+/* Closes the socket without waiting. A pending multishot recv holds a file reference, so
+ * it is cancelled (or the socket shut down) first; HARDLINK keeps the close even if that
+ * fails (e.g. the recv just ended). Completions come back only on error and are dropped
+ * by generation. */
 static void close_socket(struct worker_state *s, struct conn *c, uint32_t idx)
 {
     tls_conn_destroy(c->tls);
     c->tls = NULL;
     if (c->fd < 0) return;
     struct io_uring_sqe *sqe;
-    /* Nothing pending on the socket (the server closed first: its EOF ended the recv):
-     * close alone. A shutdown is handed to an io-wq thread, a few µs a connection. */
-    if (c->recv_armed || c->sending) {
+    /* A pending send may wait on a full socket: shutdown fails it (io_uring hands a
+     * shutdown to an io-wq thread, a few µs). A pending recv alone is cancelled inline.
+     * Nothing pending (the server's EOF ended the recv): close alone. */
+    if (c->sending) {
         sqe = get_sqe(s);
         io_uring_prep_shutdown(sqe, c->fd, SHUT_RDWR);
+        sqe->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS;
+        sqe->user_data = make_ud(OP_CLOSE, idx, c->gen);
+    } else if (c->recv_armed) {
+        sqe = get_sqe(s);
+        io_uring_prep_cancel64(sqe, make_ud(OP_RECV, idx, c->gen), 0);
         sqe->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS;
         sqe->user_data = make_ud(OP_CLOSE, idx, c->gen);
     }
