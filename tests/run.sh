@@ -24,6 +24,7 @@ run_one() {  # name, timeout seconds, command...
     fi
     passed=$((passed + p)); failed=$((failed + f))
     printf '%-44s %3d passed %3d failed\n' "$name" "$p" "$f"
+    grep '^SKIP' "$out" | sed 's/^/    /'  # a test that could not run says so
     if [ "$f" -gt 0 ]; then grep -E '^(FAIL|  )' "$out" | head -20 | sed 's/^/    /'; fi
 }
 
