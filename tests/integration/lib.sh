@@ -407,25 +407,39 @@ $big
     }
 }
 EOF
-        "$NGINX" -p "$NGINX_PREFIX" -c "$NGINX_PREFIX/nginx.conf" -e "$NGINX_PREFIX/logs/error.log" \
-            >"$NGINX_PREFIX/stdout" 2>&1 </dev/null &
-        NGINX_PID=$!
-        for ((i = 0; i < 100; i++)); do
-            kill -0 "$NGINX_PID" 2>/dev/null || break
-            if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$NGINX_PORT/" 2>/dev/null ||
-               "$PY" -S -c "import socket,sys; socket.create_connection(('127.0.0.1', $NGINX_PORT), 0.5)" 2>/dev/null
-            then
-                NGINX_URL=http://127.0.0.1:$NGINX_PORT
-                sleep 0.2
-                : >"$NGINX_LOG"   # the readiness probe is not a request of the tests
-                return 0
-            fi
-            sleep 0.05
-        done
-        _kill_wait "$NGINX_PID"
-        NGINX_PID=''
+        if nginx_launch "$NGINX_PORT"; then
+            NGINX_URL=http://127.0.0.1:$NGINX_PORT
+            return 0
+        fi
     done
     echo "  nginx did not start: $(tail -3 "$NGINX_PREFIX/logs/error.log" "$NGINX_PREFIX/stdout" 2>/dev/null)" >&2
+    return 1
+}
+
+# nginx_launch PORT...: starts nginx on $NGINX_PREFIX/nginx.conf (NGINX_PID) and waits up to
+# 5 s until every PORT accepts; then empties NGINX_LOG (the probes are not the tests'
+# requests). Returns 1, with nginx stopped, when it does not come up (a port taken since).
+nginx_launch() {
+    local i p ready
+    "$NGINX" -p "$NGINX_PREFIX" -c "$NGINX_PREFIX/nginx.conf" -e "$NGINX_PREFIX/logs/error.log" \
+        >"$NGINX_PREFIX/stdout" 2>&1 </dev/null &
+    NGINX_PID=$!
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$NGINX_PID" 2>/dev/null || break
+        ready=1
+        for p in "$@"; do
+            "$PY" -S -c "import socket; socket.create_connection(('127.0.0.1', $p), 0.5)" 2>/dev/null ||
+                { ready=0; break; }
+        done
+        if [ "$ready" = 1 ]; then
+            sleep 0.2
+            : >"$NGINX_LOG"
+            return 0
+        fi
+        sleep 0.05
+    done
+    _kill_wait "$NGINX_PID"
+    NGINX_PID=''
     return 1
 }
 

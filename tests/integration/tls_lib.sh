@@ -53,7 +53,7 @@ make_certs() {
 }
 
 start_tls_nginx() {
-    local certs=$1 try i p user_line='' ready
+    local certs=$1 try user_line=''
     NGINX_PREFIX=$(mktemp -d "$TMP/nginx.XXXXXX")
     chmod 755 "$TMP" "$NGINX_PREFIX"
     chmod 644 "$certs"/*.pem "$certs"/*.key
@@ -132,26 +132,8 @@ http {
     }
 }
 EOF
-        "$NGINX" -p "$NGINX_PREFIX" -c "$NGINX_PREFIX/nginx.conf" -e "$NGINX_PREFIX/logs/error.log" \
-            >"$NGINX_PREFIX/stdout" 2>&1 </dev/null &
-        NGINX_PID=$!
-        for ((i = 0; i < 100; i++)); do
-            kill -0 "$NGINX_PID" 2>/dev/null || break
-            ready=1
-            for p in $TLS_PORT_ALL $TLS_PORT_12 $TLS_PORT_13 $TLS_PORT_CLIENT $TLS_PORT_OTHER \
-                     $TLS_PORT_CLOSE3 $TLS_PORT_PLAIN; do
-                "$PY" -S -c "import socket; socket.create_connection(('127.0.0.1', $p), 0.5)" \
-                    2>/dev/null || { ready=0; break; }
-            done
-            if [ "$ready" = 1 ]; then
-                sleep 0.1
-                : >"$NGINX_LOG"
-                return 0
-            fi
-            sleep 0.05
-        done
-        _kill_wait "$NGINX_PID"
-        NGINX_PID=''
+        nginx_launch $TLS_PORT_ALL $TLS_PORT_12 $TLS_PORT_13 $TLS_PORT_CLIENT $TLS_PORT_OTHER \
+            $TLS_PORT_CLOSE3 $TLS_PORT_PLAIN && return 0
     done
     echo "  nginx did not start: $(tail -3 "$NGINX_PREFIX/logs/error.log" "$NGINX_PREFIX/stdout" 2>/dev/null)" >&2
     return 1
