@@ -292,16 +292,17 @@ static uint64_t waiting_pop(struct worker_state *s)
  * it is cancelled (or the socket shut down) first; HARDLINK keeps the close even if that
  * fails (e.g. the recv just ended). Completions come back only on error and are dropped
  * by generation. */
-static void close_socket(struct worker_state *s, struct conn *c, uint32_t idx)
+static void close_socket(struct worker_state *s, struct conn *c, uint32_t idx, bool unanswered)
 {
     tls_conn_destroy(c->tls);
     c->tls = NULL;
     if (c->fd < 0) return;
     struct io_uring_sqe *sqe;
-    /* A pending send may wait on a full socket: shutdown fails it (io_uring hands a
-     * shutdown to an io-wq thread, a few µs). A pending recv alone is cancelled inline.
-     * Nothing pending (the server's EOF ended the recv): close alone. */
-    if (c->sending) {
+    /* With requests unanswered a send may still wait on a full socket (a server that
+     * stopped reading): shutdown fails it (io_uring hands a shutdown to an io-wq thread, a
+     * few µs). After a clean exchange only the recv can be pending: it is cancelled
+     * inline. Nothing pending (the server's EOF ended the recv): close alone. */
+    if (unanswered || c->sending) {
         sqe = get_sqe(s);
         io_uring_prep_shutdown(sqe, c->fd, SHUT_RDWR);
         sqe->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS;
@@ -324,6 +325,7 @@ static void close_socket(struct worker_state *s, struct conn *c, uint32_t idx)
 static void conn_close(struct worker_state *s, uint32_t idx, enum err_class why)
 {
     struct conn *c = &s->conns[idx];
+    bool unanswered = c->inflight > 0;
     if (c->inflight) {
         count_failures(s, why, c->inflight);
         s->inflight -= c->inflight;
@@ -332,7 +334,7 @@ static void conn_close(struct worker_state *s, uint32_t idx, enum err_class why)
     if (c->state == C_OPEN) s->open--;
     else if (c->state == C_CONNECTING) s->connecting--;
     idle_remove(s, idx);
-    close_socket(s, c, idx);
+    close_socket(s, c, idx, unanswered);
     c->gen++;  /* completions still in flight for the old socket are now stale */
 }
 
@@ -357,7 +359,7 @@ static void park(struct worker_state *s, uint32_t idx)
     s->cur->closed_by_client++;
     if (c->state == C_OPEN) s->open--;
     else if (c->state == C_CONNECTING) s->connecting--;
-    close_socket(s, c, idx);
+    close_socket(s, c, idx, false);
     c->gen++;
     c->state = C_PARKED;
 }
@@ -384,7 +386,7 @@ static void attempt_failed(struct worker_state *s, struct conn *c, enum err_clas
         count_failures(s, why, 1);
     }
     if (err > 0 && err < STATS_ERRNO_MAX) s->cur->connect_errno[err]++;
-    close_socket(s, c, idx);
+    close_socket(s, c, idx, false);
     c->gen++;
     backoff(c, now);
 }
@@ -686,7 +688,7 @@ static bool retry_unanswered(struct worker_state *s, struct conn *c, uint32_t id
     c->owed = c->inflight;
     c->inflight = 0;  /* still counted in s->inflight: they are in flight */
     s->open--;
-    close_socket(s, c, idx);
+    close_socket(s, c, idx, true);
     c->gen++;
     queue_connect(s, idx);
     return true;
