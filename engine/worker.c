@@ -544,9 +544,9 @@ static void schedule_next(struct worker_state *s)
     s->next_arrival = at;
 }
 
-/* Open loop: every arrival due by `until` (<= now) is issued: sent on an idle connection,
- * or queued with its intended start, or dropped when the queue is full. */
-static void release_arrivals(struct worker_state *s, uint64_t now, uint64_t until)
+/* Open loop: every arrival due by `until` (<= now) is issued: sent on an idle connection
+ * (when `send`), or queued with its intended start, or dropped when the queue is full. */
+static void release_arrivals(struct worker_state *s, uint64_t now, uint64_t until, bool send)
 {
     while (s->next_arrival <= until) {
         if (s->w->max_requests && s->issued >= s->w->max_requests) {
@@ -558,7 +558,7 @@ static void release_arrivals(struct worker_state *s, uint64_t now, uint64_t unti
         s->issued++;
         s->cur->issued++;
         s->inflight++;
-        if (s->nidle && !s->wait_len) {
+        if (send && s->nidle && !s->wait_len) {
             open_send(s, idle_pop(s), at, now);
         } else if (s->wait_len < s->wait_cap) {
             uint32_t slot = s->wait_head + s->wait_len++;
@@ -801,8 +801,13 @@ static bool tls_receive(struct worker_state *s, struct conn *c, uint32_t idx, co
                         uint64_t now)
 {
     if (tls_conn_feed(c->tls, data, len)) {
-        if (c->state == C_CONNECTING) handshake_failed(s, c, "received bytes while earlier ones were unread", now);
-        else conn_end(s, idx, ERR_TLS);
+        static const char why[] = "received bytes while earlier ones were unread";
+        if (c->state == C_CONNECTING) {
+            handshake_failed(s, c, why, now);
+        } else {
+            stats_tls_reason(s->cur, why, c->inflight);
+            conn_end(s, idx, ERR_TLS);
+        }
         return false;
     }
     if (c->state == C_CONNECTING) {
@@ -960,8 +965,9 @@ static void run_loop(struct worker_state *s)
             if (atomic_load_explicit(w->stop, memory_order_relaxed)) break;
             if (w->end_ns && now >= w->end_ns) {
                 /* Time is up: what is in flight stays in flight. Arrivals due before the
-                 * end still count, even when the wake-up came late. */
-                release_arrivals(s, now, w->end_ns - 1);
+                 * end still count, even when the wake-up came late: as waiting, since
+                 * nothing is sent any more. */
+                release_arrivals(s, now, w->end_ns - 1, false);
                 break;
             }
             if (w->max_requests && s->issued >= w->max_requests) s->stopping = true;
@@ -970,7 +976,7 @@ static void run_loop(struct worker_state *s)
         }
         if (now >= s->next_scan) scan_timers(s, now);
         if (now >= s->next_shape_check) update_users(s, now);
-        if (!s->stopping) release_arrivals(s, now, now);
+        if (!s->stopping) release_arrivals(s, now, now, true);
         start_queued_connects(s, now);
 
         uint64_t wake = s->next_rotate < s->next_scan ? s->next_rotate : s->next_scan;
