@@ -229,7 +229,13 @@ struct tls_ctx *tls_ctx_create(const struct tls_config *cfg, char *err, size_t e
         goto fail;
     }
 
-    ctx->ssl_ctx = SSL_CTX_new(TLS_client_method());
+    /* Each worker gets its own library context: with OpenSSL's shared default one, the
+     * workers contend on its locks (provider and decoder lookups) in every handshake, which
+     * halved full handshakes per second at 8 workers (bench/RESULTS.md, "Scaling").
+     * BARRAGE_TLS_LIBCTX=shared goes back to the default context, for bench/scaling.py. */
+    const char *lc = getenv("BARRAGE_TLS_LIBCTX");
+    if (!(lc && !strcmp(lc, "shared")) && !(ctx->lib_ctx = OSSL_LIB_CTX_new())) goto nomem;
+    ctx->ssl_ctx = SSL_CTX_new_ex(ctx->lib_ctx, NULL, TLS_client_method());
     ctx->bio_method = tls_bio_method_create();
     if (!ctx->ssl_ctx || !ctx->bio_method) goto nomem;
     SSL_CTX *sc = ctx->ssl_ctx;
@@ -273,6 +279,7 @@ void tls_ctx_destroy(struct tls_ctx *ctx)
     if (!ctx) return;
     for (unsigned i = 0; i < ctx->npool; i++) SSL_SESSION_free(ctx->pool[i]);
     SSL_CTX_free(ctx->ssl_ctx);
+    OSSL_LIB_CTX_free(ctx->lib_ctx);
     BIO_meth_free(ctx->bio_method);
     free(ctx->host);
     free(ctx->sni);

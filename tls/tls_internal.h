@@ -12,6 +12,7 @@
 #define TLS_POOL_MAX 16
 
 struct tls_ctx {
+    OSSL_LIB_CTX *lib_ctx;     /* own library context, or NULL: OpenSSL's default one */
     SSL_CTX *ssl_ctx;
     BIO_METHOD *bio_method;    /* the conns' BIO: lent input, peekable output (tls_conn.c) */
     char *host;                /* verified against, for messages; brackets stripped */
