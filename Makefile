@@ -1,6 +1,6 @@
 # barrage: build, test, fuzz, bench, demo.  `make help` lists the targets.
 CC       ?= cc
-PKGS     := liburing openssl
+PKGS     := liburing openssl libfyaml jansson
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 BASEFLAGS = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-missing-field-initializers -pthread -MMD -MP \
@@ -59,10 +59,14 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_LIB_fuzz_http_parse := engine/http_parse.c
 FUZZ_LIB_fuzz_shape_parse := shapes/shape.c shapes/shape_parse.c
 FUZZ_LIB_fuzz_slo_parse := shapes/slo.c
+FUZZ_LIB_fuzz_feeder_parse := engine/feeder.c
+# The scenario loader reaches into most of the engine (durations, URLs, templates, captures).
+FUZZ_LIB_fuzz_scenario_load := $(LIB_SRC)
 .SECONDEXPANSION:
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_LIB_fuzz_$$*)
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Iengine -Ishapes -fsanitize=fuzzer,address,undefined -o $@ $^ -lm
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Iengine -Ishapes -Itls $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+	    -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
 fuzzers: $(FUZZ_BIN)
 

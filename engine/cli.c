@@ -14,6 +14,7 @@
 void cli_usage(FILE *out)
 {
     fputs("usage: barrage [options] URL\n"
+          "       barrage -s SCENARIO.yaml [options] [URL]   (user scenarios; URL overrides target:)\n"
           "       barrage serve [options]          (the built-in target server; serve --help)\n"
           "\n"
           "  -c, --connections N     connections to keep open (default 10)\n"
@@ -49,6 +50,12 @@ void cli_usage(FILE *out)
           "      --step-duration T   length of each --find-limit step (default 5s)\n"
           "      --start-rate R      first --find-limit step (default: from a closed-loop probe)\n"
           "      --max-rate R        highest --find-limit step\n"
+          "\n"
+          "scenarios (docs/SCENARIOS.md):\n"
+          "  -s, --scenario FILE     users, tasks and steps from a YAML file; -c is the number of users\n"
+          "      --tags LIST         run only tasks with one of these tags (a,b)\n"
+          "      --exclude-tags LIST leave out tasks with one of these tags\n"
+          "      --user NAME         run only this class of users\n"
           "\n"
           "https:// (TLS; sessions are resumed unless --no-resume):\n"
           "      --insecure          do not verify the server's certificate\n"
@@ -159,7 +166,7 @@ int parse_status_list(const char *s, bool ok[600])
 }
 
 /* The URL as reports show it: credentials in it ("user:pass@") become "****@". */
-static char *url_for_reports(const char *url)
+char *url_for_reports(const char *url)
 {
     const char *sep = strstr(url, "://");
     const char *auth = sep ? sep + 3 : url;
@@ -212,6 +219,7 @@ enum {
     OPT_USERS, OPT_SPAWN_RATE, OPT_RUN_TIME, OPT_FIND_LIMIT, OPT_SLO, OPT_CLOSED,
     OPT_STEP_DURATION, OPT_START_RATE, OPT_MAX_RATE,
     OPT_INSECURE, OPT_CACERT, OPT_CERT, OPT_KEY, OPT_SNI, OPT_TLS_MIN, OPT_TLS_MAX, OPT_CIPHERS, OPT_NO_RESUME,
+    OPT_TAGS, OPT_EXCLUDE_TAGS, OPT_USER,
 };
 
 static const struct option long_opts[] = {
@@ -255,6 +263,10 @@ static const struct option long_opts[] = {
     {"tls-max", required_argument, 0, OPT_TLS_MAX},
     {"ciphers", required_argument, 0, OPT_CIPHERS},
     {"no-resume", no_argument, 0, OPT_NO_RESUME},
+    {"scenario", required_argument, 0, 's'},
+    {"tags", required_argument, 0, OPT_TAGS},
+    {"exclude-tags", required_argument, 0, OPT_EXCLUDE_TAGS},
+    {"user", required_argument, 0, OPT_USER},
     {"json", required_argument, 0, OPT_JSON},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
@@ -299,13 +311,14 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
     const char *body_file = NULL;
     struct load_args la = {0};
     const char *tls_flag = NULL;   /* the last TLS flag given, for "only with https://" */
+    const char *quick_flag = NULL; /* the last flag that shapes the one request of the quick mode */
     p->tls.resume = true;
     char name[64];
 
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":c:t:d:n:m:H:b:R:qh", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:t:d:n:m:H:b:R:s:qh", long_opts, NULL)) != -1) {
         uint32_t u;
         switch (c) {
         case 'c':
@@ -326,10 +339,12 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             count_set = true;
             break;
         case 'm':
+            quick_flag = "-m";
             if (!valid_method(optarg)) goto bad_value;
             p->method = optarg;
             break;
         case 'H':
+            quick_flag = "-H";
             if (!valid_header(optarg)) {
                 plan_error(err, errlen, "-H/--header: '%s' is not 'Name: value'", optarg);
                 return CLI_EXIT_USAGE;
@@ -341,18 +356,38 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             p->headers[p->nheaders++] = optarg;
             break;
         case 'b':
+            quick_flag = "-b";
             free(p->body);
             p->body = strdup(optarg);
             p->body_len = strlen(optarg);
             body_file = NULL;
             break;
         case OPT_BODY_FILE:
+            quick_flag = "--body-file";
             body_file = optarg;
             break;
         case OPT_TIMEOUT:
             if (parse_duration(optarg, &p->timeout_ns) || p->timeout_ns < 1000000) goto bad_value;
+            p->timeout_set = true;
+            break;
+        case 's':
+            if (!*optarg) goto bad_value;
+            p->scenario_file = optarg;
+            break;
+        case OPT_TAGS:
+            if (!*optarg) goto bad_value;
+            p->tags = optarg;
+            break;
+        case OPT_EXCLUDE_TAGS:
+            if (!*optarg) goto bad_value;
+            p->exclude_tags = optarg;
+            break;
+        case OPT_USER:
+            if (!*optarg) goto bad_value;
+            p->user_class = optarg;
             break;
         case OPT_PIPELINE:
+            quick_flag = "--pipeline";
             if (parse_u32(optarg, 1, 1024, &u)) goto bad_value;
             p->pipeline = u;
             break;
@@ -367,6 +402,7 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             if (parse_duration(optarg, &p->interval_ns) || p->interval_ns < 10000000) goto bad_value;
             break;
         case OPT_EXPECT_STATUS:
+            quick_flag = "--expect-status";
             if (parse_status_list(optarg, p->status_ok)) goto bad_value;
             break;
         case OPT_JSON:
@@ -495,7 +531,17 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
         return CLI_EXIT_USAGE;
     }
 
-    if (optind >= argc) {
+    if (p->scenario_file && quick_flag) {
+        plan_error(err, errlen, "%s: not with --scenario (each step of the file says its method, headers and body)",
+                   quick_flag);
+        return CLI_EXIT_USAGE;
+    }
+    const char *scenario_only = p->tags ? "--tags" : p->exclude_tags ? "--exclude-tags" : p->user_class ? "--user" : NULL;
+    if (scenario_only && !p->scenario_file) {
+        plan_error(err, errlen, "%s applies to a scenario (-s FILE)", scenario_only);
+        return CLI_EXIT_USAGE;
+    }
+    if (optind >= argc && !p->scenario_file) {
         plan_error(err, errlen, "no URL given (usage: barrage [options] URL; see --help)");
         return CLI_EXIT_USAGE;
     }
@@ -503,9 +549,12 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
         plan_error(err, errlen, "unexpected argument '%s' after the URL", argv[optind + 1]);
         return CLI_EXIT_USAGE;
     }
-    p->url_text = url_for_reports(argv[optind]);
-    if (url_parse(argv[optind], &p->url, err, errlen)) return CLI_EXIT_USAGE;
-    if (tls_flag && !p->url.tls) {
+    if (optind < argc) {
+        p->url_arg = argv[optind];
+        p->url_text = url_for_reports(argv[optind]);
+        if (url_parse(argv[optind], &p->url, err, errlen)) return CLI_EXIT_USAGE;
+    }
+    if (tls_flag && !p->url.tls && !p->scenario_file) {  /* a scenario's target is checked when loaded */
         plan_error(err, errlen, "%s applies to https:// URLs; this one is http://", tls_flag);
         return CLI_EXIT_USAGE;
     }
@@ -527,5 +576,11 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
     la.connections_set = connections_set;
     int rc = load_model_resolve(p, &la, err, errlen);
     load_args_free(&la);
-    return rc ? CLI_EXIT_USAGE : CLI_RUN;
+    if (rc) return CLI_EXIT_USAGE;
+    if (p->scenario_file && (p->open_loop || p->find_limit)) {
+        plan_error(err, errlen, "%s: not with --scenario yet (scenario users run closed loop: -c users, or a shape "
+                   "of users with --stages/--shape/--users)", p->find_limit ? "--find-limit" : "-R/--open");
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_RUN;
 }

@@ -1,5 +1,6 @@
 /* URL parsing, target resolution and the pre-serialized request. */
 #include "plan.h"
+#include "scenario.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -200,11 +201,18 @@ static int build_request(struct plan *p, char *err, size_t errlen)
     }
     /* `pipeline` copies back to back, so sending k requests is one send of k * len bytes. */
     p->request_len = b.len;
-    for (uint32_t i = 1; i < p->pipeline; i++)
-        if (sb_add(&b, b.data, p->request_len)) {
+    if (p->pipeline > 1) {  /* grown once first: copying from b.data while it grows would read freed memory */
+        char *d = realloc(b.data, p->request_len * p->pipeline + 1);
+        if (!d) {
             free(b.data);
             return plan_error(err, errlen, "request too large to build");
         }
+        b.data = d;
+        b.cap = p->request_len * p->pipeline + 1;
+        for (uint32_t i = 1; i < p->pipeline; i++) memcpy(b.data + (size_t)i * p->request_len, b.data, p->request_len);
+        b.len = p->request_len * p->pipeline;
+        b.data[b.len] = 0;
+    }
     p->request = b.data;
     return 0;
 }
@@ -218,8 +226,88 @@ static void pick_cpus(struct plan *p)
             if (CPU_ISSET(c, &set)) p->cpus[p->ncpus++] = c;
 }
 
+/* Splits "a,b,c" into at most max pointers to NUL-terminated copies in buf. */
+static uint32_t split_list(const char *text, char *buf, size_t buflen, const char **out, uint32_t max)
+{
+    uint32_t n = 0;
+    if (!text) return 0;
+    snprintf(buf, buflen, "%s", text);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t && n < max; t = strtok_r(NULL, ",", &save)) out[n++] = t;
+    return n;
+}
+
+static bool tls_flags_given(const struct plan *p)
+{
+    const struct tls_config *t = &p->tls;
+    return t->insecure || t->cacert || t->cert || t->key || t->sni || t->min_version || t->max_version ||
+           t->ciphers || !t->resume;
+}
+
+static bool method_idempotent(const char *m, size_t len)
+{
+    static const char *const idempotent[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"};
+    for (size_t i = 0; i < sizeof(idempotent) / sizeof(idempotent[0]); i++)
+        if (strlen(idempotent[i]) == len && !memcmp(m, idempotent[i], len)) return true;
+    return false;
+}
+
+/* Notes whether a step may be re-sent (its method, the head's first word); returns the
+ * larger of `longest` and its timeout. */
+static uint64_t step_prepare(struct scn_step *st, uint64_t longest)
+{
+    const char *sp = st->head.lit ? memchr(st->head.lit, ' ', st->head.lit_len) : NULL;
+    st->idempotent = sp && method_idempotent(st->head.lit, (size_t)(sp - st->head.lit));
+    return st->timeout_ns > longest ? st->timeout_ns : longest;
+}
+
+/* -s FILE: loads the scenario; its target becomes the plan's URL (unless one was given). */
+static int load_scenario(struct plan *p, char *err, size_t errlen)
+{
+    char tagbuf[1024], exbuf[1024];
+    const char *tags[64], *ex[64];
+    struct scenario_options opt = {
+        .tags = tags,
+        .ntags = split_list(p->tags, tagbuf, sizeof(tagbuf), tags, 64),
+        .exclude_tags = ex,
+        .nexclude = split_list(p->exclude_tags, exbuf, sizeof(exbuf), ex, 64),
+        .user = p->user_class,
+        .target = p->url_arg,
+        .timeout_ns = p->timeout_set ? p->timeout_ns : 0,
+    };
+    if (!p->tags) opt.tags = NULL;
+    if (!p->exclude_tags) opt.exclude_tags = NULL;
+    p->scenario = calloc(1, sizeof(*p->scenario));
+    if (!p->scenario) return plan_error(err, errlen, "out of memory for the scenario");
+    if (scenario_load(p->scenario, p->scenario_file, &opt, err, errlen)) {
+        free(p->scenario);
+        p->scenario = NULL;
+        return -1;
+    }
+    if (!p->url_text) {
+        p->url_text = url_for_reports(p->scenario->target);
+        if (url_parse(p->scenario->target, &p->url, err, errlen)) return -1;
+    }
+    if (tls_flags_given(p) && !p->url.tls)
+        return plan_error(err, errlen, "the TLS flags apply to https:// targets; %s is http://", p->url_text);
+    /* The slowest step's timeout bounds the histograms and the timer scans. */
+    uint64_t longest = 0;
+    for (uint32_t c = 0; c < p->scenario->nclasses; c++) {
+        struct scn_class *k = &p->scenario->classes[c];
+        for (uint32_t i = 0; i < k->non_start; i++) longest = step_prepare(&k->on_start[i], longest);
+        for (uint32_t t = 0; t < k->ntasks; t++)
+            for (uint32_t i = 0; i < k->tasks[t].nsteps; i++) longest = step_prepare(&k->tasks[t].steps[i], longest);
+    }
+    if (longest) p->timeout_ns = longest;
+    p->class_of = calloc(p->connections, sizeof(*p->class_of));
+    if (!p->class_of) return plan_error(err, errlen, "out of memory for %u users", p->connections);
+    scenario_assign_classes(p->scenario, p->connections, p->class_of);
+    return 0;
+}
+
 int plan_prepare(struct plan *p, char *err, size_t errlen)
 {
+    if (p->scenario_file && load_scenario(p, err, errlen)) return -1;
+    if (p->scenario) extract_global_init();  /* jansson's allocator, before the workers start */
     pick_cpus(p);
     if (!p->threads) p->threads = p->ncpus ? p->ncpus : 1;
     if (p->threads > p->connections) p->threads = p->connections;
@@ -260,4 +348,9 @@ void plan_free(struct plan *p)
     free(p->request);
     p->body = p->json_path = p->url_text = p->request = NULL;
     shape_free(&p->shape);
+    if (p->scenario) scenario_free(p->scenario);
+    free(p->scenario);
+    free(p->class_of);
+    p->scenario = NULL;
+    p->class_of = NULL;
 }

@@ -51,6 +51,7 @@ struct plan {
     bool status_ok[600];       /* statuses counted as ok (--expect-status; default 100-399) */
     struct url url;
     char *url_text;            /* owned; as given, for reports (credentials masked) */
+    const char *url_arg;       /* the URL argument (argv); NULL with a scenario's own target */
     struct tls_config tls;     /* https: --insecure, --cacert ... (strings point into argv) */
 
     /* load model (see docs/DESIGN.md, "Load models") */
@@ -66,6 +67,15 @@ struct plan {
     double start_load, max_load;  /* --start-rate / --max-rate (or users with --closed) */
     struct slo slo;            /* --slo */
     bool slo_set;
+
+    /* scenario (-s FILE, docs/SCENARIOS.md); strings point into argv */
+    const char *scenario_file; /* NULL: the quick mode (one URL) */
+    const char *tags;          /* --tags a,b */
+    const char *exclude_tags;  /* --exclude-tags a,b */
+    const char *user_class;    /* --user NAME */
+    bool timeout_set;          /* --timeout was given (it overrides the file's) */
+    struct scenario *scenario; /* owned, by plan_prepare() from scenario_file */
+    uint32_t *class_of;        /* owned: the class of each run-wide user (scenario) */
 
     /* derived by plan_prepare() */
     struct sockaddr_storage addr;
@@ -98,10 +108,13 @@ int parse_status_list(const char *s, bool ok[600]);
 int parse_rate(const char *s, double *out);
 /* Parses a non-negative integer with optional k/K (1000) or m/M suffix. */
 int parse_count(const char *s, uint64_t *out);
+/* A copy of a URL for reports, with any user:password@ masked (malloc'd). */
+char *url_for_reports(const char *url);
 /* Parses http[s]://host[:port][/path]. Returns 0, or -1 with err set. */
 int url_parse(const char *text, struct url *u, char *err, size_t errlen);
 
-/* Resolves the target and builds the request bytes. Returns 0, or -1 with err set. */
+/* Loads the scenario (if any), resolves the target and builds the request bytes.
+ * Returns 0, or -1 with err set. */
 int plan_prepare(struct plan *p, char *err, size_t errlen);
 void plan_free(struct plan *p);
 

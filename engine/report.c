@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "http_parse.h"
+#include "scenario.h"
 
 void format_us(char *buf, size_t len, uint64_t us)
 {
@@ -31,7 +32,8 @@ double summary_target_rps(const struct summary *s)
 
 double summary_rps(const struct summary *s)
 {
-    uint64_t answered = s->total->ok + s->total->errors[ERR_STATUS];
+    /* responses, whatever their status or checks said */
+    uint64_t answered = s->total->ok + s->total->errors[ERR_STATUS] + s->total->errors[ERR_CHECK];
     return s->duration_s > 0 ? (double)answered / s->duration_s : 0;
 }
 
@@ -80,6 +82,32 @@ void report_live(FILE *out, const struct plan *p, const struct interval_rec *r, 
     fprintf(out, "\r\033[K%s%6.1fs  rps %9.0f%s  p50 %8s  p99 %8s  err %6llu  conns %6llu", bar, elapsed_s, rps,
             target, p50, p99, (unsigned long long)iv->failed, (unsigned long long)iv->open_conns);
     fflush(out);
+}
+
+/* The per-name table of a scenario run, each name's failure reasons under it. */
+static void report_steps(FILE *out, const struct summary *s)
+{
+    const struct scenario *scn = s->plan->scenario;
+    const struct stats *t = s->total;
+    size_t w = 4;
+    for (uint32_t i = 0; i < scn->nstats; i++)
+        if (strlen(scn->stat_names[i]) > w) w = strlen(scn->stat_names[i]);
+    if (w > 40) w = 40;
+    fprintf(out, "  %-12s %-*s %9s %7s %9s %9s %9s %9s %9s\n", "Steps", (int)w, "name", "requests", "failed", "req/s", "p50",
+            "p90", "p99", "max");
+    for (uint32_t i = 0; i < scn->nstats && i < t->nsteps; i++) {
+        const struct step_stats *st = &t->steps[i];
+        char q[4][32];
+        static const double qs[] = {0.5, 0.9, 0.99};
+        for (int k = 0; k < 3; k++) format_us(q[k], sizeof(q[k]), hist_quantile(st->latency, qs[k]));
+        format_us(q[3], sizeof(q[3]), st->latency->total ? st->latency->max : 0);
+        uint64_t n = st->ok + st->failed;
+        fprintf(out, "  %-12s %-*.*s %9llu %7llu %9.1f %9s %9s %9s %9s\n", "", (int)w, (int)w, scn->stat_names[i],
+                (unsigned long long)n, (unsigned long long)st->failed, s->duration_s > 0 ? (double)n / s->duration_s : 0,
+                q[0], q[1], q[2], q[3]);
+        for (int r = 0; r < STATS_STEP_REASONS && st->reasons[r].count; r++)
+            fprintf(out, "  %-12s   %s: %llu\n", "", st->reasons[r].text, (unsigned long long)st->reasons[r].count);
+    }
 }
 
 static void quantile_line(FILE *out, const char *name, const struct hist *h)
@@ -173,6 +201,7 @@ void report_summary(FILE *out, const struct summary *s)
                 fprintf(out, "  %-12s   response: %s: %llu\n", "", http_error_str((enum http_error)r),
                         (unsigned long long)t->parse_reason[r]);
     }
+    if (p->scenario) report_steps(out, s);
     fprintf(out, "  %-12s opened %llu, most open %u, closed by server %llu, by client %llu, reused requests %llu",
             "Connections", (unsigned long long)t->conns_opened, s->max_open, (unsigned long long)t->closed_by_server,
             (unsigned long long)t->closed_by_client, (unsigned long long)t->reused_requests);

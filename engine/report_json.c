@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "scenario.h"
 
 static void json_string(FILE *f, const char *s)
 {
@@ -24,6 +25,32 @@ static void json_hist(FILE *f, const char *name, const struct hist *h)
             (unsigned long long)(h->total ? h->min : 0));
     for (int i = 0; i < 6; i++) fprintf(f, ",\"%s\":%llu", qn[i], (unsigned long long)hist_quantile(h, qs[i]));
     fprintf(f, ",\"max\":%llu,\"mean\":%.1f}", (unsigned long long)h->max, hist_mean(h));
+}
+
+/* ,"steps":{"NAME":{"requests":..,"ok":..,"failed":..,"rps":..,"latency_us":{..},"failures":{REASON:n}}} */
+static void json_steps(FILE *f, const struct summary *s)
+{
+    const struct scenario *scn = s->plan->scenario;
+    const struct stats *t = s->total;
+    fputs(",\"steps\":{", f);
+    for (uint32_t i = 0; i < scn->nstats && i < t->nsteps; i++) {
+        const struct step_stats *st = &t->steps[i];
+        uint64_t n = st->ok + st->failed;
+        if (i) fputc(',', f);
+        json_string(f, scn->stat_names[i]);
+        fprintf(f, ":{\"requests\":%llu,\"ok\":%llu,\"failed\":%llu,\"rps\":%.2f,", (unsigned long long)n,
+                (unsigned long long)st->ok, (unsigned long long)st->failed,
+                s->duration_s > 0 ? (double)n / s->duration_s : 0);
+        json_hist(f, "latency_us", st->latency);
+        fputs(",\"failures\":{", f);
+        for (int r = 0; r < STATS_STEP_REASONS && st->reasons[r].count; r++) {
+            if (r) fputc(',', f);
+            json_string(f, st->reasons[r].text);
+            fprintf(f, ":%llu", (unsigned long long)st->reasons[r].count);
+        }
+        fputs("}}", f);
+    }
+    fputc('}', f);
 }
 
 int report_json(const char *path, const struct summary *s, char *err, size_t errlen)
@@ -105,6 +132,7 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
             (unsigned long long)t->conns_opened, s->max_open, (unsigned long long)t->closed_by_server,
             (unsigned long long)t->closed_by_client, (unsigned long long)t->reused_requests,
             (unsigned long long)t->retried_requests);
+    if (p->scenario) json_steps(f, s);
     fputs(",\"intervals\":[", f);
     for (size_t i = 0; i < s->nintervals; i++) {
         const struct interval_rec *r = &s->intervals[i];

@@ -1,6 +1,7 @@
 /* The reporter: owns the workers, merges their statistics at interval boundaries,
  * drives the sinks. Runs on the main thread; never touches a worker's hot data. */
 #include "run.h"
+#include "scenario.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -180,18 +181,18 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
 {
     unsigned n = p->threads;
     struct worker *ws = calloc(n, sizeof(*ws));
-    struct stats *interval = stats_create(p->timeout_ns / 1000);
+    struct stats *interval = stats_create(p->timeout_ns / 1000, p->scenario ? p->scenario->nstats : 0);
     struct interval_log log = {0};
     struct summary *sum = &out->sum;
     *sum = (struct summary){.plan = p, .threads = n};
-    out->total = stats_create(p->timeout_ns / 1000);
+    out->total = stats_create(p->timeout_ns / 1000, p->scenario ? p->scenario->nstats : 0);
     out->intervals = NULL;
     out->measured_from_s = 0;
     int code = 1;
     if (!ws || !interval || !out->total) goto out_oom;
     for (unsigned i = 0; i < n; i++) {
-        ws[i].stats.slot[0] = stats_create(p->timeout_ns / 1000);
-        ws[i].stats.slot[1] = stats_create(p->timeout_ns / 1000);
+        ws[i].stats.slot[0] = stats_create(p->timeout_ns / 1000, p->scenario ? p->scenario->nstats : 0);
+        ws[i].stats.slot[1] = stats_create(p->timeout_ns / 1000, p->scenario ? p->scenario->nstats : 0);
         if (!ws[i].stats.slot[0] || !ws[i].stats.slot[1]) goto out_oom;
     }
 

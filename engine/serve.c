@@ -25,6 +25,7 @@
 
 #include "serve.h"
 #include "plan.h"          /* parse_duration(): the same durations as the client's -d */
+#include "serve_api.h"
 #include "serve_config.h"
 #include "serve_reply.h"
 #include "serve_worker.h"
@@ -63,6 +64,7 @@ static const char usage[] =
     "  --stall-every P     the stall period (T < P); see Stall mode below\n"
     "  --capacity K        serve at most K requests at once; see Capacity mode below\n"
     "  --slot T            how long each request holds its --capacity slot\n"
+    "  --api               serve the JSON API routes below (login, items, health)\n"
     "  --stats-file FILE   at exit write {\"requests\":N,\"connections\":N} to FILE\n"
     "  --quiet             print nothing on stdout, no warnings\n"
     "  -h, --help          this text\n"
@@ -79,6 +81,24 @@ static const char usage[] =
     "  /garbage        a line that is not HTTP, then close\n"
     "  /hang           never answer\n"
     "  /echo           200 with the request body\n"
+    "\n"
+    "With --api (JSON bodies, Content-Type: application/json; without --api these paths\n"
+    "answer like /):\n"
+    "  POST /api/login      body {\"user\":\"U\",\"password\":\"pw-U\"}: 200\n"
+    "                       {\"access_token\":\"TOKEN\",\"user\":\"U\"}; a wrong password 401,\n"
+    "                       a body that is not such an object 400\n"
+    "  GET  /api/items?page=N   200 {\"page\":N,\"items\":[{\"id\":\"ID\",\"title\":\"T\"},...]}\n"
+    "                       (5 items; N from 1 to 1000000, default 1)\n"
+    "  POST /api/items      body {\"title\":\"T\"}: 201 {\"id\":\"ID\",\"title\":\"T\"} with ETag\n"
+    "                       and Location headers\n"
+    "  GET  /api/items/ID   200 {\"id\":\"ID\",\"title\":\"T\"} with its ETag; 404 unless ID was\n"
+    "                       created (or listed) for the same user\n"
+    "  GET  /health         200 {\"status\":\"ok\"}\n"
+    "  The /api/items routes need \"Authorization: Bearer TOKEN\" with a TOKEN from\n"
+    "  /api/login: 401 {\"error\":\"unauthorized\"} without it. Errors are {\"error\":\"...\"}:\n"
+    "  405 for a wrong method, 404 for another /api/ path, 413 for a body over 16 KiB.\n"
+    "  Nothing is stored: tokens and IDs are signed with a key drawn at start, so any\n"
+    "  thread answers any of them, and they are valid until the server exits.\n"
     "\n"
     "Durations (T, P) as for the client's -d: 250ms, 1s, 1.5s.\n"
     "\n"
@@ -122,6 +142,7 @@ static const struct flag flags[] = {
     { "--stall-every", FLAG_DURATION, FIELD(stall_every_ns), 1, SERVE_MAX_DURATION },
     { "--capacity",    FLAG_NUMBER, FIELD(capacity),      1, UINT32_MAX },
     { "--slot",        FLAG_DURATION, FIELD(slot_ns),      1, SERVE_MAX_DURATION },
+    { "--api",         FLAG_SWITCH, FIELD(api),           0, 0 },
     { "--stats-file",  FLAG_STRING, FIELD(stats_file),    0, 0 },
     { "--quiet",       FLAG_SWITCH, FIELD(quiet),         0, 0 },
 };
@@ -440,6 +461,7 @@ int serve_main(int argc, char **argv)
 
     raise_fd_limit(&cfg);
     serve_pattern_init();
+    serve_api_init();
     struct server s = { .cfg = &cfg };
     code = 1;
     if (serve_reply_init(&cfg) < 0) {

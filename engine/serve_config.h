@@ -29,6 +29,7 @@ struct serve_config {
     uint16_t port;             /* 0: ephemeral */
     uint16_t threads;
     bool chunked;              /* default responses use chunked encoding */
+    bool api;                  /* --api: the stateful JSON API routes (serve_api.h) */
     bool quiet;                /* nothing on stdout, no warnings */
 };
 

@@ -20,6 +20,12 @@
  * side while its request waits has given up (a timeout, say): like a proxy (nginx's 499)
  * the server drops the request and the connection, so abandoned requests cost no slot.
  * One that closes while its request holds a slot still gets the answer.
+ *
+ * --api: the JSON routes need their (small) request body whole. Such a request is not taken
+ * until its body has arrived too: head and body wait together in conn->in, the head parsed
+ * again with each read (bodies over SERVE_API_MAX_BODY are dropped and answered 413), and
+ * then serve_api.c answers it in one go, the head's offsets and the body pointing into the
+ * input still in hand.
  */
 #include "serve_worker.h"
 #include "serve_reply.h"
@@ -138,12 +144,25 @@ static size_t conn_body(struct serve_worker *w, struct serve_conn *c, struct ser
     else if (c->body_mode == SERVE_BODY_ANSWER_AFTER)
         conn_after(c, serve_reply_queue(q, &c->body_req, c->body_close, w->now,
                                                 conn_not_before(c)));
+    else if (c->body_mode == SERVE_BODY_API_TOO_LARGE)
+        conn_after(c, serve_api_queue(q, &w->api, &c->body_req, NULL, NULL, c->body_close,
+                                      w->now, conn_not_before(c)));
     conn_maybe_drop(w, c, q);
     return take;
 }
 
+/* --api: the body bytes of req to hold with its head, so that it is answered in one piece;
+ * 0 for none (not an --api request, no body, or one too long to hold). */
+static size_t conn_api_body(const struct serve_worker *w, const struct serve_request *req)
+{
+    if (!w->cfg->api || !serve_api_route(req->route) || req->transfer_encoding) return 0;
+    return req->content_length <= SERVE_API_MAX_BODY ? (size_t)req->content_length : 0;
+}
+
+/* Answers req. start: the bytes it was parsed from; body: its body when held whole (an
+ * --api request), else NULL. */
 static void conn_request(struct serve_worker *w, struct serve_conn *c, struct serve_outq *q,
-                         const struct serve_request *req)
+                         const struct serve_request *req, const char *start, const char *body)
 {
     if (req->transfer_encoding) {   /* a body we do not decode: its end is unknown */
         serve_reply_error(q, 400, w->now);
@@ -153,6 +172,13 @@ static void conn_request(struct serve_worker *w, struct serve_conn *c, struct se
     c->responses++;
     uint32_t close_after = w->cfg->close_after;
     bool close = !req->keep_alive || (close_after && c->responses >= close_after);
+    bool api = w->cfg->api && serve_api_route(req->route);
+    if (api && (body || !req->content_length)) {
+        conn_after(c, serve_api_queue(q, &w->api, req, start, body, close, w->now,
+                                      conn_not_before(c)));
+        conn_maybe_drop(w, c, q);
+        return;
+    }
     if (!req->content_length) {
         conn_after(c, serve_reply_queue(q, req, close, w->now, conn_not_before(c)));
         conn_maybe_drop(w, c, q);
@@ -166,8 +192,8 @@ static void conn_request(struct serve_worker *w, struct serve_conn *c, struct se
         c->body_mode = after == SERVE_AFTER_BODY ? SERVE_BODY_ECHO : SERVE_BODY_DROP;
         if (after != SERVE_AFTER_BODY) conn_after(c, after);
     } else {
-        c->body_mode = SERVE_BODY_ANSWER_AFTER;
-        c->body_req = *req;
+        c->body_mode = api ? SERVE_BODY_API_TOO_LARGE : SERVE_BODY_ANSWER_AFTER;
+        c->body_req = *req;   /* its offsets are stale by the time it is answered: unused */
     }
 }
 
@@ -223,12 +249,23 @@ static int conn_consume(struct serve_worker *w, struct serve_conn *c, struct ser
             off = len;
             break;
         }
+        size_t hold = conn_api_body(w, &req);
+        if (hold > len - off - (size_t)n) {   /* parsed again once the body is here */
+            if (req.expect_continue && !c->continued) {
+                serve_reply_continue(q);
+                c->continued = 1;
+            }
+            break;
+        }
         if (w->cfg->capacity && !serve_worker_slot_take(w, c)) {
             rc = CONSUMED_WAIT_SLOT;   /* parsed again (from scratch) once it has a slot */
             break;
         }
+        const char *start = buf + off;
         off += (size_t)n;
-        conn_request(w, c, q, &req);
+        c->continued = 0;
+        conn_request(w, c, q, &req, start, hold ? buf + off : NULL);
+        off += hold;
     }
     return conn_keep_input(c, buf + off, len - off) < 0 ? -1 : rc;
 }
@@ -236,8 +273,9 @@ static int conn_consume(struct serve_worker *w, struct serve_conn *c, struct ser
 /* One recv(), after the kept partial request, then consumes. Returns as conn_consume. */
 static int conn_read(struct serve_worker *w, struct serve_conn *c, struct serve_outq *q)
 {
-    /* conn->in holds at most a partial head here (complete requests are consumed before
-     * reading), so room is at least one read's worth. */
+    /* conn->in holds at most a partial head here, or a head and part of its --api body
+     * (complete requests are consumed before reading), so room is at least one read's
+     * worth (SERVE_RBUF_BYTES). */
     size_t have = c->in_len;
     if (have) memcpy(w->rbuf, c->in, have);
     size_t room = SERVE_RBUF_BYTES - have;

@@ -214,6 +214,12 @@ enum serve_after serve_reply_queue(struct serve_outq *q, const struct serve_requ
     switch ((enum serve_route)req->route) {
     case SERVE_ROUTE_DEFAULT:
     case SERVE_ROUTE_DELAY:
+    /* The --api routes without --api (with it, serve_conn.c hands them to serve_api.c). */
+    case SERVE_ROUTE_HEALTH:
+    case SERVE_ROUTE_API_LOGIN:
+    case SERVE_ROUTE_API_ITEMS:
+    case SERVE_ROUTE_API_ITEM:
+    case SERVE_ROUTE_API_OTHER:
         put_default(q, head, conn);
         break;
     case SERVE_ROUTE_CLOSE:
@@ -281,4 +287,21 @@ void serve_reply_error(struct serve_outq *q, unsigned status, uint64_t now)
 void serve_reply_continue(struct serve_outq *q)
 {
     serve_outq_puts(q, "HTTP/1.1 100 Continue\r\n\r\n");
+}
+
+void serve_reply_gate(struct serve_outq *q, uint64_t now, uint64_t not_before)
+{
+    uint64_t gate = config->delay_ms ? now + config->delay_ms * 1000000ull : 0;
+    if (gate < not_before) gate = not_before;
+    if (gate) serve_outq_mark(q, SERVE_OUT_GATE, gate);
+}
+
+void serve_reply_status_line(struct serve_outq *q, unsigned status)
+{
+    put_status_line(q, status);
+}
+
+const char *serve_reply_conn_header(const struct serve_request *req, bool close)
+{
+    return conn_header[close ? CONN_CLOSE : req->minor == 0 ? CONN_KEEP_10 : CONN_KEEP];
 }

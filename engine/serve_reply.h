@@ -43,4 +43,12 @@ void serve_reply_error(struct serve_outq *q, unsigned status, uint64_t now);
 /* "100 Continue", before reading a body the client is waiting to send. */
 void serve_reply_continue(struct serve_outq *q);
 
+/* Pieces for responses assembled elsewhere (serve_api.c), in this order: the gate that
+ * delays the response (--delay; not_before as for serve_reply_queue), the status line,
+ * headers, the Connection header (the empty string when none is needed), the empty line and
+ * the body, then serve_reply_finish(). */
+void serve_reply_gate(struct serve_outq *q, uint64_t now, uint64_t not_before);
+void serve_reply_status_line(struct serve_outq *q, unsigned status);
+const char *serve_reply_conn_header(const struct serve_request *req, bool close);
+
 #endif

@@ -91,8 +91,29 @@ static void parse_connection(const char *v, const char *e, bool *close, bool *ke
     }
 }
 
-/* Request line and headers in [p, end), which ends with the empty line. 0 or -1. */
-static int parse_head(const char *p, const char *end, struct serve_request *req)
+/* "Authorization: Bearer TOKEN": where TOKEN lies in [v, e), relative to base. */
+static void parse_authorization(const char *v, const char *e, const char *base,
+                                struct serve_request *req)
+{
+    if (e - v < 7 || strncasecmp(v, "bearer", 6) != 0 || (v[6] != ' ' && v[6] != '\t')) return;
+    v += 7;
+    while (v < e && (*v == ' ' || *v == '\t')) v++;
+    req->auth_off = (uint32_t)(v - base);
+    req->auth_len = (uint32_t)(e - v);
+}
+
+static uint8_t method_of(const char *m, size_t n)
+{
+    if (n == 3 && memcmp(m, "GET", 3) == 0) return SERVE_METHOD_GET;
+    if (n == 4 && memcmp(m, "HEAD", 4) == 0) return SERVE_METHOD_HEAD;
+    if (n == 4 && memcmp(m, "POST", 4) == 0) return SERVE_METHOD_POST;
+    return SERVE_METHOD_OTHER;
+}
+
+/* Request line and headers in [p, end), which ends with the empty line; base: the first
+ * byte handed to serve_request_parse(), which offsets count from. 0 or -1. */
+static int parse_head(const char *base, const char *p, const char *end,
+                      struct serve_request *req)
 {
     memset(req, 0, sizeof(*req));
 
@@ -102,11 +123,13 @@ static int parse_head(const char *p, const char *end, struct serve_request *req)
     const char *method = s;
     while (s < e && is_tchar((unsigned char)*s)) s++;
     if (s == method || s == e || *s != ' ') return -1;
-    req->head = s - method == 4 && memcmp(method, "HEAD", 4) == 0;
+    req->method = method_of(method, (size_t)(s - method));
+    req->head = req->method == SERVE_METHOD_HEAD;
     const char *target = ++s;
     while (s < e && (unsigned char)*s > ' ' && *s != 0x7f) s++;
     if (s == target || s == e || *s != ' ') return -1;
     serve_route_parse(target, (size_t)(s - target), req);
+    if (req->id_len) req->id_off += (uint32_t)(target - base);
     s++;
     if (e - s != 8 || memcmp(s, "HTTP/1.", 7) != 0 || s[7] < '0' || s[7] > '9') return -1;
     req->minor = (uint8_t)(s[7] - '0');
@@ -137,6 +160,8 @@ static int parse_head(const char *p, const char *end, struct serve_request *req)
             parse_connection(v, ve, &conn_close, &conn_keep);
         } else if (name_is(name, nlen, "expect")) {
             req->expect_continue = name_is(v, (size_t)(ve - v), "100-continue");
+        } else if (name_is(name, nlen, "authorization")) {
+            parse_authorization(v, ve, base, req);
         }
     }
     /* HTTP/1.1 keeps the connection unless told otherwise; HTTP/1.0 only when asked. */
@@ -156,7 +181,7 @@ ssize_t serve_request_parse(const char *buf, size_t len, size_t *scanned,
     if (!end) return len > SERVE_MAX_HEADER_BYTES ? SERVE_REQ_TOO_LARGE : SERVE_REQ_INCOMPLETE;
     if (end > SERVE_MAX_HEADER_BYTES) return SERVE_REQ_TOO_LARGE;
     *scanned = 0;
-    if (parse_head(buf + skip, buf + end, req) < 0) return SERVE_REQ_BAD;
+    if (parse_head(buf, buf + skip, buf + end, req) < 0) return SERVE_REQ_BAD;
     return (ssize_t)end;
 }
 
@@ -177,6 +202,45 @@ static bool numbered(const char *path, size_t n, const char *prefix, enum serve_
     return true;
 }
 
+/* The page of "/api/items?...": the last page=N in the query q[0, n) (N in 1..1000000);
+ * 1 when there is none, 0 when one is malformed. */
+static uint64_t query_page(const char *q, size_t n)
+{
+    uint64_t page = 1;
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && q[j] != '&') j++;
+        if (j - i >= 5 && memcmp(q + i, "page=", 5) == 0 &&
+            (!parse_decimal(q + i + 5, j - i - 5, 1000000, &page) || page == 0))
+            return 0;
+        i = j + 1;
+    }
+    return page;
+}
+
+/* The --api paths, which start with "/api/" or are "/health". */
+static void api_route(const char *path, size_t n, const char *query, size_t qlen,
+                      struct serve_request *req)
+{
+    static const char items[] = "/api/items";
+    const size_t ilen = sizeof(items) - 1;
+    req->route = SERVE_ROUTE_API_OTHER;
+    if (n == 7 && memcmp(path, "/health", 7) == 0) {
+        req->route = SERVE_ROUTE_HEALTH;
+    } else if (n == 10 && memcmp(path, "/api/login", 10) == 0) {
+        req->route = SERVE_ROUTE_API_LOGIN;
+    } else if (n == ilen && memcmp(path, items, ilen) == 0) {
+        req->route = SERVE_ROUTE_API_ITEMS;
+        req->route_arg = query_page(query, qlen);
+    } else if (n > ilen + 1 && memcmp(path, items, ilen) == 0 && path[ilen] == '/' &&
+               !memchr(path + ilen + 1, '/', n - ilen - 1)) {
+        req->route = SERVE_ROUTE_API_ITEM;
+        req->id_off = (uint32_t)(ilen + 1);   /* from path; the caller makes it from target */
+        req->id_len = (uint32_t)(n - ilen - 1);
+    }
+}
+
 void serve_route_parse(const char *target, size_t len, struct serve_request *req)
 {
     static const struct { const char *path; enum serve_route route; } exact[] = {
@@ -195,13 +259,30 @@ void serve_route_parse(const char *target, size_t len, struct serve_request *req
         n = slash ? (size_t)(path + n - slash) : 0;
         path = slash;
     }
+    const char *query = NULL;
+    size_t qlen = 0;
     for (size_t i = 0; i < n; i++) {
-        if (path[i] == '?' || path[i] == '#') { n = i; break; }
+        if (path[i] == '?' || path[i] == '#') {
+            if (path[i] == '?') {
+                query = path + i + 1;
+                const char *hash = memchr(query, '#', n - i - 1);
+                qlen = hash ? (size_t)(hash - query) : n - i - 1;
+            }
+            n = i;
+            break;
+        }
     }
 
     req->route = SERVE_ROUTE_DEFAULT;
     req->route_arg = 0;
+    req->id_off = req->id_len = 0;
     if (n < 2) return;
+    if ((n >= 5 && memcmp(path, "/api/", 5) == 0) || (n == 4 && memcmp(path, "/api", 4) == 0) ||
+        (n == 7 && memcmp(path, "/health", 7) == 0)) {
+        api_route(path, n, query, qlen, req);
+        if (req->id_len) req->id_off += (uint32_t)(path - target);
+        return;
+    }
     if (numbered(path, n, "/bytes/", SERVE_ROUTE_BYTES, 0, SERVE_MAX_BODY, req)) return;
     if (numbered(path, n, "/chunked/", SERVE_ROUTE_CHUNKED, 0, SERVE_MAX_BODY, req)) return;
     if (numbered(path, n, "/delay/", SERVE_ROUTE_DELAY, 0, SERVE_MAX_DELAY_MS, req)) return;

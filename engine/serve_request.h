@@ -28,12 +28,26 @@ enum serve_route {
     SERVE_ROUTE_HANG,       /* /hang */
     SERVE_ROUTE_ECHO,       /* /echo */
     SERVE_ROUTE_BAD_ARG,    /* a known route with a malformed or out-of-range number: 400 */
+    /* The --api routes (serve_api.h); without --api they answer as SERVE_ROUTE_DEFAULT. */
+    SERVE_ROUTE_HEALTH,     /* /health */
+    SERVE_ROUTE_API_LOGIN,  /* /api/login */
+    SERVE_ROUTE_API_ITEMS,  /* /api/items: arg = its ?page= (1 when absent, 0 when malformed) */
+    SERVE_ROUTE_API_ITEM,   /* /api/items/ID: the ID at id_off, id_len */
+    SERVE_ROUTE_API_OTHER,  /* any other path under /api/ */
 };
 
+enum serve_method { SERVE_METHOD_OTHER, SERVE_METHOD_GET, SERVE_METHOD_HEAD, SERVE_METHOD_POST };
+
+/* Offsets (id_off, auth_off) count from the first byte handed to serve_request_parse(), or
+ * from the target's first byte after serve_route_parse() alone; they are meaningful only
+ * while those bytes are. A length of 0: none. */
 struct serve_request {
     uint64_t content_length;   /* request body bytes (0 when absent) */
     uint64_t route_arg;        /* see enum serve_route */
+    uint32_t id_off, id_len;   /* SERVE_ROUTE_API_ITEM: the item ID in the path */
+    uint32_t auth_off, auth_len;   /* the token of "Authorization: Bearer TOKEN" */
     uint8_t route;             /* enum serve_route */
+    uint8_t method;            /* enum serve_method */
     uint8_t head;              /* method HEAD: the response has no body */
     uint8_t minor;             /* HTTP/1.minor */
     uint8_t keep_alive;        /* the client allows another request on this connection */
@@ -54,8 +68,8 @@ struct serve_request {
 ssize_t serve_request_parse(const char *buf, size_t len, size_t *scanned,
                             struct serve_request *req);
 
-/* Sets req->route and req->route_arg from a request target (origin or absolute form);
- * the query string and fragment are ignored. */
+/* Sets req->route, route_arg, id_off and id_len from a request target (origin or absolute
+ * form); the query string and fragment are ignored but for /api/items's ?page=N. */
 void serve_route_parse(const char *target, size_t len, struct serve_request *req);
 
 #endif

@@ -373,6 +373,7 @@ int serve_worker_create(struct serve_worker **out, const struct serve_config *cf
     w->listen_fd = listen_fd;
     w->precise_wait = true;
     w->slots_free = cfg->capacity;
+    serve_api_state_init(&w->api);
     w->wake_fd = w->spare_fd = -1;
     w->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     if (w->epoll_fd < 0) {

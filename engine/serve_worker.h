@@ -23,11 +23,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "serve_api.h"
 #include "serve_config.h"
 #include "serve_out.h"
 #include "serve_request.h"
 
-#define SERVE_RBUF_BYTES (SERVE_MAX_HEADER_BYTES + 64 * 1024)  /* leftover head + one read */
+/* Leftover head (with an --api body: SERVE_API_MAX_BODY more) + one read. */
+#define SERVE_RBUF_BYTES (SERVE_MAX_HEADER_BYTES + 64 * 1024)
+_Static_assert(SERVE_RBUF_BYTES - SERVE_MAX_HEADER_BYTES - SERVE_API_MAX_BODY >= 32 * 1024,
+               "room for a read after a held head and --api body");
 #define SERVE_LINGER_NS  (2ull * 1000000000)   /* wait this long for the peer after our FIN */
 #define SERVE_NO_TIMER   UINT32_MAX
 
@@ -36,6 +40,7 @@ enum serve_body_mode {
     SERVE_BODY_ANSWER_AFTER,   /* drop it, then answer body_req */
     SERVE_BODY_ECHO,           /* append it to the open /echo response, then end that */
     SERVE_BODY_DROP,           /* drop it: the request is answered already */
+    SERVE_BODY_API_TOO_LARGE,  /* drop it, then answer body_req (an --api route) with 413 */
 };
 
 /* A connection's hold on a --capacity slot. */
@@ -57,6 +62,7 @@ struct serve_conn {
     uint8_t body_mode;     /* enum serve_body_mode, while body_left > 0 */
     uint8_t slot;          /* enum serve_slot */
     uint8_t hup;           /* epoll saw the peer's FIN, a hang-up or an error */
+    uint8_t continued;     /* --api: "100 Continue" sent for the head waiting in `in` */
     uint32_t responses;    /* responses queued, for --close-after */
     uint64_t body_left;    /* request body bytes still to come */
     struct serve_request body_req;  /* the request whose body is being read */
@@ -100,6 +106,8 @@ struct serve_worker {
     struct serve_conn *idle_head, *idle_tail;   /* oldest first */
     bool warned_emfile;
     bool precise_wait;      /* epoll_pwait2() works here: timeouts in ns, not ms */
+
+    struct serve_api api;   /* --api: this thread's item counter */
 
     uint32_t slots_free;    /* --capacity */
     struct serve_conn *slot_head, *slot_tail;   /* waiting for a slot, oldest first */

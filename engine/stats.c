@@ -5,10 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct stats *stats_create(uint64_t highest_us)
+struct stats *stats_create(uint64_t highest_us, uint32_t nsteps)
 {
     struct stats *s = calloc(1, sizeof(*s));
     if (!s) return NULL;
+    if (nsteps) {
+        s->steps = calloc(nsteps, sizeof(*s->steps));
+        if (!s->steps) {
+            free(s);
+            return NULL;
+        }
+        s->nsteps = nsteps;
+        for (uint32_t i = 0; i < nsteps; i++)
+            if (!(s->steps[i].latency = hist_create(highest_us))) {
+                stats_destroy(s);
+                return NULL;
+            }
+    }
     s->latency = hist_create(highest_us);
     s->ttfb = hist_create(highest_us);
     s->connect = hist_create(highest_us);
@@ -38,6 +51,8 @@ void stats_destroy(struct stats *s)
     hist_destroy(s->age_at_stop);
     hist_destroy(s->handshake_full);
     hist_destroy(s->handshake_resumed);
+    for (uint32_t i = 0; i < s->nsteps; i++) hist_destroy(s->steps[i].latency);
+    free(s->steps);
     free(s);
 }
 
@@ -45,7 +60,17 @@ void stats_reset(struct stats *s)
 {
     struct hist *h[] = {s->latency,      s->ttfb,        s->connect,        s->service,          s->pool_wait,
                         s->schedule_lag, s->age_at_stop, s->handshake_full, s->handshake_resumed};
+    struct step_stats *steps = s->steps;
+    uint32_t nsteps = s->nsteps;
     memset(s, 0, sizeof(*s));
+    s->steps = steps;
+    s->nsteps = nsteps;
+    for (uint32_t i = 0; i < nsteps; i++) {
+        struct hist *l = steps[i].latency;
+        hist_reset(l);
+        memset(&steps[i], 0, sizeof(steps[i]));
+        steps[i].latency = l;
+    }
     s->latency = h[0];
     s->ttfb = h[1];
     s->connect = h[2];
@@ -84,6 +109,15 @@ void stats_add(struct stats *dst, const struct stats *src)
     dst->handshakes_resumed += src->handshakes_resumed;
     for (int i = 0; i < STATS_TLS_REASONS && src->tls_reason[i].count; i++)
         stats_tls_reason(dst, src->tls_reason[i].text, src->tls_reason[i].count);
+    for (uint32_t k = 0; k < src->nsteps && k < dst->nsteps; k++) {
+        struct step_stats *d = &dst->steps[k];
+        const struct step_stats *e = &src->steps[k];
+        d->ok += e->ok;
+        d->failed += e->failed;
+        hist_add(d->latency, e->latency);
+        for (int i = 0; i < STATS_STEP_REASONS && e->reasons[i].count; i++)
+            stats_reason(d->reasons, STATS_STEP_REASONS, e->reasons[i].text, e->reasons[i].count);
+    }
     dst->open_conns += src->open_conns;
     dst->active_users += src->active_users;
     dst->queued += src->queued;
@@ -99,11 +133,11 @@ void stats_add(struct stats *dst, const struct stats *src)
     hist_add(dst->handshake_resumed, src->handshake_resumed);
 }
 
-void stats_tls_reason(struct stats *s, const char *reason, uint64_t n)
+void stats_reason(struct reason_count *table, unsigned len, const char *reason, uint64_t n)
 {
-    int i = 0;
-    while (i < STATS_TLS_REASONS - 1 && s->tls_reason[i].count && strcmp(s->tls_reason[i].text, reason)) i++;
-    struct tls_reason *r = &s->tls_reason[i];
+    unsigned i = 0;
+    while (i < len - 1 && table[i].count && strcmp(table[i].text, reason)) i++;
+    struct reason_count *r = &table[i];
     if (!r->count) snprintf(r->text, sizeof(r->text), "%s", reason);
     else if (strcmp(r->text, reason)) snprintf(r->text, sizeof(r->text), "other reasons");
     r->count += n;
@@ -111,6 +145,6 @@ void stats_tls_reason(struct stats *s, const char *reason, uint64_t n)
 
 const char *err_class_name(enum err_class e)
 {
-    static const char *const names[ERR__COUNT] = {"connect", "timeout", "reset", "parse", "status", "dropped", "tls"};
+    static const char *const names[ERR__COUNT] = {"connect", "timeout", "reset", "parse", "status", "dropped", "tls", "check"};
     return (unsigned)e < ERR__COUNT ? names[e] : "?";
 }

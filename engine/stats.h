@@ -13,14 +13,25 @@
 #include "hist.h"
 
 /* ERR_DROPPED: open loop only, a scheduled request found the queue for connections full.
- * ERR_TLS: the TLS handshake or a record failed (reasons in tls_reason). */
-enum err_class { ERR_CONNECT, ERR_TIMEOUT, ERR_RESET, ERR_PARSE, ERR_STATUS, ERR_DROPPED, ERR_TLS, ERR__COUNT };
+ * ERR_TLS: the TLS handshake or a record failed (reasons in tls_reason).
+ * ERR_CHECK: a scenario step's check or capture failed (reasons per step). */
+enum err_class { ERR_CONNECT, ERR_TIMEOUT, ERR_RESET, ERR_PARSE, ERR_STATUS, ERR_DROPPED, ERR_TLS, ERR_CHECK, ERR__COUNT };
 #define STATS_TLS_REASONS 8     /* distinct TLS failure reasons kept; more count as the last */
-#define STATS_TLS_REASON_LEN 120
+#define STATS_STEP_REASONS 8    /* distinct failure reasons kept per scenario step name */
+#define STATS_REASON_LEN 120
 
-struct tls_reason {
-    char text[STATS_TLS_REASON_LEN];
+/* A failure reason and how often it happened; tables of them keep the first distinct
+ * reasons and count the rest under "other reasons" in the last entry. */
+struct reason_count {
+    char text[STATS_REASON_LEN];
     uint64_t count;
+};
+
+/* One scenario step name: its requests, failures and latency. */
+struct step_stats {
+    uint64_t ok, failed;        /* requests that passed / failed (any error class) */
+    struct hist *latency;       /* µs, as for the totals */
+    struct reason_count reasons[STATS_STEP_REASONS];
 };
 #define STATS_ERRNO_MAX 160     /* connect failures are also counted per errno below this */
 #define STATS_PARSE_REASONS 16  /* per enum http_error */
@@ -41,7 +52,7 @@ struct stats {
     uint64_t reused_requests;   /* requests sent on a connection that had served one before */
     uint64_t retried_requests;  /* re-sent after the server closed a reused connection unread */
     uint64_t handshakes_full, handshakes_resumed;  /* TLS handshakes completed */
-    struct tls_reason tls_reason[STATS_TLS_REASONS];
+    struct reason_count tls_reason[STATS_TLS_REASONS];
     uint64_t open_conns;        /* gauge: open connections when the slot was published */
     uint64_t active_users;      /* gauge: users (connections) the shape wants now */
     uint64_t queued;            /* gauge, open loop: requests waiting for a connection */
@@ -56,16 +67,23 @@ struct stats {
     struct hist *pool_wait;     /* µs from the intended start to the actual send */
     struct hist *schedule_lag;  /* µs from the intended start until the worker saw it due */
     struct hist *age_at_stop;   /* µs since the intended start of requests in flight at stop */
+    uint32_t nsteps;            /* scenario: per step name (scenario.stat_names); 0 otherwise */
+    struct step_stats *steps;
 };
 
-struct stats *stats_create(uint64_t highest_us);
+/* nsteps: scenario step names to keep statistics for (0: none). */
+struct stats *stats_create(uint64_t highest_us, uint32_t nsteps);
 void stats_destroy(struct stats *s);
 void stats_reset(struct stats *s);
 /* dst += src (the gauge open_conns is summed too: callers add one slot per worker). */
 void stats_add(struct stats *dst, const struct stats *src);
 
 const char *err_class_name(enum err_class e);
-/* Counts one TLS failure under its reason (cold: failures only). */
-void stats_tls_reason(struct stats *s, const char *reason, uint64_t n);
+/* Counts n failures under their reason in a table of `len` (cold: failures only). */
+void stats_reason(struct reason_count *table, unsigned len, const char *reason, uint64_t n);
+static inline void stats_tls_reason(struct stats *s, const char *reason, uint64_t n)
+{
+    stats_reason(s->tls_reason, STATS_TLS_REASONS, reason, n);
+}
 
 #endif

@@ -21,6 +21,13 @@
  *   by global arrival number), wait in a FIFO with their intended start when no
  *   connection is idle, and are timed from that intended start.
  *
+ * Scenarios (-s FILE): user i of the worker rides connection i, one request at a time.
+ * Where the quick mode sends the plan's pre-built bytes, a scenario user's request is
+ * rendered from its current step into the connection's own buffer (req), and the
+ * response is kept (rsp) when the step captures or checks more than the status. The
+ * walk through the steps, think time and pacing are user.c's; thinking users wait in
+ * its timer heap, and the loop's wake-up includes the earliest of them.
+ *
  * https: after the TCP connect a connection stays CONNECTING through the TLS handshake
  * (so the connect bound and timeout cover it); requests are encrypted by tls/ into the
  * connection's send buffer, and received ciphertext is decrypted into the worker's
@@ -43,7 +50,9 @@
 
 #include "http_parse.h"
 #include "ring.h"
+#include "scenario.h"
 #include "tls.h"
+#include "user.h"
 
 enum op { OP_CONNECT = 1, OP_RECV, OP_SEND, OP_CLOSE };
 enum conn_state { C_QUEUED, C_BACKOFF, C_CONNECTING, C_OPEN, C_PARKED };
@@ -65,6 +74,8 @@ enum conn_state { C_QUEUED, C_BACKOFF, C_CONNECTING, C_OPEN, C_PARKED };
 #define BATCH_WINDOW_DIV 20
 #define BATCH_WINDOW_MIN_NS 50000ull
 #define BATCH_MAX_WAIT_NS 1000000ull
+/* A scenario response kept for captures and checks is at most this long. */
+#define RSP_KEEP_MAX (1u << 20)
 
 struct conn {
     int fd;
@@ -128,6 +139,17 @@ struct worker_state {
     uint64_t next_arrival;       /* CLOCK_MONOTONIC ns; UINT64_MAX: no more */
     uint64_t rng;                /* xorshift state for Poisson gaps */
 
+    /* scenario users (plan->scenario; see the top of this file) */
+    const struct scenario *scn;  /* NULL: the quick mode */
+    struct user_pool users;
+    char **req;                  /* per connection: the rendered request being sent */
+    uint32_t *req_cap;
+    char **rsp;                  /* per connection: the response kept for captures */
+    uint32_t *rsp_len, *rsp_cap; /* rsp_len UINT32_MAX: it outgrew RSP_KEEP_MAX */
+    uint8_t *rsp_keep;           /* per connection: keep this response */
+    char *scratch;               /* request bodies and expected values */
+    size_t scratch_cap;
+
     /* https */
     struct tls_ctx *tls_ctx;     /* NULL for http:// */
     char **tx;                   /* per connection: ciphertext being sent (see tls_flush) */
@@ -168,10 +190,15 @@ static inline void count_failures(struct worker_state *s, enum err_class e, uint
 
 /* ---- connecting ---- */
 
+static inline bool user_stopped(const struct worker_state *s, uint32_t idx)
+{
+    return s->scn && s->users.users[idx].state == USER_STOPPED;
+}
+
 static void queue_connect(struct worker_state *s, uint32_t idx)
 {
     struct conn *c = &s->conns[idx];
-    if (idx >= s->active && !c->owed) {  /* a retired user: stays closed until wanted */
+    if ((idx >= s->active || user_stopped(s, idx)) && !c->owed) {  /* retired or stopped: stays closed */
         c->state = C_PARKED;
         return;
     }
@@ -322,11 +349,14 @@ static void close_socket(struct worker_state *s, struct conn *c, uint32_t idx, b
 
 /* Ends a connection. Its unanswered requests fail with `why`; then it reconnects
  * unless the run is winding down. */
+static void step_failed(struct worker_state *s, uint32_t idx, const char *why, uint64_t now);
+
 static void conn_close(struct worker_state *s, uint32_t idx, enum err_class why)
 {
     struct conn *c = &s->conns[idx];
     bool unanswered = c->inflight > 0;
     if (c->inflight) {
+        if (s->scn) step_failed(s, idx, err_class_name(why), mono_ns());
         count_failures(s, why, c->inflight);
         s->inflight -= c->inflight;
         c->inflight = 0;
@@ -380,9 +410,12 @@ static void attempt_failed(struct worker_state *s, struct conn *c, enum err_clas
             s->inflight--;
             count_failures(s, why, 1);
         }
-    } else {  /* a connect attempt stands for the request it was opened for */
+    } else if (!s->scn || s->users.users[idx].state == USER_READY) {
+        /* a connect attempt stands for the request it was opened for (a scenario user's
+         * only when one is waiting: not while the user thinks) */
         s->issued++;
         s->cur->issued++;
+        if (s->scn) step_failed(s, idx, err_class_name(why), now);
         count_failures(s, why, 1);
     }
     if (err > 0 && err < STATS_ERRNO_MAX) s->cur->connect_errno[err]++;
@@ -465,8 +498,14 @@ static void arm_recv(struct worker_state *s, struct conn *c, uint32_t idx)
  * budget allow, in one send. A pipelined connection is refilled only once half its
  * requests are answered: one send per depth/2 responses instead of one per read,
  * which saves the client and the server a send's worth of kernel work each time. */
+static void user_send(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now);
+
 static void fill_pipeline(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
 {
+    if (s->scn) {
+        user_send(s, c, idx, now);
+        return;
+    }
     const struct plan *p = s->plan;
     uint32_t refill_at = p->pipeline / 2;
     if (c->sending || c->server_closing || c->inflight > refill_at || idx >= s->active) return;
@@ -491,6 +530,158 @@ static void fill_pipeline(struct worker_state *s, struct conn *c, uint32_t idx, 
     s->cur->issued += n;
     s->cur->bytes_sent += bytes;
     send_bytes(s, c, idx, p->request, bytes);
+}
+
+/* ---- scenario users ---- */
+
+/* Grows a per-connection or scratch buffer to at least `need` bytes (rounded up); the
+ * buffers only grow, to the largest request or response a user sends or keeps, so this
+ * allocates on the first requests of a run, not per request. Returns false when out of
+ * memory or past `limit`. */
+static bool grow(char **buf, uint32_t *cap, size_t need, size_t limit)
+{
+    if (need <= *cap) return true;
+    if (need > limit) return false;
+    size_t c = (need + 1023) & ~(size_t)1023;
+    char *b = realloc(*buf, c);
+    if (!b) return false;
+    *buf = b;
+    *cap = (uint32_t)c;
+    return true;
+}
+
+/* Renders user idx's current step into its connection's request buffer; returns its
+ * length, or 0 when it cannot be built (too large: over 16 MiB, or out of memory). */
+static size_t render_request(struct worker_state *s, uint32_t idx)
+{
+    for (int tries = 0; tries < 3; tries++) {
+        size_t body_need;
+        size_t n = user_render(&s->users, idx, s->req[idx], s->req_cap[idx], s->scratch, s->scratch_cap, &body_need);
+        if (body_need) {
+            uint32_t cap = (uint32_t)s->scratch_cap;
+            if (!grow(&s->scratch, &cap, body_need, 16u << 20)) return 0;
+            s->scratch_cap = cap;
+        } else if (n > s->req_cap[idx]) {
+            if (!grow(&s->req[idx], &s->req_cap[idx], n, 16u << 20)) return 0;
+        } else {
+            return n;
+        }
+    }
+    return 0;
+}
+
+/* Counts one finished request of user idx's current step in its step statistics. */
+static void step_record(struct worker_state *s, uint32_t idx, const char *why, uint64_t latency_us)
+{
+    const struct scn_step *st = user_step(&s->users, idx);
+    struct step_stats *ss = &s->cur->steps[st->stat];
+    if (latency_us != UINT64_MAX) hist_record(ss->latency, latency_us);
+    if (!why) {
+        ss->ok++;
+        return;
+    }
+    ss->failed++;
+    stats_reason(ss->reasons, STATS_STEP_REASONS, why, 1);
+}
+
+/* User idx's request failed without a usable response (connect, reset, timeout, ...):
+ * counted for its step; the user moves on as on_failure says. Its connection is being
+ * closed, so nothing is sent from here: a READY user sends once reconnected. */
+static void step_failed(struct worker_state *s, uint32_t idx, const char *why, uint64_t now)
+{
+    step_record(s, idx, why, UINT64_MAX);
+    user_step_done(&s->users, idx, true, now);  /* a stopped (retired) user stays stopped */
+}
+
+/* Sends user idx's current step on its connection, when the user is ready and the
+ * connection free (or re-sends a request the server closed on unread: c->owed). */
+static void user_send(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
+{
+    const struct plan *p = s->plan;
+    if (c->sending || c->server_closing || c->inflight || idx >= s->active) return;
+    struct user *u = &s->users.users[idx];
+    bool resend = c->owed > 0;
+    if (!resend && (u->state != USER_READY || !budget_left(s))) return;
+    if (!resend && p->requests_per_conn && c->sent >= p->requests_per_conn) return;
+    const struct scn_step *st = user_step(&s->users, idx);
+    size_t len = render_request(s, idx);
+    if (!len) {  /* cannot be built: the step fails without being sent */
+        s->issued++;
+        s->cur->issued++;
+        count_failures(s, ERR_CHECK, 1);
+        step_record(s, idx, "request over 16 MiB or out of memory", UINT64_MAX);
+        user_retire(&s->users, idx);  /* it would fail again at once: the user stops */
+        (void)now;
+        return;
+    }
+    if (resend) {  /* already issued and timed */
+        c->retried = 1;
+        c->owed = 0;
+    } else {
+        s->sent_at[idx] = now;  /* pipeline is 1 with scenarios: one slot per connection */
+        s->inflight++;
+        s->issued++;
+        s->cur->issued++;
+        if (c->sent) s->cur->reused_requests++;
+    }
+    c->inflight = 1;
+    c->sent++;
+    u->state = USER_BUSY;
+    s->rsp_keep[idx] = st->extract.needs_body;
+    s->rsp_len[idx] = 0;
+    http_resp_start(&c->parser, st->head_method);
+    s->cur->bytes_sent += len;
+    send_bytes(s, c, idx, s->req[idx], len);
+}
+
+/* Keeps the bytes of a response whose step reads more than its status. */
+static void rsp_append(struct worker_state *s, uint32_t idx, const char *data, size_t n)
+{
+    uint32_t have = s->rsp_len[idx];
+    if (have == UINT32_MAX) return;
+    /* one spare byte: resp_view_parse and regexec want a NUL after the body */
+    if (!grow(&s->rsp[idx], &s->rsp_cap[idx], (size_t)have + n + 1, RSP_KEEP_MAX + 1)) {
+        s->rsp_len[idx] = UINT32_MAX;
+        return;
+    }
+    memcpy(s->rsp[idx] + have, data, n);
+    s->rsp_len[idx] = have + (uint32_t)n;
+}
+
+/* A scenario response is complete: status, checks and captures decide whether the
+ * step passed; the user moves on. */
+static void user_response(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t latency_us, uint64_t now)
+{
+    const struct scn_step *st = user_step(&s->users, idx);
+    unsigned code = c->parser.status < 600 ? c->parser.status : 0;
+    char why[EXTRACT_WHY_LEN];
+    const char *failed = NULL;
+    enum err_class cls = ERR_CHECK;
+    if (!(st->status_ok[code / 64] >> (code % 64) & 1)) {
+        snprintf(why, sizeof(why), "status %u (expected %s)", code, st->status_text);
+        failed = why;
+        cls = ERR_STATUS;
+    } else if (st->extract.needs_body) {
+        if (s->rsp_len[idx] == UINT32_MAX) {
+            snprintf(why, sizeof(why), "response over %u bytes: too long for captures and checks", RSP_KEEP_MAX);
+            failed = why;
+        } else if (user_extract(&s->users, idx, s->rsp[idx], s->rsp_len[idx], s->scratch, s->scratch_cap, why)) {
+            failed = why;
+        }
+    }
+    if (failed) count_failures(s, cls, 1);
+    else s->cur->ok++;
+    step_record(s, idx, failed, latency_us);
+    user_step_done(&s->users, idx, failed != NULL, now);
+}
+
+/* Thinking users whose time has come: their next task starts (on their connection when
+ * it is open and free; otherwise once it is). */
+static void wake_users(struct worker_state *s, uint64_t now)
+{
+    uint32_t i;
+    while ((i = user_due(&s->users, now)) != USER_NONE)
+        if (s->conns[i].state == C_OPEN) user_send(s, &s->conns[i], i, now);
 }
 
 /* Open loop: sends one scheduled request on an idle connection. Its issue was counted
@@ -588,13 +779,16 @@ static void update_users(struct worker_state *s, uint64_t now)
      * connecting ones when connected, queued ones when dequeued. */
     for (uint32_t i = s->active; i < old; i++) {
         struct conn *c = &s->conns[i];
+        if (s->scn) user_retire(&s->users, i);
         if (c->state == C_OPEN && !c->inflight && !c->owed) park(s, i);
     }
-    for (uint32_t i = old; i < s->active; i++)
+    for (uint32_t i = old; i < s->active; i++) {
+        if (s->scn) user_start(&s->users, i, now);  /* a new user each time */
         if (s->conns[i].state == C_PARKED) {
             s->conns[i].backoff_ns = 0;
             queue_connect(s, i);
         }
+    }
     s->next_shape_check = now + SHAPE_TICK_NS;
 }
 
@@ -617,7 +811,8 @@ static void response_done(struct worker_state *s, struct conn *c, uint32_t idx, 
     hist_record(st->ttfb, (c->t_first_byte - sent) / 1000);
     unsigned code = c->parser.status < 600 ? c->parser.status : 0;
     st->status[code]++;
-    if (p->status_ok[code]) st->ok++;
+    if (s->scn) user_response(s, c, idx, (now - sent) / 1000, now);
+    else if (p->status_ok[code]) st->ok++;
     else count_failures(s, ERR_STATUS, 1);
     if (c->parser.flags & HTTP_F_CLOSE) c->server_closing = 1;
     c->retried = 0;
@@ -637,6 +832,7 @@ static bool consume(struct worker_state *s, struct conn *c, uint32_t idx, const 
         }
         if (!http_resp_started(&c->parser)) c->t_first_byte = now;
         ssize_t n = http_resp_feed(&c->parser, data, len);
+        if (n > 0 && s->scn && s->rsp_keep[idx]) rsp_append(s, idx, data, (size_t)n);
         if (n < 0) {
             s->cur->parse_reason[c->parser.error < STATS_PARSE_REASONS ? c->parser.error : 0]++;
             conn_end(s, idx, ERR_PARSE);
@@ -663,7 +859,7 @@ static void after_responses(struct worker_state *s, struct conn *c, uint32_t idx
     } else if (p->requests_per_conn && c->sent >= p->requests_per_conn) {
         s->cur->closed_by_client++;
         conn_end(s, idx, ERR_RESET);
-    } else if (idx >= s->active) {
+    } else if (idx >= s->active || user_stopped(s, idx)) {
         park(s, idx);
     } else if (p->open_loop) {
         conn_ready(s, c, idx, now);
@@ -680,8 +876,8 @@ static void after_responses(struct worker_state *s, struct conn *c, uint32_t idx
  * requests must fail. */
 static bool retry_unanswered(struct worker_state *s, struct conn *c, uint32_t idx)
 {
-    if (!c->inflight || c->retried || c->sent == c->inflight || http_resp_started(&c->parser) ||
-        !s->plan->idempotent)
+    bool idempotent = s->scn ? user_step(&s->users, idx)->idempotent : s->plan->idempotent;
+    if (!c->inflight || c->retried || c->sent == c->inflight || http_resp_started(&c->parser) || !idempotent)
         return false;
     s->cur->retried_requests += c->inflight;
     s->cur->closed_by_server++;
@@ -760,7 +956,7 @@ static void conn_established(struct worker_state *s, struct conn *c, uint32_t id
     if (!c->tls) c->backoff_ns = 0;
     s->open++;
     if (s->open > s->max_open) s->max_open = s->open;
-    if (idx >= s->active && !c->owed) {  /* retired while connecting */
+    if ((idx >= s->active || user_stopped(s, idx)) && !c->owed) {  /* retired while connecting */
         park(s, idx);
         return;
     }
@@ -896,7 +1092,8 @@ static void scan_timers(struct worker_state *s, uint64_t now)
         struct conn *c = &s->conns[i];
         if (c->state == C_OPEN && c->inflight) {
             uint64_t sent = s->sent_at[(size_t)i * p->pipeline + c->head];
-            if (now - sent >= p->timeout_ns) conn_end(s, i, ERR_TIMEOUT);
+            uint64_t limit = s->scn ? user_step(&s->users, i)->timeout_ns : p->timeout_ns;
+            if (now - sent >= limit) conn_end(s, i, ERR_TIMEOUT);
         } else if (c->state == C_CONNECTING && now - c->t_connect >= p->timeout_ns) {
             if (c->tls) handshake_failed(s, c, "no TLS handshake within --timeout (is the server speaking TLS?)", now);
             else connect_failed(s, c, ETIMEDOUT, now);
@@ -977,9 +1174,11 @@ static void run_loop(struct worker_state *s)
         if (now >= s->next_scan) scan_timers(s, now);
         if (now >= s->next_shape_check) update_users(s, now);
         if (!s->stopping) release_arrivals(s, now, now, true);
+        if (s->scn && !s->stopping) wake_users(s, now);
         start_queued_connects(s, now);
 
         uint64_t wake = s->next_rotate < s->next_scan ? s->next_rotate : s->next_scan;
+        if (s->scn && user_next_wake(&s->users) < wake) wake = user_next_wake(&s->users);
         if (s->next_shape_check < wake) wake = s->next_shape_check;
         /* An arrival may leave up to one batch window late, so that a wait serves several
          * arrivals and completions: the lateness is measured (latency runs from the
@@ -1058,6 +1257,18 @@ static void state_destroy(struct worker_state *s)
     free(s->tx);
     free(s->tx_cap);
     free(s->plain);
+    if (s->req)
+        for (uint32_t i = 0; i < s->w->nconns; i++) free(s->req[i]);
+    if (s->rsp)
+        for (uint32_t i = 0; i < s->w->nconns; i++) free(s->rsp[i]);
+    free(s->req);
+    free(s->req_cap);
+    free(s->rsp);
+    free(s->rsp_len);
+    free(s->rsp_cap);
+    free(s->rsp_keep);
+    free(s->scratch);
+    user_pool_free(&s->users);
     tls_ctx_destroy(s->tls_ctx);  /* after its connections (ring_destroy/close above) */
     free(s);
 }
@@ -1082,6 +1293,24 @@ static struct worker_state *state_create(struct worker *w)
         s->idle = calloc(w->nconns, sizeof(*s->idle));
         s->waiting = calloc(s->wait_cap, sizeof(*s->waiting));
         oom |= !s->intended || !s->idle || !s->waiting;
+    }
+    if (p->scenario) {
+        s->scn = p->scenario;
+        s->req = calloc(w->nconns, sizeof(*s->req));
+        s->req_cap = calloc(w->nconns, sizeof(*s->req_cap));
+        s->rsp = calloc(w->nconns, sizeof(*s->rsp));
+        s->rsp_len = calloc(w->nconns, sizeof(*s->rsp_len));
+        s->rsp_cap = calloc(w->nconns, sizeof(*s->rsp_cap));
+        s->rsp_keep = calloc(w->nconns, sizeof(*s->rsp_keep));
+        s->scratch_cap = 4096;
+        s->scratch = malloc(s->scratch_cap);
+        oom |= !s->req || !s->req_cap || !s->rsp || !s->rsp_len || !s->rsp_cap || !s->rsp_keep || !s->scratch;
+        /* worker i of N has run-wide users i, i+N, i+2N, ... (as update_users numbers them) */
+        if (!oom && user_pool_init(&s->users, p->scenario, w->nconns, w->id, p->threads, p->class_of, w->id,
+                                   0x9E3779B97F4A7C15ull * (w->id + 1) ^ w->start_ns, w->errmsg, sizeof(w->errmsg))) {
+            state_destroy(s);
+            return NULL;
+        }
     }
     if (p->url.tls) {
         s->plain_cap = 64 * 1024;
@@ -1187,6 +1416,8 @@ static void *worker_main(void *arg)
         s->active = 0;
         update_users(s, now);
     }
+    if (s->scn && !(p->shaped && !p->open_loop))
+        for (uint32_t i = 0; i < s->active; i++) user_start(&s->users, i, now);
     for (uint32_t i = 0; i < s->active; i++) queue_connect(s, i);
     for (uint32_t i = s->active; i < w->nconns; i++) s->conns[i].state = C_PARKED;
     if (p->open_loop) {
@@ -1204,6 +1435,7 @@ static void *worker_main(void *arg)
     w->max_open = s->max_open;
     s->cur->open_conns = s->open;
     state_destroy(s);
+    if (p->scenario) extract_thread_exit();  /* this thread's JSON arena */
     atomic_store_explicit(&w->done, true, memory_order_release);
     return NULL;
 }

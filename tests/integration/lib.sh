@@ -171,8 +171,20 @@ try:
         bad.append("issued %d != ok %d + failed %d + in_flight %d" % (r["issued"], r["ok"], r["failed"], r["in_flight"]))
     if r["failed"] != sum(e.values()):
         bad.append("failed %d != sum(errors) %d %s" % (r["failed"], sum(e.values()), json.dumps(e)))
-    if r["ok"] + e.get("status", 0) != answered:
-        bad.append("ok %d + errors.status %d != sum(status) %d" % (r["ok"], e.get("status", 0), answered))
+    # a response counts as ok, or fails by its status or (scenarios) a check
+    if r["ok"] + e.get("status", 0) + e.get("check", 0) != answered:
+        bad.append("ok %d + errors.status %d + errors.check %d != sum(status) %d" % (
+            r["ok"], e.get("status", 0), e.get("check", 0), answered))
+    if "steps" in j:  # scenarios: every finished request belongs to one step name
+        steps = j["steps"].values()
+        if sum(s["requests"] for s in steps) != r["ok"] + r["failed"]:
+            bad.append("sum(steps.requests) %d != ok + failed %d" % (sum(s["requests"] for s in steps), r["ok"] + r["failed"]))
+        if sum(s["ok"] for s in steps) != r["ok"]:
+            bad.append("sum(steps.ok) %d != ok %d" % (sum(s["ok"] for s in steps), r["ok"]))
+        for name, s in j["steps"].items():
+            if s["requests"] != s["ok"] + s["failed"] or sum(s["failures"].values()) != s["failed"]:
+                bad.append("step %r: requests %d, ok %d, failed %d, failures %s" % (
+                    name, s["requests"], s["ok"], s["failed"], json.dumps(s["failures"])))
     for h in ("latency_us", "ttfb_us"):
         if j[h]["count"] != answered:
             bad.append("%s.count %d != responses %d" % (h, j[h]["count"], answered))

@@ -2,6 +2,7 @@
  * Inputs sit right before an unreadable guard page, so any read past the end crashes, and
  * are fed in every split, one byte at a time included. */
 #include "check.h"
+#include "serve_api.h"
 #include "serve_request.h"
 
 #include <stdint.h>
@@ -222,6 +223,91 @@ static void routes(void)
     }
 }
 
+static void api_routes(void)
+{
+    static const struct { const char *target; enum serve_route route; uint64_t arg; } cases[] = {
+        { "/health", SERVE_ROUTE_HEALTH, 0 },
+        { "/health/", SERVE_ROUTE_DEFAULT, 0 },
+        { "/healthz", SERVE_ROUTE_DEFAULT, 0 },
+        { "/api/login", SERVE_ROUTE_API_LOGIN, 0 },
+        { "/api/login?x=1", SERVE_ROUTE_API_LOGIN, 0 },
+        { "/api/items", SERVE_ROUTE_API_ITEMS, 1 },
+        { "/api/items?page=7", SERVE_ROUTE_API_ITEMS, 7 },
+        { "/api/items?a=b&page=1000000#f", SERVE_ROUTE_API_ITEMS, 1000000 },
+        { "/api/items?page=2&page=3", SERVE_ROUTE_API_ITEMS, 3 },
+        { "/api/items?page=0", SERVE_ROUTE_API_ITEMS, 0 },
+        { "/api/items?page=", SERVE_ROUTE_API_ITEMS, 0 },
+        { "/api/items?page=1000001", SERVE_ROUTE_API_ITEMS, 0 },
+        { "/api/items?pages=2", SERVE_ROUTE_API_ITEMS, 1 },
+        { "/api/items#page=2", SERVE_ROUTE_API_ITEMS, 1 },
+        { "/api/items/", SERVE_ROUTE_API_OTHER, 0 },
+        { "/api/items/a/b", SERVE_ROUTE_API_OTHER, 0 },
+        { "/api/itemsx", SERVE_ROUTE_API_OTHER, 0 },
+        { "/api", SERVE_ROUTE_API_OTHER, 0 },
+        { "/api/", SERVE_ROUTE_API_OTHER, 0 },
+        { "/apix", SERVE_ROUTE_DEFAULT, 0 },
+        { "http://h:1/api/login", SERVE_ROUTE_API_LOGIN, 0 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct serve_request r = { .route = 255 };
+        size_t n = strlen(cases[i].target);
+        serve_route_parse(guarded(cases[i].target, n), n, &r);
+        if (r.route != cases[i].route || r.route_arg != cases[i].arg || r.id_len) {
+            printf("  %s: route %u arg %llu\n", cases[i].target, r.route,
+                   (unsigned long long)r.route_arg);
+            CHECK(0);
+        }
+    }
+    struct serve_request r;
+    const char *t = "http://h/api/items/Ab-_9?page=2";
+    serve_route_parse(t, strlen(t), &r);
+    CHECK_EQ_U(r.route, SERVE_ROUTE_API_ITEM);
+    CHECK(r.id_len == 5 && memcmp(t + r.id_off, "Ab-_9", 5) == 0);
+}
+
+static void api_heads(void)
+{
+    struct serve_request r;
+    const char *s = "\r\nPOST /api/items/XYZ HTTP/1.1\r\nauthorization:  bearer  tok-1 \r\n"
+                    "Content-Length: 2\r\n\r\n{}";
+    size_t len = strlen(s);
+    CHECK_EQ_U(parse_str(s, &r), len - 2);
+    CHECK(r.method == SERVE_METHOD_POST && !r.head && r.content_length == 2);
+    CHECK(r.route == SERVE_ROUTE_API_ITEM && r.id_len == 3 && memcmp(s + r.id_off, "XYZ", 3) == 0);
+    CHECK(r.auth_len == 5 && memcmp(s + r.auth_off, "tok-1", 5) == 0);
+    check_bytewise(s);
+    CHECK(parse_str("GET /api/items HTTP/1.1\r\nAuthorization: Basic abc\r\n\r\n", &r) > 0);
+    CHECK(r.method == SERVE_METHOD_GET && r.auth_len == 0);
+    CHECK(parse_str("GET / HTTP/1.1\r\nAuthorization: Bearer\r\n\r\n", &r) > 0 && !r.auth_len);
+    CHECK(parse_str("HEAD / HTTP/1.1\r\n\r\n", &r) > 0 && r.head && r.method == SERVE_METHOD_HEAD);
+    CHECK(parse_str("DELETE / HTTP/1.1\r\n\r\n", &r) > 0 && r.method == SERVE_METHOD_OTHER);
+    CHECK(parse_str("GETX / HTTP/1.1\r\n\r\n", &r) > 0 && r.method == SERVE_METHOD_OTHER);
+}
+
+static void api_tokens(void)
+{
+    serve_api_init();
+    char a[SERVE_API_TOKEN_LEN], a2[SERVE_API_TOKEN_LEN], b[SERVE_API_TOKEN_LEN];
+    serve_api_token("alice", 5, a);
+    serve_api_token("alice", 5, a2);
+    serve_api_token("alicf", 5, b);
+    CHECK(memcmp(a, a2, sizeof(a)) == 0 && memcmp(a, b, sizeof(a)) != 0);
+    CHECK(memcmp(a, "tok-", 4) == 0);
+    uint64_t ua, ub;
+    CHECK(serve_api_token_check(guarded(a, sizeof(a)), sizeof(a), &ua));
+    CHECK(serve_api_token_check(b, sizeof(b), &ub) && ua != ub);
+    CHECK(!serve_api_token_check(a, sizeof(a) - 1, &ua));
+    for (size_t i = 0; i < sizeof(a); i++) {   /* any one character changed: refused */
+        char t[SERVE_API_TOKEN_LEN];
+        memcpy(t, a, sizeof(t));
+        t[i] = t[i] == '0' ? '1' : '0';
+        if (serve_api_token_check(t, sizeof(t), &ub)) {
+            printf("  accepted with character %zu changed\n", i);
+            CHECK(0);
+        }
+    }
+}
+
 /* Random damage to valid heads: never a crash or an out-of-bounds read, and feeding in
  * pieces always agrees with parsing at once. */
 static void mutations(void)
@@ -230,12 +316,13 @@ static void mutations(void)
         "GET /bytes/10 HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n",
         "POST /echo HTTP/1.0\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\nabc",
         "\r\nHEAD /status/204 HTTP/1.1\nTransfer-Encoding: chunked\n\n",
+        "POST /api/items/a HTTP/1.1\r\nAuthorization: Bearer t\r\nContent-Length: 2\r\n\r\n{}",
     };
     static const char alphabet[] = "\r\n :\t/aZ09-?";
     uint64_t rng = 88172645463325252ull;
     char buf[256];
     for (int round = 0; round < 20000; round++) {
-        const char *seed = seeds[round % 3];
+        const char *seed = seeds[round % (sizeof(seeds) / sizeof(seeds[0]))];
         size_t n = strlen(seed);
         memcpy(buf, seed, n);
         for (int k = 0; k < 3; k++) {
@@ -260,6 +347,9 @@ int main(void)
     RUN(malformed);
     RUN(too_large);
     RUN(routes);
+    RUN(api_routes);
+    RUN(api_heads);
+    RUN(api_tokens);
     RUN(mutations);
     CHECK_EXIT();
 }

@@ -10,7 +10,7 @@
 
 static void add_merges_every_field(void)
 {
-    struct stats *a = stats_create(1000000), *b = stats_create(1000000);
+    struct stats *a = stats_create(1000000, 0), *b = stats_create(1000000, 0);
     b->issued = 10, b->ok = 6, b->failed = 3, b->errors[ERR_TIMEOUT] = 2, b->errors[ERR_STATUS] = 1;
     b->status[200] = 6, b->status[503] = 1, b->connect_errno[111] = 4, b->parse_reason[2] = 1;
     b->bytes_sent = 100, b->bytes_received = 200, b->conns_opened = 3, b->closed_by_server = 1;
@@ -70,9 +70,9 @@ static void *fake_worker(void *arg)
 
 static void handover_loses_nothing(void)
 {
-    ho.slot[0] = stats_create(1000000);
-    ho.slot[1] = stats_create(1000000);
-    struct stats *total = stats_create(1000000);
+    ho.slot[0] = stats_create(1000000, 0);
+    ho.slot[1] = stats_create(1000000, 0);
+    struct stats *total = stats_create(1000000, 0);
     pthread_t t;
     pthread_create(&t, NULL, fake_worker, NULL);
     uint64_t takes = 0;

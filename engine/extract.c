@@ -1,0 +1,576 @@
+/* Captures and checks on a complete response: viewing the raw bytes (de-chunking in
+ * place), JSON paths over a jansson tree built in a per-thread arena, header and regex
+ * captures, and the bounded failure reasons. */
+#include "extract.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static int x_error(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* ---- the per-thread arena behind jansson ----
+ *
+ * While a response is parsed (arena.active), jansson's allocations are bumped out of one
+ * block; its frees of that memory do nothing and the block is reset after the response.
+ * When a response needs more than the block holds, the rest comes from malloc (freed by
+ * jansson as usual) and the block is replaced by a bigger one at the reset, so that once
+ * the block has grown to the largest response nothing is allocated. Outside a response
+ * (another user of jansson in this process, such as the built-in server) every allocation
+ * is plain malloc/free. */
+
+#define ARENA_FIRST (64 * 1024)
+#define ARENA_MOST ((size_t)256 << 20)  /* beyond this, big responses keep using malloc */
+
+struct arena {
+    char *buf;
+    size_t cap, used;
+    size_t overflow;  /* bytes this response took from malloc */
+    bool active;
+};
+
+static __thread struct arena arena;
+
+static void *arena_malloc(size_t n)
+{
+    struct arena *a = &arena;
+    size_t need = (n + 15) & ~(size_t)15;
+    if (a->active && need >= n) {
+        if (a->cap - a->used >= need) {
+            void *p = a->buf + a->used;
+            a->used += need;
+            return p;
+        }
+        a->overflow += need;
+    }
+    return malloc(n);
+}
+
+static void arena_free(void *p)
+{
+    const struct arena *a = &arena;
+    if (a->buf && (char *)p >= a->buf && (char *)p < a->buf + a->cap) return;  /* reset at the end */
+    free(p);
+}
+
+static void arena_begin(void)
+{
+    struct arena *a = &arena;
+    if (!a->buf) {
+        a->buf = malloc(ARENA_FIRST);
+        a->cap = a->buf ? ARENA_FIRST : 0;
+    }
+    a->used = a->overflow = 0;
+    a->active = true;
+}
+
+/* After every arena object has been released: empties the block, growing it if this
+ * response overflowed. */
+static void arena_end(void)
+{
+    struct arena *a = &arena;
+    a->active = false;
+    if (a->overflow && a->cap < ARENA_MOST) {
+        size_t cap = a->cap ? a->cap : ARENA_FIRST;
+        while (cap < 2 * (a->used + a->overflow) && cap < ARENA_MOST) cap *= 2;
+        char *buf = malloc(cap);
+        if (buf) {
+            free(a->buf);
+            a->buf = buf;
+            a->cap = cap;
+        }
+    }
+    a->used = a->overflow = 0;
+}
+
+size_t extract_arena_size(void) { return arena.cap; }
+
+void extract_thread_exit(void)
+{
+    free(arena.buf);
+    memset(&arena, 0, sizeof(arena));
+}
+
+static pthread_once_t alloc_once = PTHREAD_ONCE_INIT;
+
+static void install_alloc(void)
+{
+    json_set_alloc_funcs(arena_malloc, arena_free);
+    json_object_seed(0);  /* seeded now, not on a worker's first object */
+}
+
+void extract_global_init(void) { pthread_once(&alloc_once, install_alloc); }
+
+/* ---- viewing a response ---- */
+
+static const char *find_line_end(const char *p, const char *end) { return memchr(p, '\n', (size_t)(end - p)); }
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* De-chunks body[0, len) in place; returns the decoded length or -1. */
+static long dechunk(char *body, size_t len)
+{
+    const char *p = body, *end = body + len;
+    char *out = body;
+    for (;;) {
+        size_t size = 0;
+        int digits = 0, h;
+        while (p < end && (h = hexval(*p)) >= 0) {
+            if (++digits > 15) return -1;
+            size = size * 16 + (size_t)h;
+            p++;
+        }
+        if (!digits) return -1;
+        const char *nl = find_line_end(p, end);  /* skips any ;extension */
+        if (!nl) return -1;
+        p = nl + 1;
+        if (size == 0) break;  /* trailers, if any, are ignored */
+        if ((size_t)(end - p) < size) return -1;
+        memmove(out, p, size);
+        out += size;
+        p += size;
+        if (p < end && *p == '\r') p++;
+        if (p >= end || *p != '\n') return -1;
+        p++;
+    }
+    return (long)(out - body);
+}
+
+/* Does the header value (a list of codings) end in "chunked"? */
+static bool is_chunked(const char *v, size_t n)
+{
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t')) n--;
+    return n >= 7 && !strncasecmp(v + n - 7, "chunked", 7) && (n == 7 || v[n - 8] == ',' || v[n - 8] == ' ');
+}
+
+int resp_view_parse(struct resp_view *v, char *raw, size_t len)
+{
+    memset(v, 0, sizeof(*v));
+    const char *end = raw + len;
+    if (len < 12 || memcmp(raw, "HTTP/1.", 7) || raw[7] < '0' || raw[7] > '9' || raw[8] != ' ') return -1;
+    unsigned status = 0;
+    for (int i = 9; i < 12; i++) {
+        if (raw[i] < '0' || raw[i] > '9') return -1;
+        status = status * 10 + (unsigned)(raw[i] - '0');
+    }
+    if (len > 12 && raw[12] != ' ' && raw[12] != '\r' && raw[12] != '\n') return -1;
+    const char *nl = find_line_end(raw, end);
+    if (!nl) return -1;
+    const char *head = nl + 1, *p = head;
+    for (;;) {  /* up to the empty line */
+        if (p < end && *p == '\n') {
+            v->head_len = (size_t)(p - head);
+            p += 1;
+            break;
+        }
+        if (p + 1 < end && p[0] == '\r' && p[1] == '\n') {
+            v->head_len = (size_t)(p - head);
+            p += 2;
+            break;
+        }
+        nl = find_line_end(p, end);
+        if (!nl) return -1;
+        p = nl + 1;
+    }
+    v->status = status;
+    v->head = head;
+    v->body = raw + (p - raw);
+    v->body_len = (size_t)(end - p);
+
+    size_t n;
+    const char *te = resp_header(v, "Transfer-Encoding", &n);
+    if (te && is_chunked(te, n)) {
+        long got = dechunk(v->body, v->body_len);
+        if (got < 0) return -1;
+        v->body_len = (size_t)got;
+    } else {
+        const char *cl = resp_header(v, "Content-Length", &n);
+        if (cl && n > 0 && n < 19) {
+            size_t want = 0, i = 0;
+            while (i < n && cl[i] >= '0' && cl[i] <= '9') want = want * 10 + (size_t)(cl[i++] - '0');
+            if (i == n && want < v->body_len) v->body_len = want;  /* what follows is not this response's */
+        }
+    }
+    return 0;
+}
+
+const char *resp_header(const struct resp_view *v, const char *name, size_t *len)
+{
+    size_t nlen = strlen(name);
+    const char *p = v->head, *end = v->head + v->head_len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        if ((size_t)(le - p) > nlen && p[nlen] == ':' && !strncasecmp(p, name, nlen)) {
+            const char *s = p + nlen + 1, *e = le;
+            while (s < e && (*s == ' ' || *s == '\t')) s++;
+            while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) e--;
+            *len = (size_t)(e - s);
+            return s;
+        }
+        p = le + 1;
+    }
+    *len = 0;
+    return NULL;
+}
+
+/* ---- compiling ---- */
+
+int json_path_compile(const char *path, struct json_path_part **parts, unsigned *nparts, char *err, size_t errlen)
+{
+    *parts = NULL;
+    *nparts = 0;
+    size_t len = strlen(path);
+    if (len == 0) return x_error(err, errlen, "json path is empty");
+    /* at most one part per character */
+    struct json_path_part *out = calloc(len, sizeof(*out));
+    if (!out) return x_error(err, errlen, "out of memory");
+    unsigned n = 0;
+    size_t i = 0;
+    while (i < len) {
+        if (path[i] == '[') {
+            size_t j = i + 1;
+            long idx = 0;
+            while (j < len && path[j] >= '0' && path[j] <= '9' && j - i <= 9) idx = idx * 10 + (path[j++] - '0');
+            if (j == i + 1 || j >= len || path[j] != ']') {
+                x_error(err, errlen, "json path '%.60s': expected [N] with N a number from 0 at character %zu", path,
+                        i + 1);
+                goto fail;
+            }
+            out[n].key = NULL;
+            out[n++].index = idx;
+            i = j + 1;
+            if (i < len && path[i] != '.' && path[i] != '[') {
+                x_error(err, errlen, "json path '%.60s': expected . or [ at character %zu", path, i + 1);
+                goto fail;
+            }
+            if (i < len && path[i] == '.') {
+                i++;
+                if (i == len) {
+                    x_error(err, errlen, "json path '%.60s': empty key at character %zu", path, i + 1);
+                    goto fail;
+                }
+            }
+            continue;
+        }
+        size_t j = i;
+        while (j < len && path[j] != '.' && path[j] != '[') j++;
+        if (j == i) {
+            x_error(err, errlen, "json path '%.60s': empty key at character %zu", path, i + 1);
+            goto fail;
+        }
+        out[n].key = strndup(path + i, j - i);
+        if (!out[n++].key) {
+            x_error(err, errlen, "out of memory");
+            goto fail;
+        }
+        i = j;
+        if (i < len && path[i] == '.') {
+            i++;
+            if (i == len) {
+                x_error(err, errlen, "json path '%.60s': empty key at character %zu", path, i + 1);
+                goto fail;
+            }
+        }
+    }
+    *parts = out;
+    *nparts = n;
+    return 0;
+fail:
+    for (unsigned k = 0; k < n; k++) free(out[k].key);
+    free(out);
+    return -1;
+}
+
+static void free_path(struct json_path_part *p, unsigned n)
+{
+    for (unsigned k = 0; k < n; k++) free(p[k].key);
+    free(p);
+}
+
+static void capture_free(struct capture *c)
+{
+    free(c->var_name);
+    free(c->spec);
+    free(c->header);
+    free_path(c->path, c->npath);
+    if (c->re_compiled) regfree(&c->re);
+    memset(c, 0, sizeof(*c));
+}
+
+int capture_compile(struct capture *c, const char *var_name, uint32_t var, const char *spec, char *err,
+                    size_t errlen)
+{
+    memset(c, 0, sizeof(*c));
+    c->var = var;
+    c->var_name = strdup(var_name);
+    c->spec = strdup(spec);
+    if (!c->var_name || !c->spec) goto oom;
+    if (!strncmp(spec, "json.", 5) || !strcmp(spec, "json")) {
+        c->kind = CAP_JSON;
+        if (spec[4] == '\0' || spec[5] == '\0') {
+            x_error(err, errlen, "capture %s: 'json.' needs a path, such as json.token or json.items[0].id", var_name);
+            goto fail;
+        }
+        char why[160];
+        if (json_path_compile(spec + 5, &c->path, &c->npath, why, sizeof(why))) {
+            x_error(err, errlen, "capture %s: %s", var_name, why);
+            goto fail;
+        }
+    } else if (!strncmp(spec, "header.", 7)) {
+        c->kind = CAP_HEADER;
+        const char *h = spec + 7;
+        if (!*h) {
+            x_error(err, errlen, "capture %s: 'header.' needs a header name, such as header.ETag", var_name);
+            goto fail;
+        }
+        for (const char *p = h; *p; p++)
+            if (*p <= ' ' || *p == ':' || *p == 0x7f) {
+                x_error(err, errlen, "capture %s: '%s' is not a header name", var_name, h);
+                goto fail;
+            }
+        if (!(c->header = strdup(h))) goto oom;
+    } else if (!strncmp(spec, "regex:", 6)) {
+        c->kind = CAP_REGEX;
+        if (!spec[6]) {
+            x_error(err, errlen, "capture %s: 'regex:' needs a pattern", var_name);
+            goto fail;
+        }
+        int rc = regcomp(&c->re, spec + 6, REG_EXTENDED);
+        if (rc) {
+            char why[120];
+            regerror(rc, &c->re, why, sizeof(why));
+            x_error(err, errlen, "capture %s: bad regex: %s", var_name, why);
+            goto fail;
+        }
+        c->re_compiled = true;
+    } else if (!strcmp(spec, "body")) {
+        c->kind = CAP_BODY;
+    } else {
+        x_error(err, errlen, "capture %s: unknown capture '%s' (expected json.PATH, header.NAME, regex:RE or body)",
+                var_name, spec);
+        goto fail;
+    }
+    return 0;
+oom:
+    x_error(err, errlen, "out of memory");
+fail:
+    capture_free(c);
+    return -1;
+}
+
+void extract_free(struct extract *x)
+{
+    if (!x) return;
+    for (unsigned i = 0; i < x->ncaps; i++) capture_free(&x->caps[i]);
+    free(x->caps);
+    for (unsigned i = 0; i < x->nchecks; i++) {
+        struct check *k = &x->checks[i];
+        free(k->name);
+        free_path(k->path, k->npath);
+        tpl_free(&k->value);
+        free(k->value_text);
+    }
+    free(x->checks);
+    memset(x, 0, sizeof(*x));
+}
+
+/* ---- running ---- */
+
+static int why_f(char why[EXTRACT_WHY_LEN], const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, EXTRACT_WHY_LEN, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static json_t *json_walk(json_t *root, const struct json_path_part *p, unsigned n)
+{
+    json_t *j = root;
+    for (unsigned i = 0; j && i < n; i++) {
+        if (p[i].key) j = json_is_object(j) ? json_object_get(j, p[i].key) : NULL;
+        else j = json_is_array(j) && (size_t)p[i].index < json_array_size(j) ? json_array_get(j, (size_t)p[i].index) : NULL;
+    }
+    return j;
+}
+
+/* The shortest %g form of d that reads back as d, with ".0" for whole numbers as jansson
+ * writes them. */
+static int fmt_real(char *out, size_t cap, double d)
+{
+    char tmp[40];
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d) break;
+    }
+    if (!strpbrk(tmp, ".eEni")) {  /* not 1e+20, inf, nan */
+        memcpy(tmp + n, ".0", 3);
+        n += 2;
+    }
+    if ((size_t)n < cap) memcpy(out, tmp, (size_t)n);
+    return n;
+}
+
+/* Writes j's text (a string's content, anything else as compact JSON) into out (cap
+ * bytes); returns its full length, which may be above cap (then out is not all of it).
+ * An arena must be active: dumping an object allocates inside jansson. */
+static size_t json_text(json_t *j, char *out, size_t cap, const char **direct)
+{
+    *direct = NULL;
+    char tmp[32];
+    switch (json_typeof(j)) {
+    case JSON_STRING:
+        *direct = json_string_value(j);
+        return json_string_length(j);
+    case JSON_INTEGER: {
+        int n = snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+        if ((size_t)n <= cap) memcpy(out, tmp, (size_t)n);
+        return (size_t)n;
+    }
+    case JSON_REAL:
+        return (size_t)fmt_real(out, cap + 1, json_real_value(j));
+    case JSON_TRUE: *direct = "true"; return 4;
+    case JSON_FALSE: *direct = "false"; return 5;
+    case JSON_NULL: *direct = "null"; return 4;
+    default:
+        return json_dumpb(j, out, cap, JSON_COMPACT | JSON_ENCODE_ANY);
+    }
+}
+
+struct run_state {
+    struct resp_view *v;
+    json_t *root;
+    bool parsed;  /* root tried */
+};
+
+static json_t *get_root(struct run_state *st)
+{
+    if (!st->parsed) {
+        st->parsed = true;
+        st->root = json_loadb(st->v->body, st->v->body_len, JSON_DECODE_ANY, NULL);
+    }
+    return st->root;
+}
+
+static int run_check(const struct check *k, struct run_state *st, const struct tpl_env *env, char *scratch,
+                     size_t scratch_cap, char why[EXTRACT_WHY_LEN])
+{
+    size_t want = 0;
+    if (k->kind != CHK_HEADER_PRESENT) {
+        want = tpl_render(&k->value, env, scratch, scratch_cap);
+        if (want > scratch_cap) return why_f(why, "%s: expected value over %zu bytes", k->value_text, scratch_cap);
+    }
+    switch (k->kind) {
+    case CHK_HEADER_PRESENT:
+    case CHK_HEADER_EQUALS: {
+        size_t n;
+        const char *h = resp_header(st->v, k->name, &n);
+        if (!h) return why_f(why, "header %s missing", k->name);
+        if (k->kind == CHK_HEADER_EQUALS && (n != want || memcmp(h, scratch, n)))
+            return why_f(why, "header %s is not \"%s\"", k->name, k->value_text);
+        return 0;
+    }
+    case CHK_BODY_CONTAINS:
+        if (want && !memmem(st->v->body, st->v->body_len, scratch, want))
+            return why_f(why, "body does not contain %s", k->value_text);
+        return 0;
+    case CHK_JSON_EQUALS: {
+        json_t *root = get_root(st);
+        if (!root) return why_f(why, "%s: body is not JSON", k->name);
+        json_t *j = json_walk(root, k->path, k->npath);
+        if (!j) return why_f(why, "%s not found", k->name);
+        /* compared as text: a string by its content, anything else by its JSON text */
+        const char *direct;
+        char *text = scratch + want;  /* after the expected value */
+        size_t room = scratch_cap - want;
+        size_t n = json_text(j, text, room, &direct);
+        if (n != want || (!direct && n > room) || memcmp(direct ? direct : text, scratch, n))
+            return why_f(why, "%s is not \"%s\"", k->name, k->value_text);
+        return 0;
+    }
+    }
+    return 0;
+}
+
+static int run_capture(const struct capture *c, struct run_state *st, char *vars, uint32_t *var_len,
+                       uint32_t var_cap, char why[EXTRACT_WHY_LEN])
+{
+    char *slot = vars + (size_t)c->var * var_cap;
+    const char *val = NULL;
+    size_t n = 0;
+    switch (c->kind) {
+    case CAP_HEADER:
+        val = resp_header(st->v, c->header, &n);
+        if (!val) return why_f(why, "capture %s: %s not found", c->var_name, c->spec);
+        break;
+    case CAP_BODY:
+        val = st->v->body;
+        n = st->v->body_len;
+        break;
+    case CAP_REGEX: {
+        regmatch_t m[2] = {{.rm_so = 0, .rm_eo = (regoff_t)st->v->body_len}};
+        st->v->body[st->v->body_len] = '\0';  /* REG_STARTEND bounds it; the NUL is for any other libc */
+        if (regexec(&c->re, st->v->body, 2, m, REG_STARTEND)) return why_f(why, "capture %s: %s not found", c->var_name, c->spec);
+        const regmatch_t *g = c->re.re_nsub >= 1 ? &m[1] : &m[0];
+        if (g->rm_so < 0) return why_f(why, "capture %s: %s not found", c->var_name, c->spec);
+        val = st->v->body + g->rm_so;
+        n = (size_t)(g->rm_eo - g->rm_so);
+        break;
+    }
+    case CAP_JSON: {
+        json_t *root = get_root(st);
+        if (!root) return why_f(why, "capture %s: body is not JSON", c->var_name);
+        json_t *j = json_walk(root, c->path, c->npath);
+        if (!j) return why_f(why, "capture %s: %s not found", c->var_name, c->spec);
+        n = json_text(j, slot, var_cap, &val);
+        if (!val) {  /* written into the slot already, if it fit */
+            if (n > var_cap)
+                return why_f(why, "capture %s: %zu bytes, over the %u a variable holds", c->var_name, n, var_cap);
+            var_len[c->var] = (uint32_t)n;
+            return 0;
+        }
+        break;
+    }
+    }
+    if (n > var_cap) return why_f(why, "capture %s: %zu bytes, over the %u a variable holds", c->var_name, n, var_cap);
+    memmove(slot, val, n);
+    var_len[c->var] = (uint32_t)n;
+    return 0;
+}
+
+int extract_run(const struct extract *x, struct resp_view *v, const struct tpl_env *env, char *vars,
+                uint32_t *var_len, uint32_t var_cap, char *scratch, size_t scratch_cap, char why[EXTRACT_WHY_LEN])
+{
+    extract_global_init();
+    why[0] = '\0';
+    struct run_state st = {.v = v};
+    arena_begin();
+    int rc = 0;
+    for (unsigned i = 0; i < x->nchecks && !rc; i++) rc = run_check(&x->checks[i], &st, env, scratch, scratch_cap, why);
+    for (unsigned i = 0; i < x->ncaps && !rc; i++) rc = run_capture(&x->caps[i], &st, vars, var_len, var_cap, why);
+    if (st.root) json_decref(st.root);
+    arena_end();
+    return rc;
+}

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Scenarios (-s FILE) against the built-in target's stateful API (serve --api): a user logs
+# in with a row of a CSV feeder, captures the token, lists, creates an item and reads it
+# back with the captured id. Checks: zero failures with a correct scenario and the right
+# failure counts with a broken one; per-step statistics; think time and pacing; class
+# weights; --tags / --exclude-tags / --user; on_failure; errors in the file.
+source "$(dirname "$0")/lib.sh"
+BAR_LIMIT=20
+
+start_target --api --threads 2
+D=$(mktemp -d "$TMP/scn.XXXXXX")
+printf 'name,password\n' >"$D/users.csv"
+for i in $(seq 1 20); do printf 'user%d,pw-user%d\n' "$i" "$i" >>"$D/users.csv"; done
+
+cat >"$D/shop.yaml" <<EOF
+target: $TARGET_URL
+defaults:
+  headers: { Accept: application/json }
+  timeout: 5s
+data:
+  accounts: { csv: users.csv }
+users:
+  - name: shopper
+    think: 0
+    tags: [shop]
+    on_start:
+      - post: /api/login
+        name: login
+        json: { user: "\${accounts.name}", password: "\${accounts.password}" }
+        capture: { token: json.access_token }
+        expect: { status: 200 }
+    tasks:
+      - weight: 3
+        get: /api/items?page=\${rand(1,50)}
+        name: list items
+        headers: { Authorization: "Bearer \${token}" }
+        tags: [read]
+      - weight: 1
+        tags: [write]
+        sequence:
+          - post: /api/items
+            name: create item
+            headers: { Authorization: "Bearer \${token}" }
+            json: { title: "item \${uuid}" }
+            capture: { id: json.id, etag: header.ETag }
+            expect: { status: [200, 201] }
+          - get: /api/items/\${id}
+            name: read item
+            headers: { Authorization: "Bearer \${token}" }
+            expect: { status: 200, body_contains: "\${id}" }
+EOF
+
+# steps_of FILE: "name requests ok failed" per step, sorted
+steps_of() {
+    "$PY" -S - "$1" <<'PYEOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+for k, v in sorted(j.get("steps", {}).items()):
+    print("%s|%d|%d|%d" % (k, v["requests"], v["ok"], v["failed"]))
+PYEOF
+}
+step_field() { json_get "$1" "j['steps']['$2']['$3']"; }
+
+begin scenario_login_list_create_read_without_failures
+bar -s "$D/shop.yaml" -t 2 -c 8 -d 2s --json "$D/shop.json"
+expect_rc 0
+expect_accounting "$D/shop.json"
+expect_json "$D/shop.json" requests.failed 0
+expect_json "$D/shop.json" "j['steps']['login']['requests']" 8
+for s in "list items" "create item" "read item"; do
+    expect_gt "$s requests" "$(step_field "$D/shop.json" "$s" requests)" 50
+done
+# every read follows a create (one may be cut off by the end)
+c=$(step_field "$D/shop.json" "create item" requests)
+r=$(step_field "$D/shop.json" "read item" requests)
+expect_range "reads - creates" "$((c - r))" 0 8
+# list : create is 3 : 1 by weight (a create task is two requests)
+l=$(step_field "$D/shop.json" "list items" requests)
+expect_range "list/create" "$("$PY" -S -c "print(round($l / max($c, 1), 2))")" 2.4 3.7
+expect_grep "steps table" '^ +Steps +name' "$BAR_OUT"
+expect_grep "read item row" 'read item +[0-9]+ +0 ' "$BAR_OUT"
+end
+
+begin scenario_without_token_fails_every_list_with_401
+cat >"$D/broken.yaml" <<EOF
+target: $TARGET_URL
+data:
+  accounts: { csv: users.csv }
+users:
+  - name: forgetful
+    on_start:
+      - post: /api/login
+        name: login
+        json: { user: "\${accounts.name}", password: "\${accounts.password}" }
+        capture: { token: json.access_token }
+    tasks:
+      - get: /api/items?page=1
+        name: list items
+EOF
+bar -s "$D/broken.yaml" -t 1 -c 4 -n 200 --json "$D/broken.json"
+expect_rc 0
+expect_accounting "$D/broken.json"
+l=$(step_field "$D/broken.json" "list items" requests)
+expect_json "$D/broken.json" "j['steps']['list items']['failed']" "$l"
+expect_json "$D/broken.json" "j['steps']['login']['failed']" 0
+expect_json "$D/broken.json" errors.status "$l"
+expect_json "$D/broken.json" "j['steps']['list items']['failures']['status 401 (expected 100-399)']" "$l"
+end
+
+begin scenario_pace_gives_users_over_pace_requests_per_second
+cat >"$D/pace.yaml" <<EOF
+target: $TARGET_URL
+users:
+  - name: prober
+    pace: 100ms
+    tasks:
+      - get: /health
+EOF
+bar -s "$D/pace.yaml" -t 2 -c 10 -d 2s --json "$D/pace.json"
+expect_rc 0
+expect_accounting "$D/pace.json"
+# 10 users x 2 s / 0.1 s = 200 (the first task of each starts at once: up to 10 more)
+expect_range "requests" "$(json_get "$D/pace.json" requests.ok)" 190 212
+end
+
+begin scenario_think_time_spaces_tasks
+cat >"$D/think.yaml" <<EOF
+target: $TARGET_URL
+users:
+  - name: reader
+    think: 200ms..400ms
+    tasks:
+      - get: /health
+EOF
+bar -s "$D/think.yaml" -t 1 -c 4 -d 2s --json "$D/think.json"
+expect_rc 0
+# each user: 1 + about 2 s / 0.3 s
+expect_range "requests" "$(json_get "$D/think.json" requests.ok)" 20 40
+end
+
+begin scenario_class_weights_split_users_exactly
+cat >"$D/classes.yaml" <<EOF
+target: $TARGET_URL
+users:
+  - name: a
+    weight: 3
+    pace: 100ms
+    tasks: [ { get: /health, name: a } ]
+  - name: b
+    weight: 1
+    pace: 100ms
+    tasks: [ { get: /health, name: b } ]
+EOF
+bar -s "$D/classes.yaml" -t 2 -c 8 -d 1s --json "$D/classes.json"
+expect_rc 0
+a=$(step_field "$D/classes.json" a requests)
+b=$(step_field "$D/classes.json" b requests)
+# 6 users of a, 2 of b, all at the same pace
+expect_range "a/b" "$("$PY" -S -c "print(round($a / max($b, 1), 2))")" 2.7 3.3
+bar -s "$D/classes.yaml" --user b -t 1 -c 2 -d 500ms --json "$D/onlyb.json"
+expect_rc 0
+expect_eq "steps with --user b" "$(steps_of "$D/onlyb.json" | cut -d'|' -f1 | tr '\n' ' ')" "b "
+end
+
+begin scenario_tags_select_tasks
+bar -s "$D/shop.yaml" --tags read -t 1 -c 2 -d 500ms --json "$D/read.json"
+expect_rc 0
+expect_eq "steps with --tags read" "$(steps_of "$D/read.json" | awk -F'|' '$2 > 0 {print $1}' | tr '\n' ',')" "list items,login,"
+bar -s "$D/shop.yaml" --exclude-tags read -t 1 -c 2 -d 500ms --json "$D/noread.json"
+expect_rc 0
+expect_eq "steps with --exclude-tags read" "$(steps_of "$D/noread.json" | awk -F'|' '$2 > 0 {print $1}' | tr '\n' ',')" "create item,login,read item,"
+end
+
+begin scenario_on_failure_stop_ends_the_user
+cat >"$D/stop.yaml" <<EOF
+target: $TARGET_URL
+users:
+  - name: quitter
+    on_failure: stop
+    tasks:
+      - get: /api/items?page=1
+        name: denied
+EOF
+bar -s "$D/stop.yaml" -t 1 -c 3 -d 1s --json "$D/stop.json"
+expect_rc 0
+expect_accounting "$D/stop.json"
+expect_json "$D/stop.json" "j['steps']['denied']['requests']" 3
+end
+
+stop_target
+
+printf 'target: %s\nusers:\n  - name: x\n    tasks:\n      - gett: /\n' "$TARGET_URL" >"$D/bad.yaml"
+expect_bad_input scenario_unknown_key_names_file_line_column "bad\\.yaml:5:[0-9]+: .*unknown key 'gett'" -s "$D/bad.yaml" -d 1s
+printf 'target: %s\nusers:\n  - name: x\n    tasks:\n      - get: /${tokn}\n' "$TARGET_URL" >"$D/badvar.yaml"
+expect_bad_input scenario_unknown_variable "badvar\\.yaml:5:[0-9]+: .*tokn" -s "$D/badvar.yaml" -d 1s
+expect_bad_input scenario_missing_file "nope\\.yaml" -s "$D/nope.yaml" -d 1s
+expect_bad_input scenario_with_method_flag "-m: not with --scenario" -s "$D/shop.yaml" -m POST -d 1s
+expect_bad_input scenario_tags_without_scenario "--tags applies to a scenario" --tags read -d 1s http://127.0.0.1:1/
