@@ -135,6 +135,7 @@ static void on_failure_stop_and_restart(void)
     user_start(&up, 0, 3);                                 /* a new user */
     CHECK(up.users[0].state == USER_READY);
     user_pool_free(&up);
+    unbuild();
 
     build(THINK_CONST, 50 * MS, 0, ONFAIL_RESTART);
     CHECK(user_pool_init(&up, &scn, 1, 0, 1, NULL, 0, 3, err, sizeof(err)) == 0);
