@@ -555,6 +555,10 @@ static int run_capture(const struct capture *c, struct run_state *st, char *vars
     }
     }
     if (n > var_cap) return why_f(why, "capture %s: %zu bytes, over the %u a variable holds", c->var_name, n, var_cap);
+    /* A value from the server goes into later requests, headers included: a line break
+     * there would end the header early (and let the server write request lines). */
+    if (c->kind != CAP_BODY && (memchr(val, '\r', n) || memchr(val, '\n', n)))
+        return why_f(why, "capture %s: %s has a line break", c->var_name, c->spec);
     memmove(slot, val, n);
     var_len[c->var] = (uint32_t)n;
     return 0;

@@ -351,6 +351,25 @@ static void a_value_over_the_slot_fails(void)
     extract_free(&x);
 }
 
+/* A captured value goes into later request heads: a line break in it fails the capture
+ * (a body capture may hold one). */
+static void a_value_with_a_line_break_fails(void)
+{
+    struct extract x = {0};
+    add_capture(&x, "token", 0, "json.t");
+    char why[EXTRACT_WHY_LEN];
+    CHECK(run(&x, "HTTP/1.1 200 OK\r\n\r\n{\"t\": \"ab\\r\\nX-Evil: 1\"}", why) == -1);
+    CHECK(!strcmp(why, "capture token: json.t has a line break"));
+    CHECK(run(&x, "HTTP/1.1 200 OK\r\n\r\n{\"t\": \"a\\nb\"}", why) == -1);
+    CHECK(run(&x, "HTTP/1.1 200 OK\r\n\r\n{\"t\": \"ab\"}", why) == 0);
+    extract_free(&x);
+    struct extract y = {0};
+    add_capture(&y, "all", 0, "body");
+    CHECK(run(&y, "HTTP/1.1 200 OK\r\n\r\nline 1\nline 2", why) == 0);
+    CHECK_EQ_U(var_len[0], 13);
+    extract_free(&y);
+}
+
 static void checks_run_first_with_their_reasons(void)
 {
     struct extract x = {0};
@@ -472,6 +491,7 @@ int main(void)
     RUN(compiles_capture_specs);
     RUN(captures_each_kind);
     RUN(a_value_over_the_slot_fails);
+    RUN(a_value_with_a_line_break_fails);
     RUN(checks_run_first_with_their_reasons);
     RUN(reasons_stay_bounded);
     RUN(no_allocation_per_response_once_grown);
