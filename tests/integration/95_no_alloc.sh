@@ -32,3 +32,42 @@ for mode in "keepalive" "pipeline" "chunked"; do
     fi
     end
 done
+
+# A scenario: templates rendered per request, a JSON capture and a header capture, a check
+# on the body with a variable; the user's request and response buffers grow on the first
+# requests only, and jansson parses into the worker's arena.
+begin no_allocation_per_request_scenario
+start_target --api
+cat >"$TMP/scn.yaml" <<YAML
+target: $TARGET_URL
+users:
+  - name: u
+    on_start:
+      - post: /api/login
+        json: { user: "u\${user_id}", password: "pw-u\${user_id}" }
+        capture: { token: json.access_token }
+    tasks:
+      - sequence:
+          - post: /api/items
+            headers: { Authorization: "Bearer \${token}" }
+            json: { title: "t \${seq} \${rand(1,1000)}" }
+            capture: { id: json.id, etag: header.ETag }
+          - get: /api/items/\${id}
+            headers: { Authorization: "Bearer \${token}" }
+            expect: { status: 200, body_contains: "\${id}" }
+YAML
+scn_allocs() {
+    COUNT_ALLOC_FILE=$TMP/allocs LD_PRELOAD=$TMP/count_alloc.so \
+        "$BARRAGE" -q -t 1 -c 8 -n "$1" -s "$TMP/scn.yaml" --json "$TMP/s.json" >/dev/null 2>&1
+    cat "$TMP/allocs" 2>/dev/null || echo missing
+}
+small=$(scn_allocs 1000)
+big=$(scn_allocs 20000)
+stop_target
+expect_json "$TMP/s.json" requests.ok 20000
+if [[ $small =~ ^[0-9]+$ && $big =~ ^[0-9]+$ ]]; then
+    expect_le "allocations with 20000 requests (1000 requests: $small)" "$big" $((small + 16))
+else
+    _err "allocation counts not written: '$small' '$big'"
+fi
+end
