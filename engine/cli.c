@@ -56,6 +56,8 @@ void cli_usage(FILE *out)
           "      --tags LIST         run only tasks with one of these tags (a,b)\n"
           "      --exclude-tags LIST leave out tasks with one of these tags\n"
           "      --user NAME         run only this class of users\n"
+          "      --share-connections the users of a worker share its connections (default: one each)\n"
+          "      --pool N            with --share-connections: connections in all (default: users/10)\n"
           "\n"
           "https:// (TLS; sessions are resumed unless --no-resume):\n"
           "      --insecure          do not verify the server's certificate\n"
@@ -219,7 +221,7 @@ enum {
     OPT_USERS, OPT_SPAWN_RATE, OPT_RUN_TIME, OPT_FIND_LIMIT, OPT_SLO, OPT_CLOSED,
     OPT_STEP_DURATION, OPT_START_RATE, OPT_MAX_RATE,
     OPT_INSECURE, OPT_CACERT, OPT_CERT, OPT_KEY, OPT_SNI, OPT_TLS_MIN, OPT_TLS_MAX, OPT_CIPHERS, OPT_NO_RESUME,
-    OPT_TAGS, OPT_EXCLUDE_TAGS, OPT_USER,
+    OPT_TAGS, OPT_EXCLUDE_TAGS, OPT_USER, OPT_SHARE, OPT_POOL,
 };
 
 static const struct option long_opts[] = {
@@ -267,6 +269,8 @@ static const struct option long_opts[] = {
     {"tags", required_argument, 0, OPT_TAGS},
     {"exclude-tags", required_argument, 0, OPT_EXCLUDE_TAGS},
     {"user", required_argument, 0, OPT_USER},
+    {"share-connections", no_argument, 0, OPT_SHARE},
+    {"pool", required_argument, 0, OPT_POOL},
     {"json", required_argument, 0, OPT_JSON},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
@@ -385,6 +389,13 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
         case OPT_USER:
             if (!*optarg) goto bad_value;
             p->user_class = optarg;
+            break;
+        case OPT_SHARE:
+            p->share_connections = true;
+            break;
+        case OPT_POOL:
+            if (parse_u32(optarg, 1, 10000000, &u)) goto bad_value;
+            p->pool = u;
             break;
         case OPT_PIPELINE:
             quick_flag = "--pipeline";
@@ -536,7 +547,12 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
                    quick_flag);
         return CLI_EXIT_USAGE;
     }
-    const char *scenario_only = p->tags ? "--tags" : p->exclude_tags ? "--exclude-tags" : p->user_class ? "--user" : NULL;
+    const char *scenario_only = p->tags ? "--tags" : p->exclude_tags ? "--exclude-tags" : p->user_class ? "--user"
+                              : p->share_connections ? "--share-connections" : NULL;
+    if (p->pool && !p->share_connections) {
+        plan_error(err, errlen, "--pool applies with --share-connections");
+        return CLI_EXIT_USAGE;
+    }
     if (scenario_only && !p->scenario_file) {
         plan_error(err, errlen, "%s applies to a scenario (-s FILE)", scenario_only);
         return CLI_EXIT_USAGE;
@@ -577,6 +593,17 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
     int rc = load_model_resolve(p, &la, err, errlen);
     load_args_free(&la);
     if (rc) return CLI_EXIT_USAGE;
+    if (p->share_connections && p->shaped) {
+        plan_error(err, errlen, "--share-connections: not with a shape of users yet (a fixed -c of users)");
+        return CLI_EXIT_USAGE;
+    }
+    if (p->share_connections) {
+        if (!p->pool) {
+            uint32_t per = p->connections / 10;
+            p->pool = per < 1 ? 1 : per;
+        }
+        if (p->pool > p->connections) p->pool = p->connections;
+    }
     if (p->scenario_file && (p->open_loop || p->find_limit)) {
         plan_error(err, errlen, "%s: not with --scenario yet (scenario users run closed loop: -c users, or a shape "
                    "of users with --stages/--shape/--users)", p->find_limit ? "--find-limit" : "-R/--open");

@@ -74,6 +74,8 @@ struct plan {
     const char *exclude_tags;  /* --exclude-tags a,b */
     const char *user_class;    /* --user NAME */
     bool timeout_set;          /* --timeout was given (it overrides the file's) */
+    bool share_connections;    /* --share-connections: users share a pool of `pool` connections */
+    uint32_t pool;             /* with share_connections: connections in all (-c is the users) */
     struct scenario *scenario; /* owned, by plan_prepare() from scenario_file */
     uint32_t *class_of;        /* owned: the class of each run-wide user (scenario) */
 

@@ -164,7 +164,8 @@ int run_setup(const struct plan *p)
         fprintf(stderr, "barrage: %s\n", err);
         return 1;
     }
-    if (raise_fd_limit((uint64_t)p->connections + 64 + 16ull * p->threads, err, sizeof(err))) {
+    if (raise_fd_limit((uint64_t)(p->share_connections ? p->pool : p->connections) + 64 + 16ull * p->threads, err,
+                       sizeof(err))) {
         fprintf(stderr, "barrage: %s\n", err);
         return 2;
     }
@@ -207,7 +208,8 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
         w->plan = p;
         w->id = i;
         w->cpu = p->ncpus ? p->cpus[i % p->ncpus] : i;
-        w->nconns = p->connections / n + (i < p->connections % n);
+        w->nusers = p->connections / n + (i < p->connections % n);
+        w->nconns = p->share_connections ? p->pool / n + (i < p->pool % n) : w->nusers;
         w->max_requests = p->max_requests ? p->max_requests / n + (i < p->max_requests % n) : 0;
         w->start_ns = start;
         w->end_ns = p->duration_ns ? start + p->duration_ns : 0;

@@ -149,6 +149,13 @@ struct worker_state {
     uint8_t *rsp_keep;           /* per connection: keep this response */
     char *scratch;               /* request bodies and expected values */
     size_t scratch_cap;
+    /* --share-connections: users are not tied to connections */
+    uint32_t *conn_user;         /* per connection: its user, or USER_NONE; NULL: user i on conn i */
+    uint32_t *ufifo;             /* users waiting for a connection (a ring of users.n) */
+    uint64_t *ufifo_at;          /* since when each has waited */
+    uint32_t uf_head, uf_len;
+    uint8_t *uqueued;            /* per user: in ufifo */
+    uint32_t *user_conn;         /* per user: the connection it was last given (see share_next) */
 
     /* https */
     struct tls_ctx *tls_ctx;     /* NULL for http:// */
@@ -190,9 +197,16 @@ static inline void count_failures(struct worker_state *s, enum err_class e, uint
 
 /* ---- connecting ---- */
 
+/* The scenario user on connection idx (USER_NONE: none, sharing). */
+static inline uint32_t user_of(const struct worker_state *s, uint32_t idx)
+{
+    return s->conn_user ? s->conn_user[idx] : idx;
+}
+
+/* A connection whose own user stopped stays closed (never when users share connections). */
 static inline bool user_stopped(const struct worker_state *s, uint32_t idx)
 {
-    return s->scn && s->users.users[idx].state == USER_STOPPED;
+    return s->scn && !s->conn_user && s->users.users[idx].state == USER_STOPPED;
 }
 
 static void queue_connect(struct worker_state *s, uint32_t idx)
@@ -410,7 +424,7 @@ static void attempt_failed(struct worker_state *s, struct conn *c, enum err_clas
             s->inflight--;
             count_failures(s, why, 1);
         }
-    } else if (!s->scn || s->users.users[idx].state == USER_READY) {
+    } else if (!s->scn || (user_of(s, idx) != USER_NONE && s->users.users[user_of(s, idx)].state == USER_READY)) {
         /* a connect attempt stands for the request it was opened for (a scenario user's
          * only when one is waiting: not while the user thinks) */
         s->issued++;
@@ -499,11 +513,13 @@ static void arm_recv(struct worker_state *s, struct conn *c, uint32_t idx)
  * requests are answered: one send per depth/2 responses instead of one per read,
  * which saves the client and the server a send's worth of kernel work each time. */
 static void user_send(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now);
+static void share_next(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now);
 
 static void fill_pipeline(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
 {
     if (s->scn) {
-        user_send(s, c, idx, now);
+        if (s->conn_user) share_next(s, c, idx, now);
+        else user_send(s, c, idx, now);
         return;
     }
     const struct plan *p = s->plan;
@@ -550,13 +566,13 @@ static bool grow(char **buf, uint32_t *cap, size_t need, size_t limit)
     return true;
 }
 
-/* Renders user idx's current step into its connection's request buffer; returns its
+/* Renders user u's current step into connection idx's request buffer; returns its
  * length, or 0 when it cannot be built (too large: over 16 MiB, or out of memory). */
-static size_t render_request(struct worker_state *s, uint32_t idx)
+static size_t render_request(struct worker_state *s, uint32_t idx, uint32_t u)
 {
     for (int tries = 0; tries < 3; tries++) {
         size_t body_need;
-        size_t n = user_render(&s->users, idx, s->req[idx], s->req_cap[idx], s->scratch, s->scratch_cap, &body_need);
+        size_t n = user_render(&s->users, u, s->req[idx], s->req_cap[idx], s->scratch, s->scratch_cap, &body_need);
         if (body_need) {
             uint32_t cap = (uint32_t)s->scratch_cap;
             if (!grow(&s->scratch, &cap, body_need, 16u << 20)) return 0;
@@ -570,10 +586,10 @@ static size_t render_request(struct worker_state *s, uint32_t idx)
     return 0;
 }
 
-/* Counts one finished request of user idx's current step in its step statistics. */
-static void step_record(struct worker_state *s, uint32_t idx, const char *why, uint64_t latency_us)
+/* Counts one finished request of user u's current step in its step statistics. */
+static void step_record(struct worker_state *s, uint32_t u, const char *why, uint64_t latency_us)
 {
-    const struct scn_step *st = user_step(&s->users, idx);
+    const struct scn_step *st = user_step(&s->users, u);
     struct step_stats *ss = &s->cur->steps[st->stat];
     if (latency_us != UINT64_MAX) hist_record(ss->latency, latency_us);
     if (!why) {
@@ -584,34 +600,54 @@ static void step_record(struct worker_state *s, uint32_t idx, const char *why, u
     stats_reason(ss->reasons, STATS_STEP_REASONS, why, 1);
 }
 
-/* User idx's request failed without a usable response (connect, reset, timeout, ...):
- * counted for its step; the user moves on as on_failure says. Its connection is being
- * closed, so nothing is sent from here: a READY user sends once reconnected. */
-static void step_failed(struct worker_state *s, uint32_t idx, const char *why, uint64_t now)
+/* --share-connections: user u wants a connection; it waits in the FIFO, which the loop
+ * serves from the idle connections (serve_waiters). */
+static void user_enqueue(struct worker_state *s, uint32_t u, uint64_t now)
 {
-    step_record(s, idx, why, UINT64_MAX);
-    user_step_done(&s->users, idx, true, now);  /* a stopped (retired) user stays stopped */
+    if (s->uqueued[u]) return;
+    uint32_t slot = s->uf_head + s->uf_len++;
+    if (slot >= s->users.n) slot -= s->users.n;
+    s->ufifo[slot] = u;
+    s->ufifo_at[slot] = now;
+    s->uqueued[u] = 1;
 }
 
-/* Sends user idx's current step on its connection, when the user is ready and the
+/* The request on connection idx failed without a usable response (connect, reset,
+ * timeout, ...): counted for its user's step; the user moves on as on_failure says. The
+ * connection is being closed, so nothing is sent from here: a READY user sends once
+ * reconnected (or, sharing, once it gets a connection). */
+static void step_failed(struct worker_state *s, uint32_t idx, const char *why, uint64_t now)
+{
+    uint32_t u = user_of(s, idx);
+    if (u == USER_NONE) return;
+    step_record(s, u, why, UINT64_MAX);
+    enum user_next next = user_step_done(&s->users, u, true, now);  /* a stopped (retired) user stays stopped */
+    if (s->conn_user) {
+        s->conn_user[idx] = USER_NONE;
+        if (next == USER_SEND) user_enqueue(s, u, now);
+    }
+}
+
+/* Sends the current step of connection idx's user, when the user is ready and the
  * connection free (or re-sends a request the server closed on unread: c->owed). */
 static void user_send(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
 {
     const struct plan *p = s->plan;
-    if (c->sending || c->server_closing || c->inflight || idx >= s->active) return;
-    struct user *u = &s->users.users[idx];
+    uint32_t uid = user_of(s, idx);
+    if (uid == USER_NONE || c->sending || c->server_closing || c->inflight || idx >= s->active) return;
+    struct user *u = &s->users.users[uid];
     bool resend = c->owed > 0;
     if (!resend && (u->state != USER_READY || !budget_left(s))) return;
     if (!resend && p->requests_per_conn && c->sent >= p->requests_per_conn) return;
-    const struct scn_step *st = user_step(&s->users, idx);
-    size_t len = render_request(s, idx);
+    const struct scn_step *st = user_step(&s->users, uid);
+    size_t len = render_request(s, idx, uid);
     if (!len) {  /* cannot be built: the step fails without being sent */
         s->issued++;
         s->cur->issued++;
         count_failures(s, ERR_CHECK, 1);
-        step_record(s, idx, "request over 16 MiB or out of memory", UINT64_MAX);
-        user_retire(&s->users, idx);  /* it would fail again at once: the user stops */
-        (void)now;
+        step_record(s, uid, "request over 16 MiB or out of memory", UINT64_MAX);
+        user_retire(&s->users, uid);  /* it would fail again at once: the user stops */
+        if (s->conn_user) s->conn_user[idx] = USER_NONE;
         return;
     }
     if (resend) {  /* already issued and timed */
@@ -634,6 +670,64 @@ static void user_send(struct worker_state *s, struct conn *c, uint32_t idx, uint
     send_bytes(s, c, idx, s->req[idx], len);
 }
 
+/* --share-connections: connection idx is free of its request. Its user keeps it for its
+ * next step; a user that thinks or stopped lets it go, to the idle stack (serve_waiters
+ * hands idle connections to waiting users). */
+static void share_next(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
+{
+    uint32_t u = s->conn_user[idx];
+    if (u != USER_NONE && s->user_conn[u] != idx) u = USER_NONE;  /* it has moved on to another */
+    if (u != USER_NONE && (c->owed || s->users.users[u].state == USER_READY)) {
+        user_send(s, c, idx, now);
+        return;
+    }
+    if (u != USER_NONE && s->users.users[u].state == USER_BUSY) return;  /* still its request */
+    s->conn_user[idx] = USER_NONE;
+    if (c->state == C_OPEN && !c->inflight && !c->sending && !c->server_closing && c->idle_pos == NOT_IDLE)
+        idle_push(s, idx);
+}
+
+/* --share-connections: waiting users take idle connections, oldest first; the wait is
+ * the pool wait. */
+static void serve_waiters(struct worker_state *s, uint64_t now)
+{
+    while (s->uf_len && s->nidle) {
+        uint32_t u = s->ufifo[s->uf_head];
+        uint64_t at = s->ufifo_at[s->uf_head];
+        if (++s->uf_head == s->users.n) s->uf_head = 0;
+        s->uf_len--;
+        s->uqueued[u] = 0;
+        if (s->users.users[u].state != USER_READY) continue;  /* retired meanwhile */
+        if (s->stopping) break;
+        uint32_t idx = idle_pop(s);
+        hist_record(s->cur->pool_wait, (now - at) / 1000);
+        s->conn_user[idx] = u;
+        s->user_conn[u] = idx;
+        user_send(s, &s->conns[idx], idx, now);
+    }
+}
+
+/* --share-connections: users that waited for a connection as long as their step's
+ * timeout fail that step as a timeout. */
+static void waiters_time_out(struct worker_state *s, uint64_t now)
+{
+    while (s->uf_len) {
+        uint32_t u = s->ufifo[s->uf_head];
+        if (s->users.users[u].state == USER_READY && now - s->ufifo_at[s->uf_head] < user_step(&s->users, u)->timeout_ns)
+            break;
+        if (++s->uf_head == s->users.n) s->uf_head = 0;
+        s->uf_len--;
+        s->uqueued[u] = 0;
+        if (s->users.users[u].state != USER_READY) continue;
+        s->issued++;
+        s->cur->issued++;
+        count_failures(s, ERR_TIMEOUT, 1);
+        s->cur->timeouts_queued++;
+        step_record(s, u, "no connection within the timeout", UINT64_MAX);
+        if (user_step_done(&s->users, u, true, now) == USER_SEND) user_enqueue(s, u, now);
+    }
+}
+
 /* Keeps the bytes of a response whose step reads more than its status. */
 static void rsp_append(struct worker_state *s, uint32_t idx, const char *data, size_t n)
 {
@@ -652,7 +746,8 @@ static void rsp_append(struct worker_state *s, uint32_t idx, const char *data, s
  * step passed; the user moves on. */
 static void user_response(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t latency_us, uint64_t now)
 {
-    const struct scn_step *st = user_step(&s->users, idx);
+    uint32_t u = user_of(s, idx);
+    const struct scn_step *st = user_step(&s->users, u);
     unsigned code = c->parser.status < 600 ? c->parser.status : 0;
     char why[EXTRACT_WHY_LEN];
     const char *failed = NULL;
@@ -665,23 +760,24 @@ static void user_response(struct worker_state *s, struct conn *c, uint32_t idx, 
         if (s->rsp_len[idx] == UINT32_MAX) {
             snprintf(why, sizeof(why), "response over %u bytes: too long for captures and checks", RSP_KEEP_MAX);
             failed = why;
-        } else if (user_extract(&s->users, idx, s->rsp[idx], s->rsp_len[idx], s->scratch, s->scratch_cap, why)) {
+        } else if (user_extract(&s->users, u, s->rsp[idx], s->rsp_len[idx], s->scratch, s->scratch_cap, why)) {
             failed = why;
         }
     }
     if (failed) count_failures(s, cls, 1);
     else s->cur->ok++;
-    step_record(s, idx, failed, latency_us);
-    user_step_done(&s->users, idx, failed != NULL, now);
+    step_record(s, u, failed, latency_us);
+    user_step_done(&s->users, u, failed != NULL, now);
 }
 
 /* Thinking users whose time has come: their next task starts (on their connection when
- * it is open and free; otherwise once it is). */
+ * it is open and free, otherwise once it is; sharing, on the next free connection). */
 static void wake_users(struct worker_state *s, uint64_t now)
 {
     uint32_t i;
     while ((i = user_due(&s->users, now)) != USER_NONE)
-        if (s->conns[i].state == C_OPEN) user_send(s, &s->conns[i], i, now);
+        if (s->conn_user) user_enqueue(s, i, now);
+        else if (s->conns[i].state == C_OPEN) user_send(s, &s->conns[i], i, now);
 }
 
 /* Open loop: sends one scheduled request on an idle connection. Its issue was counted
@@ -876,7 +972,8 @@ static void after_responses(struct worker_state *s, struct conn *c, uint32_t idx
  * requests must fail. */
 static bool retry_unanswered(struct worker_state *s, struct conn *c, uint32_t idx)
 {
-    bool idempotent = s->scn ? user_step(&s->users, idx)->idempotent : s->plan->idempotent;
+    bool idempotent = s->scn ? user_of(s, idx) != USER_NONE && user_step(&s->users, user_of(s, idx))->idempotent
+                             : s->plan->idempotent;
     if (!c->inflight || c->retried || c->sent == c->inflight || http_resp_started(&c->parser) || !idempotent)
         return false;
     s->cur->retried_requests += c->inflight;
@@ -1092,7 +1189,8 @@ static void scan_timers(struct worker_state *s, uint64_t now)
         struct conn *c = &s->conns[i];
         if (c->state == C_OPEN && c->inflight) {
             uint64_t sent = s->sent_at[(size_t)i * p->pipeline + c->head];
-            uint64_t limit = s->scn ? user_step(&s->users, i)->timeout_ns : p->timeout_ns;
+            uint64_t limit = s->scn && user_of(s, i) != USER_NONE ? user_step(&s->users, user_of(s, i))->timeout_ns
+                                                                  : p->timeout_ns;
             if (now - sent >= limit) conn_end(s, i, ERR_TIMEOUT);
         } else if (c->state == C_CONNECTING && now - c->t_connect >= p->timeout_ns) {
             if (c->tls) handshake_failed(s, c, "no TLS handshake within --timeout (is the server speaking TLS?)", now);
@@ -1102,6 +1200,7 @@ static void scan_timers(struct worker_state *s, uint64_t now)
             else if (c->t_connect < next_backoff) next_backoff = c->t_connect;
         }
     }
+    if (s->conn_user) waiters_time_out(s, now);
     /* Requests that waited for a connection as long as the timeout fail as timeouts. */
     while (s->wait_len && now - s->waiting[s->wait_head] >= p->timeout_ns) {
         waiting_pop(s);
@@ -1175,6 +1274,7 @@ static void run_loop(struct worker_state *s)
         if (now >= s->next_shape_check) update_users(s, now);
         if (!s->stopping) release_arrivals(s, now, now, true);
         if (s->scn && !s->stopping) wake_users(s, now);
+        if (s->conn_user) serve_waiters(s, now);
         start_queued_connects(s, now);
 
         uint64_t wake = s->next_rotate < s->next_scan ? s->next_rotate : s->next_scan;
@@ -1268,6 +1368,11 @@ static void state_destroy(struct worker_state *s)
     free(s->rsp_cap);
     free(s->rsp_keep);
     free(s->scratch);
+    free(s->conn_user);
+    free(s->ufifo);
+    free(s->ufifo_at);
+    free(s->uqueued);
+    free(s->user_conn);
     user_pool_free(&s->users);
     tls_ctx_destroy(s->tls_ctx);  /* after its connections (ring_destroy/close above) */
     free(s);
@@ -1305,8 +1410,19 @@ static struct worker_state *state_create(struct worker *w)
         s->scratch_cap = 4096;
         s->scratch = malloc(s->scratch_cap);
         oom |= !s->req || !s->req_cap || !s->rsp || !s->rsp_len || !s->rsp_cap || !s->rsp_keep || !s->scratch;
+        if (p->share_connections) {
+            s->conn_user = malloc(w->nconns * sizeof(*s->conn_user));
+            s->ufifo = calloc(w->nusers, sizeof(*s->ufifo));
+            s->ufifo_at = calloc(w->nusers, sizeof(*s->ufifo_at));
+            s->uqueued = calloc(w->nusers, 1);
+            s->user_conn = calloc(w->nusers, sizeof(*s->user_conn));
+            s->idle = calloc(w->nconns, sizeof(*s->idle));
+            oom |= !s->conn_user || !s->ufifo || !s->ufifo_at || !s->uqueued || !s->idle || !s->user_conn;
+            if (s->conn_user)
+                for (uint32_t i = 0; i < w->nconns; i++) s->conn_user[i] = USER_NONE;
+        }
         /* worker i of N has run-wide users i, i+N, i+2N, ... (as update_users numbers them) */
-        if (!oom && user_pool_init(&s->users, p->scenario, w->nconns, w->id, p->threads, p->class_of, w->id,
+        if (!oom && user_pool_init(&s->users, p->scenario, w->nusers, w->id, p->threads, p->class_of, w->id,
                                    0x9E3779B97F4A7C15ull * (w->id + 1) ^ w->start_ns, w->errmsg, sizeof(w->errmsg))) {
             state_destroy(s);
             return NULL;
@@ -1416,7 +1532,9 @@ static void *worker_main(void *arg)
         s->active = 0;
         update_users(s, now);
     }
-    if (s->scn && !(p->shaped && !p->open_loop))
+    if (s->conn_user)  /* every user starts, waiting for a connection */
+        for (uint32_t i = 0; i < w->nusers; i++) user_start(&s->users, i, now), user_enqueue(s, i, now);
+    else if (s->scn && !(p->shaped && !p->open_loop))
         for (uint32_t i = 0; i < s->active; i++) user_start(&s->users, i, now);
     for (uint32_t i = 0; i < s->active; i++) queue_connect(s, i);
     for (uint32_t i = s->active; i < w->nconns; i++) s->conns[i].state = C_PARKED;

@@ -18,7 +18,8 @@ struct worker {
     const struct plan *plan;
     unsigned id;
     unsigned cpu;
-    uint32_t nconns;             /* this worker's share of -c */
+    uint32_t nconns;             /* this worker's share of -c (of --pool with --share-connections) */
+    uint32_t nusers;             /* scenario: its share of the users (-c) */
     uint64_t max_requests;       /* this worker's share of -n; 0: unlimited */
     uint64_t start_ns;           /* common start, CLOCK_MONOTONIC */
     uint64_t end_ns;             /* 0: no time limit */

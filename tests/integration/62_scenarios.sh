@@ -187,6 +187,36 @@ expect_accounting "$D/stop.json"
 expect_json "$D/stop.json" "j['steps']['denied']['requests']" 3
 end
 
+begin scenario_share_connections_many_users_few_connections
+cat >"$D/share.yaml" <<EOF
+target: $TARGET_URL
+users:
+  - name: idle
+    think: 300ms..600ms
+    on_start:
+      - post: /api/login
+        name: login
+        json: { user: "u\${user_id}", password: "pw-u\${user_id}" }
+        capture: { token: json.access_token }
+    tasks:
+      - get: /api/items?page=1
+        name: list
+        headers: { Authorization: "Bearer \${token}" }
+EOF
+bar -s "$D/share.yaml" --share-connections --pool 20 -t 2 -c 3000 -d 2s --json "$D/share.json"
+expect_rc 0
+expect_accounting "$D/share.json"
+expect_json "$D/share.json" requests.failed 0
+expect_json "$D/share.json" "j['steps']['login']['requests']" 3000
+expect_json "$D/share.json" connections.opened 20
+expect_json "$D/share.json" connections.max_open 20
+# every user lists about every 0.45 s once logged in: well over one list per user in 2 s
+expect_gt "lists" "$(step_field "$D/share.json" list requests)" 3000
+# users waited for a connection, and the wait is reported
+expect_gt "pool waits" "$(json_get "$D/share.json" pool_wait_us.count)" 3000
+expect_gt "pool wait p99 (us)" "$(json_get "$D/share.json" pool_wait_us.p99)" 1000
+end
+
 stop_target
 
 printf 'target: %s\nusers:\n  - name: x\n    tasks:\n      - gett: /\n' "$TARGET_URL" >"$D/bad.yaml"
@@ -195,4 +225,6 @@ printf 'target: %s\nusers:\n  - name: x\n    tasks:\n      - get: /${tokn}\n' "$
 expect_bad_input scenario_unknown_variable "badvar\\.yaml:5:[0-9]+: .*tokn" -s "$D/badvar.yaml" -d 1s
 expect_bad_input scenario_missing_file "nope\\.yaml" -s "$D/nope.yaml" -d 1s
 expect_bad_input scenario_with_method_flag "-m: not with --scenario" -s "$D/shop.yaml" -m POST -d 1s
+expect_bad_input scenario_pool_without_sharing "--pool applies with --share-connections" -s "$D/shop.yaml" --pool 5 -d 1s
+expect_bad_input scenario_share_with_a_shape "--share-connections: not with a shape" -s "$D/shop.yaml" --share-connections --stages 1s:10 -d 1s
 expect_bad_input scenario_tags_without_scenario "--tags applies to a scenario" --tags read -d 1s http://127.0.0.1:1/
