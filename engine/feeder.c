@@ -225,39 +225,6 @@ out:
     return rc;
 }
 
-int feeder_load(struct feeder *f, const char *name, const char *path, char *err, size_t errlen)
-{
-    memset(f, 0, sizeof(*f));
-    FILE *in = fopen(path, "rb");
-    if (!in) return feed_error(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 65536;
-            char *b = realloc(buf, cap);
-            if (!b) {
-                free(buf);
-                fclose(in);
-                return feed_error(err, errlen, "%s: out of memory", path);
-            }
-            buf = b;
-        }
-        size_t n = fread(buf + len, 1, cap - len, in);
-        len += n;
-        if (n == 0) break;
-    }
-    int bad = ferror(in);
-    fclose(in);
-    if (bad) {
-        free(buf);
-        return feed_error(err, errlen, "%s: cannot read: %s", path, strerror(EIO));
-    }
-    int rc = feeder_parse(f, name, buf, len, path, err, errlen);
-    free(buf);
-    return rc;
-}
-
 int feeder_column(const struct feeder *f, const char *col, size_t len)
 {
     for (uint32_t c = 0; c < f->ncols; c++)

@@ -35,8 +35,6 @@ struct feeder {
  * an empty or duplicate column name, or a NUL byte is an error. */
 int feeder_parse(struct feeder *f, const char *name, const char *text, size_t len, const char *where,
                  char *err, size_t errlen);
-/* Reads and parses a file. */
-int feeder_load(struct feeder *f, const char *name, const char *path, char *err, size_t errlen);
 /* The column's index, or -1. */
 int feeder_column(const struct feeder *f, const char *col, size_t len);
 void feeder_free(struct feeder *f);

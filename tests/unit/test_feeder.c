@@ -118,32 +118,11 @@ static void rejects_bad_files_naming_the_line(void)
     feeder_free(&f);
 }
 
-static void loads_a_file(void)
-{
-    char path[] = "/tmp/barrage_feeder_XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    if (fd < 0) return;
-    const char *csv = "user,pw\nu1,p1\nu2,p2\nu3,p3\n";
-    CHECK(write(fd, csv, strlen(csv)) == (ssize_t)strlen(csv));
-    close(fd);
-    struct feeder f;
-    char err[256];
-    CHECK(feeder_load(&f, "acc", path, err, sizeof(err)) == 0);
-    CHECK_EQ_U(f.nrows, 3);
-    CHECK(!strcmp(cell(&f, 2, 1), "p3"));
-    feeder_free(&f);
-    unlink(path);
-    CHECK(feeder_load(&f, "acc", path, err, sizeof(err)) == -1);
-    CHECK(!strncmp(err, path, strlen(path)) && strstr(err, ": cannot read: "));
-}
-
 int main(void)
 {
     RUN(parses_a_plain_file);
     RUN(quotes_line_ends_and_empty_lines);
     RUN(one_column_and_quoted_header);
     RUN(rejects_bad_files_naming_the_line);
-    RUN(loads_a_file);
     CHECK_EXIT();
 }
