@@ -517,7 +517,7 @@ static void share_next(struct worker_state *s, struct conn *c, uint32_t idx, uin
 
 static void fill_pipeline(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
 {
-    if (s->scn) {
+    if (__builtin_expect(s->scn != NULL, 0)) {
         if (s->conn_user) share_next(s, c, idx, now);
         else user_send(s, c, idx, now);
         return;
@@ -729,7 +729,7 @@ static void waiters_time_out(struct worker_state *s, uint64_t now)
 }
 
 /* Keeps the bytes of a response whose step reads more than its status. */
-static void rsp_append(struct worker_state *s, uint32_t idx, const char *data, size_t n)
+__attribute__((noinline)) static void rsp_append(struct worker_state *s, uint32_t idx, const char *data, size_t n)
 {
     uint32_t have = s->rsp_len[idx];
     if (have == UINT32_MAX) return;
@@ -744,7 +744,8 @@ static void rsp_append(struct worker_state *s, uint32_t idx, const char *data, s
 
 /* A scenario response is complete: status, checks and captures decide whether the
  * step passed; the user moves on. */
-static void user_response(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t latency_us, uint64_t now)
+__attribute__((noinline)) static void user_response(struct worker_state *s, struct conn *c, uint32_t idx,
+                                                    uint64_t latency_us, uint64_t now)
 {
     uint32_t u = user_of(s, idx);
     const struct scn_step *st = user_step(&s->users, u);
@@ -907,7 +908,7 @@ static void response_done(struct worker_state *s, struct conn *c, uint32_t idx, 
     hist_record(st->ttfb, (c->t_first_byte - sent) / 1000);
     unsigned code = c->parser.status < 600 ? c->parser.status : 0;
     st->status[code]++;
-    if (s->scn) user_response(s, c, idx, (now - sent) / 1000, now);
+    if (__builtin_expect(s->scn != NULL, 0)) user_response(s, c, idx, (now - sent) / 1000, now);
     else if (p->status_ok[code]) st->ok++;
     else count_failures(s, ERR_STATUS, 1);
     if (c->parser.flags & HTTP_F_CLOSE) c->server_closing = 1;
@@ -928,7 +929,7 @@ static bool consume(struct worker_state *s, struct conn *c, uint32_t idx, const 
         }
         if (!http_resp_started(&c->parser)) c->t_first_byte = now;
         ssize_t n = http_resp_feed(&c->parser, data, len);
-        if (n > 0 && s->scn && s->rsp_keep[idx]) rsp_append(s, idx, data, (size_t)n);
+        if (__builtin_expect(s->scn != NULL, 0) && n > 0 && s->rsp_keep[idx]) rsp_append(s, idx, data, (size_t)n);
         if (n < 0) {
             s->cur->parse_reason[c->parser.error < STATS_PARSE_REASONS ? c->parser.error : 0]++;
             conn_end(s, idx, ERR_PARSE);
