@@ -604,10 +604,15 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
         }
         if (p->pool > p->connections) p->pool = p->connections;
     }
-    if (p->scenario_file && (p->open_loop || p->find_limit)) {
-        plan_error(err, errlen, "%s: not with --scenario yet (scenario users run closed loop: -c users, or a shape "
-                   "of users with --stages/--shape/--users)", p->find_limit ? "--find-limit" : "-R/--open");
+    if (p->scenario_file && p->find_limit) {
+        plan_error(err, errlen, "--find-limit: not with --scenario yet");
         return CLI_EXIT_USAGE;
+    }
+    if (p->scenario_file && p->open_loop) {
+        /* each arrival is a user running one task; -c is the pool they share */
+        if (p->share_connections && p->pool) p->connections = p->pool;
+        p->share_connections = true;
+        p->pool = p->connections;
     }
     return CLI_RUN;
 }

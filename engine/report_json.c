@@ -91,7 +91,7 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
     json_hist(f, "connect_us", t->connect);
     fputc(',', f);
     /* closed loop: latency is the service time and nothing waits for a connection */
-    json_hist(f, "service_time_us", p->open_loop ? t->service : t->latency);
+    json_hist(f, "service_time_us", p->open_loop && !p->scenario ? t->service : t->latency);
     fputc(',', f);
     json_hist(f, "pool_wait_us", t->pool_wait);
     fputc(',', f);

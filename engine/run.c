@@ -209,6 +209,10 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
         w->id = i;
         w->cpu = p->ncpus ? p->cpus[i % p->ncpus] : i;
         w->nusers = p->connections / n + (i < p->connections % n);
+        if (p->scenario && p->open_loop) {  /* users come with arrivals: at most --max-queue at once */
+            uint64_t slots = (p->max_queue + n - 1) / n;
+            w->nusers = slots > 65536 ? 65536 : (uint32_t)slots;
+        }
         w->nconns = p->share_connections ? p->pool / n + (i < p->pool % n) : w->nusers;
         w->max_requests = p->max_requests ? p->max_requests / n + (i < p->max_requests % n) : 0;
         w->start_ns = start;

@@ -226,11 +226,15 @@ int user_extract(struct user_pool *up, uint32_t i, char *raw, size_t len, char *
                        up->var_len + (size_t)i * scn->nvars, scn->var_bytes, scratch, scratch_cap, why);
 }
 
-/* The task ended: think, then begin the next one. */
+/* The task ended: think, then begin the next one (open loop: the user is done). */
 static enum user_next end_task(struct user_pool *up, uint32_t i, uint64_t now)
 {
     struct user *u = &up->users[i];
     const struct scn_class *c = &up->scn->classes[u->cls];
+    if (up->once) {
+        u->state = USER_STOPPED;
+        return USER_STOP;
+    }
     uint64_t wake = now;
     switch (c->think) {
     case THINK_NONE:
@@ -263,7 +267,7 @@ enum user_next user_step_done(struct user_pool *up, uint32_t i, bool failed, uin
     const struct scn_class *c = &up->scn->classes[u->cls];
     if (u->state == USER_STOPPED) return USER_STOP;
     u->state = USER_READY;
-    if (failed && c->on_failure == ONFAIL_STOP) {
+    if (failed && (c->on_failure == ONFAIL_STOP || (up->once && c->on_failure == ONFAIL_RESTART))) {
         u->state = USER_STOPPED;
         return USER_STOP;
     }
@@ -284,6 +288,20 @@ enum user_next user_step_done(struct user_pool *up, uint32_t i, bool failed, uin
     }
     if (u->step < c->tasks[u->task].nsteps) return USER_SEND;
     return end_task(up, i, now);
+}
+
+uint32_t user_pick_class(struct user_pool *up)
+{
+    const struct scenario *scn = up->scn;
+    if (scn->nclasses == 1) return 0;
+    double total = 0;
+    for (uint32_t k = 0; k < scn->nclasses; k++) total += scn->classes[k].weight;
+    double r = (double)(next_rand(&up->rng) >> 11) * 0x1.0p-53 * total;
+    for (uint32_t k = 0; k < scn->nclasses; k++) {
+        if (r < scn->classes[k].weight) return k;
+        r -= scn->classes[k].weight;
+    }
+    return scn->nclasses - 1;
 }
 
 uint32_t user_due(struct user_pool *up, uint64_t now)

@@ -52,6 +52,7 @@ struct user_pool {
     uint64_t rng;            /* xorshift64* state: think times, task choice, ${rand}, ${uuid} */
     uint32_t *heap;          /* thinking users, a binary min-heap on wake */
     uint32_t nheap;
+    bool once;               /* open loop: a user runs on_start and one task, then stops */
 };
 
 /* What the worker does after a step ended. */
@@ -91,6 +92,9 @@ int user_extract(struct user_pool *up, uint32_t i, char *raw, size_t len, char *
 /* User i's current step ended (failed or not) at `now`: moves it to the next step, or
  * ends the task and thinks, or restarts/stops as on_failure says. */
 enum user_next user_step_done(struct user_pool *up, uint32_t i, bool failed, uint64_t now);
+
+/* A class drawn by weight (open loop: the class of an arrival). */
+uint32_t user_pick_class(struct user_pool *up);
 
 /* A thinking user whose time has come (wake <= now), now READY; USER_NONE if none. */
 uint32_t user_due(struct user_pool *up, uint64_t now);

@@ -156,6 +156,11 @@ struct worker_state {
     uint32_t uf_head, uf_len;
     uint8_t *uqueued;            /* per user: in ufifo */
     uint32_t *user_conn;         /* per user: the connection it was last given (see share_next) */
+    /* open loop with a scenario: each arrival is a user (a slot) that runs one task */
+    uint32_t *free_slots;
+    uint8_t *slot_free_now;      /* per user: in free_slots */
+    uint32_t nfree;
+    uint64_t arrivals;           /* this worker's arrivals so far: ${user_id} = arrivals * threads + id */
 
     /* https */
     struct tls_ctx *tls_ctx;     /* NULL for http:// */
@@ -600,6 +605,14 @@ static void step_record(struct worker_state *s, uint32_t u, const char *why, uin
     stats_reason(ss->reasons, STATS_STEP_REASONS, why, 1);
 }
 
+/* Open loop: user slot u has finished its task (or stopped): free for the next arrival. */
+static void slot_free(struct worker_state *s, uint32_t u)
+{
+    if (!s->free_slots || s->slot_free_now[u] || s->users.users[u].state != USER_STOPPED) return;
+    s->slot_free_now[u] = 1;
+    s->free_slots[s->nfree++] = u;
+}
+
 /* --share-connections: user u wants a connection; it waits in the FIFO, which the loop
  * serves from the idle connections (serve_waiters). */
 static void user_enqueue(struct worker_state *s, uint32_t u, uint64_t now)
@@ -626,6 +639,7 @@ static void step_failed(struct worker_state *s, uint32_t idx, const char *why, u
         s->conn_user[idx] = USER_NONE;
         if (next == USER_SEND) user_enqueue(s, u, now);
     }
+    if (next == USER_STOP) slot_free(s, u);
 }
 
 /* Sends the current step of connection idx's user, when the user is ready and the
@@ -648,6 +662,7 @@ static void user_send(struct worker_state *s, struct conn *c, uint32_t idx, uint
         step_record(s, uid, "request over 16 MiB or out of memory", UINT64_MAX);
         user_retire(&s->users, uid);  /* it would fail again at once: the user stops */
         if (s->conn_user) s->conn_user[idx] = USER_NONE;
+        slot_free(s, uid);
         return;
     }
     if (resend) {  /* already issued and timed */
@@ -724,7 +739,9 @@ static void waiters_time_out(struct worker_state *s, uint64_t now)
         count_failures(s, ERR_TIMEOUT, 1);
         s->cur->timeouts_queued++;
         step_record(s, u, "no connection within the timeout", UINT64_MAX);
-        if (user_step_done(&s->users, u, true, now) == USER_SEND) user_enqueue(s, u, now);
+        enum user_next next = user_step_done(&s->users, u, true, now);
+        if (next == USER_SEND) user_enqueue(s, u, now);
+        else if (next == USER_STOP) slot_free(s, u);
     }
 }
 
@@ -768,7 +785,7 @@ __attribute__((noinline)) static void user_response(struct worker_state *s, stru
     if (failed) count_failures(s, cls, 1);
     else s->cur->ok++;
     step_record(s, u, failed, latency_us);
-    user_step_done(&s->users, u, failed != NULL, now);
+    if (user_step_done(&s->users, u, failed != NULL, now) == USER_STOP) slot_free(s, u);
 }
 
 /* Thinking users whose time has come: their next task starts (on their connection when
@@ -832,6 +849,32 @@ static void schedule_next(struct worker_state *s)
     s->next_arrival = at;
 }
 
+/* Open loop with a scenario: an arrival is a new user that runs on_start and one task,
+ * on the shared connections; its pool wait runs from the schedule. No free slot: dropped
+ * (counted against its class's first step). */
+static void scenario_arrival(struct worker_state *s, uint64_t at)
+{
+    uint32_t cls = user_pick_class(&s->users);
+    if (!s->nfree) {
+        const struct scn_class *c = &s->scn->classes[cls];
+        const struct scn_step *first = c->non_start ? &c->on_start[0] : &c->tasks[0].steps[0];
+        struct step_stats *ss = &s->cur->steps[first->stat];
+        ss->failed++;
+        stats_reason(ss->reasons, STATS_STEP_REASONS, "dropped: every user slot busy (--max-queue)", 1);
+        s->issued++;
+        s->cur->issued++;
+        count_failures(s, ERR_DROPPED, 1);
+        return;
+    }
+    uint32_t u = s->free_slots[--s->nfree];
+    s->slot_free_now[u] = 0;
+    struct user *usr = &s->users.users[u];
+    usr->cls = cls;
+    usr->gid = s->arrivals++ * s->plan->threads + s->w->id;
+    user_start(&s->users, u, at);
+    user_enqueue(s, u, at);
+}
+
 /* Open loop: every arrival due by `until` (<= now) is issued: sent on an idle connection
  * (when `send`), or queued with its intended start, or dropped when the queue is full. */
 static void release_arrivals(struct worker_state *s, uint64_t now, uint64_t until, bool send)
@@ -843,6 +886,11 @@ static void release_arrivals(struct worker_state *s, uint64_t now, uint64_t unti
         }
         uint64_t at = s->next_arrival;
         hist_record(s->cur->schedule_lag, (now - at) / 1000);
+        if (s->scn) {
+            if (send) scenario_arrival(s, at);
+            schedule_next(s);
+            continue;
+        }
         s->issued++;
         s->cur->issued++;
         s->inflight++;
@@ -899,7 +947,7 @@ static void response_done(struct worker_state *s, struct conn *c, uint32_t idx, 
     c->inflight--;
     s->inflight--;
     struct stats *st = s->cur;
-    if (p->open_loop) {
+    if (p->open_loop && !s->scn) {
         hist_record(st->latency, (now - s->intended[idx]) / 1000);
         hist_record(st->service, (now - sent) / 1000);
     } else {
@@ -958,7 +1006,7 @@ static void after_responses(struct worker_state *s, struct conn *c, uint32_t idx
         conn_end(s, idx, ERR_RESET);
     } else if (idx >= s->active || user_stopped(s, idx)) {
         park(s, idx);
-    } else if (p->open_loop) {
+    } else if (p->open_loop && !s->scn) {
         conn_ready(s, c, idx, now);
     } else {
         fill_pipeline(s, c, idx, now);
@@ -1058,7 +1106,7 @@ static void conn_established(struct worker_state *s, struct conn *c, uint32_t id
         park(s, idx);
         return;
     }
-    if (s->plan->open_loop && !c->owed) conn_ready(s, c, idx, now);
+    if (s->plan->open_loop && !s->scn && !c->owed) conn_ready(s, c, idx, now);
     else fill_pipeline(s, c, idx, now);
 }
 
@@ -1168,7 +1216,7 @@ static void worker_dispatch(struct worker_state *s, struct io_uring_cqe *cqe, ui
             else if (!retry_unanswered(s, c, idx)) conn_end(s, idx, ERR_RESET);
         } else if (c->tls && (tls_flush(s, c, idx), c->state != C_OPEN)) {
             /* handshake bytes sent: wait for the server's */
-        } else if (!s->plan->open_loop) {
+        } else if (!s->plan->open_loop || s->scn) {
             fill_pipeline(s, c, idx, now);
         } else if (!c->inflight) {  /* answered before the send completed */
             after_responses(s, c, idx, now);
@@ -1219,7 +1267,7 @@ static void rotate_stats(struct worker_state *s, uint64_t now)
     s->cur->active_users = s->active;
     s->cur->queued = s->wait_len;
     uint64_t span = now - (s->next_rotate - s->plan->interval_ns);
-    const struct hist *service = s->plan->open_loop ? s->cur->service : s->cur->latency;
+    const struct hist *service = s->plan->open_loop && !s->scn ? s->cur->service : s->cur->latency;
     uint64_t window = hist_quantile(service, 0.5) * 1000 / BATCH_WINDOW_DIV;
     if (window < BATCH_WINDOW_MIN_NS) window = BATCH_WINDOW_MIN_NS;
     if (window > BATCH_MAX_WAIT_NS) window = BATCH_MAX_WAIT_NS;
@@ -1374,6 +1422,8 @@ static void state_destroy(struct worker_state *s)
     free(s->ufifo_at);
     free(s->uqueued);
     free(s->user_conn);
+    free(s->free_slots);
+    free(s->slot_free_now);
     user_pool_free(&s->users);
     tls_ctx_destroy(s->tls_ctx);  /* after its connections (ring_destroy/close above) */
     free(s);
@@ -1417,7 +1467,12 @@ static struct worker_state *state_create(struct worker *w)
             s->ufifo_at = calloc(w->nusers, sizeof(*s->ufifo_at));
             s->uqueued = calloc(w->nusers, 1);
             s->user_conn = calloc(w->nusers, sizeof(*s->user_conn));
-            s->idle = calloc(w->nconns, sizeof(*s->idle));
+            if (!s->idle) s->idle = calloc(w->nconns, sizeof(*s->idle));
+            if (p->open_loop) {
+                s->free_slots = calloc(w->nusers, sizeof(*s->free_slots));
+                s->slot_free_now = calloc(w->nusers, 1);
+                oom |= !s->free_slots || !s->slot_free_now;
+            }
             oom |= !s->conn_user || !s->ufifo || !s->ufifo_at || !s->uqueued || !s->idle || !s->user_conn;
             if (s->conn_user)
                 for (uint32_t i = 0; i < w->nconns; i++) s->conn_user[i] = USER_NONE;
@@ -1499,7 +1554,7 @@ static void record_in_flight(struct worker_state *s, uint64_t now)
         struct conn *c = &s->conns[i];
         uint32_t n = c->inflight + c->owed, slot = c->head;
         for (uint32_t k = 0; k < n; k++, slot = slot + 1 == p->pipeline ? 0 : slot + 1) {
-            uint64_t t = p->open_loop ? s->intended[i] : s->sent_at[(size_t)i * p->pipeline + slot];
+            uint64_t t = p->open_loop && !s->scn ? s->intended[i] : s->sent_at[(size_t)i * p->pipeline + slot];
             hist_record(age, now > t ? (now - t) / 1000 : 0);
         }
     }
@@ -1533,8 +1588,12 @@ static void *worker_main(void *arg)
         s->active = 0;
         update_users(s, now);
     }
-    if (s->conn_user)  /* every user starts, waiting for a connection */
+    if (s->free_slots) {  /* open loop: users come with the arrivals */
+        s->users.once = true;
+        for (uint32_t i = w->nusers; i-- > 0;) s->free_slots[s->nfree++] = i, s->slot_free_now[i] = 1;
+    } else if (s->conn_user) {  /* every user starts, waiting for a connection */
         for (uint32_t i = 0; i < w->nusers; i++) user_start(&s->users, i, now), user_enqueue(s, i, now);
+    }
     else if (s->scn && !(p->shaped && !p->open_loop))
         for (uint32_t i = 0; i < s->active; i++) user_start(&s->users, i, now);
     for (uint32_t i = 0; i < s->active; i++) queue_connect(s, i);

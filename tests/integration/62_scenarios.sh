@@ -217,6 +217,52 @@ expect_gt "pool waits" "$(json_get "$D/share.json" pool_wait_us.count)" 3000
 expect_gt "pool wait p99 (us)" "$(json_get "$D/share.json" pool_wait_us.p99)" 1000
 end
 
+begin scenario_open_loop_each_arrival_runs_one_task
+cat >"$D/arrivals.yaml" <<EOF
+target: $TARGET_URL
+users:
+  - name: buyer
+    on_start:
+      - post: /api/login
+        name: login
+        json: { user: "u\${user_id}", password: "pw-u\${user_id}" }
+        capture: { token: json.access_token }
+    tasks:
+      - sequence:
+          - post: /api/items
+            name: create
+            headers: { Authorization: "Bearer \${token}" }
+            json: { title: "t \${user_id}" }
+            capture: { id: json.id }
+          - get: /api/items/\${id}
+            name: read
+            headers: { Authorization: "Bearer \${token}" }
+            expect: { body_contains: "\${id}" }
+EOF
+bar -s "$D/arrivals.yaml" -R 100 -c 5 -t 2 -d 2s --json "$D/arrivals.json"
+expect_rc 0
+expect_accounting "$D/arrivals.json"
+expect_json "$D/arrivals.json" requests.failed 0
+# 100 arrivals a second for 2 s: 200 users, each logs in, creates and reads once
+expect_range "logins" "$(step_field "$D/arrivals.json" login requests)" 199 201
+l=$(step_field "$D/arrivals.json" login requests)
+expect_range "creates" "$(step_field "$D/arrivals.json" create requests)" $((l - 3)) "$l"
+expect_range "reads" "$(step_field "$D/arrivals.json" read requests)" $((l - 5)) "$l"
+expect_json "$D/arrivals.json" connections.opened 5
+end
+
+stop_target
+
+begin scenario_open_loop_drops_arrivals_past_the_user_slots
+start_target --api --delay 100
+sed -e "s#^target: .*#target: $TARGET_URL#" "$D/arrivals.yaml" >"$D/slow.yaml"
+bar -s "$D/slow.yaml" -R 100 -c 2 -t 1 --max-queue 4 -d 1s --json "$D/slow.json"
+expect_rc 0
+expect_accounting "$D/slow.json"
+# 4 users at a time, each busy for 3 x 100 ms: about 100 - 4 of the 100 arrivals dropped
+expect_range "dropped" "$(json_get "$D/slow.json" errors.dropped)" 80 97
+expect_json "$D/slow.json" "j['steps']['login']['failures']['dropped: every user slot busy (--max-queue)']" "$(json_get "$D/slow.json" errors.dropped)"
+end
 stop_target
 
 printf 'target: %s\nusers:\n  - name: x\n    tasks:\n      - gett: /\n' "$TARGET_URL" >"$D/bad.yaml"
