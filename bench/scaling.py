@@ -69,17 +69,8 @@ def start_nginx(tmp, workers, cpus, crt, key):
     p = subprocess.Popen([nginx, "-p", prefix + "/", "-c", os.path.join(prefix, "nginx.conf"),
                           "-e", os.path.join(prefix, "error.log")],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import socket
-    for port in (plain, tls):
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            p.terminate()
-            sys.exit("scaling.py: nginx did not start; see %s/error.log (%d CPUs here)" % (prefix, ncpu))
+    tlsbench.wait_listening(p, (plain, tls), "scaling.py: nginx did not start; see %s/error.log (%d CPUs here)" % (
+        prefix, ncpu))
     return p, plain, tls
 
 

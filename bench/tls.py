@@ -100,6 +100,20 @@ def make_certs(d, key):
     return ca, crt, crt_key
 
 
+def wait_listening(proc, ports, failure):
+    """Waits (up to 10 s) until every port accepts a connection; else stops proc and exits."""
+    for port in ports:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            proc.terminate()
+            sys.exit(failure)
+
+
 def start_nginx(tmp, crt, key, nofile):
     nginx = os.environ.get("NGINX") or shutil.which("nginx") or "/usr/sbin/nginx"
     prefix = os.path.join(tmp, "nginx")
@@ -131,16 +145,7 @@ def start_nginx(tmp, crt, key, nofile):
     p = subprocess.Popen(["taskset", "-c", str(SERVER_CPU), nginx, "-p", prefix + "/", "-c",
                           os.path.join(prefix, "nginx.conf"), "-e", os.path.join(prefix, "error.log")],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for port in (p13, p12):
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            p.terminate()
-            sys.exit("tls.py: nginx did not start; see %s/error.log" % prefix)
+    wait_listening(p, (p13, p12), "tls.py: nginx did not start; see %s/error.log" % prefix)
     return p, p13, p12, prefix
 
 

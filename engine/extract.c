@@ -2,6 +2,7 @@
  * place), JSON paths over a jansson tree built in a per-thread arena, header and regex
  * captures, and the bounded failure reasons. */
 #include "extract.h"
+#include "errfmt.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -10,17 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-static int x_error(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* ---- the per-thread arena behind jansson ----
  *
@@ -240,10 +230,10 @@ int json_path_compile(const char *path, struct json_path_part **parts, unsigned 
     *parts = NULL;
     *nparts = 0;
     size_t len = strlen(path);
-    if (len == 0) return x_error(err, errlen, "json path is empty");
+    if (len == 0) return errfmt(err, errlen, "json path is empty");
     /* at most one part per character */
     struct json_path_part *out = calloc(len, sizeof(*out));
-    if (!out) return x_error(err, errlen, "out of memory");
+    if (!out) return errfmt(err, errlen, "out of memory");
     unsigned n = 0;
     size_t i = 0;
     while (i < len) {
@@ -252,7 +242,7 @@ int json_path_compile(const char *path, struct json_path_part **parts, unsigned 
             long idx = 0;
             while (j < len && path[j] >= '0' && path[j] <= '9' && j - i <= 9) idx = idx * 10 + (path[j++] - '0');
             if (j == i + 1 || j >= len || path[j] != ']') {
-                x_error(err, errlen, "json path '%.60s': expected [N] with N a number from 0 at character %zu", path,
+                errfmt(err, errlen, "json path '%.60s': expected [N] with N a number from 0 at character %zu", path,
                         i + 1);
                 goto fail;
             }
@@ -260,13 +250,13 @@ int json_path_compile(const char *path, struct json_path_part **parts, unsigned 
             out[n++].index = idx;
             i = j + 1;
             if (i < len && path[i] != '.' && path[i] != '[') {
-                x_error(err, errlen, "json path '%.60s': expected . or [ at character %zu", path, i + 1);
+                errfmt(err, errlen, "json path '%.60s': expected . or [ at character %zu", path, i + 1);
                 goto fail;
             }
             if (i < len && path[i] == '.') {
                 i++;
                 if (i == len) {
-                    x_error(err, errlen, "json path '%.60s': empty key at character %zu", path, i + 1);
+                    errfmt(err, errlen, "json path '%.60s': empty key at character %zu", path, i + 1);
                     goto fail;
                 }
             }
@@ -275,19 +265,19 @@ int json_path_compile(const char *path, struct json_path_part **parts, unsigned 
         size_t j = i;
         while (j < len && path[j] != '.' && path[j] != '[') j++;
         if (j == i) {
-            x_error(err, errlen, "json path '%.60s': empty key at character %zu", path, i + 1);
+            errfmt(err, errlen, "json path '%.60s': empty key at character %zu", path, i + 1);
             goto fail;
         }
         out[n].key = strndup(path + i, j - i);
         if (!out[n++].key) {
-            x_error(err, errlen, "out of memory");
+            errfmt(err, errlen, "out of memory");
             goto fail;
         }
         i = j;
         if (i < len && path[i] == '.') {
             i++;
             if (i == len) {
-                x_error(err, errlen, "json path '%.60s': empty key at character %zu", path, i + 1);
+                errfmt(err, errlen, "json path '%.60s': empty key at character %zu", path, i + 1);
                 goto fail;
             }
         }
@@ -328,51 +318,51 @@ int capture_compile(struct capture *c, const char *var_name, uint32_t var, const
     if (!strncmp(spec, "json.", 5) || !strcmp(spec, "json")) {
         c->kind = CAP_JSON;
         if (spec[4] == '\0' || spec[5] == '\0') {
-            x_error(err, errlen, "capture %s: 'json.' needs a path, such as json.token or json.items[0].id", var_name);
+            errfmt(err, errlen, "capture %s: 'json.' needs a path, such as json.token or json.items[0].id", var_name);
             goto fail;
         }
         char why[160];
         if (json_path_compile(spec + 5, &c->path, &c->npath, why, sizeof(why))) {
-            x_error(err, errlen, "capture %s: %s", var_name, why);
+            errfmt(err, errlen, "capture %s: %s", var_name, why);
             goto fail;
         }
     } else if (!strncmp(spec, "header.", 7)) {
         c->kind = CAP_HEADER;
         const char *h = spec + 7;
         if (!*h) {
-            x_error(err, errlen, "capture %s: 'header.' needs a header name, such as header.ETag", var_name);
+            errfmt(err, errlen, "capture %s: 'header.' needs a header name, such as header.ETag", var_name);
             goto fail;
         }
         for (const char *p = h; *p; p++)
             if (*p <= ' ' || *p == ':' || *p == 0x7f) {
-                x_error(err, errlen, "capture %s: '%s' is not a header name", var_name, h);
+                errfmt(err, errlen, "capture %s: '%s' is not a header name", var_name, h);
                 goto fail;
             }
         if (!(c->header = strdup(h))) goto oom;
     } else if (!strncmp(spec, "regex:", 6)) {
         c->kind = CAP_REGEX;
         if (!spec[6]) {
-            x_error(err, errlen, "capture %s: 'regex:' needs a pattern", var_name);
+            errfmt(err, errlen, "capture %s: 'regex:' needs a pattern", var_name);
             goto fail;
         }
         int rc = regcomp(&c->re, spec + 6, REG_EXTENDED);
         if (rc) {
             char why[120];
             regerror(rc, &c->re, why, sizeof(why));
-            x_error(err, errlen, "capture %s: bad regex: %s", var_name, why);
+            errfmt(err, errlen, "capture %s: bad regex: %s", var_name, why);
             goto fail;
         }
         c->re_compiled = true;
     } else if (!strcmp(spec, "body")) {
         c->kind = CAP_BODY;
     } else {
-        x_error(err, errlen, "capture %s: unknown capture '%s' (expected json.PATH, header.NAME, regex:RE or body)",
+        errfmt(err, errlen, "capture %s: unknown capture '%s' (expected json.PATH, header.NAME, regex:RE or body)",
                 var_name, spec);
         goto fail;
     }
     return 0;
 oom:
-    x_error(err, errlen, "out of memory");
+    errfmt(err, errlen, "out of memory");
 fail:
     capture_free(c);
     return -1;

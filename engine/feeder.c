@@ -1,22 +1,12 @@
 /* Feeders: an RFC 4180 CSV reader into one block of unquoted, NUL-terminated cells. */
 #include "feeder.h"
+#include "errfmt.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int feed_error(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* Up to size-1 bytes of s for a one-line message: control bytes as '?', "..." if cut. */
 static void printable(char *out, size_t size, const char *s, size_t len)
@@ -92,18 +82,18 @@ int feeder_parse(struct feeder *f, const char *name, const char *text, size_t le
     if (nul) {
         size_t line = 1;
         for (const char *p = text; p < nul; p++) line += *p == '\n';
-        feed_error(err, errlen, "%s:%zu: a NUL byte", where, line);
+        errfmt(err, errlen, "%s:%zu: a NUL byte", where, line);
         goto out;
     }
     if (len >= UINT32_MAX) {
-        feed_error(err, errlen, "%s: too big (4 GiB or more)", where);
+        errfmt(err, errlen, "%s: too big (4 GiB or more)", where);
         goto out;
     }
     /* Every cell's unquoted bytes plus its NUL fit in the text's bytes plus one: a cell is
      * no longer than its source and each but the last has a separator after it. */
     storage = malloc(len + 1);
     if (!storage) {
-        feed_error(err, errlen, "%s: out of memory", where);
+        errfmt(err, errlen, "%s: out of memory", where);
         goto out;
     }
 
@@ -122,7 +112,7 @@ int feeder_parse(struct feeder *f, const char *name, const char *text, size_t le
                 i++;
                 for (;;) {
                     if (i >= len) {
-                        feed_error(err, errlen, "%s:%zu: a quoted field is not closed", where, qline);
+                        errfmt(err, errlen, "%s:%zu: a quoted field is not closed", where, qline);
                         goto out;
                     }
                     char c = text[i];
@@ -140,7 +130,7 @@ int feeder_parse(struct feeder *f, const char *name, const char *text, size_t le
                     i++;
                 }
                 if (i < len && text[i] != ',' && !line_end(text, i, len)) {
-                    feed_error(err, errlen, "%s:%zu: text after a closing quote (a quote inside a quoted field is written \"\")",
+                    errfmt(err, errlen, "%s:%zu: text after a closing quote (a quote inside a quoted field is written \"\")",
                                where, line);
                     goto out;
                 }
@@ -149,7 +139,7 @@ int feeder_parse(struct feeder *f, const char *name, const char *text, size_t le
             }
             storage[sp++] = '\0';
             if (cellvec_push(&cv, start, sp - 1 - start)) {
-                feed_error(err, errlen, "%s: out of memory", where);
+                errfmt(err, errlen, "%s: out of memory", where);
                 goto out;
             }
             nfields++;
@@ -168,31 +158,31 @@ int feeder_parse(struct feeder *f, const char *name, const char *text, size_t le
             header_line = rec_line;
             for (size_t c = 0; c < ncols; c++) {
                 if (cv.len[c] == 0) {
-                    feed_error(err, errlen, "%s:%zu: column %zu of the header has no name", where, rec_line, c + 1);
+                    errfmt(err, errlen, "%s:%zu: column %zu of the header has no name", where, rec_line, c + 1);
                     goto out;
                 }
                 for (size_t d = 0; d < c; d++)
                     if (cv.len[d] == cv.len[c] && !memcmp(storage + cv.off[d], storage + cv.off[c], cv.len[c])) {
                         char shown[64];
                         printable(shown, sizeof(shown), storage + cv.off[c], cv.len[c]);
-                        feed_error(err, errlen, "%s:%zu: column '%s' appears twice in the header", where, rec_line,
+                        errfmt(err, errlen, "%s:%zu: column '%s' appears twice in the header", where, rec_line,
                                    shown);
                         goto out;
                     }
             }
         } else if (nfields != ncols) {
-            feed_error(err, errlen, "%s:%zu: %zu field%s, the header has %zu", where, rec_line, nfields,
+            errfmt(err, errlen, "%s:%zu: %zu field%s, the header has %zu", where, rec_line, nfields,
                        nfields == 1 ? "" : "s", ncols);
             goto out;
         }
         nrecords++;
     }
     if (nrecords == 0) {
-        feed_error(err, errlen, "%s:1: empty, expected a header row of column names", where);
+        errfmt(err, errlen, "%s:1: empty, expected a header row of column names", where);
         goto out;
     }
     if (nrecords == 1) {
-        feed_error(err, errlen, "%s:%zu: a header and no rows", where, header_line);
+        errfmt(err, errlen, "%s:%zu: a header and no rows", where, header_line);
         goto out;
     }
 
@@ -202,7 +192,7 @@ int feeder_parse(struct feeder *f, const char *name, const char *text, size_t le
     f->cells = malloc(ncells * sizeof(*f->cells));
     f->cell_len = malloc(ncells * sizeof(*f->cell_len));
     if (!f->name || !f->columns || !f->cells || !f->cell_len) {
-        feed_error(err, errlen, "%s: out of memory", where);
+        errfmt(err, errlen, "%s: out of memory", where);
         goto out;
     }
     f->storage = storage;
