@@ -136,9 +136,13 @@ void report_summary(FILE *out, const struct summary *s)
     const struct stats *t = s->total;
     const struct plan *p = s->plan;
     char rx[32], tx[32];
-    fprintf(out, "\nbarrage %s  %s  %.2fs, %u thread%s, %u connection%s%s%s\n", BARRAGE_VERSION, p->url_text,
-            s->duration_s, s->threads, s->threads == 1 ? "" : "s", p->connections, p->connections == 1 ? "" : "s",
-            p->pipeline > 1 ? ", pipelined" : "", s->interrupted ? "  (interrupted)" : "");
+    char who[64];  /* users sharing connections say both */
+    if (p->share_connections && !p->open_loop)
+        snprintf(who, sizeof(who), "%u users, %u connection%s", p->connections, p->pool, p->pool == 1 ? "" : "s");
+    else snprintf(who, sizeof(who), "%u connection%s", p->connections, p->connections == 1 ? "" : "s");
+    fprintf(out, "\nbarrage %s  %s  %.2fs, %u thread%s, %s%s%s\n", BARRAGE_VERSION, p->url_text, s->duration_s,
+            s->threads, s->threads == 1 ? "" : "s", who, p->pipeline > 1 ? ", pipelined" : "",
+            s->interrupted ? "  (interrupted)" : "");
     fprintf(out, "  %-12s %llu issued = %llu ok + %llu failed + %llu in flight at stop", "Requests",
             (unsigned long long)t->issued, (unsigned long long)t->ok, (unsigned long long)t->failed,
             (unsigned long long)s->in_flight);
