@@ -70,6 +70,9 @@ void cli_usage(FILE *out)
           "\n"
           "      --interval T        live report interval (default 1s)\n"
           "      --json FILE         write the summary as JSON\n"
+          "      --threshold EXPR    pass/fail for CI, repeatable: 'p99<250ms', 'errors<1%', 'rps>5000',\n"
+          "                          'max<2s', per step name 'list items:p95<100ms'; any failure: exit 99\n"
+          "      --abort-on-fail     check thresholds every interval and stop early when one fails\n"
           "  -q, --quiet             no live output\n"
           "  -h, --help              this help\n"
           "      --version           print the version\n",
@@ -221,7 +224,7 @@ enum {
     OPT_USERS, OPT_SPAWN_RATE, OPT_RUN_TIME, OPT_FIND_LIMIT, OPT_SLO, OPT_CLOSED,
     OPT_STEP_DURATION, OPT_START_RATE, OPT_MAX_RATE,
     OPT_INSECURE, OPT_CACERT, OPT_CERT, OPT_KEY, OPT_SNI, OPT_TLS_MIN, OPT_TLS_MAX, OPT_CIPHERS, OPT_NO_RESUME,
-    OPT_TAGS, OPT_EXCLUDE_TAGS, OPT_USER, OPT_SHARE, OPT_POOL,
+    OPT_TAGS, OPT_EXCLUDE_TAGS, OPT_USER, OPT_SHARE, OPT_POOL, OPT_THRESHOLD, OPT_ABORT_ON_FAIL,
 };
 
 static const struct option long_opts[] = {
@@ -272,6 +275,8 @@ static const struct option long_opts[] = {
     {"share-connections", no_argument, 0, OPT_SHARE},
     {"pool", required_argument, 0, OPT_POOL},
     {"json", required_argument, 0, OPT_JSON},
+    {"threshold", required_argument, 0, OPT_THRESHOLD},
+    {"abort-on-fail", no_argument, 0, OPT_ABORT_ON_FAIL},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
     {"version", no_argument, 0, OPT_VERSION},
@@ -465,6 +470,12 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             if (slo_parse(&p->slo, optarg, "--slo", err, errlen)) return CLI_EXIT_USAGE;
             p->slo_set = true;
             break;
+        case OPT_THRESHOLD:
+            if (threshold_add(&p->thresholds, optarg, err, errlen)) return CLI_EXIT_USAGE;
+            break;
+        case OPT_ABORT_ON_FAIL:
+            p->abort_on_fail = true;
+            break;
         case OPT_CLOSED:
             p->limit_closed = true;
             break;
@@ -603,6 +614,14 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             p->pool = per < 1 ? 1 : per;
         }
         if (p->pool > p->connections) p->pool = p->connections;
+    }
+    if (p->abort_on_fail && !p->thresholds.n) {
+        plan_error(err, errlen, "--abort-on-fail needs a --threshold");
+        return CLI_EXIT_USAGE;
+    }
+    if (p->thresholds.n && p->find_limit) {
+        plan_error(err, errlen, "--threshold: not with --find-limit (it searches against --slo)");
+        return CLI_EXIT_USAGE;
     }
     if (p->scenario_file && p->find_limit) {
         plan_error(err, errlen, "--find-limit: not with --scenario yet");

@@ -70,7 +70,7 @@ int load_model_resolve(struct plan *p, const struct load_args *a, char *err, siz
     if (p->limit_closed || p->step_ns || p->start_load || p->max_load)
         return plan_error(err, errlen, "%s only applies to --find-limit",
                           p->limit_closed ? "--closed" : p->step_ns ? "--step-duration" : p->start_load ? "--start-rate" : "--max-rate");
-    if (p->slo_set) return plan_error(err, errlen, "--slo applies to --find-limit (thresholds for a normal run are on their way)");
+    /* --slo without --find-limit: the bounds the grade is computed against (threshold.c) */
 
     p->open_loop = p->rate > 0 || a->open;
     if (!p->open_loop && (p->poisson || p->max_queue))

@@ -308,6 +308,9 @@ int plan_prepare(struct plan *p, char *err, size_t errlen)
 {
     if (p->scenario_file && load_scenario(p, err, errlen)) return -1;
     if (p->scenario) extract_global_init();  /* jansson's allocator, before the workers start */
+    if (threshold_resolve(&p->thresholds, p->scenario ? p->scenario->stat_names : NULL,
+                          p->scenario ? p->scenario->nstats : 0, err, errlen))
+        return -1;
     pick_cpus(p);
     if (!p->threads) p->threads = p->ncpus ? p->ncpus : 1;
     if (p->threads > p->connections) p->threads = p->connections;

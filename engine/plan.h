@@ -15,6 +15,7 @@
 
 #include "shape.h"
 #include "slo.h"
+#include "threshold.h"
 #include "tls.h"
 
 #define BARRAGE_VERSION "0.1.0"
@@ -67,6 +68,8 @@ struct plan {
     double start_load, max_load;  /* --start-rate / --max-rate (or users with --closed) */
     struct slo slo;            /* --slo */
     bool slo_set;
+    struct threshold_set thresholds; /* --threshold (README, "Thresholds and grades") */
+    bool abort_on_fail;        /* --abort-on-fail: stop the run when a threshold fails */
 
     /* scenario (-s FILE, docs/SCENARIOS.md); strings point into argv */
     const char *scenario_file; /* NULL: the quick mode (one URL) */

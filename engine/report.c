@@ -37,6 +37,33 @@ double summary_rps(const struct summary *s)
     return s->duration_s > 0 ? (double)answered / s->duration_s : 0;
 }
 
+bool summary_thresholds(const struct summary *s, struct threshold_result res[])
+{
+    return threshold_eval(&s->plan->thresholds, s->total, s->duration_s, 0, res);
+}
+
+/* Each threshold with its measured value and verdict, why the run stopped early, the grade. */
+static void report_verdict(FILE *out, const struct summary *s)
+{
+    const struct threshold_set *set = &s->plan->thresholds;
+    struct threshold_result res[THRESHOLD_MAX];
+    summary_thresholds(s, res);
+    size_t w = 10;
+    for (unsigned i = 0; i < set->n; i++)
+        if (strlen(set->t[i].expr) > w) w = strlen(set->t[i].expr);
+    if (w > 60) w = 60;
+    for (unsigned i = 0; i < set->n; i++) {
+        char v[64];
+        slo_format_value(&set->t[i].cond, res[i].value, v, sizeof(v));
+        fprintf(out, "  %-12s %-*s  %12s  %s\n", i ? "" : "Thresholds", (int)w, set->t[i].expr, v,
+                res[i].passed ? "pass" : "FAIL");
+    }
+    if (s->stopped_early[0]) fprintf(out, "  %-12s early: %s\n", "Stopped", s->stopped_early);
+    struct grade g;
+    threshold_grade(s->plan->slo_set ? &s->plan->slo : NULL, s->total, &g);
+    fprintf(out, "  %-12s %c: %s\n", "Grade", g.letter, g.reason);
+}
+
 double interval_target(const struct plan *p, double t0, double t1)
 {
     if (p->open_loop)
@@ -142,7 +169,7 @@ void report_summary(FILE *out, const struct summary *s)
     else snprintf(who, sizeof(who), "%u connection%s", p->connections, p->connections == 1 ? "" : "s");
     fprintf(out, "\nbarrage %s  %s  %.2fs, %u thread%s, %s%s%s\n", BARRAGE_VERSION, p->url_text, s->duration_s,
             s->threads, s->threads == 1 ? "" : "s", who, p->pipeline > 1 ? ", pipelined" : "",
-            s->interrupted ? "  (interrupted)" : "");
+            s->interrupted ? "  (interrupted)" : s->stopped_early[0] ? "  (stopped early: a threshold failed)" : "");
     fprintf(out, "  %-12s %llu issued = %llu ok + %llu failed + %llu in flight at stop", "Requests",
             (unsigned long long)t->issued, (unsigned long long)t->ok, (unsigned long long)t->failed,
             (unsigned long long)s->in_flight);
@@ -212,4 +239,5 @@ void report_summary(FILE *out, const struct summary *s)
     if (t->retried_requests)
         fprintf(out, ", retried after a keep-alive close %llu", (unsigned long long)t->retried_requests);
     fputc('\n', out);
+    report_verdict(out, s);
 }

@@ -30,6 +30,7 @@ struct summary {
     uint32_t max_open;           /* most connections open at once (sum of workers' peaks) */
     unsigned threads;
     bool interrupted;            /* stopped by a signal */
+    char stopped_early[256];     /* --abort-on-fail stopped the run: why; "" otherwise */
 };
 
 /* One interval. tty: rewrite one line in place with a progress bar. */
@@ -40,6 +41,9 @@ void report_summary(FILE *out, const struct summary *s);
 /* Returns 0, or -1 with err set. */
 int report_json(const char *path, const struct summary *s, char *err, size_t errlen);
 
+/* Evaluates the plan's thresholds on the totals into res[plan->thresholds.n]; returns true
+ * when all passed (or there are none). */
+bool summary_thresholds(const struct summary *s, struct threshold_result res[]);
 /* Responses per second: complete responses (any status) over the duration. */
 double summary_rps(const struct summary *s);
 /* Open loop: the mean target rate over the run (scheduled arrivals per second); else 0. */

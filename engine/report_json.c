@@ -1,5 +1,6 @@
 /* The JSON summary (--json FILE). Field reference: README.md, "JSON output". */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include "report.h"
@@ -50,6 +51,37 @@ static void json_steps(FILE *f, const struct summary *s)
         }
         fputs("}}", f);
     }
+    fputc('}', f);
+}
+
+/* A number, or null for NaN (nothing measured). */
+static void json_number(FILE *f, double v)
+{
+    if (isfinite(v)) fprintf(f, "%.6g", v);
+    else fputs("null", f);
+}
+
+/* ,"thresholds":[{"expr":..,"value":..,"passed":..}],"thresholds_passed":..,"stopped_early":..,"grade":{..} */
+static void json_verdict(FILE *f, const struct summary *s)
+{
+    const struct threshold_set *set = &s->plan->thresholds;
+    struct threshold_result res[THRESHOLD_MAX];
+    bool all = summary_thresholds(s, res);
+    fputs(",\"thresholds\":[", f);
+    for (unsigned i = 0; i < set->n; i++) {
+        fputs(i ? ",{\"expr\":" : "{\"expr\":", f);
+        json_string(f, set->t[i].expr);
+        fputs(",\"value\":", f);
+        json_number(f, res[i].value);
+        fprintf(f, ",\"passed\":%s}", res[i].passed ? "true" : "false");
+    }
+    fprintf(f, "],\"thresholds_passed\":%s,\"stopped_early\":", all && !s->stopped_early[0] ? "true" : "false");
+    if (s->stopped_early[0]) json_string(f, s->stopped_early);
+    else fputs("null", f);
+    struct grade g;
+    threshold_grade(s->plan->slo_set ? &s->plan->slo : NULL, s->total, &g);
+    fprintf(f, ",\"grade\":{\"grade\":\"%c\",\"reason\":", g.letter);
+    json_string(f, g.reason);
     fputc('}', f);
 }
 
@@ -133,6 +165,7 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
             (unsigned long long)t->closed_by_client, (unsigned long long)t->reused_requests,
             (unsigned long long)t->retried_requests);
     if (p->scenario) json_steps(f, s);
+    json_verdict(f, s);
     fputs(",\"intervals\":[", f);
     for (size_t i = 0; i < s->nintervals; i++) {
         const struct interval_rec *r = &s->intervals[i];

@@ -119,9 +119,26 @@ static struct interval_rec *log_interval(struct interval_log *log, const struct 
     return r;
 }
 
+/* --abort-on-fail: the thresholds on the totals so far, once the run has had a moment (1 s,
+ * and 100 responses for each threshold's subject). Returns true, with why, when one failed. */
+static bool threshold_breached(const struct plan *p, const struct stats *total, double elapsed_s, char *why, size_t len)
+{
+    if (!p->abort_on_fail || elapsed_s < 1.0) return false;
+    struct threshold_result res[THRESHOLD_MAX];
+    if (threshold_eval(&p->thresholds, total, elapsed_s, 100, res)) return false;
+    for (unsigned i = 0; i < p->thresholds.n; i++)
+        if (!res[i].passed) {
+            char v[64];
+            slo_format_value(&p->thresholds.t[i].cond, res[i].value, v, sizeof(v));
+            snprintf(why, len, "threshold '%s' failed at %.1fs (measured %s)", p->thresholds.t[i].expr, elapsed_s, v);
+            break;
+        }
+    return true;
+}
+
 static void report_intervals(const struct plan *p, const struct run_opts *o, struct worker *ws, unsigned n,
                              uint64_t start, struct stats *interval, struct stats *total, struct interval_log *log,
-                             double *measured_from_s)
+                             double *measured_from_s, char *stopped_early, size_t stopped_len)
 {
     bool tty = isatty(STDOUT_FILENO), live = o->live && !p->quiet;
     uint64_t iv = p->interval_ns, last = start, last_boundary = start;
@@ -150,6 +167,9 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
         const struct interval_rec *r = log_interval(log, p, (double)(last_boundary - start) / 1e9,
                                                     (double)(boundary - start) / 1e9, (double)(now - last) / 1e9, interval);
         if (live) report_live(stdout, p, r, interval, tty);
+        if (!stopped_early[0] && threshold_breached(p, total, (double)(now - start) / 1e9 - *measured_from_s,
+                                                    stopped_early, stopped_len))
+            atomic_store(&stop_requested, true);
         last = now;
         last_boundary = boundary;
         while (next <= now) next += iv;
@@ -227,7 +247,8 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
-    if (started == n) report_intervals(p, o, ws, n, start, interval, out->total, &log, &out->measured_from_s);
+    if (started == n) report_intervals(p, o, ws, n, start, interval, out->total, &log, &out->measured_from_s,
+                                        sum->stopped_early, sizeof(sum->stopped_early));
     sum->total = out->total;
     stats_reset(interval);
     uint64_t stopped = start;
@@ -293,6 +314,9 @@ int run_load(struct plan *p)
     if (out.total) {
         char err[PLAN_ERR_LEN];
         report_summary(stdout, &out.sum);  /* also with -q, and after a worker failed: what ran counts */
+        struct threshold_result res[THRESHOLD_MAX];
+        bool passed = summary_thresholds(&out.sum, res) && !out.sum.stopped_early[0];
+        if (!passed && !code) code = 99;  /* CI: a threshold failed (README, "Thresholds and grades") */
         if (p->json_path && report_json(p->json_path, &out.sum, err, sizeof(err))) {
             fprintf(stderr, "barrage: %s\n", err);
             code = 1;

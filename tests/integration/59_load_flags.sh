@@ -36,7 +36,6 @@ bad find_limit_with_d       "--find-limit.*-d|-d.*--find-limit"             --fi
 bad find_limit_with_n       "--find-limit.*-n|-n.*--find-limit"             --find-limit -n 100 "$URL"
 bad find_limit_with_rate    "--find-limit.*(-R|--rate)|(-R|--rate).*--find-limit" --find-limit -R 100 "$URL"
 bad find_limit_with_stages  "--find-limit.*--stages|--stages.*--find-limit|--find-limit.*shape" --find-limit --stages 1s:5 "$URL"
-bad slo_without_find_limit  "--slo"                                         --slo 'p99<50ms' "$URL"
 bad closed_without_find_limit "--closed"                                    --closed "$URL"
 bad step_duration_alone     "--step-duration"                               --step-duration 1s "$URL"
 bad start_rate_alone        "--start-rate"                                  --start-rate 100 "$URL"

@@ -207,7 +207,6 @@ static void load_models(void)
         {{"--arrival", "poisson", "http://h/"}, "open loop"},
         {{"--spawn-rate", "5", "http://h/"}, "needs --users"},
         {{"--find-limit", "-d", "5s", "http://h/"}, "--find-limit"},
-        {{"--slo", "p99<1s", "http://h/"}, "--slo"},
         {{"--closed", "http://h/"}, "--closed only applies"},
         {{"--stages", "1s:0", "http://h/"}, "never reaches one user"},
     };

@@ -1,0 +1,215 @@
+/* Thresholds (--threshold): parsing with and without a step name, bad input, binding names
+ * to steps, evaluation on statistics (totals and per step, the run-time grace); the grade. */
+#include <math.h>
+#include <string.h>
+
+#include "check.h"
+#include "threshold.h"
+
+static bool near(double a, double b) { return fabs(a - b) <= 1e-9 * fmax(1, fabs(b)); }
+
+static int add(struct threshold_set *set, const char *text, char *err)
+{
+    return threshold_add(set, text, err, 256);
+}
+
+static void parses_totals(void)
+{
+    struct threshold_set set = {0};
+    char err[256] = "";
+    CHECK(add(&set, "p99<250ms", err) == 0);
+    CHECK(add(&set, " p95 <= 100ms ", err) == 0);
+    CHECK(add(&set, "errors<1%", err) == 0);
+    CHECK(add(&set, "rps>5000", err) == 0);
+    CHECK(add(&set, "max<2s", err) == 0);
+    CHECK(add(&set, "p99.9<1s", err) == 0);
+    CHECK(add(&set, "mean<30ms", err) == 0);
+    CHECK_EQ_U(set.n, 7);
+    CHECK(!strcmp(set.t[0].expr, "p99<250ms") && set.t[0].name[0] == 0 && set.t[0].step == -1);
+    CHECK(set.t[0].cond.metric == SLO_QUANTILE && near(set.t[0].cond.quantile, 0.99) && near(set.t[0].cond.value, 250e3));
+    CHECK(!strcmp(set.t[1].expr, "p95 <= 100ms") && set.t[1].cond.op == SLO_LE && near(set.t[1].cond.quantile, 0.95));
+    CHECK(set.t[2].cond.metric == SLO_ERRORS && near(set.t[2].cond.value, 0.01));
+    CHECK(set.t[3].cond.metric == SLO_RPS && set.t[3].cond.op == SLO_GT && near(set.t[3].cond.value, 5000));
+    CHECK(set.t[4].cond.metric == SLO_MAX && near(set.t[4].cond.value, 2e6));
+    CHECK(near(set.t[5].cond.quantile, 0.999));
+    CHECK(set.t[6].cond.metric == SLO_MEAN);
+}
+
+static void parses_step_names(void)
+{
+    struct threshold_set set = {0};
+    char err[256] = "";
+    CHECK(add(&set, "list items:p95<100ms", err) == 0);
+    CHECK(add(&set, "GET /a:b:errors<5%", err) == 0);  /* the last ':' splits */
+    CHECK(add(&set, "  read item : rps >= 10 ", err) == 0);
+    CHECK_EQ_U(set.n, 3);
+    CHECK(!strcmp(set.t[0].name, "list items") && !strcmp(set.t[0].expr, "list items:p95<100ms"));
+    CHECK(near(set.t[0].cond.quantile, 0.95) && near(set.t[0].cond.value, 100e3));
+    CHECK(!strcmp(set.t[1].name, "GET /a:b") && set.t[1].cond.metric == SLO_ERRORS);
+    CHECK(!strcmp(set.t[2].name, "read item") && set.t[2].cond.metric == SLO_RPS && set.t[2].cond.op == SLO_GE);
+
+    char *names[] = {"login", "list items", "read item", "GET /a:b"};
+    CHECK(threshold_resolve(&set, names, 4, err, sizeof(err)) == 0);
+    CHECK(set.t[0].step == 1 && set.t[1].step == 3 && set.t[2].step == 2);
+
+    CHECK(threshold_resolve(&set, names, 2, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--threshold") && strstr(err, "no step named 'GET /a:b'"));
+    CHECK(threshold_resolve(&set, NULL, 0, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "needs a scenario") && strstr(err, "list items:p95<100ms"));
+    struct threshold_set totals = {0};
+    CHECK(add(&totals, "p99<1s", err) == 0);
+    CHECK(threshold_resolve(&totals, NULL, 0, err, sizeof(err)) == 0 && totals.t[0].step == -1);
+}
+
+static void refuses_bad_input(void)
+{
+    static const struct { const char *text, *want; } bad[] = {
+        {"", "expected a condition"},
+        {"   ", "expected a condition"},
+        {"p99<abc", "'p99<abc': expected a duration"},
+        {"p99", "expected an operator"},
+        {"p99=100ms", "expected an operator"},
+        {"latency<100ms", "unknown metric"},
+        {"p0<1ms", "percentile"},
+        {"p101<1ms", "percentile"},
+        {"errors<200%", "error rate"},
+        {"rps>fast", "rate"},
+        {"p99<100ms,errors<1%", "one condition per --threshold"},
+        {":p99<1ms", "empty step name"},
+        {"list items:", "(in 'list items:')"},
+        {"list items:p95<1x", "(in 'list items:p95<1x')"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct threshold_set set = {0};
+        char err[256] = "";
+        int rc = add(&set, bad[i].text, err);
+        if (rc != -1 || set.n != 0 || !strstr(err, "--threshold") || !strstr(err, bad[i].want)) {
+            printf("  '%s': rc %d, err '%s'\n", bad[i].text, rc, err);
+            CHECK(0);
+        }
+    }
+    struct threshold_set set = {0};
+    char err[256], long_text[400];
+    memset(long_text, 'a', sizeof(long_text) - 1);
+    long_text[sizeof(long_text) - 1] = 0;
+    CHECK(add(&set, long_text, err) == -1 && strstr(err, "too long"));
+    CHECK(add(&set, "bad\nline:p99<x", err) == -1 && !strchr(err, '\n'));
+    for (int i = 0; i < THRESHOLD_MAX; i++) CHECK(add(&set, "p99<1s", err) == 0);
+    CHECK(add(&set, "p99<1s", err) == -1 && strstr(err, "at most"));
+}
+
+/* totals: n responses at `us` µs, `failed` more failed (not timed); step 0 and 1 too */
+static struct stats *make_stats(uint64_t n, uint64_t us, uint64_t failed)
+{
+    struct stats *s = stats_create(10000000, 2);
+    for (uint64_t i = 0; i < n; i++) hist_record(s->latency, us);
+    s->ok = n;
+    s->failed = s->errors[ERR_TIMEOUT] = failed;
+    s->issued = n + failed;
+    /* step 0: fast and clean; step 1: slow, half failed */
+    for (int i = 0; i < 100; i++) hist_record(s->steps[0].latency, 1000);
+    s->steps[0].ok = 100;
+    for (int i = 0; i < 10; i++) hist_record(s->steps[1].latency, 300000);
+    s->steps[1].ok = 10;
+    s->steps[1].failed = 10;
+    return s;
+}
+
+static void evaluates(void)
+{
+    struct stats *s = make_stats(990, 20000, 10);  /* 20 ms, 1% errors, 1000 outcomes */
+    CHECK(s != NULL);
+    if (!s) return;
+    struct threshold_set set = {0};
+    char err[256];
+    const char *exprs[] = {"p99<25ms", "p99<10ms", "errors<1%", "errors<=1%", "rps>400", "rps>600", "max<=20ms",
+                           "fast:p95<2ms", "slow:p95<100ms", "slow:errors<60%", "slow:rps>=4"};
+    for (size_t i = 0; i < sizeof(exprs) / sizeof(exprs[0]); i++) CHECK(add(&set, exprs[i], err) == 0);
+    char *names[] = {"fast", "slow"};
+    CHECK(threshold_resolve(&set, names, 2, err, sizeof(err)) == 0);
+    struct threshold_result r[THRESHOLD_MAX];
+    CHECK(!threshold_eval(&set, s, 2.0, 0, r));  /* 990 answered over 2 s: 495 req/s */
+    bool want[] = {true, false, false, true, true, false, true, true, false, true, true};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (r[i].passed != want[i]) {
+            printf("  '%s': value %g passed %d\n", set.t[i].expr, r[i].value, r[i].passed);
+            CHECK(0);
+        }
+    CHECK(r[0].value >= 19900 && r[0].value <= 20100);
+    CHECK(near(r[2].value, 0.01));
+    CHECK(near(r[4].value, 495));
+    CHECK(r[8].value >= 290000 && r[8].value <= 310000);
+    CHECK(near(r[9].value, 0.5));
+    CHECK(near(r[10].value, 10));  /* 20 outcomes over 2 s */
+
+    /* all passing */
+    struct threshold_set ok = {0};
+    CHECK(add(&ok, "p99<25ms", err) == 0 && add(&ok, "errors<2%", err) == 0);
+    CHECK(threshold_eval(&ok, s, 2.0, 0, r) && r[0].passed && r[1].passed);
+
+    /* during the run: a subject with fewer than min_count outcomes is not judged yet */
+    CHECK(threshold_eval(&set, s, 2.0, 5000, r));
+    for (unsigned i = 0; i < set.n; i++) CHECK(r[i].passed && isnan(r[i].value));
+    CHECK(!threshold_eval(&set, s, 2.0, 100, r));  /* totals (1000) and fast (100) judged, slow (20) not */
+    CHECK(!r[1].passed && r[8].passed && isnan(r[8].value) && r[7].passed);
+    stats_destroy(s);
+
+    /* nothing measured fails: no responses, no rate */
+    struct stats *empty = stats_create(10000000, 0);
+    CHECK(!threshold_eval(&ok, empty, 1.0, 0, r) && isnan(r[0].value) && !r[0].passed && !r[1].passed);
+    stats_destroy(empty);
+}
+
+static void grade_of(uint64_t n, uint64_t us, uint64_t failed, const char *slo_text, struct grade *g)
+{
+    struct stats *s = make_stats(n, us, failed);
+    struct slo slo;
+    char err[256];
+    if (slo_text) CHECK(slo_parse(&slo, slo_text, "--slo", err, sizeof(err)) == 0);
+    threshold_grade(slo_text ? &slo : NULL, s, g);
+    stats_destroy(s);
+}
+
+static void grades(void)
+{
+    struct grade g;
+    grade_of(1000, 20000, 0, NULL, &g);  /* defaults: p99<500ms, errors<1% */
+    CHECK(g.letter == 'A' && !strcmp(g.reason, "p99 20ms is within 500ms and errors 0% within 1%"));
+    grade_of(1000, 600000, 0, NULL, &g);
+    CHECK(g.letter == 'B' && !strcmp(g.reason, "p99 600ms is over the 500ms of A"));
+    grade_of(1000, 1500000, 0, NULL, &g);
+    CHECK(g.letter == 'C' && strstr(g.reason, "over the 1s of B"));
+    grade_of(1000, 3000000, 0, NULL, &g);
+    CHECK(g.letter == 'D' && strstr(g.reason, "over the 2s of C"));
+    grade_of(1000, 5000000, 0, NULL, &g);
+    CHECK(g.letter == 'F' && strstr(g.reason, "over the 4s of D"));
+    grade_of(970, 20000, 30, NULL, &g);  /* 3% errors */
+    CHECK(g.letter == 'C' && !strcmp(g.reason, "errors 3% are over the 2% of B"));
+    grade_of(800, 20000, 200, NULL, &g);  /* 20% errors */
+    CHECK(g.letter == 'F' && strstr(g.reason, "errors 20% are over the 10% of D"));
+    grade_of(985, 600000, 15, NULL, &g);  /* both B: both named */
+    CHECK(g.letter == 'B' && strstr(g.reason, "p99 600ms") && strstr(g.reason, "; errors 1.5%"));
+    /* against --slo: its first percentile and error bounds */
+    grade_of(1000, 412000, 0, "p99<250ms,errors<5%", &g);
+    CHECK(g.letter == 'B' && !strcmp(g.reason, "p99 412ms is over the 250ms of A"));
+    grade_of(1000, 40000, 0, "rps>10,p90<50ms", &g);
+    CHECK(g.letter == 'A' && strstr(g.reason, "p90 40ms is within 50ms") && strstr(g.reason, "within 1%"));
+    grade_of(1000, 40000, 0, "errors<0.1%", &g);
+    CHECK(g.letter == 'A' && strstr(g.reason, "within 500ms") && strstr(g.reason, "within 0.1%"));
+    grade_of(0, 0, 10, NULL, &g);
+    CHECK(g.letter == 'F' && strstr(g.reason, "every request failed"));
+    struct stats *empty = stats_create(10000000, 0);
+    threshold_grade(NULL, empty, &g);
+    CHECK(g.letter == 'F' && !strcmp(g.reason, "no responses"));
+    stats_destroy(empty);
+}
+
+int main(void)
+{
+    RUN(parses_totals);
+    RUN(parses_step_names);
+    RUN(refuses_bad_input);
+    RUN(evaluates);
+    RUN(grades);
+    CHECK_EXIT();
+}
