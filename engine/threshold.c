@@ -1,6 +1,7 @@
 /* Thresholds (--threshold) and the grade: each threshold is one condition of the --slo
  * grammar, parsed by slo_parse(), optionally on one scenario step name. */
 #include "threshold.h"
+#include "errfmt.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -9,19 +10,6 @@
 
 static bool is_space(char c) { return c && strchr(" \t\n\r\v\f", c); }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-        for (char *p = err; *p; p++) /* one printable line, whatever the input held */
-            if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
-    }
-    return -1;
-}
 
 /* [b, e) without the spaces around it. */
 static void trim(const char **b, const char **e)
@@ -35,10 +23,10 @@ int threshold_add(struct threshold_set *set, const char *text, char *err, size_t
     const char *b = text ? text : "", *e = b + strlen(b);
     trim(&b, &e);
     size_t len = (size_t)(e - b);
-    if (len == 0) return fail(err, errlen, "--threshold: expected a condition such as 'p99<250ms' or 'errors<1%%'");
+    if (len == 0) return errfmt_line(err, errlen, "--threshold: expected a condition such as 'p99<250ms' or 'errors<1%%'");
     if (len >= THRESHOLD_TEXT_LEN)
-        return fail(err, errlen, "--threshold: '%.40s...': too long (at most %d characters)", b, THRESHOLD_TEXT_LEN - 1);
-    if (set->n == THRESHOLD_MAX) return fail(err, errlen, "--threshold: at most %d thresholds", THRESHOLD_MAX);
+        return errfmt_line(err, errlen, "--threshold: '%.40s...': too long (at most %d characters)", b, THRESHOLD_TEXT_LEN - 1);
+    if (set->n == THRESHOLD_MAX) return errfmt_line(err, errlen, "--threshold: at most %d thresholds", THRESHOLD_MAX);
     struct threshold *t = &set->t[set->n];
     memset(t, 0, sizeof(*t));
     memcpy(t->expr, b, len);
@@ -49,18 +37,18 @@ int threshold_add(struct threshold_set *set, const char *text, char *err, size_t
     if (colon) {
         const char *nb = t->expr, *ne = colon;
         trim(&nb, &ne);
-        if (nb == ne) return fail(err, errlen, "--threshold: '%s': empty step name before ':'", t->expr);
+        if (nb == ne) return errfmt_line(err, errlen, "--threshold: '%s': empty step name before ':'", t->expr);
         memcpy(t->name, nb, (size_t)(ne - nb));
         cond = colon + 1;
     }
     if (strchr(cond, ','))
-        return fail(err, errlen, "--threshold: '%s': one condition per --threshold (repeat the flag)", t->expr);
+        return errfmt_line(err, errlen, "--threshold: '%s': one condition per --threshold (repeat the flag)", t->expr);
     struct slo one;
     char why[256];
     if (slo_parse(&one, cond, "--threshold", why, sizeof(why))) {
         /* slo_parse names the condition; name the whole expression when it had a step */
-        if (colon) return fail(err, errlen, "%s (in '%s')", why, t->expr);
-        return fail(err, errlen, "%s", why);
+        if (colon) return errfmt_line(err, errlen, "%s (in '%s')", why, t->expr);
+        return errfmt_line(err, errlen, "%s", why);
     }
     t->cond = one.cond[0];
     set->n++;
@@ -74,10 +62,10 @@ int threshold_resolve(struct threshold_set *set, char *const *names, unsigned nn
         t->step = -1;
         if (!t->name[0]) continue;
         if (!nnames)
-            return fail(err, errlen, "--threshold: '%s': a step name needs a scenario (-s FILE)", t->expr);
+            return errfmt_line(err, errlen, "--threshold: '%s': a step name needs a scenario (-s FILE)", t->expr);
         for (unsigned k = 0; k < nnames && t->step < 0; k++)
             if (!strcmp(names[k], t->name)) t->step = (int)k;
-        if (t->step < 0) return fail(err, errlen, "--threshold: '%s': no step named '%s' in the scenario", t->expr, t->name);
+        if (t->step < 0) return errfmt_line(err, errlen, "--threshold: '%s': no step named '%s' in the scenario", t->expr, t->name);
     }
     return 0;
 }
