@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <sched.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "stats_handover.h"
@@ -50,6 +51,17 @@ static void add_merges_every_field(void)
 enum { EVENTS = 3000000 };
 static struct stats_handover ho;
 static atomic_bool worker_done;
+static atomic_uint taken;  /* slots the reader has taken so far */
+
+/* On a busy machine the reader may not run at all while the worker counts: the worker
+ * waits (up to 5 s) for it at two points, so that hand-overs happen mid-run every time. */
+static void wait_for_takes(unsigned n)
+{
+    for (int i = 0; i < 5000 && atomic_load(&taken) < n; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
 
 static void *fake_worker(void *arg)
 {
@@ -63,7 +75,9 @@ static void *fake_worker(void *arg)
             struct stats *next = handover_publish(&ho);
             if (next) cur = next;
         }
+        if (i == EVENTS / 2) wait_for_takes(1);
     }
+    wait_for_takes(2);
     atomic_store(&worker_done, true);
     return NULL;
 }
@@ -88,6 +102,7 @@ static void handover_loses_nothing(void)
         stats_reset(s);
         handover_release(&ho);
         takes++;
+        atomic_fetch_add(&taken, 1);
     }
     pthread_join(t, NULL);
     struct stats *s = handover_take(&ho);
