@@ -51,6 +51,8 @@ import sys
 import tempfile
 import time
 
+import tls as tlsbench  # write_outputs
+
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 SERVER_CPU = int(os.environ.get("SERVER_CPU", "0"))
@@ -525,17 +527,7 @@ def main():
     md.append("")
     text = "\n".join(md)
     print(text)
-    with open(os.path.join(tmp, "RESULTS-section.md"), "w") as f:
-        f.write(text + "\n")
-    with open(os.path.join(tmp, "raw.json"), "w") as f:
-        json.dump(R, f, indent=1)
-    if a.append:
-        with open(os.path.join(BENCH, "RESULTS.md"), "a") as f:
-            f.write("\n" + text + "\n")
-    if a.keep:
-        log("raw outputs in %s" % tmp)
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
+    tlsbench.write_outputs(tmp, text, R, a.append, a.keep)
 
 
 if __name__ == "__main__":

@@ -114,6 +114,22 @@ def wait_listening(proc, ports, failure):
             sys.exit(failure)
 
 
+def write_outputs(tmp, text, raw, append, keep):
+    """The markdown section and raw data into tmp (and RESULTS.md with append); tmp is
+    removed unless kept."""
+    with open(os.path.join(tmp, "RESULTS-section.md"), "w") as f:
+        f.write(text + "\n")
+    with open(os.path.join(tmp, "raw.json"), "w") as f:
+        json.dump(raw, f, indent=1)
+    if append:
+        with open(os.path.join(BENCH, "RESULTS.md"), "a") as f:
+            f.write("\n" + text + "\n")
+    if keep:
+        log("raw outputs in %s" % tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def start_nginx(tmp, crt, key, nofile):
     nginx = os.environ.get("NGINX") or shutil.which("nginx") or "/usr/sbin/nginx"
     prefix = os.path.join(tmp, "nginx")
@@ -885,17 +901,8 @@ def main():
     md.append("")
     text = "\n".join(md)
     print(text)
-    with open(os.path.join(tmp, "RESULTS-section.md"), "w") as f:
-        f.write(text + "\n")
-    with open(os.path.join(tmp, "raw.json"), "w") as f:
-        json.dump({"runs": R, "probes": {"%s %s" % k: v for k, v in probes.items()}, "profile": prof}, f, indent=1)
-    if a.append:
-        with open(os.path.join(BENCH, "RESULTS.md"), "a") as f:
-            f.write("\n" + text + "\n")
-    if a.keep:
-        log("raw outputs in %s" % tmp)
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
+    write_outputs(tmp, text, {"runs": R, "probes": {"%s %s" % k: v for k, v in probes.items()}, "profile": prof},
+                  a.append, a.keep)
 
 
 if __name__ == "__main__":
