@@ -1,6 +1,6 @@
 # barrage: build, test, fuzz, bench, demo.  `make help` lists the targets.
 CC       ?= cc
-PKGS     := liburing openssl libfyaml jansson
+PKGS     := liburing openssl libfyaml jansson zlib
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 BASEFLAGS = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-missing-field-initializers -pthread -MMD -MP \

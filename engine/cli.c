@@ -70,6 +70,12 @@ void cli_usage(FILE *out)
           "\n"
           "      --interval T        live report interval (default 1s)\n"
           "      --json FILE         write the summary as JSON\n"
+          "      --csv PREFIX        write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv\n"
+          "                          (Locust's columns)\n"
+          "      --hdr-log FILE      write an HdrHistogram interval log of the latencies\n"
+          "      --html FILE         write a self-contained HTML report with charts\n"
+          "      --watch-pid PID     sample the server's CPU and memory every interval (repeatable)\n"
+          "      --leak-threshold R  warn of a leak when the watched RSS grows faster (default 10MB/min)\n"
           "      --threshold EXPR    pass/fail for CI, repeatable: 'p99<250ms', 'errors<1%', 'rps>5000',\n"
           "                          'max<2s', per step name 'list items:p95<100ms'; any failure: exit 99\n"
           "      --abort-on-fail     check thresholds every interval and stop early when one fails\n"
@@ -225,6 +231,7 @@ enum {
     OPT_STEP_DURATION, OPT_START_RATE, OPT_MAX_RATE,
     OPT_INSECURE, OPT_CACERT, OPT_CERT, OPT_KEY, OPT_SNI, OPT_TLS_MIN, OPT_TLS_MAX, OPT_CIPHERS, OPT_NO_RESUME,
     OPT_TAGS, OPT_EXCLUDE_TAGS, OPT_USER, OPT_SHARE, OPT_POOL, OPT_THRESHOLD, OPT_ABORT_ON_FAIL,
+    OPT_CSV, OPT_HDR_LOG, OPT_HTML, OPT_WATCH_PID, OPT_LEAK_THRESHOLD,
 };
 
 static const struct option long_opts[] = {
@@ -277,6 +284,11 @@ static const struct option long_opts[] = {
     {"json", required_argument, 0, OPT_JSON},
     {"threshold", required_argument, 0, OPT_THRESHOLD},
     {"abort-on-fail", no_argument, 0, OPT_ABORT_ON_FAIL},
+    {"csv", required_argument, 0, OPT_CSV},
+    {"hdr-log", required_argument, 0, OPT_HDR_LOG},
+    {"html", required_argument, 0, OPT_HTML},
+    {"watch-pid", required_argument, 0, OPT_WATCH_PID},
+    {"leak-threshold", required_argument, 0, OPT_LEAK_THRESHOLD},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
     {"version", no_argument, 0, OPT_VERSION},
@@ -304,6 +316,24 @@ static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
     return 0;
 }
 
+/* A memory growth rate: "10", "10MB/min", "500KB/min", "1GB/h" (MB = 10^6 bytes). */
+int parse_mb_per_min(const char *s, double *out)
+{
+    if (!s || !(isdigit((unsigned char)*s) || *s == '.')) return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || !isfinite(v) || v <= 0) return -1;
+    double scale = 1;
+    if (!strncmp(end, "KB", 2)) scale = 1e-3, end += 2;
+    else if (!strncmp(end, "MB", 2)) end += 2;
+    else if (!strncmp(end, "GB", 2)) scale = 1e3, end += 2;
+    if (!strcmp(end, "/h")) scale /= 60;
+    else if (*end && strcmp(end, "/min")) return -1;
+    *out = v * scale;
+    return 0;
+}
+
 enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size_t errlen)
 {
     memset(p, 0, sizeof(*p));
@@ -322,6 +352,8 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
     const char *tls_flag = NULL;   /* the last TLS flag given, for "only with https://" */
     const char *quick_flag = NULL; /* the last flag that shapes the one request of the quick mode */
     p->tls.resume = true;
+    p->leak_mb_per_min = 10;
+    bool leak_set = false;
     char name[64];
 
     optind = 1;
@@ -424,6 +456,30 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
         case OPT_JSON:
             free(p->json_path);
             p->json_path = strdup(optarg);
+            break;
+        case OPT_CSV:
+            if (!*optarg) goto bad_value;
+            p->csv_prefix = optarg;
+            break;
+        case OPT_HDR_LOG:
+            if (!*optarg) goto bad_value;
+            p->hdr_log_path = optarg;
+            break;
+        case OPT_HTML:
+            if (!*optarg) goto bad_value;
+            p->html_path = optarg;
+            break;
+        case OPT_WATCH_PID:
+            if (parse_u32(optarg, 1, INT32_MAX, &u)) goto bad_value;
+            if (p->nwatch == PLAN_MAX_WATCH) {
+                plan_error(err, errlen, "--watch-pid: at most %d processes", PLAN_MAX_WATCH);
+                return CLI_EXIT_USAGE;
+            }
+            p->watch_pids[p->nwatch++] = (int)u;
+            break;
+        case OPT_LEAK_THRESHOLD:
+            if (parse_mb_per_min(optarg, &p->leak_mb_per_min)) goto bad_value;
+            leak_set = true;
             break;
         case 'R':
             if (parse_rate(optarg, &p->rate)) goto bad_value;
@@ -621,6 +677,16 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
     }
     if (p->thresholds.n && p->find_limit) {
         plan_error(err, errlen, "--threshold: not with --find-limit (it searches against --slo)");
+        return CLI_EXIT_USAGE;
+    }
+    if (leak_set && !p->nwatch) {
+        plan_error(err, errlen, "--leak-threshold applies with --watch-pid");
+        return CLI_EXIT_USAGE;
+    }
+    const char *run_file = p->csv_prefix ? "--csv" : p->hdr_log_path ? "--hdr-log" : p->html_path ? "--html"
+                         : p->nwatch ? "--watch-pid" : NULL;
+    if (run_file && p->find_limit) {
+        plan_error(err, errlen, "%s: not with --find-limit (it reports each step; use --json)", run_file);
         return CLI_EXIT_USAGE;
     }
     if (p->scenario_file && p->find_limit) {

@@ -21,6 +21,7 @@
 #define BARRAGE_VERSION "0.1.0"
 #define PLAN_MAX_HEADERS 64
 #define PLAN_ERR_LEN 512
+#define PLAN_MAX_WATCH 4
 
 struct url {
     char scheme[8];          /* "http" or "https" */
@@ -71,6 +72,14 @@ struct plan {
     struct threshold_set thresholds; /* --threshold (README, "Thresholds and grades") */
     bool abort_on_fail;        /* --abort-on-fail: stop the run when a threshold fails */
 
+    /* report files and the watched server (README, "Reports"); strings point into argv */
+    const char *csv_prefix;    /* --csv PREFIX: PREFIX_stats.csv, _stats_history.csv, _failures.csv */
+    const char *hdr_log_path;  /* --hdr-log FILE: HdrHistogram interval log */
+    const char *html_path;     /* --html FILE: self-contained HTML report */
+    int watch_pids[PLAN_MAX_WATCH];  /* --watch-pid PID (repeatable) */
+    unsigned nwatch;
+    double leak_mb_per_min;    /* --leak-threshold: RSS slope that warns of a leak (default 10) */
+
     /* scenario (-s FILE, docs/SCENARIOS.md); strings point into argv */
     const char *scenario_file; /* NULL: the quick mode (one URL) */
     const char *tags;          /* --tags a,b */
@@ -111,6 +120,8 @@ int parse_duration(const char *s, uint64_t *ns);
 int parse_status_list(const char *s, bool ok[600]);
 /* Parses a positive rate "0.5", "20000", "20k". Returns 0, or -1. */
 int parse_rate(const char *s, double *out);
+/* Parses a memory growth rate "10", "10MB/min", "500KB/min", "1GB/h" into MB per minute. */
+int parse_mb_per_min(const char *s, double *out);
 /* Parses a non-negative integer with optional k/K (1000) or m/M suffix. */
 int parse_count(const char *s, uint64_t *out);
 /* A copy of a URL for reports, with any user:password@ masked (malloc'd). */

@@ -9,14 +9,34 @@
 #include "plan.h"
 #include "stats.h"
 
+/* A watched server process (--watch-pid) at the end of an interval. */
+struct server_sample {
+    bool alive;                  /* false once the process is gone (then the rest is 0) */
+    double cpu_pct;              /* CPU time over the interval / its length, 100 = one core */
+    double rss_mb;               /* resident set size, MB (10^6 bytes) */
+};
+
 /* One reporting interval, as the JSON "intervals" array lists them. */
 struct interval_rec {
-    double t;                    /* seconds since the start, at the interval's end */
+    double t0, t;                /* seconds since the start: the interval's start and end */
     double target;               /* open loop: mean target rate over it; closed: users wanted */
     double rps;                  /* responses per second */
-    uint64_t p50_us, p99_us;
-    uint64_t errors;
+    uint64_t p50_us, p90_us, p99_us, max_us;
+    uint64_t ok, errors;         /* requests that succeeded / failed in it */
     uint64_t users;              /* open connections at its end */
+    struct server_sample server[PLAN_MAX_WATCH];  /* --watch-pid, in the plan's order */
+};
+
+/* What --watch-pid found over the whole run, per process (watch.c). */
+struct watch_result {
+    int pid;
+    char comm[32];               /* the process's name (/proc/PID/comm) */
+    bool exited;                 /* it went away during the run */
+    double rss_start_mb, rss_end_mb, rss_peak_mb;
+    double rss_growth_mb;        /* end - start */
+    double rss_slope_mb_per_min; /* least-squares slope of RSS over time */
+    bool leak_suspected;         /* slope above --leak-threshold */
+    double cpu_mean_pct, cpu_max_pct;
 };
 
 struct summary {
@@ -31,6 +51,8 @@ struct summary {
     unsigned threads;
     bool interrupted;            /* stopped by a signal */
     char stopped_early[256];     /* --abort-on-fail stopped the run: why; "" otherwise */
+    double start_epoch;          /* wall clock at the start, seconds since 1970 */
+    const struct watch_result *watch;  /* --watch-pid: plan->nwatch of them; NULL otherwise */
 };
 
 /* One interval. tty: rewrite one line in place with a progress bar. */

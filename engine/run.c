@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "find_limit.h"
+#include "outputs.h"
 #include "report.h"
 #include "ring.h"
 #include "worker.h"
@@ -108,11 +109,15 @@ static struct interval_rec *log_interval(struct interval_log *log, const struct 
     }
     if (log->n < log->cap) r = &log->rec[log->n++];
     *r = (struct interval_rec){
+        .t0 = t0,
         .t = t1,
         .target = interval_target(p, t0, t1),
         .rps = span > 0 ? (double)(iv->ok + iv->errors[ERR_STATUS]) / span : 0,
         .p50_us = hist_quantile(iv->latency, 0.50),
+        .p90_us = hist_quantile(iv->latency, 0.90),
         .p99_us = hist_quantile(iv->latency, 0.99),
+        .max_us = iv->latency->total ? iv->latency->max : 0,
+        .ok = iv->ok,
         .errors = iv->failed,
         .users = iv->open_conns,
     };
@@ -164,8 +169,12 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
         while (collect(ws, n, interval, total, k) < n && mono_ns() < give_up) sleep_until(mono_ns() + 1000000);
         now = mono_ns();
         uint64_t boundary = start + (now - start) / iv * iv;
-        const struct interval_rec *r = log_interval(log, p, (double)(last_boundary - start) / 1e9,
-                                                    (double)(boundary - start) / 1e9, (double)(now - last) / 1e9, interval);
+        struct interval_rec *r = log_interval(log, p, (double)(last_boundary - start) / 1e9,
+                                              (double)(boundary - start) / 1e9, (double)(now - last) / 1e9, interval);
+        if (o->outputs) {
+            outputs_sample(o->outputs, r);
+            outputs_interval(o->outputs, &(struct interval_view){.rec = r, .iv = interval, .total = total});
+        }
         if (live) report_live(stdout, p, r, interval, tty);
         if (!stopped_early[0] && threshold_breached(p, total, (double)(now - start) / 1e9 - *measured_from_s,
                                                     stopped_early, stopped_len))
@@ -222,6 +231,10 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     uint64_t start = mono_ns();
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    sum->start_epoch = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
+    if (o->outputs) outputs_begin(o->outputs, sum->start_epoch);
     unsigned started = 0;
     for (unsigned i = 0; i < n; i++) {
         struct worker *w = &ws[i];
@@ -274,8 +287,14 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
     /* the last, partial interval: what was published after the reporter's last look */
     double last_t = log.n ? log.rec[log.n - 1].t : 0;
     if (interval->issued || interval->failed || interval->ok || interval->errors[ERR_STATUS])
-        if (sum->duration_s > last_t + 1e-3)
-            log_interval(&log, p, last_t, sum->duration_s, sum->duration_s - last_t, interval);
+        if (sum->duration_s > last_t + 1e-3) {
+            struct interval_rec *r = log_interval(&log, p, last_t, sum->duration_s, sum->duration_s - last_t, interval);
+            if (o->outputs) {
+                outputs_sample(o->outputs, r);
+                outputs_interval(o->outputs, &(struct interval_view){.rec = r, .iv = interval, .total = out->total});
+            }
+        }
+    sum->watch = outputs_watch_results(o->outputs);
     sum->intervals = out->intervals = log.rec;
     sum->nintervals = log.n;
     sum->interrupted = signals_seen > 0;
@@ -309,10 +328,15 @@ int run_load(struct plan *p)
     int code = run_setup(p);
     if (code) return code;
     if (p->find_limit) return find_limit(p);
+    char err[PLAN_ERR_LEN];
+    struct outputs *files = outputs_open(p, err, sizeof(err));
+    if (!files) {
+        fprintf(stderr, "barrage: %s\n", err);
+        return 2;
+    }
     struct run_output out;
-    code = run_once(p, &(struct run_opts){.live = true}, &out);
+    code = run_once(p, &(struct run_opts){.live = true, .outputs = files}, &out);
     if (out.total) {
-        char err[PLAN_ERR_LEN];
         report_summary(stdout, &out.sum);  /* also with -q, and after a worker failed: what ran counts */
         struct threshold_result res[THRESHOLD_MAX];
         bool passed = summary_thresholds(&out.sum, res) && !out.sum.stopped_early[0];
@@ -321,7 +345,12 @@ int run_load(struct plan *p)
             fprintf(stderr, "barrage: %s\n", err);
             code = 1;
         }
+        if (outputs_finish(files, &out.sum, err, sizeof(err))) {
+            fprintf(stderr, "barrage: %s\n", err);
+            code = 1;
+        }
     }
     run_output_free(&out);
+    outputs_close(files);
     return code;
 }

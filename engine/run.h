@@ -15,6 +15,7 @@ int run_load(struct plan *p);
 struct run_opts {
     bool live;            /* print a line per interval (unless the plan is quiet) */
     uint64_t warmup_ns;   /* measure only from the first interval boundary after this */
+    struct outputs *outputs;  /* report files and watched processes fed per interval; or NULL */
 };
 struct run_output {
     struct summary sum;   /* points at total and intervals below */

@@ -1,0 +1,86 @@
+/* Dispatches the run's intervals and summary to the report files that were asked for. */
+#include "outputs.h"
+
+#include <stdlib.h>
+
+#include "hdrlog.h"
+#include "report_csv.h"
+#include "report_html.h"
+#include "watch.h"
+
+struct outputs {
+    const struct plan *plan;
+    struct csv_out *csv;
+    struct hdrlog *hdr;
+    struct watch *watch;
+};
+
+struct outputs *outputs_open(const struct plan *p, char *err, size_t errlen)
+{
+    struct outputs *o = calloc(1, sizeof(*o));
+    if (!o) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    o->plan = p;
+    if ((p->nwatch && !(o->watch = watch_open(p, err, errlen))) ||
+        (p->csv_prefix && !(o->csv = csv_open(p->csv_prefix, p, err, errlen))) ||
+        (p->hdr_log_path && !(o->hdr = hdrlog_open(p->hdr_log_path, p, err, errlen)))) {
+        outputs_close(o);
+        return NULL;
+    }
+    return o;
+}
+
+void outputs_begin(struct outputs *o, double epoch)
+{
+    if (o->csv) csv_begin(o->csv, epoch);
+    if (o->hdr) hdrlog_begin(o->hdr, epoch);
+}
+
+void outputs_sample(struct outputs *o, struct interval_rec *rec)
+{
+    if (o->watch) watch_sample(o->watch, rec);
+}
+
+void outputs_interval(struct outputs *o, const struct interval_view *v)
+{
+    if (o->csv) csv_interval(o->csv, v);
+    if (o->hdr) hdrlog_interval(o->hdr, v);
+}
+
+const struct watch_result *outputs_watch_results(struct outputs *o)
+{
+    return o && o->watch ? watch_results(o->watch) : NULL;
+}
+
+int outputs_finish(struct outputs *o, const struct summary *s, char *err, size_t errlen)
+{
+    int rc = 0;
+    char e[PLAN_ERR_LEN];
+    /* the first failure is reported; the other files are still written */
+#define KEEP_FIRST(call)                                               \
+    do {                                                               \
+        if ((call) && !rc) rc = -1, snprintf(err, errlen, "%s", e);    \
+    } while (0)
+    if (o->csv) KEEP_FIRST(csv_finish(o->csv, s, e, sizeof(e)));
+    if (o->hdr) {
+        KEEP_FIRST(hdrlog_close(o->hdr, e, sizeof(e)));
+        o->hdr = NULL;
+    }
+    if (s->plan->html_path) KEEP_FIRST(report_html(s->plan->html_path, s, e, sizeof(e)));
+#undef KEEP_FIRST
+    return rc;
+}
+
+void outputs_close(struct outputs *o)
+{
+    if (!o) return;
+    csv_close(o->csv);
+    if (o->hdr) {
+        char e[8];
+        hdrlog_close(o->hdr, e, sizeof(e));
+    }
+    watch_close(o->watch);
+    free(o);
+}

@@ -1,0 +1,39 @@
+/* The report files a run writes as it goes and at its end: --csv, --hdr-log, --html,
+ * and the --watch-pid sampler whose figures they and the summary show.
+ *
+ * The reporter (run.c) opens them before the workers start, so that a path that cannot be
+ * written fails the run before any load; feeds them each interval; finishes them with the
+ * summary. None of them runs on a worker. Ownership: outputs_open() allocates what it
+ * returns; outputs_close() frees it (accepts NULL).
+ */
+#ifndef BARRAGE_OUTPUTS_H
+#define BARRAGE_OUTPUTS_H
+
+#include "report.h"
+
+/* One interval as the sinks see it. */
+struct interval_view {
+    const struct interval_rec *rec;  /* t0, t and the figures of the interval */
+    const struct stats *iv;          /* the interval, every worker merged */
+    const struct stats *total;       /* since measuring began, up to this interval's end */
+};
+
+struct outputs;
+
+/* Opens the plan's report files and watched processes. Returns NULL with err set when one
+ * cannot be opened (or out of memory). */
+struct outputs *outputs_open(const struct plan *p, char *err, size_t errlen);
+/* The run started now: epoch is the wall clock at the start, seconds since 1970. */
+void outputs_begin(struct outputs *o, double epoch);
+/* --watch-pid: samples the watched processes into rec->server[] (before outputs_interval). */
+void outputs_sample(struct outputs *o, struct interval_rec *rec);
+/* Writes what the files keep per interval. */
+void outputs_interval(struct outputs *o, const struct interval_view *v);
+/* The watched processes' figures over the run, for the summary (NULL without --watch-pid). */
+const struct watch_result *outputs_watch_results(struct outputs *o);
+/* Writes what the files keep of the whole run. Returns 0, or -1 with err set (the first
+ * failure; the others are still written). */
+int outputs_finish(struct outputs *o, const struct summary *s, char *err, size_t errlen);
+void outputs_close(struct outputs *o);
+
+#endif
