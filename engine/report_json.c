@@ -85,6 +85,34 @@ static void json_verdict(FILE *f, const struct summary *s)
     fputc('}', f);
 }
 
+/* ,"server":[{"pid":..,"name":..,"exited":..,"rss_mb":{start,end,peak,growth,slope_per_min},"leak_suspected":..,
+ *  "cpu_pct":{mean,max}}] */
+static void json_watch(FILE *f, const struct summary *s)
+{
+    fputs(",\"server\":[", f);
+    for (unsigned k = 0; k < s->plan->nwatch; k++) {
+        const struct watch_result *w = &s->watch[k];
+        fprintf(f, "%s{\"pid\":%d,\"name\":", k ? "," : "", w->pid);
+        json_string(f, w->comm);
+        fprintf(f, ",\"exited\":%s,\"rss_mb\":{\"start\":", w->exited ? "true" : "false");
+        json_number(f, w->rss_start_mb);
+        fputs(",\"end\":", f);
+        json_number(f, w->rss_end_mb);
+        fputs(",\"peak\":", f);
+        json_number(f, w->rss_peak_mb);
+        fputs(",\"growth\":", f);
+        json_number(f, w->rss_growth_mb);
+        fputs(",\"slope_per_min\":", f);
+        json_number(f, w->rss_slope_mb_per_min);
+        fprintf(f, "},\"leak_suspected\":%s,\"cpu_pct\":{\"mean\":", w->leak_suspected ? "true" : "false");
+        json_number(f, w->cpu_mean_pct);
+        fputs(",\"max\":", f);
+        json_number(f, w->cpu_max_pct);
+        fputs("}}", f);
+    }
+    fputc(']', f);
+}
+
 int report_json(const char *path, const struct summary *s, char *err, size_t errlen)
 {
     const struct stats *t = s->total;
@@ -97,7 +125,7 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
     json_string(f, s->plan->url_text);
     fprintf(f, ",\"threads\":%u,\"connections_configured\":%u,\"pipeline\":%u,\"interrupted\":%s,",
             s->threads, s->plan->connections, s->plan->pipeline, s->interrupted ? "true" : "false");
-    fprintf(f, "\"duration_s\":%.6f,", s->duration_s);
+    fprintf(f, "\"start_epoch\":%.3f,\"duration_s\":%.6f,", s->start_epoch, s->duration_s);
     const struct plan *p = s->plan;
     char shape[256] = "";
     if (p->shaped || p->open_loop) shape_describe(&p->shape, shape, sizeof(shape));
@@ -166,12 +194,23 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
             (unsigned long long)t->retried_requests);
     if (p->scenario) json_steps(f, s);
     json_verdict(f, s);
+    if (s->watch) json_watch(f, s);
     fputs(",\"intervals\":[", f);
     for (size_t i = 0; i < s->nintervals; i++) {
         const struct interval_rec *r = &s->intervals[i];
-        fprintf(f, "%s{\"t\":%.3f,\"target\":%.2f,\"rps\":%.2f,\"p50_us\":%llu,\"p99_us\":%llu,\"errors\":%llu,\"users\":%llu}",
-                i ? "," : "", r->t, r->target, r->rps, (unsigned long long)r->p50_us, (unsigned long long)r->p99_us,
+        fprintf(f, "%s{\"t0\":%.3f,\"t\":%.3f,\"target\":%.2f,\"rps\":%.2f,\"p50_us\":%llu,\"p90_us\":%llu,"
+                   "\"p99_us\":%llu,\"max_us\":%llu,\"ok\":%llu,\"errors\":%llu,\"users\":%llu",
+                i ? "," : "", r->t0, r->t, r->target, r->rps, (unsigned long long)r->p50_us, (unsigned long long)r->p90_us,
+                (unsigned long long)r->p99_us, (unsigned long long)r->max_us, (unsigned long long)r->ok,
                 (unsigned long long)r->errors, (unsigned long long)r->users);
+        if (s->watch) {
+            fputs(",\"server\":[", f);
+            for (unsigned k = 0; k < p->nwatch; k++)
+                fprintf(f, "%s{\"alive\":%s,\"cpu_pct\":%.1f,\"rss_mb\":%.3f}", k ? "," : "",
+                        r->server[k].alive ? "true" : "false", r->server[k].cpu_pct, r->server[k].rss_mb);
+            fputc(']', f);
+        }
+        fputc('}', f);
     }
     fputs("]}\n", f);
     if (fclose(f)) {
