@@ -72,43 +72,98 @@ double interval_target(const struct plan *p, double t0, double t1)
     return p->connections;
 }
 
-/* " (target 1000)" after the rate in open loop, " users 40/50" for a shaped closed loop. */
-static void format_target(char *buf, size_t len, const struct plan *p, const struct interval_rec *r,
-                          const struct stats *iv)
+/* "1,234,567": rates read at a glance on a live line */
+static void format_thousands(char *buf, size_t len, double v)
 {
-    buf[0] = 0;
-    if (p->open_loop) snprintf(buf, len, " /%.*f", r->target < 10 ? 2 : 0, r->target);
-    else if (p->shaped) snprintf(buf, len, "  users %llu/%.0f", (unsigned long long)iv->open_conns, r->target);
-    (void)iv;
+    char digits[32];
+    snprintf(digits, sizeof(digits), "%.0f", v < 0 ? 0 : v);
+    size_t n = strlen(digits), o = 0;
+    for (size_t i = 0; i < n && o + 2 < len; i++) {
+        if (i && (n - i) % 3 == 0) buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = 0;
 }
 
-void report_live(FILE *out, const struct plan *p, const struct interval_rec *r, const struct stats *iv, bool tty)
+/* The watched processes together: CPU% and RSS MB; false when none is watched or alive. */
+static bool server_totals(const struct plan *p, const struct interval_rec *r, double *cpu, double *mb)
 {
-    char p50[32], p99[32], target[48];
-    format_us(p50, sizeof(p50), r->p50_us);
-    format_us(p99, sizeof(p99), r->p99_us);
-    format_target(target, sizeof(target), p, r, iv);
-    double elapsed_s = r->t, rps = r->rps;
-    if (!tty) {
-        fprintf(out, "[%7.1fs] rps %10.0f%s  p50 %9s  p99 %9s  errors %6llu  conns %6llu\n", elapsed_s, rps, target,
-                p50, p99, (unsigned long long)iv->failed, (unsigned long long)iv->open_conns);
-        fflush(out);
-        return;
+    *cpu = *mb = 0;
+    bool any = false;
+    for (unsigned k = 0; k < p->nwatch; k++)
+        if (r->server[k].alive) *cpu += r->server[k].cpu_pct, *mb += r->server[k].rss_mb, any = true;
+    return any;
+}
+
+/* Off a terminal: a table, its header again every 30 rows (as vmstat does) so that a long log
+ * still reads. The target column appears when there is a target to compare with. */
+static void live_row(FILE *out, const struct plan *p, const struct interval_rec *r, unsigned row)
+{
+    bool target = p->open_loop || p->shaped;
+    if (row % 30 == 0) {
+        fprintf(out, "%8s %10s", "time", "rps");
+        if (target) fprintf(out, " %10s", p->open_loop ? "target/s" : "users want");
+        fprintf(out, " %9s %9s %9s %9s %8s %7s", "p50", "p90", "p99", "max", "errors", "conns");
+        if (p->nwatch) fprintf(out, " %8s %9s", "srv cpu", "srv MB");
+        fputc('\n', out);
     }
-    char bar[32] = "";
+    char q[4][32];
+    format_us(q[0], sizeof(q[0]), r->p50_us);
+    format_us(q[1], sizeof(q[1]), r->p90_us);
+    format_us(q[2], sizeof(q[2]), r->p99_us);
+    format_us(q[3], sizeof(q[3]), r->max_us);
+    fprintf(out, "%7.1fs %10.0f", r->t, r->rps);
+    if (target) fprintf(out, " %10.*f", r->target < 10 ? 2 : 0, r->target);
+    fprintf(out, " %9s %9s %9s %9s %8llu %7llu", q[0], q[1], q[2], q[3], (unsigned long long)r->errors,
+            (unsigned long long)r->users);
+    double cpu, mb;
+    if (p->nwatch) {
+        if (server_totals(p, r, &cpu, &mb)) fprintf(out, " %7.0f%% %9.1f", cpu, mb);
+        else fprintf(out, " %8s %9s", "-", "-");
+    }
+    fputc('\n', out);
+}
+
+/* On a terminal: one line rewritten in place: progress, rate against its target, tail
+ * latency, errors as a share, users (or connections) against what the shape wants. */
+static void live_dashboard(FILE *out, const struct plan *p, const struct interval_rec *r)
+{
+    char bar[40] = "", rps[32], target[64] = "", p99[32], users[64], server[64] = "";
     if (p->duration_ns) {
-        double frac = elapsed_s / ((double)p->duration_ns / 1e9);
+        double total = (double)p->duration_ns / 1e9, frac = r->t / total;
         if (frac > 1) frac = 1;
         int fill = (int)(frac * 20 + 0.5);
-        bar[0] = '[';
-        for (int i = 0; i < 20; i++) bar[1 + i] = i < fill ? '#' : '.';
-        bar[21] = ']';
-        bar[22] = ' ';
-        bar[23] = 0;
+        char cells[21];
+        for (int i = 0; i < 20; i++) cells[i] = i < fill ? '#' : '.';
+        cells[20] = 0;
+        snprintf(bar, sizeof(bar), "[%s] %3.0f%% ", cells, frac * 100);
     }
-    fprintf(out, "\r\033[K%s%6.1fs  rps %9.0f%s  p50 %8s  p99 %8s  err %6llu  conns %6llu", bar, elapsed_s, rps,
-            target, p50, p99, (unsigned long long)iv->failed, (unsigned long long)iv->open_conns);
+    format_thousands(rps, sizeof(rps), r->rps);
+    if (p->open_loop) {
+        char t[32];
+        format_thousands(t, sizeof(t), r->target);
+        snprintf(target, sizeof(target), " of %s", t);
+    }
+    format_us(p99, sizeof(p99), r->p99_us);
+    uint64_t done = r->ok + r->errors;
+    double err_pct = done ? 100.0 * (double)r->errors / (double)done : 0;
+    if (p->shaped && !p->open_loop)
+        snprintf(users, sizeof(users), "users %llu/%.0f", (unsigned long long)r->users, r->target);
+    else snprintf(users, sizeof(users), "conns %llu", (unsigned long long)r->users);
+    double cpu, mb;
+    if (p->nwatch && server_totals(p, r, &cpu, &mb)) snprintf(server, sizeof(server), "  server %.0f%% %.0fMB", cpu, mb);
+    fprintf(out, "\r\033[K%s%6.1fs  %s req/s%s  p99 %s  errors %.1f%%  %s%s", bar, r->t, rps, target, p99, err_pct,
+            users, server);
     fflush(out);
+}
+
+void report_live(FILE *out, const struct plan *p, const struct interval_rec *r, unsigned row, bool tty)
+{
+    if (tty) live_dashboard(out, p, r);
+    else {
+        live_row(out, p, r, row);
+        fflush(out);
+    }
 }
 
 /* The per-name table of a scenario run, each name's failure reasons under it. */

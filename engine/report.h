@@ -55,8 +55,9 @@ struct summary {
     const struct watch_result *watch;  /* --watch-pid: plan->nwatch of them; NULL otherwise */
 };
 
-/* One interval. tty: rewrite one line in place with a progress bar. */
-void report_live(FILE *out, const struct plan *p, const struct interval_rec *r, const struct stats *iv, bool tty);
+/* One interval, the row-th of the run (from 0). Off a terminal a table row (and its header
+ * every 30 rows); on one, a dashboard line rewritten in place. */
+void report_live(FILE *out, const struct plan *p, const struct interval_rec *r, unsigned row, bool tty);
 /* The interval's target (see struct interval_rec) from the plan's shape. */
 double interval_target(const struct plan *p, double t0, double t1);
 void report_summary(FILE *out, const struct summary *s);

@@ -175,7 +175,7 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
             outputs_sample(o->outputs, r);
             outputs_interval(o->outputs, &(struct interval_view){.rec = r, .iv = interval, .total = total});
         }
-        if (live) report_live(stdout, p, r, interval, tty);
+        if (live) report_live(stdout, p, r, (unsigned)(log->n - 1), tty);
         if (!stopped_early[0] && threshold_breached(p, total, (double)(now - start) / 1e9 - *measured_from_s,
                                                     stopped_early, stopped_len))
             atomic_store(&stop_requested, true);

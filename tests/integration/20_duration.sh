@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# -d T: the run lasts T (wall clock and duration_s), the live report prints one line per
-# --interval when stdout is not a terminal, -q prints none.
+# -d T: the run lasts T (wall clock and duration_s), the live report prints a table row per
+# --interval when stdout is not a terminal (its header again every 30 rows), a dashboard line
+# on a terminal, and nothing with -q.
 source "$(dirname "$0")/lib.sh"
 
-LIVE='^\[ *[0-9]+\.[0-9]s\] rps +[0-9]+ +p50 .* p99 .* errors +[0-9]+ +conns +[0-9]+$'
+# time, rps, [target], p50, p90, p99, max, errors, conns
+LIVE='^ *[0-9]+\.[0-9]s +[0-9]+( +[0-9.]+)? +([0-9.]+(us|ms|s) +){4}[0-9]+ +[0-9]+$'
+HEADER='^ +time +rps +.*p50 +p90 +p99 +max +errors +conns$'
 
 begin duration_2s
 start_target --threads 2
@@ -20,7 +23,7 @@ expect_accounting "$TMP/d.json"
 # The server answered at least every response barrage counted, and at most what it issued.
 expect_range "server requests" "$(server_count requests)" \
     "$(json_get "$TMP/d.json" requests.ok)" "$(json_get "$TMP/d.json" requests.issued)"
-expect_no_grep "quiet output" '^\[ *[0-9]' "$BAR_OUT"
+expect_no_grep "quiet output" "$LIVE" "$BAR_OUT"
 expect_grep "summary" 'issued = [0-9]+ ok \+ 0 failed' "$BAR_OUT"
 end
 
@@ -60,14 +63,15 @@ expect_range "live lines" "$lines" 3 5
 # timestamps go up by about 0.5 s
 "$PY" -S - "$BAR_OUT" <<'PY' >"$TMP/ts.err" || _err "live line times: $(cat "$TMP/ts.err")"
 import re, sys
-ts = [float(m.group(1)) for m in re.finditer(r"^\[ *([0-9.]+)s\]", open(sys.argv[1]).read(), re.M)]
+ts = [float(m.group(1)) for m in re.finditer(r"^ *([0-9.]+)s +[0-9]+ ", open(sys.argv[1]).read(), re.M)]
 if not ts: print("none"); sys.exit(1)
 if not (0.3 <= ts[0] <= 0.9): print("first at %.1fs" % ts[0]); sys.exit(1)
 for a, b in zip(ts, ts[1:]):
     if not (0.2 <= b - a <= 1.0): print("%s" % ts); sys.exit(1)
 PY
 # the live lines carry the rate: some interval reports a positive rps
-grep -E "$LIVE" "$BAR_OUT" | grep -Eq 'rps +[1-9]' || _err "no live line with rps > 0"
+grep -E "$LIVE" "$BAR_OUT" | awk '$2 > 0 {ok = 1} END {exit !ok}' || _err "no live line with rps > 0"
+expect_num_eq "one header" "$(grep -Ec "$HEADER" "$BAR_OUT")" 1
 # the last thing printed is the summary, with no terminal escapes off a tty
 expect_grep "summary" '^barrage .* 2 threads?|^barrage .* 1 thread' "$BAR_OUT"
 grep -q $'\r\|\033' "$BAR_OUT" && _err "terminal escapes in non-tty output"
@@ -86,7 +90,7 @@ start_target
 bar -q -c 2 -t 1 -d 1500ms --interval 200ms "$TARGET_URL/"
 stop_target
 expect_rc 0
-expect_num_eq "live lines with -q" "$(grep -Ec '^\[ *[0-9]' "$BAR_OUT")" 0
+expect_num_eq "live lines with -q" "$(grep -Ec "$LIVE" "$BAR_OUT")" 0
 expect_grep "summary still printed" 'issued = ' "$BAR_OUT"
 end
 
@@ -113,4 +117,32 @@ expect_json "$TMP/s.json" requests.in_flight 4
 expect_json "$TMP/s.json" requests.ok 0
 expect_json "$TMP/s.json" requests.failed 0
 expect_accounting "$TMP/s.json"
+end
+
+# A long log still reads: the header comes back every 30 rows; an open-loop run has a target column.
+begin live_table_header_repeats
+start_target
+bar -R 2000 -c 4 -t 1 -d 1.8s --interval 50ms "$TARGET_URL/"
+stop_target
+expect_rc 0
+expect_range "rows" "$(grep -Ec "$LIVE" "$BAR_OUT")" 30 37
+expect_num_eq "headers" "$(grep -Ec "$HEADER" "$BAR_OUT")" 2
+expect_grep "target column" '^ +time +rps +target/s +p50' "$BAR_OUT"
+expect_grep "target value" '^ *[0-9.]+s +[0-9]+ +2000 ' "$BAR_OUT"
+end
+
+# On a terminal: one dashboard line rewritten in place: progress, rate, p99, errors, connections.
+begin live_dashboard_on_a_terminal
+if ! command -v script >/dev/null; then echo "SKIP live_dashboard_on_a_terminal: no script(1)"; else
+start_target
+BAR_TTY=$TMP/tty.out
+timeout 20 script -qec "$BARRAGE -c 2 -t 1 -d 1.5s --interval 500ms $TARGET_URL/" /dev/null >"$BAR_TTY" 2>&1
+rc=$?
+stop_target
+expect_num_eq "exit code" "$rc" 0
+expect_grep "progress bar" $'\r\033\\[K\\[#+\\.*\\] +[0-9]+% +[0-9.]+s +[0-9,]+ req/s +p99 [0-9.]+(us|ms|s) +errors [0-9.]+% +conns 2' "$BAR_TTY"
+expect_grep "full at the end" '\[#{20}\] 100%' "$BAR_TTY"
+expect_no_grep "no table on a terminal" "$HEADER" "$BAR_TTY"
+expect_grep "summary" '^barrage .* 1 thread' "$BAR_TTY"
+fi
 end
