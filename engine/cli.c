@@ -1,5 +1,6 @@
 /* Command line → struct plan. Every bad input becomes one line naming the flag and the value. */
 #include "plan.h"
+#include "secrets.h"
 #include "load_model.h"
 
 #include <ctype.h>
@@ -176,17 +177,13 @@ int parse_status_list(const char *s, bool ok[600])
     return 0;
 }
 
-/* The URL as reports show it: credentials in it ("user:pass@") become "****@". */
+/* The URL as reports show it: credentials in it ("user:pass@") become "****@", secret-named
+ * query parameters "api_key=****" (secrets.h). */
 char *url_for_reports(const char *url)
 {
-    const char *sep = strstr(url, "://");
-    const char *auth = sep ? sep + 3 : url;
-    const char *auth_end = auth + strcspn(auth, "/?#");
-    const char *at = memchr(auth, '@', (size_t)(auth_end - auth));
-    if (!at) return strdup(url);
-    char *out = malloc(strlen(url) + 5);
-    if (out) sprintf(out, "%.*s****%s", (int)(auth - url), url, at);
-    return out;
+    size_t cap = 2 * strlen(url) + 16;  /* each masked value grows by at most 3 */
+    char *out = malloc(cap);
+    return out ? secret_mask_url(url, out, cap) : NULL;
 }
 
 static bool valid_header(const char *h)
@@ -387,7 +384,11 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
         case 'H':
             quick_flag = "-H";
             if (!valid_header(optarg)) {
-                plan_error(err, errlen, "-H/--header: '%s' is not 'Name: value'", optarg);
+                char shown[96];  /* up to the first space or colon: the rest may be a credential */
+                size_t name_len = strcspn(optarg, " :");
+                snprintf(shown, sizeof(shown), "%.*s%s", (int)(name_len < 60 ? name_len : 60), optarg,
+                         secret_name(optarg, name_len) || optarg[name_len] ? " ..." : "");
+                plan_error(err, errlen, "-H/--header: '%s' is not 'Name: value'", shown);
                 return CLI_EXIT_USAGE;
             }
             if (p->nheaders == PLAN_MAX_HEADERS) {

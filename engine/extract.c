@@ -3,6 +3,7 @@
  * captures, and the bounded failure reasons. */
 #include "extract.h"
 #include "errfmt.h"
+#include "secrets.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -479,7 +480,8 @@ static int run_check(const struct check *k, struct run_state *st, const struct t
         const char *h = resp_header(st->v, k->name, &n);
         if (!h) return why_f(why, "header %s missing", k->name);
         if (k->kind == CHK_HEADER_EQUALS && (n != want || memcmp(h, scratch, n)))
-            return why_f(why, "header %s is not \"%s\"", k->name, k->value_text);
+            return why_f(why, "header %s is not \"%s\"", k->name,
+                         secret_name(k->name, strlen(k->name)) ? SECRET_MASK : k->value_text);
         return 0;
     }
     case CHK_BODY_CONTAINS:

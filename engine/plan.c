@@ -1,5 +1,6 @@
 /* URL parsing, target resolution and the pre-serialized request. */
 #include "plan.h"
+#include "secrets.h"
 #include "scenario.h"
 
 #include <arpa/inet.h>
@@ -24,10 +25,12 @@ int plan_error(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-int url_parse(const char *text, struct url *u, char *err, size_t errlen)
+int url_parse(const char *url, struct url *u, char *err, size_t errlen)
 {
     memset(u, 0, sizeof(*u));
-    const char *s = text;
+    char text[512];  /* the URL as errors show it: credentials masked */
+    secret_mask_url(url, text, sizeof(text));
+    const char *s = url;
     const char *sep = strstr(s, "://");
     if (!sep) return plan_error(err, errlen, "URL '%s': expected http://host[:port]/path", text);
     size_t slen = (size_t)(sep - s);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "plan.h"
+#include "secrets.h"
 
 #define MAX_FILE_BYTES (1u << 20)      /* a scenario file */
 #define MAX_CSV_BYTES (256u << 20)     /* a data file */
@@ -987,14 +988,14 @@ static int compile_step(struct ld *l, struct fy_node *map, struct scn_step *st, 
         for (size_t i = 0; i < nl; i++)
             if ((unsigned char)n[i] < 0x20) return fail(l, name, "name: a control character");
         st->name = dup_text(n, nl);
-    } else {
-        st->name = malloc(ml + 1 + plen + 1);
-        if (st->name) {
-            memcpy(st->name, upper, ml);
-            st->name[ml] = ' ';
-            memcpy(st->name + ml + 1, p, plen);
-            st->name[ml + 1 + plen] = '\0';
-        }
+    } else {  /* "GET /items?page=1": the method and the path as written, secrets masked */
+        char *as_written = dup_text(p, plen);
+        size_t cap = 2 * plen + 16;  /* each masked value grows by at most 3 */
+        char *shown = malloc(cap);
+        if (as_written && shown) secret_mask_url(as_written, shown, cap);
+        if (as_written && shown && asprintf(&st->name, "%.*s %s", (int)ml, upper, shown) < 0) st->name = NULL;
+        free(as_written);
+        free(shown);
     }
     if (!st->name) return oom(l);
 
