@@ -525,6 +525,11 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             break;
         case OPT_SLO:
             if (slo_parse(&p->slo, optarg, "--slo", err, errlen)) return CLI_EXIT_USAGE;
+            for (unsigned i = 0; i < p->slo.n; i++)
+                if (slo_metric_is_server(p->slo.cond[i].metric)) {
+                    plan_error(err, errlen, "--slo: '%s': a server metric goes in a --threshold", p->slo.cond[i].text);
+                    return CLI_EXIT_USAGE;
+                }
             p->slo_set = true;
             break;
         case OPT_THRESHOLD:
@@ -680,6 +685,12 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
         plan_error(err, errlen, "--threshold: not with --find-limit (it searches against --slo)");
         return CLI_EXIT_USAGE;
     }
+    for (unsigned i = 0; i < p->thresholds.n && !p->nwatch; i++)
+        if (slo_metric_is_server(p->thresholds.t[i].cond.metric)) {
+            plan_error(err, errlen, "--threshold: '%s' needs --watch-pid PID (the server process to measure)",
+                       p->thresholds.t[i].expr);
+            return CLI_EXIT_USAGE;
+        }
     if (leak_set && !p->nwatch) {
         plan_error(err, errlen, "--leak-threshold applies with --watch-pid");
         return CLI_EXIT_USAGE;

@@ -39,7 +39,8 @@ double summary_rps(const struct summary *s)
 
 bool summary_thresholds(const struct summary *s, struct threshold_result res[])
 {
-    return threshold_eval(&s->plan->thresholds, s->total, s->duration_s, 0, res);
+    return threshold_eval(&s->plan->thresholds, s->total, s->duration_s, s->watch, s->watch ? s->plan->nwatch : 0, 0,
+                          res);
 }
 
 /* Each threshold with its measured value and verdict, why the run stopped early, the grade. */
@@ -62,6 +63,34 @@ static void report_verdict(FILE *out, const struct summary *s)
     struct grade g;
     threshold_grade(s->plan->slo_set ? &s->plan->slo : NULL, s->total, &g);
     fprintf(out, "  %-12s %c: %s\n", "Grade", g.letter, g.reason);
+}
+
+/* --watch-pid: one line per watched process, CPU and how its memory went; a warning when
+ * the memory kept climbing faster than --leak-threshold. */
+static void report_server(FILE *out, const struct summary *s)
+{
+    const struct plan *p = s->plan;
+    for (unsigned i = 0; s->watch && i < p->nwatch; i++) {
+        const struct watch_result *w = &s->watch[i];
+        char cpu[64] = "CPU n/a (exited before the first sample)", trend[64] = "too short for a MB/min trend",
+             peak[48] = "";
+        if (!isnan(w->cpu_mean_pct))
+            snprintf(cpu, sizeof(cpu), "CPU mean %.*f%% max %.*f%%", w->cpu_mean_pct < 10 ? 1 : 0, w->cpu_mean_pct,
+                     w->cpu_max_pct < 10 ? 1 : 0, w->cpu_max_pct);
+        if (!isnan(w->rss_slope_mb_per_min)) snprintf(trend, sizeof(trend), "%.1f MB/min", w->rss_slope_mb_per_min);
+        if (w->rss_peak_mb > w->rss_end_mb + 0.05) snprintf(peak, sizeof(peak), ", peak %.1f MB", w->rss_peak_mb);
+        fprintf(out, "  %-12s %s (pid %d%s): %s, RSS %.1f -> %.1f MB (%+.1f MB, %s)%s\n", i ? "" : "Server", w->comm,
+                w->pid, w->exited ? ", exited during the run" : "", cpu, w->rss_start_mb, w->rss_end_mb,
+                w->rss_growth_mb, trend, peak);
+    }
+    for (unsigned i = 0; s->watch && i < p->nwatch; i++) {
+        const struct watch_result *w = &s->watch[i];
+        if (!w->leak_suspected) continue;
+        char who[64] = "";
+        if (p->nwatch > 1) snprintf(who, sizeof(who), " of %s (pid %d)", w->comm, w->pid);
+        fprintf(out, "  WARNING: memory%s grew %.1f MB/min (above --leak-threshold %g MB/min): a leak?\n", who,
+                w->rss_slope_mb_per_min, p->leak_mb_per_min);
+    }
 }
 
 double interval_target(const struct plan *p, double t0, double t1)
@@ -294,5 +323,6 @@ void report_summary(FILE *out, const struct summary *s)
     if (t->retried_requests)
         fprintf(out, ", retried after a keep-alive close %llu", (unsigned long long)t->retried_requests);
     fputc('\n', out);
+    report_server(out, s);
     report_verdict(out, s);
 }

@@ -125,12 +125,14 @@ static struct interval_rec *log_interval(struct interval_log *log, const struct 
 }
 
 /* --abort-on-fail: the thresholds on the totals so far, once the run has had a moment (1 s,
- * and 100 responses for each threshold's subject). Returns true, with why, when one failed. */
-static bool threshold_breached(const struct plan *p, const struct stats *total, double elapsed_s, char *why, size_t len)
+ * and 100 responses for each threshold's subject), and on the watched server's figures so
+ * far (watch: NULL without --watch-pid). Returns true, with why, when one failed. */
+static bool threshold_breached(const struct plan *p, const struct stats *total, const struct watch_result *watch,
+                               double elapsed_s, char *why, size_t len)
 {
     if (!p->abort_on_fail || elapsed_s < 1.0) return false;
     struct threshold_result res[THRESHOLD_MAX];
-    if (threshold_eval(&p->thresholds, total, elapsed_s, 100, res)) return false;
+    if (threshold_eval(&p->thresholds, total, elapsed_s, watch, watch ? p->nwatch : 0, 100, res)) return false;
     for (unsigned i = 0; i < p->thresholds.n; i++)
         if (!res[i].passed) {
             char v[64];
@@ -176,8 +178,9 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
             outputs_interval(o->outputs, &(struct interval_view){.rec = r, .iv = interval, .total = total});
         }
         if (live) report_live(stdout, p, r, (unsigned)(log->n - 1), tty);
-        if (!stopped_early[0] && threshold_breached(p, total, (double)(now - start) / 1e9 - *measured_from_s,
-                                                    stopped_early, stopped_len))
+        if (!stopped_early[0] &&
+            threshold_breached(p, total, outputs_watch_results(o->outputs),
+                               (double)(now - start) / 1e9 - *measured_from_s, stopped_early, stopped_len))
             atomic_store(&stop_requested, true);
         last = now;
         last_boundary = boundary;

@@ -2,6 +2,7 @@
  * grammar, parsed by slo_parse(), optionally on one scenario step name. */
 #include "threshold.h"
 #include "errfmt.h"
+#include "report.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -51,8 +52,18 @@ int threshold_add(struct threshold_set *set, const char *text, char *err, size_t
         return errfmt_line(err, errlen, "%s", why);
     }
     t->cond = one.cond[0];
+    if (colon && slo_metric_is_server(t->cond.metric))
+        return errfmt_line(err, errlen, "--threshold: '%s': %s is on the watched server, not on a step", t->expr,
+                           t->cond.metric == SLO_SERVER_CPU ? "server_cpu" : "server_rss_growth");
     set->n++;
     return 0;
+}
+
+bool threshold_set_has_server(const struct threshold_set *set)
+{
+    for (unsigned i = 0; i < set->n; i++)
+        if (slo_metric_is_server(set->t[i].cond.metric)) return true;
+    return false;
 }
 
 int threshold_resolve(struct threshold_set *set, char *const *names, unsigned nnames, char *err, size_t errlen)
@@ -76,8 +87,20 @@ static double hist_q(const void *ctx, double q)
     return h->total ? (double)hist_quantile(h, q) : NAN;
 }
 
-/* What the condition is measured on: the totals or one step's requests. */
-static void measure(const struct stats *s, int step, double duration_s, struct slo_measure *m, uint64_t *count)
+/* The highest of the watched processes' figures (NaN ones skipped); NaN when none. */
+static double server_worst(const struct watch_result *w, unsigned n, bool cpu)
+{
+    double worst = NAN;
+    for (unsigned i = 0; w && i < n; i++) {
+        double v = cpu ? w[i].cpu_mean_pct : w[i].rss_growth_mb;
+        if (!isnan(v) && (isnan(worst) || v > worst)) worst = v;
+    }
+    return worst;
+}
+
+/* What the condition is measured on: the totals or one step's requests; the watched server. */
+static void measure(const struct stats *s, int step, double duration_s, const struct watch_result *watch,
+                    unsigned nwatch, struct slo_measure *m, uint64_t *count)
 {
     const struct hist *h;
     uint64_t ok, failed, answered;
@@ -99,24 +122,28 @@ static void measure(const struct stats *s, int step, double duration_s, struct s
         .mean_us = any ? hist_mean(h) : NAN,
         .error_rate = ok + failed ? (double)failed / (double)(ok + failed) : NAN,
         .rps = duration_s > 0 ? (double)answered / duration_s : NAN,
+        .server_cpu_pct = server_worst(watch, nwatch, true),
+        .server_rss_growth_mb = server_worst(watch, nwatch, false),
     };
     *count = ok + failed;
 }
 
 bool threshold_eval(const struct threshold_set *set, const struct stats *total, double duration_s,
-                    uint64_t min_count, struct threshold_result res[])
+                    const struct watch_result *watch, unsigned nwatch, uint64_t min_count,
+                    struct threshold_result res[])
 {
     bool all = true;
     for (unsigned i = 0; i < set->n; i++) {
         const struct threshold *t = &set->t[i];
         struct slo_measure m;
         uint64_t count;
-        measure(total, t->step, duration_s, &m, &count);
+        measure(total, t->step, duration_s, watch, nwatch, &m, &count);
         struct slo one = {.cond = {t->cond}, .n = 1};
         double v;
         bool ok;
         slo_eval(&one, &m, &v, &ok);
-        if (min_count && count < min_count) v = NAN, ok = true;  /* not judged yet */
+        /* not judged yet; the server's figures do not wait for responses */
+        if (min_count && (slo_metric_is_server(t->cond.metric) ? isnan(v) : count < min_count)) v = NAN, ok = true;
         res[i] = (struct threshold_result){.value = v, .passed = ok};
         all = all && ok;
     }

@@ -2,6 +2,9 @@
  *
  * A threshold is one SLO condition (shapes/slo.h grammar: "p99<250ms", "errors<1%", "rps>5000")
  * on the totals, or on one scenario step name: "list items:p95<100ms" (split at the last ':').
+ * server_cpu and server_rss_growth are measured on the --watch-pid processes (the whole run,
+ * never a step): each watched process must hold the condition, so the value judged is the
+ * highest of theirs (mean CPU over the run; RSS at the end minus at the start).
  * Pure logic over merged statistics: no I/O, no allocation. The caller owns every struct. */
 #ifndef BARRAGE_THRESHOLD_H
 #define BARRAGE_THRESHOLD_H
@@ -22,6 +25,8 @@ struct threshold {
     struct slo_cond cond;
 };
 
+struct watch_result;  /* report.h */
+
 struct threshold_set {
     struct threshold t[THRESHOLD_MAX];
     unsigned n;
@@ -41,11 +46,17 @@ struct threshold_result {
     bool passed;
 };
 
-/* Evaluates every threshold on `total` covering duration_s seconds. min_count > 0 (during
- * the run): a threshold whose subject has fewer responses is reported as passed with a NaN
- * value, not judged yet. Returns true when all passed. */
+/* True when a threshold is on a server metric (it needs --watch-pid). */
+bool threshold_set_has_server(const struct threshold_set *set);
+
+/* Evaluates every threshold on `total` covering duration_s seconds, and the server metrics on
+ * watch[0..nwatch) (the --watch-pid figures so far; NULL, 0 without: they read NaN and fail).
+ * min_count > 0 (during the run): a threshold whose subject has fewer responses, or a server
+ * metric not measured yet, is reported as passed with a NaN value, not judged yet. Returns
+ * true when all passed. */
 bool threshold_eval(const struct threshold_set *set, const struct stats *total, double duration_s,
-                    uint64_t min_count, struct threshold_result res[]);
+                    const struct watch_result *watch, unsigned nwatch, uint64_t min_count,
+                    struct threshold_result res[]);
 
 /* The grade A..F from the error rate and a latency percentile (see threshold.c for bands). */
 struct grade {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static bool is_space(char c) { return c && strchr(" \t\n\r\v\f", c); }
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -67,6 +68,35 @@ static bool parse_rate(const char *s, double *r)
     return true;
 }
 
+/* "80%" → 80: a share of one core, so above 100% for a process on several cores. */
+static bool parse_cpu(const char *s, double *pct)
+{
+    double v;
+    size_t n = read_number(s, &v);
+    if (!n || strcmp(s + n, "%")) return false;
+    *pct = v;
+    return true;
+}
+
+/* "100MB" → 100 (MB of 10^6 bytes); KB, MB, GB in any case, KiB, MiB, GiB. */
+static bool parse_size_mb(const char *s, double *mb)
+{
+    static const struct {
+        const char *unit;
+        double mb;
+    } units[] = {{"kb", 1e-3}, {"mb", 1}, {"gb", 1e3}, {"kib", 1024 / 1e6}, {"mib", 1048576 / 1e6},
+                 {"gib", 1073741824 / 1e6}};
+    double v;
+    size_t n = read_number(s, &v);
+    if (!n) return false;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (!strcasecmp(s + n, units[i].unit)) {
+            *mb = v * units[i].mb;
+            return isfinite(*mb);
+        }
+    return false;
+}
+
 /* "99", "99.9", "100" → 0.99, 0.999, 1. */
 static bool parse_quantile(const char *s, size_t len, double *q)
 {
@@ -107,6 +137,8 @@ static const char *parse_cond(struct slo_cond *c)
         c->metric = SLO_MEAN;
     else if (name_len == 6 && !memcmp(name, "errors", 6)) c->metric = SLO_ERRORS;
     else if (name_len == 3 && !memcmp(name, "rps", 3)) c->metric = SLO_RPS;
+    else if (name_len == 10 && !memcmp(name, "server_cpu", 10)) c->metric = SLO_SERVER_CPU;
+    else if (name_len == 17 && !memcmp(name, "server_rss_growth", 17)) c->metric = SLO_SERVER_RSS_GROWTH;
     else if (name_len >= 2 && name[0] == 'p') {
         c->metric = SLO_QUANTILE;
         bool paren = name[1] == '(' && name[name_len - 1] == ')' && name_len >= 4;
@@ -114,9 +146,9 @@ static const char *parse_cond(struct slo_cond *c)
                         : parse_quantile(name + 1, name_len - 1, &c->quantile);
         if (!ok) return "expected a percentile in (0, 100] such as p99 or p99.9";
     } else if (name_len == 0) {
-        return "expected a metric: pNN, min, max, mean, errors or rps";
+        return "expected a metric: pNN, min, max, mean, errors, rps, server_cpu or server_rss_growth";
     } else {
-        return "unknown metric (expected pNN, min, max, mean, errors or rps)";
+        return "unknown metric (expected pNN, min, max, mean, errors, rps, server_cpu or server_rss_growth)";
     }
 
     while (is_space(*p)) p++;
@@ -132,6 +164,10 @@ static const char *parse_cond(struct slo_cond *c)
         return parse_fraction(p, &c->value) ? NULL : "expected an error rate such as 1% or 0.01";
     case SLO_RPS:
         return parse_rate(p, &c->value) ? NULL : "expected a rate in req/s such as 5000 or 5k";
+    case SLO_SERVER_CPU:
+        return parse_cpu(p, &c->value) ? NULL : "expected a CPU share such as 80% (100% is one core)";
+    case SLO_SERVER_RSS_GROWTH:
+        return parse_size_mb(p, &c->value) ? NULL : "expected a size such as 100MB (KB, MB or GB)";
     default:
         return parse_latency(p, &c->value) ? NULL : "expected a duration such as 100ms";
     }
@@ -178,6 +214,8 @@ static double measured_value(const struct slo_cond *c, const struct slo_measure 
     case SLO_MEAN: return m->mean_us;
     case SLO_ERRORS: return m->error_rate;
     case SLO_RPS: return m->rps;
+    case SLO_SERVER_CPU: return m->server_cpu_pct;
+    case SLO_SERVER_RSS_GROWTH: return m->server_rss_growth_mb;
     }
     return NAN;
 }
@@ -233,6 +271,15 @@ void slo_format_value(const struct slo_cond *c, double v, char *buf, size_t len)
         break;
     case SLO_RPS:
         format_trimmed(buf, len, v, v < 10 ? 2 : v < 100 ? 1 : 0, " req/s");
+        break;
+    case SLO_SERVER_CPU:
+        format_trimmed(buf, len, v, 1, "%");
+        break;
+    case SLO_SERVER_RSS_GROWTH: /* may be negative: the process gave memory back */
+        if (fabs(v) >= 1e3) format_trimmed(buf, len, v / 1e3, 2, "GB");
+        else if (fabs(v) >= 1) format_trimmed(buf, len, v, 1, "MB");
+        else if (fabs(v) >= 0.0005) format_trimmed(buf, len, v * 1e3, 0, "KB");
+        else snprintf(buf, len, "0MB");
         break;
     default:
         if (v < 1e3) format_trimmed(buf, len, v, 1, "us");

@@ -44,7 +44,7 @@ static void check_conditions(const struct slo *s, const char *text)
     if (s->n < 1 || s->n > SLO_MAX_CONDS) die("condition count out of range", text);
     for (unsigned i = 0; i < s->n; i++) {
         const struct slo_cond *c = &s->cond[i];
-        if ((unsigned)c->metric > SLO_RPS || (unsigned)c->op > SLO_GE) die("bad metric or operator", text);
+        if ((unsigned)c->metric > SLO_METRIC_LAST || (unsigned)c->op > SLO_GE) die("bad metric or operator", text);
         if (!isfinite(c->value) || c->value < 0) die("value not finite and >= 0", text);
         if (c->metric == SLO_ERRORS && c->value > 1) die("error rate above 1", text);
         if (c->metric == SLO_QUANTILE ? !(c->quantile > 0 && c->quantile <= 1) : c->quantile != 0)
@@ -56,14 +56,14 @@ static void check_conditions(const struct slo *s, const char *text)
         struct slo one = {.n = 1};
         one.cond[0] = *c;
         double v = c->value;
-        struct slo_measure m = {at_value, &v, v, v, v, v, v};
+        struct slo_measure m = {at_value, &v, v, v, v, v, v, v, v};
         double measured;
         bool passed;
         bool all = slo_eval(&one, &m, &measured, &passed);
         if (all != passed || measured != v) die("eval reported another value", text);
         if (passed != (c->op == SLO_LE || c->op == SLO_GE)) die("threshold itself misjudged", text);
         v = NAN;
-        m = (struct slo_measure){at_value, &v, v, v, v, v, v};
+        m = (struct slo_measure){at_value, &v, v, v, v, v, v, v, v};
         if (slo_eval(&one, &m, NULL, NULL)) die("NaN passed", text);
 
         char small[12];

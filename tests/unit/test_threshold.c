@@ -1,9 +1,11 @@
 /* Thresholds (--threshold): parsing with and without a step name, bad input, binding names
- * to steps, evaluation on statistics (totals and per step, the run-time grace); the grade. */
+ * to steps, evaluation on statistics (totals and per step, the run-time grace), the server
+ * metrics on --watch-pid figures; the grade. */
 #include <math.h>
 #include <string.h>
 
 #include "check.h"
+#include "report.h"
 #include "threshold.h"
 
 static bool near(double a, double b) { return fabs(a - b) <= 1e-9 * fmax(1, fabs(b)); }
@@ -61,6 +63,47 @@ static void parses_step_names(void)
     CHECK(threshold_resolve(&totals, NULL, 0, err, sizeof(err)) == 0 && totals.t[0].step == -1);
 }
 
+static void parses_server_metrics(void)
+{
+    struct threshold_set set = {0};
+    char err[256] = "";
+    const char *exprs[] = {"server_cpu<80%", "server_cpu <= 250.5%", "server_rss_growth<100MB", "server_rss_growth<500KB",
+                           "server_rss_growth<1.5GB", "server_rss_growth < 2gb", "server_rss_growth<1MiB",
+                           "server_rss_growth>=0.5mb"};
+    for (size_t i = 0; i < sizeof(exprs) / sizeof(exprs[0]); i++) CHECK(add(&set, exprs[i], err) == 0);
+    CHECK_EQ_U(set.n, 8);
+    CHECK(set.t[0].cond.metric == SLO_SERVER_CPU && set.t[0].cond.op == SLO_LT && near(set.t[0].cond.value, 80));
+    CHECK(set.t[1].cond.metric == SLO_SERVER_CPU && set.t[1].cond.op == SLO_LE && near(set.t[1].cond.value, 250.5));
+    CHECK(set.t[2].cond.metric == SLO_SERVER_RSS_GROWTH && near(set.t[2].cond.value, 100));
+    CHECK(near(set.t[3].cond.value, 0.5) && near(set.t[4].cond.value, 1500) && near(set.t[5].cond.value, 2000));
+    CHECK(near(set.t[6].cond.value, 1.048576) && set.t[7].cond.op == SLO_GE && near(set.t[7].cond.value, 0.5));
+    CHECK(threshold_set_has_server(&set));
+    struct threshold_set plain = {0};
+    CHECK(add(&plain, "p99<1s", err) == 0 && !threshold_set_has_server(&plain));
+
+    /* the values as the Thresholds block prints them */
+    static const struct { enum slo_metric m; double v; const char *want; } fmt[] = {
+        {SLO_SERVER_CPU, 45.24, "45.2%"},        {SLO_SERVER_CPU, 250, "250%"},
+        {SLO_SERVER_CPU, 0, "0%"},               {SLO_SERVER_RSS_GROWTH, 12.34, "12.3MB"},
+        {SLO_SERVER_RSS_GROWTH, 1234.5, "1.23GB"}, {SLO_SERVER_RSS_GROWTH, 0.3, "300KB"},
+        {SLO_SERVER_RSS_GROWTH, -4.25, "-4.2MB"}, {SLO_SERVER_RSS_GROWTH, 0, "0MB"},
+        {SLO_SERVER_RSS_GROWTH, NAN, "n/a"},
+    };
+    for (size_t i = 0; i < sizeof(fmt) / sizeof(fmt[0]); i++) {
+        struct slo_cond c = {.metric = fmt[i].m};
+        char buf[32];
+        slo_format_value(&c, fmt[i].v, buf, sizeof(buf));
+        if (strcmp(buf, fmt[i].want)) {
+            printf("  %g: '%s', expected '%s'\n", fmt[i].v, buf, fmt[i].want);
+            CHECK(0);
+        }
+    }
+    /* --slo shares the grammar (cli.c refuses server metrics there) */
+    struct slo slo;
+    CHECK(slo_parse(&slo, "p99<1s,server_cpu<50%", "--slo", err, sizeof(err)) == 0 && slo.n == 2);
+    CHECK(slo_metric_is_server(slo.cond[1].metric) && !slo_metric_is_server(slo.cond[0].metric));
+}
+
 static void refuses_bad_input(void)
 {
     static const struct { const char *text, *want; } bad[] = {
@@ -78,6 +121,14 @@ static void refuses_bad_input(void)
         {":p99<1ms", "empty step name"},
         {"list items:", "(in 'list items:')"},
         {"list items:p95<1x", "(in 'list items:p95<1x')"},
+        {"server_cpu<80", "'server_cpu<80': expected a CPU share such as 80%"},
+        {"server_cpu<x%", "CPU share"},
+        {"server_rss_growth<100", "expected a size such as 100MB"},
+        {"server_rss_growth<100TB", "size"},
+        {"server_rss_growth<MB", "size"},
+        {"server_mem<1MB", "unknown metric"},
+        {"home:server_cpu<80%", "'home:server_cpu<80%': server_cpu is on the watched server, not on a step"},
+        {"home:server_rss_growth<1MB", "server_rss_growth is on the watched server"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct threshold_set set = {0};
@@ -128,7 +179,7 @@ static void evaluates(void)
     char *names[] = {"fast", "slow"};
     CHECK(threshold_resolve(&set, names, 2, err, sizeof(err)) == 0);
     struct threshold_result r[THRESHOLD_MAX];
-    CHECK(!threshold_eval(&set, s, 2.0, 0, r));  /* 990 answered over 2 s: 495 req/s */
+    CHECK(!threshold_eval(&set, s, 2.0, NULL, 0, 0, r));  /* 990 answered over 2 s: 495 req/s */
     bool want[] = {true, false, false, true, true, false, true, true, false, true, true};
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         if (r[i].passed != want[i]) {
@@ -145,19 +196,66 @@ static void evaluates(void)
     /* all passing */
     struct threshold_set ok = {0};
     CHECK(add(&ok, "p99<25ms", err) == 0 && add(&ok, "errors<2%", err) == 0);
-    CHECK(threshold_eval(&ok, s, 2.0, 0, r) && r[0].passed && r[1].passed);
+    CHECK(threshold_eval(&ok, s, 2.0, NULL, 0, 0, r) && r[0].passed && r[1].passed);
 
     /* during the run: a subject with fewer than min_count outcomes is not judged yet */
-    CHECK(threshold_eval(&set, s, 2.0, 5000, r));
+    CHECK(threshold_eval(&set, s, 2.0, NULL, 0, 5000, r));
     for (unsigned i = 0; i < set.n; i++) CHECK(r[i].passed && isnan(r[i].value));
-    CHECK(!threshold_eval(&set, s, 2.0, 100, r));  /* totals (1000) and fast (100) judged, slow (20) not */
+    CHECK(!threshold_eval(&set, s, 2.0, NULL, 0, 100, r));  /* totals (1000) and fast (100) judged, slow (20) not */
     CHECK(!r[1].passed && r[8].passed && isnan(r[8].value) && r[7].passed);
     stats_destroy(s);
 
     /* nothing measured fails: no responses, no rate */
     struct stats *empty = stats_create(10000000, 0);
-    CHECK(!threshold_eval(&ok, empty, 1.0, 0, r) && isnan(r[0].value) && !r[0].passed && !r[1].passed);
+    CHECK(!threshold_eval(&ok, empty, 1.0, NULL, 0, 0, r) && isnan(r[0].value) && !r[0].passed && !r[1].passed);
     stats_destroy(empty);
+}
+
+/* server_cpu / server_rss_growth judged on --watch-pid figures: the busiest process counts */
+static void evaluates_server(void)
+{
+    struct stats *s = make_stats(1000, 20000, 0);
+    CHECK(s != NULL);
+    if (!s) return;
+    struct threshold_set set = {0};
+    char err[256];
+    const char *exprs[] = {"server_cpu<80%", "server_cpu<40%", "server_rss_growth<100MB", "server_rss_growth<20MB",
+                           "server_rss_growth<2GB", "p99<25ms"};
+    for (size_t i = 0; i < sizeof(exprs) / sizeof(exprs[0]); i++) CHECK(add(&set, exprs[i], err) == 0);
+    struct watch_result w[2] = {
+        {.pid = 10, .cpu_mean_pct = 45.2, .cpu_max_pct = 90, .rss_growth_mb = 45.8},
+        {.pid = 11, .cpu_mean_pct = 12, .cpu_max_pct = 99, .rss_growth_mb = -3},
+    };
+    struct threshold_result r[THRESHOLD_MAX];
+    CHECK(!threshold_eval(&set, s, 2.0, w, 2, 0, r));
+    bool want[] = {true, false, true, false, true, true};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (r[i].passed != want[i]) {
+            printf("  '%s': value %g passed %d\n", set.t[i].expr, r[i].value, r[i].passed);
+            CHECK(0);
+        }
+    CHECK(near(r[0].value, 45.2) && near(r[2].value, 45.8));  /* the mean, not the max; the larger growth */
+    /* the second process the busier: its figures are judged */
+    w[1].cpu_mean_pct = 85, w[1].rss_growth_mb = 150;
+    CHECK(!threshold_eval(&set, s, 2.0, w, 2, 0, r));
+    CHECK(!r[0].passed && near(r[0].value, 85) && !r[2].passed && near(r[2].value, 150) && r[4].passed);
+    /* only the first of two counted when nwatch says 1 */
+    CHECK(!threshold_eval(&set, s, 2.0, w, 1, 0, r) && r[0].passed && near(r[0].value, 45.2));
+    /* a process with no CPU figure yet (exited before a sample) is skipped; none at all: n/a */
+    w[0].cpu_mean_pct = NAN;
+    threshold_eval(&set, s, 2.0, w, 2, 0, r);
+    CHECK(near(r[0].value, 85));
+    w[1].cpu_mean_pct = NAN;
+    threshold_eval(&set, s, 2.0, w, 2, 0, r);
+    CHECK(isnan(r[0].value) && !r[0].passed);
+    /* during the run: an unmeasured server figure waits; a measured one is judged at once,
+     * whatever the number of responses */
+    threshold_eval(&set, s, 2.0, w, 2, 100000, r);
+    CHECK(isnan(r[0].value) && r[0].passed && !r[3].passed && near(r[3].value, 150) && r[5].passed && isnan(r[5].value));
+    /* without --watch-pid figures: n/a, failed at the end, waiting during the run */
+    CHECK(!threshold_eval(&set, s, 2.0, NULL, 0, 0, r) && isnan(r[2].value) && !r[2].passed && r[5].passed);
+    CHECK(threshold_eval(&set, s, 2.0, NULL, 0, 100, r) && isnan(r[2].value) && r[2].passed);
+    stats_destroy(s);
 }
 
 static void grade_of(uint64_t n, uint64_t us, uint64_t failed, const char *slo_text, struct grade *g)
@@ -208,8 +306,10 @@ int main(void)
 {
     RUN(parses_totals);
     RUN(parses_step_names);
+    RUN(parses_server_metrics);
     RUN(refuses_bad_input);
     RUN(evaluates);
+    RUN(evaluates_server);
     RUN(grades);
     CHECK_EXIT();
 }
