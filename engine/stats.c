@@ -100,6 +100,7 @@ void stats_add(struct stats *dst, const struct stats *src)
     add_array(dst->parse_reason, src->parse_reason, STATS_PARSE_REASONS);
     dst->bytes_sent += src->bytes_sent;
     dst->bytes_received += src->bytes_received;
+    dst->body_bytes += src->body_bytes;
     dst->conns_opened += src->conns_opened;
     dst->closed_by_server += src->closed_by_server;
     dst->closed_by_client += src->closed_by_client;
@@ -114,6 +115,7 @@ void stats_add(struct stats *dst, const struct stats *src)
         const struct step_stats *e = &src->steps[k];
         d->ok += e->ok;
         d->failed += e->failed;
+        d->body_bytes += e->body_bytes;
         hist_add(d->latency, e->latency);
         for (int i = 0; i < STATS_STEP_REASONS && e->reasons[i].count; i++)
             stats_reason(d->reasons, STATS_STEP_REASONS, e->reasons[i].text, e->reasons[i].count);

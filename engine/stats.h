@@ -30,6 +30,7 @@ struct reason_count {
 /* One scenario step name: its requests, failures and latency. */
 struct step_stats {
     uint64_t ok, failed;        /* requests that passed / failed (any error class) */
+    uint64_t body_bytes;        /* response bodies, as for the totals */
     struct hist *latency;       /* µs, as for the totals */
     struct reason_count reasons[STATS_STEP_REASONS];
 };
@@ -46,6 +47,7 @@ struct stats {
     uint64_t connect_errno[STATS_ERRNO_MAX];
     uint64_t parse_reason[STATS_PARSE_REASONS];
     uint64_t bytes_sent, bytes_received;
+    uint64_t body_bytes;        /* bodies of complete responses, decoded (--csv: Average Content Size) */
     uint64_t conns_opened;      /* connects that succeeded */
     uint64_t closed_by_server;  /* server closed a connection (idle, or Connection: close) */
     uint64_t closed_by_client;  /* --requests-per-conn / --no-keepalive / errors */

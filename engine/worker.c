@@ -784,6 +784,7 @@ __attribute__((noinline)) static void user_response(struct worker_state *s, stru
     }
     if (failed) count_failures(s, cls, 1);
     else s->cur->ok++;
+    s->cur->steps[st->stat].body_bytes += c->parser.body_bytes;
     step_record(s, u, failed, latency_us);
     if (user_step_done(&s->users, u, failed != NULL, now) == USER_STOP) slot_free(s, u);
 }
@@ -956,6 +957,7 @@ static void response_done(struct worker_state *s, struct conn *c, uint32_t idx, 
     hist_record(st->ttfb, (c->t_first_byte - sent) / 1000);
     unsigned code = c->parser.status < 600 ? c->parser.status : 0;
     st->status[code]++;
+    st->body_bytes += c->parser.body_bytes;
     if (__builtin_expect(s->scn != NULL, 0)) user_response(s, c, idx, (now - sent) / 1000, now);
     else if (p->status_ok[code]) st->ok++;
     else count_failures(s, ERR_STATUS, 1);
