@@ -12,6 +12,7 @@
  * body, as Locust's len(response.content).
  */
 #include "report_csv.h"
+#include "secrets.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -403,6 +404,8 @@ int csv_finish(struct csv_out *c, const struct summary *s, char *err, size_t err
     const struct stats *t = s->total;
     FILE *f = c->f[F_STATS];
     struct entry e;
+    char path[2 * sizeof(p->url.path) + 16];  /* the quick mode's name: its path, secrets masked */
+    secret_mask_url(p->url.path, path, sizeof(path));
     if (p->scenario) {
         char method[32];
         for (uint32_t i = 0; i < p->scenario->nstats && i < t->nsteps; i++) {
@@ -412,7 +415,7 @@ int csv_finish(struct csv_out *c, const struct summary *s, char *err, size_t err
         }
     } else {
         e = total_entry(t);
-        stats_row(f, p->method, p->url.path, &e, s->duration_s);
+        stats_row(f, p->method, path, &e, s->duration_s);
     }
     e = total_entry(t);
     stats_row(f, "", "Aggregated", &e, s->duration_s);
@@ -421,7 +424,7 @@ int csv_finish(struct csv_out *c, const struct summary *s, char *err, size_t err
     f = c->f[F_FAILURES];
     if (p->scenario) scenario_failures(f, p, t);
     else
-        for (int k = 0; k < ERR__COUNT; k++) class_rows(f, p, p->method, p->url.path, t, (enum err_class)k, t->errors[k]);
+        for (int k = 0; k < ERR__COUNT; k++) class_rows(f, p, p->method, path, t, (enum err_class)k, t->errors[k]);
     wrote(c, F_FAILURES);
 
     for (int i = 0; i < F_COUNT; i++)
