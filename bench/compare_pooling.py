@@ -16,8 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BARRAGE = os.environ.get("BARRAGE", os.path.join(ROOT, "build", "barrage"))
+from common import BARRAGE
 
 
 def us(v):

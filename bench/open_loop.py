@@ -19,67 +19,21 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-BENCH = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(BENCH)
-SERVER_CPU = int(os.environ.get("SERVER_CPU", "0"))
-CLIENT_CPU = int(os.environ.get("CLIENT_CPU", "1"))
-BARRAGE = os.environ.get("BARRAGE", os.path.join(ROOT, "build", "barrage"))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def start_nginx(tmp):
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    prefix = os.path.join(tmp, "nginx")
-    os.makedirs(os.path.join(prefix, "html"))
-    os.chmod(tmp, 0o755)
-    os.chmod(prefix, 0o755)
-    port = free_port()
-    conf = open(os.path.join(BENCH, "nginx.conf.in")).read()
-    for k, v in {"PREFIX": prefix, "WORKERS": "1", "AFFINITY": "1" + "0" * SERVER_CPU, "RLIMIT": "4096",
-                 "WORKER_CONNECTIONS": "4000", "PORT": str(port)}.items():
-        conf = conf.replace("@%s@" % k, v)
-    open(os.path.join(prefix, "nginx.conf"), "w").write(conf)
-    p = subprocess.Popen(["taskset", "-c", str(SERVER_CPU), nginx, "-p", prefix + "/", "-c",
-                          os.path.join(prefix, "nginx.conf"), "-e", os.path.join(prefix, "error.log")],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return p, port
-        except OSError:
-            time.sleep(0.05)
-    sys.exit("open_loop: nginx did not start")
+from common import BARRAGE, measure_cmd, parse_wrk, start_nginx
 
 
 def measured(tmp, name, cmd, nginx_pid):
     """Runs cmd pinned to the client CPU; returns (rusage dict, stdout)."""
     ru = os.path.join(tmp, name + ".rusage")
-    out = subprocess.run([sys.executable, os.path.join(BENCH, "measure.py"), "--cpu", str(CLIENT_CPU),
-                          "--timeout", "120", "--server-pid", str(nginx_pid), "--out", ru, "--"] + cmd,
-                         capture_output=True, text=True)
+    out = subprocess.run(measure_cmd(cmd, ru, nginx_pid), capture_output=True, text=True)
     time.sleep(1)
     return json.load(open(ru)), out.stdout
-
-
-def wrk_requests(text):
-    for line in text.splitlines():
-        if "requests in" in line:
-            return int(line.split()[0])
-    return 0
 
 
 def main():
@@ -89,7 +43,7 @@ def main():
     ap.add_argument("--conns", type=int, default=64)
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="barrage-openloop.")
-    nginx, port = start_nginx(tmp)
+    nginx, port, _ = start_nginx(tmp)
     url = "http://127.0.0.1:%d/" % port
     d = "%ds" % a.duration
     rows = {k: [] for k in ("closed", "closed3", "wrk", "open50", "open90")}
@@ -108,7 +62,7 @@ def main():
             rows["closed3"].append({"rps": c3["rate"]["achieved"],
                                     "cpu_us": (ru["user_s"] + ru["sys_s"]) * 1e6 / max(c3["requests"]["ok"], 1)})
             ru, text = measured(tmp, "w%d" % r, ["wrk", "-t1", "-c%d" % a.conns, "-d" + d, url], nginx.pid)
-            n = wrk_requests(text)
+            n = parse_wrk(text)["requests"]
             if n:
                 rows["wrk"].append({"rps": n / a.duration, "cpu_us": (ru["user_s"] + ru["sys_s"]) * 1e6 / n})
             for key, share in (("open50", 0.5), ("open90", 0.9)):

@@ -20,8 +20,8 @@ import os
 import platform
 import re
 import statistics
-import subprocess
-import sys
+
+from common import cpu_model, first_line, git_describe
 
 TOOLS = ("barrage", "wrk", "h2load")
 
@@ -178,24 +178,7 @@ def cmd_record(a):
 
 # ---------------------------------------------------------------------------- meta
 
-def first_line(cmd):
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    s = (p.stdout + p.stderr).strip()
-    return s.splitlines()[0].strip() if s and p.returncode in (0, 1) else None
-
-
 def cmd_meta(a):
-    cpu = "unknown"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     barrage = os.environ.get("BARRAGE", "build/barrage")
     if os.access(barrage, os.X_OK):
         bver = first_line([barrage, "--version"]) or "barrage (no --version)"
@@ -210,12 +193,7 @@ def cmd_meta(a):
     else:
         bver = "barrage not built"
 
-    git = None
-    try:
-        git = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
-                             text=True, timeout=10).stdout.strip() or None
-    except (OSError, subprocess.TimeoutExpired):
-        pass
+    git = git_describe() or None
     wrk = first_line([os.environ.get("WRK", "wrk"), "-v"])
     if wrk:
         wrk = re.sub(r"\s*Copyright.*", "", wrk)
@@ -224,7 +202,7 @@ def cmd_meta(a):
         "nproc": len(os.sched_getaffinity(0)),
         "cpus_online": os.cpu_count(),
         "kernel": platform.release(),
-        "cpu_model": cpu,
+        "cpu_model": cpu_model(),
         "barrage": bver + (f", git {git}" if git else ", no git commit yet"),
         "wrk": wrk,
         "h2load": first_line([os.environ.get("H2LOAD", "h2load"), "--version"]),

@@ -314,25 +314,18 @@ warm_up() {  # a short unmeasured run so that the first measured run is not the 
 }
 
 # ---------------------------------------------------------------------------- scenarios
-scenario_keepalive() {
-    log ""; log "== keepalive: depth 1, 64 connections, $ROUNDS rounds of $DURATION"
+at_depth() {  # scenario depth: 64 connections, one nginx worker, every tool, ROUNDS rounds
+    local scen=$1 depth=$2 r t
+    log ""; log "== $scen: depth $depth, 64 connections, $ROUNDS rounds of $DURATION"
     start_nginx 1; warm_up
-    note_scenario keepalive 1 "$ROUNDS" "$DURATION"
-    local r t
+    note_scenario "$scen" 1 "$ROUNDS" "$DURATION"
     for ((r = 1; r <= ROUNDS; r++)); do
-        for t in barrage wrk h2load; do run "$t" keepalive "$r" 64 1 "$DURATION"; done
+        for t in barrage wrk h2load; do run "$t" "$scen" "$r" 64 "$depth" "$DURATION"; done
     done
 }
 
-scenario_pipeline() {
-    log ""; log "== pipeline: depth 16, 64 connections, $ROUNDS rounds of $DURATION"
-    start_nginx 1; warm_up
-    note_scenario pipeline 1 "$ROUNDS" "$DURATION"
-    local r t
-    for ((r = 1; r <= ROUNDS; r++)); do
-        for t in barrage wrk h2load; do run "$t" pipeline "$r" 64 16 "$DURATION"; done
-    done
-}
+scenario_keepalive() { at_depth keepalive 1; }
+scenario_pipeline() { at_depth pipeline 16; }
 
 scenario_conns10k() {
     log ""; log "== conns10k: 10,000 connections (and 64 for the RSS baseline), $ROUNDS rounds of $DURATION"

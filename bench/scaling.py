@@ -29,57 +29,33 @@ import platform
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
 
-import tls as tlsbench   # make_certs, free_port, parse_wrk, settle
-
-BENCH = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(BENCH)
-BARRAGE = os.environ.get("BARRAGE", os.path.join(ROOT, "build", "barrage"))
-WRK = os.environ.get("WRK", "wrk")
+from common import BARRAGE, WRK, free_port, log, make_certs, measure_cmd, parse_wrk, settle, start_nginx
 
 
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
-
-
-def start_nginx(tmp, workers, cpus, crt, key):
-    nginx = os.environ.get("NGINX") or shutil.which("nginx") or "/usr/sbin/nginx"
-    prefix = os.path.join(tmp, "nginx")
-    os.makedirs(os.path.join(prefix, "html"))
-    plain, tls = tlsbench.free_port(), tlsbench.free_port()
-    ncpu = os.cpu_count()
-    masks = " ".join("1" + "0" * c for c in cpus)
-    conf = open(os.path.join(BENCH, "nginx.conf.in")).read()
-    for k, v in {"PREFIX": prefix, "WORKERS": str(workers), "AFFINITY": masks, "RLIMIT": "65536",
-                 "WORKER_CONNECTIONS": "60000", "PORT": str(plain)}.items():
-        conf = conf.replace("@%s@" % k, v)
-    cut = conf.rfind("}")
-    conf = conf[:cut] + "\n".join([
-        "    ssl_certificate %s;" % crt, "    ssl_certificate_key %s;" % key,
-        "    ssl_session_cache shared:S:50m;", "    ssl_session_timeout 1h;", "    ssl_session_tickets on;",
-        "    server {",
-        "        listen 127.0.0.1:%d ssl reuseport backlog=4096;" % tls,
-        "        ssl_protocols TLSv1.2 TLSv1.3;",
-        '        location / { return 200 "hello"; }',
-        "    }", "}", ""])
-    open(os.path.join(prefix, "nginx.conf"), "w").write(conf)
-    p = subprocess.Popen([nginx, "-p", prefix + "/", "-c", os.path.join(prefix, "nginx.conf"),
-                          "-e", os.path.join(prefix, "error.log")],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    tlsbench.wait_listening(p, (plain, tls), "scaling.py: nginx did not start; see %s/error.log (%d CPUs here)" % (
-        prefix, ncpu))
+def start_nginx_scaling(tmp, workers, cpus, crt, key):
+    """nginx with `workers` workers on `cpus`, the template's plain server and a TLS one;
+    returns (Popen, plain port, TLS port)."""
+    plain, tls = free_port(), free_port()
+    p, _, _ = start_nginx(tmp, workers=workers, cpus=cpus, nofile=65536, worker_connections=60000,
+                          ports=(plain, tls), http_lines=[
+                              "    ssl_certificate %s;" % crt, "    ssl_certificate_key %s;" % key,
+                              "    ssl_session_cache shared:S:50m;", "    ssl_session_timeout 1h;",
+                              "    ssl_session_tickets on;",
+                              "    server {",
+                              "        listen 127.0.0.1:%d ssl reuseport backlog=4096;" % tls,
+                              "        ssl_protocols TLSv1.2 TLSv1.3;",
+                              '        location / { return 200 "hello"; }',
+                              "    }"])
     return p, plain, tls
 
 
 def measured(tmp, name, cpus, cmd, nginx_pid, env=None, timeout=120):
     ru = os.path.join(tmp, name + ".rusage")
     with open(os.path.join(tmp, name + ".out"), "w+") as outf:
-        subprocess.run([sys.executable, os.path.join(BENCH, "measure.py"), "--cpu", cpus, "--timeout",
-                        str(timeout), "--server-pid", str(nginx_pid), "--out", ru, "--"] + cmd,
-                       stdout=outf, stderr=subprocess.STDOUT, env=env)
+        subprocess.run(measure_cmd(cmd, ru, nginx_pid, timeout, cpus), stdout=outf, stderr=subprocess.STDOUT,
+                       env=env)
         outf.seek(0)
         text = outf.read()
     return json.load(open(ru)), text
@@ -106,8 +82,8 @@ def main():
     server_cpus = [ncpu - 1 - i % ncpu for i in range(a.server_workers)]
     tmp = a.keep or tempfile.mkdtemp(prefix="barrage-scaling.")
     os.makedirs(tmp, exist_ok=True)
-    ca, crt, key = tlsbench.make_certs(tmp, a.key)
-    nginx, plain, tls = start_nginx(tmp, a.server_workers, server_cpus, crt, key)
+    ca, crt, key = make_certs(tmp, a.key)
+    nginx, plain, tls = start_nginx_scaling(tmp, a.server_workers, server_cpus, crt, key)
     dur = "%ds" % a.duration
     rows = []   # (scenario, variant, threads, round, rps, cpu_s, errors)
     n = 0
@@ -129,13 +105,13 @@ def main():
                     log("  %s: no JSON (%s); output: %s" % (name, e, text[-300:]))
                     reqs, wall, errors = 0, 1, -1
             else:
-                w = tlsbench.parse_wrk(text)
+                w = parse_wrk(text)
                 reqs, wall, errors = w["requests"], a.duration, w["socket_errors"] + w["non2xx"]
             rps = reqs / wall if wall else 0
             rows.append((scenario, variant, t, rnd, rps, cpu, errors))
             log("  %-5s %-22s t=%d  %10.0f/s  cpu %6.2f s  %9.0f per CPU-s  errors %d" % (
                 scenario, variant, t, rps, cpu, reqs / cpu if cpu else 0, errors))
-            tlsbench.settle([plain, tls], 30)
+            settle([plain, tls], 30)
 
         def bar(t, url, extra, jname):
             return [BARRAGE, "-t", str(t), "-d", dur, "-q", "--json", os.path.join(tmp, jname)] + extra + [url]

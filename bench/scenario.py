@@ -42,22 +42,15 @@ import datetime
 import json
 import os
 import platform
-import shlex
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-import tls as tlsbench  # write_outputs
+from common import (BARRAGE, BENCH, CLIENT_CPU, SERVER_CPU, clean, cpu_model, first_line, fmt, git_describe, log,
+                    measure_cmd, med, quote, start_nginx, wait_listening, write_outputs)
 
-BENCH = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(BENCH)
-SERVER_CPU = int(os.environ.get("SERVER_CPU", "0"))
-CLIENT_CPU = int(os.environ.get("CLIENT_CPU", "1"))
-BARRAGE = os.environ.get("BARRAGE", os.path.join(ROOT, "build", "barrage"))
 ART_DIR = os.path.join(BENCH, "artillery")
 DISTURBED_SHARE = 0.10      # other CPU above this share of one CPU over a run: disturbed
 LOAD_MAX = 1.5              # wait before measuring while the 1-minute load is above this
@@ -90,54 +83,6 @@ NGINX_EXTRA = [
 ]
 
 
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port, proc, what):
-    for _ in range(200):
-        if proc.poll() is not None:
-            break
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    sys.exit("scenario.py: %s did not start" % what)
-
-
-def start_nginx(tmp):
-    nginx = os.environ.get("NGINX") or shutil.which("nginx") or "/usr/sbin/nginx"
-    prefix = os.path.join(tmp, "nginx")
-    os.makedirs(os.path.join(prefix, "html"))
-    os.chmod(tmp, 0o755)
-    os.chmod(prefix, 0o755)
-    port = free_port()
-    conf = open(os.path.join(BENCH, "nginx.conf.in")).read()
-    for k, v in {"PREFIX": prefix, "WORKERS": "1", "AFFINITY": "1" + "0" * SERVER_CPU, "RLIMIT": "4096",
-                 "WORKER_CONNECTIONS": "4000", "PORT": str(port)}.items():
-        conf = conf.replace("@%s@" % k, v)
-    anchor = '        location / { return 200 "hello"; }'
-    if anchor not in conf:
-        sys.exit("scenario.py: no '%s' in bench/nginx.conf.in" % anchor.strip())
-    conf = conf.replace(anchor, anchor + "\n" + "\n".join(NGINX_EXTRA))
-    open(os.path.join(prefix, "nginx.conf"), "w").write(conf)
-    p = subprocess.Popen(["taskset", "-c", str(SERVER_CPU), nginx, "-p", prefix + "/", "-c",
-                          os.path.join(prefix, "nginx.conf"), "-e", os.path.join(prefix, "error.log")],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port, p, "nginx")
-    return p, port
-
-
 def start_serve(tmp):
     pf = os.path.join(tmp, "serve.port")
     p = subprocess.Popen(["taskset", "-c", str(SERVER_CPU), BARRAGE, "serve", "--api", "--threads", "1",
@@ -151,7 +96,7 @@ def start_serve(tmp):
         p.kill()
         sys.exit("scenario.py: barrage serve did not start")
     port = int(open(pf).read().strip())
-    wait_port(port, p, "barrage serve")
+    wait_listening(p, [port], "scenario.py: barrage serve did not start")
     return p, port
 
 
@@ -177,9 +122,7 @@ def wait_quiet(max_wait):
 def measured(tmp, name, cmd, server_pid, timeout, env=None):
     """Runs cmd pinned to the client CPU through measure.py; returns (rusage dict, stdout, stderr)."""
     ru = os.path.join(tmp, name + ".rusage")
-    p = subprocess.run([sys.executable, os.path.join(BENCH, "measure.py"), "--cpu", str(CLIENT_CPU),
-                        "--timeout", str(timeout), "--server-pid", str(server_pid), "--out", ru, "--"] + cmd,
-                       capture_output=True, text=True, env=env)
+    p = subprocess.run(measure_cmd(cmd, ru, server_pid, timeout), capture_output=True, text=True, env=env)
     with open(os.path.join(tmp, name + ".out"), "w") as f:
         f.write(p.stdout + "\n--- stderr\n" + p.stderr)
     try:
@@ -274,35 +217,6 @@ def run_artillery(tmp, name, art, url, conns, dur, server_pid):
                    "http_requests": c.get("http.requests", 0), "span_s": span, "cmd": cmd})
 
 
-def med(rows, f):
-    v = [r[f] for r in rows if isinstance(r.get(f), (int, float)) and r[f] == r[f]]
-    return statistics.median(v) if v else float("nan")
-
-
-def clean(rows):
-    """Undisturbed successful runs, if at least 2 of them, else all successful runs."""
-    ok = [r for r in rows if r["ok"] > 0]
-    c = [r for r in ok if not r["disturbed"]]
-    return c if len(c) >= 2 else ok
-
-
-def fmt(x, spec="{:,.0f}"):
-    return "–" if x != x else spec.format(x)
-
-
-def first_line(cmd, env=None):
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    s = (p.stdout + p.stderr).strip()
-    return s.splitlines()[0].strip() if s else None
-
-
-def quote(cmd):
-    return " ".join(shlex.quote(x) for x in cmd)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
@@ -329,7 +243,7 @@ def main():
     # ------------------------------------------------------------------ 1. scenario vs quick mode
     five = os.path.join(tmp, "five.yaml")
     open(five, "w").write(FIVE_STEPS)
-    nginx, port = start_nginx(tmp)
+    nginx, port, _ = start_nginx(tmp, extra_locations=NGINX_EXTRA)
     base = "http://127.0.0.1:%d" % port
     try:
         common = ["-t", "1", "-c", str(a.conns), "-d", d]
@@ -414,13 +328,7 @@ def main():
     # ------------------------------------------------------------------ markdown
     md = ["## %s: scenarios (-s) against the quick mode, and against Artillery" % started.strftime(
         "%Y-%m-%d %H:%M UTC"), ""]
-    cpu = "unknown"
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    git = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
-                         text=True).stdout.strip()
+    cpu, git = cpu_model(), git_describe()
     md.append("- Command: `python3 bench/scenario.py %s` (%.0f s)" % (quote(sys.argv[1:]), elapsed))
     md.append("- Machine: %d CPUs available (shared with other work), %s, Linux %s; %s" % (
         len(os.sched_getaffinity(0)), cpu, platform.release(), "; ".join(notes)))
@@ -527,7 +435,7 @@ def main():
     md.append("")
     text = "\n".join(md)
     print(text)
-    tlsbench.write_outputs(tmp, text, R, a.append, a.keep)
+    write_outputs(tmp, text, R, a.append, a.keep)
 
 
 if __name__ == "__main__":

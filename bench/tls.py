@@ -46,7 +46,6 @@ import re
 import resource
 import shlex
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,96 +53,20 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 
-BENCH = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(BENCH)
-SERVER_CPU = int(os.environ.get("SERVER_CPU", "0"))
-CLIENT_CPU = int(os.environ.get("CLIENT_CPU", "1"))
-BARRAGE = os.environ.get("BARRAGE", os.path.join(ROOT, "build", "barrage"))
-WRK = os.environ.get("WRK", "wrk")
+from common import (BARRAGE, CLIENT_CPU, ROOT, SERVER_CPU, WRK, clean, cpu_model, first_line, fmt, free_port,
+                    git_describe, log, make_certs, measure_cmd, med, parse_wrk, quote, settle, start_nginx,
+                    write_outputs)
+
 DISTURBED_SHARE = 0.10      # other CPU above this share of one CPU over a run: disturbed
 LOAD_MAX = 1.5              # wait before measuring while the 1-minute load is above this
 BUSY_PROC = 0.20            # ... or another process uses more than this share of a CPU
 PERF_HZ = 999               # perf record -F
 
 
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def run_quiet(cmd):
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def make_certs(d, key):
-    """CA and a server certificate for IP 127.0.0.1 signed by it; returns (ca, cert, key)."""
-    newkey = ["-newkey", "rsa:2048"] if key == "rsa" else ["-newkey", "ec", "-pkeyopt",
-                                                            "ec_paramgen_curve:P-256"]
-    ca, ca_key = os.path.join(d, "ca.pem"), os.path.join(d, "ca.key")
-    crt, crt_key, csr = os.path.join(d, "server.pem"), os.path.join(d, "server.key"), os.path.join(d, "server.csr")
-    ext = os.path.join(d, "ext.cnf")
-    run_quiet(["openssl", "req", "-x509"] + newkey + ["-nodes", "-keyout", ca_key, "-out", ca, "-days", "2",
-                                                       "-subj", "/CN=barrage bench CA"])
-    run_quiet(["openssl", "req"] + newkey + ["-nodes", "-keyout", crt_key, "-out", csr, "-subj", "/CN=127.0.0.1"])
-    with open(ext, "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
-                "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
-    run_quiet(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
-               "-out", crt, "-days", "2", "-extfile", ext])
-    return ca, crt, crt_key
-
-
-def wait_listening(proc, ports, failure):
-    """Waits (up to 10 s) until every port accepts a connection; else stops proc and exits."""
-    for port in ports:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            proc.terminate()
-            sys.exit(failure)
-
-
-def write_outputs(tmp, text, raw, append, keep):
-    """The markdown section and raw data into tmp (and RESULTS.md with append); tmp is
-    removed unless kept."""
-    with open(os.path.join(tmp, "RESULTS-section.md"), "w") as f:
-        f.write(text + "\n")
-    with open(os.path.join(tmp, "raw.json"), "w") as f:
-        json.dump(raw, f, indent=1)
-    if append:
-        with open(os.path.join(BENCH, "RESULTS.md"), "a") as f:
-            f.write("\n" + text + "\n")
-    if keep:
-        log("raw outputs in %s" % tmp)
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def start_nginx(tmp, crt, key, nofile):
-    nginx = os.environ.get("NGINX") or shutil.which("nginx") or "/usr/sbin/nginx"
-    prefix = os.path.join(tmp, "nginx")
-    os.makedirs(os.path.join(prefix, "html"))
-    os.chmod(tmp, 0o755)
-    os.chmod(prefix, 0o755)
+def start_nginx_tls(tmp, crt, key, nofile):
+    """nginx with two TLS server blocks in place of the template's: TLS 1.2 and 1.3, and
+    TLS 1.2 only; returns (Popen, TLS 1.3 port, TLS 1.2 port, prefix)."""
     p13, p12 = free_port(), free_port()
-    conf = open(os.path.join(BENCH, "nginx.conf.in")).read()
-    for k, v in {"PREFIX": prefix, "WORKERS": "1", "AFFINITY": "1" + "0" * SERVER_CPU, "RLIMIT": str(nofile),
-                 "WORKER_CONNECTIONS": str(nofile - 100), "PORT": str(p13)}.items():
-        conf = conf.replace("@%s@" % k, v)
-    cut = conf.find("    server {")
-    if cut < 0:
-        sys.exit("tls.py: no 'server {' block in bench/nginx.conf.in")
     blocks = ["    log_format probe '$ssl_protocol $ssl_session_reused $ssl_cipher';",
               "    ssl_certificate %s;" % crt, "    ssl_certificate_key %s;" % key,
               "    ssl_session_cache shared:S:10m;", "    ssl_session_timeout 1h;", "    ssl_session_tickets on;"]
@@ -151,43 +74,14 @@ def start_nginx(tmp, crt, key, nofile):
         blocks += ["    server {",
                    "        listen 127.0.0.1:%d ssl reuseport backlog=4096;" % port,
                    "        ssl_protocols %s;" % protocols,
-                   "        root %s/html;" % prefix,
+                   "        root @PREFIX@/html;",
                    '        location / { return 200 "hello"; }',
                    "        # Short probe runs only: which handshakes were resumed.",
-                   '        location = /probe { access_log %s/probe.log probe; return 200 "hello"; }' % prefix,
+                   '        location = /probe { access_log @PREFIX@/probe.log probe; return 200 "hello"; }',
                    "    }"]
-    conf = conf[:cut] + "\n".join(blocks) + "\n}\n"
-    open(os.path.join(prefix, "nginx.conf"), "w").write(conf)
-    p = subprocess.Popen(["taskset", "-c", str(SERVER_CPU), nginx, "-p", prefix + "/", "-c",
-                          os.path.join(prefix, "nginx.conf"), "-e", os.path.join(prefix, "error.log")],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_listening(p, (p13, p12), "tls.py: nginx did not start; see %s/error.log" % prefix)
+    p, _, prefix = start_nginx(tmp, nofile=nofile, worker_connections=nofile - 100, ports=(p13, p12),
+                               http_lines=blocks, replace_server=True)
     return p, p13, p12, prefix
-
-
-def established(port):
-    """Established TCP connections with local or remote port `port`, counting both ends."""
-    n = 0
-    hexport = ":%04X" % port
-    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(path) as f:
-                next(f)
-                for line in f:
-                    parts = line.split()
-                    if parts[3] == "01" and (parts[1].endswith(hexport) or parts[2].endswith(hexport)):
-                        n += 1
-        except OSError:
-            pass
-    return n
-
-
-def settle(ports, limit=60):
-    """Waits until no connection to nginx is left (a 10k run leaves many to close)."""
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < limit and sum(established(p) for p in ports):
-        time.sleep(0.2)
-    time.sleep(1)
 
 
 def proc_cpu_ticks():
@@ -255,9 +149,7 @@ def measured(tmp, name, cmd, nginx_pid, timeout=120, duration=0.0):
     taken between 50% and 90% of `duration` (connections open, before the teardown)."""
     ru = os.path.join(tmp, name + ".rusage")
     outf = open(os.path.join(tmp, name + ".out"), "w+")
-    p = subprocess.Popen([sys.executable, os.path.join(BENCH, "measure.py"), "--cpu", str(CLIENT_CPU),
-                          "--timeout", str(timeout), "--server-pid", str(nginx_pid), "--out", ru, "--"] + cmd,
-                         stdout=outf, stderr=subprocess.STDOUT)
+    p = subprocess.Popen(measure_cmd(cmd, ru, nginx_pid, timeout), stdout=outf, stderr=subprocess.STDOUT)
     t0 = time.monotonic()
     child, samples = 0, []
     while p.poll() is None:
@@ -278,21 +170,6 @@ def measured(tmp, name, cmd, nginx_pid, timeout=120, duration=0.0):
     samples = [x for x in samples if x]
     r["steady_rss_kb"] = statistics.median(samples) if samples else None
     return r, text
-
-
-def parse_wrk(text):
-    r = {"requests": 0, "rps": 0.0, "non2xx": 0, "socket_errors": 0}
-    for line in text.splitlines():
-        s = line.strip()
-        if "requests in" in s:
-            r["requests"] = int(s.split()[0])
-        elif s.startswith("Requests/sec:"):
-            r["rps"] = float(s.split()[1])
-        elif s.startswith("Non-2xx or 3xx responses:"):
-            r["non2xx"] = int(s.split()[-1])
-        elif s.startswith("Socket errors:"):
-            r["socket_errors"] = sum(int(x) for x in re.findall(r"\d+", s))
-    return r
 
 
 class Bench:
@@ -376,18 +253,6 @@ class Bench:
         full = sum(v for (p, r), v in c.items() if r == ".")
         ciphers = Counter(" ".join(l.split()[0:1] + l.split()[2:3]) for l in lines if l.strip())
         return resumed, full, ciphers.most_common(1)[0][0] if ciphers else "?"
-
-
-def med(rows, f):
-    v = [r[f] for r in rows if isinstance(r.get(f), (int, float))]
-    return statistics.median(v) if v else float("nan")
-
-
-def clean(rows):
-    """Undisturbed successful runs, if at least 2 of them, else all successful runs."""
-    ok = [r for r in rows if r["ok"] > 0]
-    c = [r for r in ok if not r["disturbed"]]
-    return c if len(c) >= 2 else ok
 
 
 def same_round_ratio(xs, ys, f="rpcs"):
@@ -604,19 +469,6 @@ def profile_md(b, version, conns, dur, bp, wp):
 
 # ---------------------------------------------------------------------------- main
 
-def first_line(cmd):
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    s = (p.stdout + p.stderr).strip()
-    return s.splitlines()[0].strip() if s else None
-
-
-def fmt(x, spec="{:,.0f}"):
-    return "–" if x != x else spec.format(x)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
@@ -658,7 +510,7 @@ def main():
     t_start = time.monotonic()
     quiet.append("before: " + wait_quiet(a.max_wait))
     log("machine: " + quiet[-1])
-    nginx, p13, p12, prefix = start_nginx(tmp, crt, key, min(nofile, 65536))
+    nginx, p13, p12, prefix = start_nginx_tls(tmp, crt, key, min(nofile, 65536))
     b = Bench(a, tmp, nginx, {"1.3": p13, "1.2": p12}, prefix, ca)
     d = "%ds" % a.duration
     R = defaultdict(list)
@@ -751,15 +603,8 @@ def main():
     md = []
     md.append("## %s: TLS (keep-alive, new connections, idle memory)" % started.strftime("%Y-%m-%d %H:%M UTC"))
     md.append("")
-    cpu = "unknown"
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    git = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
-                         text=True).stdout.strip()
-    md.append("- Command: `python3 bench/tls.py %s` (%.0f s)" % (" ".join(shlex.quote(x) for x in sys.argv[1:]),
-                                                                 elapsed))
+    cpu, git = cpu_model(), git_describe()
+    md.append("- Command: `python3 bench/tls.py %s` (%.0f s)" % (quote(sys.argv[1:]), elapsed))
     md.append("- Machine: %d CPUs available (2 vCPU shared), %s, Linux %s, open files %d" % (
         len(os.sched_getaffinity(0)), cpu, platform.release(), nofile))
     md.append("- %s, git %s; %s; %s; %s" % (
