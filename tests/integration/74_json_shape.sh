@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The --json file's shape against golden files: every key path with its value's type (lists
+# collapsed to their first element), so that a field that disappears, is renamed or changes
+# type fails here and the README's field table is updated with it. A new field means updating
+# tests/golden/json_shape_*.txt (run with GOLDEN_UPDATE=1) and the README.
+source "$(dirname "$0")/lib.sh"
+BAR_LIMIT=20
+
+shape() {  # json-file > shape
+    "$PY" -S - "$1" <<'PY'
+import json, sys
+# status codes, step names and failure reasons are data, not fields
+DATA = {".status", ".steps", ".steps.*.failures", ".tls.errors"}
+def walk(v, path, out):
+    t = {dict: "object", list: "array", str: "string", bool: "bool", type(None): "null"}.get(type(v), "number")
+    out.add("%s: %s" % (path or ".", t))
+    if isinstance(v, dict):
+        for k, x in v.items():
+            walk(x, path + "." + ("*" if path in DATA else k), out)
+    elif isinstance(v, list) and v:
+        walk(v[0], path + "[]", out)
+out = set()
+walk(json.load(open(sys.argv[1])), "", out)
+print("\n".join(sorted(out)))
+PY
+}
+
+check_shape() {  # name json
+    local golden=$ROOT/tests/golden/json_shape_$1.txt
+    shape "$2" >"$TMP/$1.shape" || { _err "cannot read $2"; return; }
+    if [ -n "${GOLDEN_UPDATE:-}" ]; then cp "$TMP/$1.shape" "$golden"; fi
+    if ! diff -u "$golden" "$TMP/$1.shape" >"$TMP/$1.diff"; then
+        _err "JSON shape differs from tests/golden/json_shape_$1.txt: $(grep '^[-+][^-+]' "$TMP/$1.diff" | head -5 | tr '\n' ' ')"
+    fi
+}
+
+start_target --api --threads 1
+
+begin json_shape_quick_mode
+bar -q -t 1 -c 2 -d 2500ms --interval 250ms --json "$TMP/q.json" --watch-pid "$TARGET_PID" --threshold 'p99<1s' "$TARGET_URL/health"
+expect_rc 0
+check_shape quick "$TMP/q.json"
+end
+
+begin json_shape_open_loop_https_free
+bar -q -t 1 -c 2 -R 200 -d 1s --json "$TMP/o.json" "$TARGET_URL/health"
+expect_rc 0
+check_shape open_loop "$TMP/o.json"
+end
+
+begin json_shape_scenario
+cat >"$TMP/s.yaml" <<YAML
+target: $TARGET_URL
+users:
+  - name: u
+    think: 0
+    tasks:
+      - get: /health
+        name: health
+      - get: /nope
+        name: missing
+        expect: { status: 200 }
+YAML
+bar -q -t 1 -c 2 -d 1s -s "$TMP/s.yaml" --json "$TMP/s.json"
+expect_rc 0
+check_shape scenario "$TMP/s.json"
+end
