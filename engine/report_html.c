@@ -51,11 +51,12 @@ static void js_number(FILE *f, double v)
     else fputs("null", f);
 }
 
-enum field { F_T, F_RPS, F_ERRORS, F_P50, F_P90, F_P99, F_MAX, F_TARGET, F_USERS };
+enum field { F_T0, F_T, F_RPS, F_ERRORS, F_P50, F_P90, F_P99, F_MAX, F_TARGET, F_USERS };
 
 static double field(const struct interval_rec *r, enum field k)
 {
     switch (k) {
+    case F_T0: return r->t0;
     case F_T: return r->t;
     case F_RPS: return r->rps;
     case F_ERRORS: return (double)r->errors;
@@ -118,6 +119,7 @@ static void chart_data(FILE *f, const struct summary *s)
 {
     fprintf(f, "<script type=\"application/json\" id=\"barrage-data\">{\"open_loop\":%s",
             s->plan->open_loop ? "true" : "false");
+    js_series(f, s, "t0", F_T0);
     js_series(f, s, "t", F_T);
     js_series(f, s, "rps", F_RPS);
     js_series(f, s, "errors", F_ERRORS);
@@ -312,6 +314,13 @@ static void verdict_card(FILE *f, const struct summary *s, const struct threshol
         fputs("</p>", f);
     }
     if (s->interrupted) fputs("<p class=\"callout warn\">The run was interrupted by a signal.</p>", f);
+    for (unsigned i = 0; s->watch && i < s->plan->nwatch; i++)
+        if (s->watch[i].leak_suspected) {
+            fputs("<p class=\"callout warn\"><b>Possible memory leak:</b> ", f);
+            html_escf(f, "the RSS of %s (%d) grew %.2f MB/min (see Watched server).", s->watch[i].comm,
+                      s->watch[i].pid, s->watch[i].rss_slope_mb_per_min);
+            fputs("</p>", f);
+        }
     fprintf(f, "<p class=\"callout %s\"><b>Grade %c:</b> ", g->letter <= 'B' ? "pass" : g->letter == 'C' ? "warn" : "fail",
             g->letter);
     html_esc(f, g->reason);
@@ -376,11 +385,17 @@ static void page(FILE *f, const struct summary *s)
     fputs("<h2>Details</h2><div class=\"grid\">\n", f);
     html_latency_table(f, s);
     if (s->plan->scenario) html_steps_table(f, s);
+    fputs("</div>\n<div class=\"grid thirds\">\n", f);
     html_status_table(f, s);
     html_errors_table(f, s);
     html_connections_table(f, s);
-    if (s->watch && s->plan->nwatch) html_watch_table(f, s);
-    fputs("</div>\n</main>\n<footer>Written by barrage " BARRAGE_VERSION ". Charts: dygraphs (MIT).</footer>\n", f);
+    fputs("</div>\n", f);
+    if (s->watch && s->plan->nwatch) {
+        fputs("<div class=\"grid\" style=\"margin-top:16px\">\n", f);
+        html_watch_table(f, s);
+        fputs("</div>\n", f);
+    }
+    fputs("</main>\n<footer>Written by barrage " BARRAGE_VERSION ". Charts: dygraphs (MIT).</footer>\n", f);
     chart_data(f, s);
     fputs("<script>", f);
     fwrite(html_dygraph_js, 1, html_dygraph_js_len, f);

@@ -10,6 +10,7 @@
   function ms(v) { return v > 0 ? v / 1000 : null; }  /* log axes: no zeros */
   function fmtMs(v) {
     if (v === null || v === undefined || isNaN(v)) return "";
+    if (v === 0) return "0";
     if (v < 1) return Number((v * 1000).toPrecision(3)) + "\u00b5s";
     if (v < 1000) return Number(v.toPrecision(3)) + "ms";
     return Number((v / 1000).toPrecision(3)) + "s";
@@ -27,7 +28,8 @@
     var d = Math.max(0, Math.min(6, Math.ceil(Math.log10(x) - 1e-9) - 2));
     return (100 - 100 / x).toFixed(d) + "%";
   }
-  function column(rows, f) { return rows.map(f); }
+  /* rows over the intervals: f(i) gives the values of interval i, after the time */
+  function column(f) { return idx.map(function (i, k) { return [t[k]].concat(f(i)); }); }
 
   function empty(id, text) {
     var el = document.getElementById(id);
@@ -51,8 +53,7 @@
       axisLineColor: "#c9d2de",
       axisLabelFontSize: 12,
       highlightCircleSize: 3,
-      drawPoints: rows.length < 40,
-      pointSize: 2,
+      stepPlot: true,
       connectSeparatedPoints: false,
       includeZero: true,
       axes: {
@@ -71,13 +72,16 @@
     charts.push(new Dygraph(el, rows, base));
   }
 
-  var t = data.t, n = t.length;
+  /* Each interval's value holds from its start to its end: a step plot from t0, and the
+   * last value once more at the last end. */
+  var n = data.t.length, t = data.t0.concat(n ? [data.t[n - 1]] : []);
   var idx = [];
   for (var i = 0; i < n; i++) idx.push(i);
+  if (n) idx.push(n - 1);
 
   /* throughput and errors */
   var anyErr = data.errors.some(function (e) { return e > 0; });
-  var thr = column(idx, function (i) { return anyErr ? [t[i], data.rps[i], data.errors[i]] : [t[i], data.rps[i]]; });
+  var thr = column(function (i) { return anyErr ? [data.rps[i], data.errors[i]] : [data.rps[i]]; });
   draw("c-throughput", thr, anyErr ? ["t", "responses/s", "errors"] : ["t", "responses/s"], {
     colors: ["#2563eb", "#dc2626"],
     fillGraph: true, fillAlpha: 0.08,
@@ -88,21 +92,21 @@
   });
 
   /* latency percentiles per interval */
-  var lat = column(idx, function (i) { return [t[i], ms(data.p50[i]), ms(data.p90[i]), ms(data.p99[i]), ms(data.max[i])]; });
+  var lat = column(function (i) { return [ms(data.p50[i]), ms(data.p90[i]), ms(data.p99[i]), ms(data.max[i])]; });
   draw("c-latency", lat, ["t", "p50", "p90", "p99", "max"], {
     colors: ["#16a34a", "#ca8a04", "#ea580c", "#7c3aed"],
-    logscale: true, includeZero: false, ylabel: "latency",
+    logscale: true, includeZero: false, yRangePad: 8, ylabel: "latency",
     series: { "max": { strokeWidth: 1.2, strokePattern: [4, 3] } },
     axes: { y: { valueFormatter: fmtMs, axisLabelFormatter: fmtMs } }
   });
 
   /* target vs achieved */
-  var tv = column(idx, function (i) { return [t[i], data.target[i], data.open_loop ? data.rps[i] : data.users[i]]; });
+  var tv = column(function (i) { return [data.target[i], data.open_loop ? data.rps[i] : data.users[i]]; });
   draw("c-target", tv, data.open_loop ? ["t", "target req/s", "achieved req/s"] : ["t", "users wanted", "open connections"], {
-    colors: ["#94a3b8", "#0891b2"],
+    colors: ["#c3ccd8", "#0891b2"],
     ylabel: data.open_loop ? "req/s" : "users",
-    series: data.open_loop ? { "target req/s": { strokePattern: [6, 4] } } : { "users wanted": { strokePattern: [6, 4] } },
-    stepPlot: !data.open_loop
+    /* the target wide and pale under the achieved line: both show where they agree */
+    series: data.open_loop ? { "target req/s": { strokeWidth: 6 } } : { "users wanted": { strokeWidth: 6 } }
   });
 
   /* the latency distribution, as HdrHistogram plots it */
@@ -113,7 +117,7 @@
     draw("c-dist", dist, ["percentile", "latency"], {
       colors: ["#2563eb"],
       xlabel: "percentile", ylabel: "latency",
-      drawPoints: false, stepPlot: false, fillGraph: true, fillAlpha: 0.08,
+      stepPlot: false, fillGraph: true, fillAlpha: 0.08,
       axes: {
         x: {
           logscale: true,
@@ -134,8 +138,8 @@
   /* the watched servers */
   if (data.watch.length) {
     var names = data.watch.map(function (w) { return w.comm + " (" + w.pid + ")"; });
-    var cpu = column(idx, function (i) { return [t[i]].concat(data.watch.map(function (w) { return w.cpu[i]; })); });
-    var rss = column(idx, function (i) { return [t[i]].concat(data.watch.map(function (w) { return w.rss[i]; })); });
+    var cpu = column(function (i) { return data.watch.map(function (w) { return w.cpu[i]; }); });
+    var rss = column(function (i) { return data.watch.map(function (w) { return w.rss[i]; }); });
     var pal = ["#9333ea", "#0d9488", "#db2777", "#65a30d"];
     draw("c-cpu", cpu, ["t"].concat(names), {
       colors: pal, ylabel: "CPU %",
