@@ -44,7 +44,8 @@ $(B)/asan-obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(SANFLAGS) -c $< -o $@
 
-$(GEN_SRC): scripts/embed.sh $(foreach a,$(HTML_ASSETS),$(lastword $(subst =, ,$(a))))
+# (a missing asset is left to embed.sh, which says what to install)
+$(GEN_SRC): scripts/embed.sh $(wildcard $(foreach a,$(HTML_ASSETS),$(lastword $(subst =, ,$(a)))))
 	@mkdir -p $(dir $@)
 	scripts/embed.sh $@ $(HTML_ASSETS)
 

@@ -81,14 +81,14 @@ static void js_series(FILE *f, const struct summary *s, const char *name, enum f
 }
 
 /* [[1/(1-q), µs]...] as HdrHistogram plots a distribution: 40 points a decade of 1/(1-q)
- * until one response is left above q, then the maximum. */
+ * from q = 0 until one response is left above q, then the maximum (at 1/(1-q) = 10 when
+ * there is only one). */
 static void js_distribution(FILE *f, const struct hist *h)
 {
     fputs(",\"dist\":[", f);
     if (h->total) {
-        double n = (double)h->total;
-        int k = 0;
-        for (double x = 1; x < n; x = pow(10, ++k / 40.0))
+        double n = (double)h->total, x = 1;
+        for (int k = 0; k == 0 || x < n; x = pow(10, ++k / 40.0))
             fprintf(f, "[%.6g,%llu],", x, (unsigned long long)hist_quantile(h, 1 - 1 / x));
         fprintf(f, "[%.6g,%llu]", n > 1 ? n : 10, (unsigned long long)h->max);
     }
@@ -187,7 +187,9 @@ static void band(FILE *f, const struct summary *s, const struct verdict *v, cons
         html_esc(f, when);
         fputs("</span>", f);
     }
-    fprintf(f, "<span>%.2f s</span><span>%u thread%s</span><span>%s</span><span>%s loop</span>", s->duration_s,
+    char dur[32];
+    format_us(dur, sizeof(dur), (uint64_t)(s->duration_s * 1e6 + 0.5));
+    fprintf(f, "<span>%s</span><span>%u thread%s</span><span>%s</span><span>%s loop</span>", dur,
             s->threads, s->threads == 1 ? "" : "s", w, p->open_loop ? "open" : "closed");
     if (p->scenario) fputs("<span>scenario</span>", f);
     if (s->interrupted) fputs("<span>interrupted</span>", f);
@@ -261,7 +263,8 @@ static void run_card(FILE *f, const struct summary *s)
     fputs("<section class=\"card\"><h3>Run</h3><p class=\"note\">What was asked and what ran.</p><dl class=\"kv\">", f);
     dl_row(f, "target", p->url_text);
     if (p->scenario && p->scenario_file) dl_row(f, "scenario", p->scenario_file);
-    snprintf(line, sizeof(line), "%.2f s%s", s->duration_s, s->interrupted ? " (interrupted)" : "");
+    format_us(line, sizeof(line), (uint64_t)(s->duration_s * 1e6 + 0.5));
+    if (s->interrupted) snprintf(line + strlen(line), sizeof(line) - strlen(line), " (interrupted)");
     dl_row(f, "duration", line);
     who(line, sizeof(line), p);
     snprintf(line + strlen(line), sizeof(line) - strlen(line), ", %u thread%s%s", s->threads,
