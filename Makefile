@@ -13,11 +13,17 @@ SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 
 B        := build
 LIB_SRC  := $(filter-out engine/main.c,$(wildcard engine/*.c shapes/*.c tls/*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+# The --html report's page assets, embedded at build time (see engine/report_html_assets.h).
+DYGRAPHS ?= /usr/share/javascript/dygraphs
+HTML_ASSETS := html_dygraph_js=$(DYGRAPHS)/dygraph.min.js html_dygraph_css=$(DYGRAPHS)/dygraph.min.css \
+               html_page_js=engine/report_html.js html_page_css=engine/report_html.css
+GEN_SRC  := $(B)/gen/html_assets.c
+GEN_OBJ  := $(B)/gen/html_assets.o
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o) $(GEN_OBJ)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 ASAN_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/%)
-ASAN_OBJ := $(LIB_SRC:%.c=$(B)/asan-obj/%.o)
+ASAN_OBJ := $(LIB_SRC:%.c=$(B)/asan-obj/%.o) $(GEN_OBJ)
 
 .PHONY: all test unit fuzz fuzzers bench demo deps clean help
 .SECONDARY:
@@ -37,6 +43,15 @@ $(B)/%.o: %.c
 $(B)/asan-obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(SANFLAGS) -c $< -o $@
+
+# (a missing asset is left to embed.sh, which says what to install)
+$(GEN_SRC): scripts/embed.sh $(wildcard $(foreach a,$(HTML_ASSETS),$(lastword $(subst =, ,$(a)))))
+	@mkdir -p $(dir $@)
+	scripts/embed.sh $@ $(HTML_ASSETS)
+
+# data only: the plain object serves the ASan builds too
+$(GEN_OBJ): $(GEN_SRC)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -c $< -o $@
 
 $(B)/barrage: $(B)/engine/main.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) -pthread -o $@ $(filter %.o,$^) $(LDLIBS)
@@ -61,7 +76,7 @@ FUZZ_LIB_fuzz_shape_parse := shapes/shape.c shapes/shape_parse.c
 FUZZ_LIB_fuzz_slo_parse := shapes/slo.c
 FUZZ_LIB_fuzz_feeder_parse := engine/feeder.c
 # The scenario loader reaches into most of the engine (durations, URLs, templates, captures).
-FUZZ_LIB_fuzz_scenario_load := $(LIB_SRC)
+FUZZ_LIB_fuzz_scenario_load := $(LIB_SRC) $(GEN_SRC)
 .SECONDEXPANSION:
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_LIB_fuzz_$$*)
 	@mkdir -p $(dir $@)
