@@ -384,10 +384,10 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
         case 'H':
             quick_flag = "-H";
             if (!valid_header(optarg)) {
-                char shown[96];  /* up to the first space or colon: the rest may be a credential */
+                char shown[96];  /* a secret-named header shows its name only: the rest is a credential */
                 size_t name_len = strcspn(optarg, " :");
-                snprintf(shown, sizeof(shown), "%.*s%s", (int)(name_len < 60 ? name_len : 60), optarg,
-                         secret_name(optarg, name_len) || optarg[name_len] ? " ..." : "");
+                bool secret = secret_name(optarg, name_len);
+                snprintf(shown, sizeof(shown), "%.*s%s", secret ? (int)name_len : 60, optarg, secret ? " ..." : "");
                 plan_error(err, errlen, "-H/--header: '%s' is not 'Name: value'", shown);
                 return CLI_EXIT_USAGE;
             }
