@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hdrlog.h"
 #include "plan.h"
 #include "run.h"
 #include "serve.h"
@@ -9,6 +10,7 @@
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "serve")) return serve_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "hdrlog-read")) return hdrlog_read_main(argc - 1, argv + 1);  /* tests */
 
     struct plan plan;
     char err[PLAN_ERR_LEN];
