@@ -72,7 +72,7 @@ static uint8_t *put_varint(uint8_t *p, int64_t v)
     return p;
 }
 
-static size_t base64(char *out, const uint8_t *in, size_t n)
+size_t hdrlog_base64(char *out, const uint8_t *in, size_t n)
 {
     static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     size_t o = 0;
@@ -127,7 +127,7 @@ char *hdrlog_encode(const struct hist *h, size_t *len)
     put_be32(put_be32(packed, V2_COMPRESSED_COOKIE), (uint32_t)clen);
     size_t n = 8 + clen;
     out = malloc(4 * ((n + 2) / 3) + 1);
-    if (out) *len = base64(out, packed, n);
+    if (out) *len = hdrlog_base64(out, packed, n);
 done:
     free(raw);
     free(packed);

@@ -85,6 +85,14 @@ static void json_verdict(FILE *f, const struct summary *s)
     fputc('}', f);
 }
 
+/* "name":v, or ,"name":v when name starts with a comma; null for NaN */
+static void json_named_number(FILE *f, const char *name, double v)
+{
+    if (*name == ',') fputc(*name++, f);
+    fprintf(f, "\"%s\":", name);
+    json_number(f, v);
+}
+
 /* ,"server":[{"pid":..,"name":..,"exited":..,"rss_mb":{start,end,peak,growth,slope_per_min},"leak_suspected":..,
  *  "cpu_pct":{mean,max}}] */
 static void json_watch(FILE *f, const struct summary *s)
@@ -94,20 +102,15 @@ static void json_watch(FILE *f, const struct summary *s)
         const struct watch_result *w = &s->watch[k];
         fprintf(f, "%s{\"pid\":%d,\"name\":", k ? "," : "", w->pid);
         json_string(f, w->comm);
-        fprintf(f, ",\"exited\":%s,\"rss_mb\":{\"start\":", w->exited ? "true" : "false");
-        json_number(f, w->rss_start_mb);
-        fputs(",\"end\":", f);
-        json_number(f, w->rss_end_mb);
-        fputs(",\"peak\":", f);
-        json_number(f, w->rss_peak_mb);
-        fputs(",\"growth\":", f);
-        json_number(f, w->rss_growth_mb);
-        fputs(",\"slope_per_min\":", f);
-        json_number(f, w->rss_slope_mb_per_min);
-        fprintf(f, "},\"leak_suspected\":%s,\"cpu_pct\":{\"mean\":", w->leak_suspected ? "true" : "false");
-        json_number(f, w->cpu_mean_pct);
-        fputs(",\"max\":", f);
-        json_number(f, w->cpu_max_pct);
+        fprintf(f, ",\"exited\":%s,\"rss_mb\":{", w->exited ? "true" : "false");
+        json_named_number(f, "start", w->rss_start_mb);
+        json_named_number(f, ",end", w->rss_end_mb);
+        json_named_number(f, ",peak", w->rss_peak_mb);
+        json_named_number(f, ",growth", w->rss_growth_mb);
+        json_named_number(f, ",slope_per_min", w->rss_slope_mb_per_min);
+        fprintf(f, "},\"leak_suspected\":%s,\"cpu_pct\":{", w->leak_suspected ? "true" : "false");
+        json_named_number(f, "mean", w->cpu_mean_pct);
+        json_named_number(f, ",max", w->cpu_max_pct);
         fputs("}}", f);
     }
     fputc(']', f);

@@ -199,20 +199,6 @@ static void decodes_java_encoding(void)
 
 /* ------------------------------------------------------------------------ broken input */
 
-static size_t b64_enc(char *out, const uint8_t *in, size_t n)
-{
-    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t w = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
-        out[o++] = abc[w >> 18];
-        out[o++] = abc[(w >> 12) & 63];
-        out[o++] = i + 1 < n ? abc[(w >> 6) & 63] : '=';
-        out[o++] = i + 2 < n ? abc[w & 63] : '=';
-    }
-    out[o] = 0;
-    return o;
-}
 
 static void be32(uint8_t *p, uint32_t v)
 {
@@ -231,7 +217,7 @@ static char *wrap_bad(const uint8_t *raw, size_t n, long cut, long length_delta,
     be32(packed, 0x1c849314);
     be32(packed + 4, (uint32_t)((long)clen + length_delta));
     if (flip) packed[8 + clen - (uLongf)flip] ^= 0x55;
-    b64_enc(text, packed, 8 + clen);
+    hdrlog_base64(text, packed, 8 + clen);
     return text;
 }
 
