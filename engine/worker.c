@@ -21,12 +21,11 @@
  *   by global arrival number), wait in a FIFO with their intended start when no
  *   connection is idle, and are timed from that intended start.
  *
- * Scenarios (-s FILE): user i of the worker rides connection i, one request at a time.
- * Where the quick mode sends the plan's pre-built bytes, a scenario user's request is
- * rendered from its current step into the connection's own buffer (req), and the
- * response is kept (rsp) when the step captures or checks more than the status. The
- * walk through the steps, think time and pacing are user.c's; thinking users wait in
- * its timer heap, and the loop's wake-up includes the earliest of them.
+ * Scenarios (-s FILE): user i of the worker rides connection i, one request at a time
+ * (or users share the connections). worker_scenario.c renders each user's step into its
+ * connection's buffer and handles its response; the walk through the steps, think time
+ * and pacing are user.c's; thinking users wait in its timer heap, and the loop's wake-up
+ * includes the earliest of them. The state both files use is in worker_internal.h.
  *
  * https: after the TCP connect a connection stays CONNECTING through the TLS handshake
  * (so the connect bound and timeout cover it); requests are encrypted by tls/ into the
@@ -34,7 +33,7 @@
  * plaintext buffer before parsing. The only difference on the hot path is a branch on
  * c->tls in send_bytes() and on_recv().
  */
-#include "worker.h"
+#include "worker_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -48,15 +47,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "http_parse.h"
-#include "ring.h"
-#include "scenario.h"
-#include "tls.h"
-#include "user.h"
-
-enum op { OP_CONNECT = 1, OP_RECV, OP_SEND, OP_CLOSE };
-enum conn_state { C_QUEUED, C_BACKOFF, C_CONNECTING, C_OPEN, C_PARKED };
-
 /* Sends up to this many bytes complete silently (IOSQE_CQE_SKIP_SUCCESS); larger
  * ones ask for a completion so that two sends never overlap on one socket. */
 #define SILENT_SEND_MAX 4096
@@ -64,7 +54,6 @@ enum conn_state { C_QUEUED, C_BACKOFF, C_CONNECTING, C_OPEN, C_PARKED };
 #define BACKOFF_MAX_NS (1000ull * 1000000)
 #define MAX_TICK_NS (50ull * 1000000)
 #define SHAPE_TICK_NS 1000000ull    /* a shaped user count is re-read this often */
-#define NOT_IDLE UINT32_MAX
 /* Waiting for several completions per system call is where io_uring saves CPU (each
  * wait that sleeps costs two context switches), but every response in a batch is timed
  * when the batch returns. So wait for about as many completions as the recent rate
@@ -74,106 +63,6 @@ enum conn_state { C_QUEUED, C_BACKOFF, C_CONNECTING, C_OPEN, C_PARKED };
 #define BATCH_WINDOW_DIV 20
 #define BATCH_WINDOW_MIN_NS 50000ull
 #define BATCH_MAX_WAIT_NS 1000000ull
-/* A scenario response kept for captures and checks is at most this long. */
-#define RSP_KEEP_MAX (1u << 20)
-
-struct conn {
-    int fd;
-    uint32_t gen;
-    uint8_t state;
-    uint8_t recv_armed;
-    uint8_t rearm_queued;
-    uint8_t sending;             /* a send with a completion is in flight */
-    uint8_t server_closing;      /* the last response said Connection: close */
-    uint8_t retried;             /* requests re-sent after a keep-alive race are on it */
-    uint32_t owed;               /* requests to re-send once reconnected (see retry_unanswered) */
-    uint32_t send_len;           /* bytes of the send with a completion in flight */
-    uint32_t inflight;           /* sent, not yet answered */
-    uint32_t sent;               /* requests sent on this connection */
-    uint32_t head;               /* oldest in-flight request's slot in sent_at */
-    uint32_t idle_pos;           /* open loop: index in the idle stack, or NOT_IDLE */
-    uint64_t t_connect;          /* connect submitted, or backoff until */
-    uint64_t t_first_byte;       /* first byte of the response being read */
-    uint64_t t_established;      /* TCP connected: the TLS handshake's start */
-    struct tls_conn *tls;        /* https: this connection's TLS state; NULL otherwise */
-    uint64_t backoff_ns;
-    struct http_resp parser;
-};
-
-struct worker_state {
-    struct worker *w;
-    const struct plan *plan;
-    struct ring ring;
-    struct conn *conns;
-    uint64_t *sent_at;           /* nconns * pipeline send times */
-    uint32_t *queue;             /* connections waiting to connect (FIFO ring of nconns) */
-    uint32_t q_head, q_len;
-    uint32_t *rearm;             /* connections whose recv must be re-armed */
-    uint32_t *unstamped;         /* connects queued in this batch, timed from the submit */
-    uint32_t nunstamped;
-    uint32_t nrearm;
-    uint32_t connecting, open, max_open;
-    uint64_t inflight;
-    uint64_t issued;             /* for the -n budget */
-    uint32_t buf_returned;       /* buffers added back since the last advance */
-    uint32_t src_next;           /* next source address index */
-    struct stats *cur;
-    uint64_t next_rotate, next_scan, scan_every;
-    uint64_t batch_hint;         /* completions to wait for (see BATCH_WINDOW_DIV) */
-    uint64_t batch_window;       /* ns: how late a batched wait may end (see BATCH_WINDOW_DIV) */
-    uint64_t cqes;               /* completions since the last interval boundary */
-    bool stopping;               /* no new requests */
-
-    /* closed loop with a shape: connections [0, active) are users, the rest parked */
-    uint32_t active;
-    uint64_t next_shape_check;
-
-    /* open loop */
-    uint64_t *intended;          /* per connection: intended start of its request */
-    uint64_t *waiting;           /* FIFO ring of intended starts waiting for a connection */
-    uint32_t wait_head, wait_len, wait_cap;
-    uint32_t *idle;              /* stack of open connections with nothing in flight */
-    uint32_t nidle;
-    double next_area;            /* the next arrival is due when the shape's integral reaches it */
-    unsigned shape_cursor;
-    uint64_t next_arrival;       /* CLOCK_MONOTONIC ns; UINT64_MAX: no more */
-    uint64_t rng;                /* xorshift state for Poisson gaps */
-
-    /* scenario users (plan->scenario; see the top of this file) */
-    const struct scenario *scn;  /* NULL: the quick mode */
-    struct user_pool users;
-    char **req;                  /* per connection: the rendered request being sent */
-    uint32_t *req_cap;
-    char **rsp;                  /* per connection: the response kept for captures */
-    uint32_t *rsp_len, *rsp_cap; /* rsp_len UINT32_MAX: it outgrew RSP_KEEP_MAX */
-    uint8_t *rsp_keep;           /* per connection: keep this response */
-    char *scratch;               /* request bodies and expected values */
-    size_t scratch_cap;
-    /* --share-connections: users are not tied to connections */
-    uint32_t *conn_user;         /* per connection: its user, or USER_NONE; NULL: user i on conn i */
-    uint32_t *ufifo;             /* users waiting for a connection (a ring of users.n) */
-    uint64_t *ufifo_at;          /* since when each has waited */
-    uint32_t uf_head, uf_len;
-    uint8_t *uqueued;            /* per user: in ufifo */
-    uint32_t *user_conn;         /* per user: the connection it was last given (see share_next) */
-    /* open loop with a scenario: each arrival is a user (a slot) that runs one task */
-    uint32_t *free_slots;
-    uint8_t *slot_free_now;      /* per user: in free_slots */
-    uint32_t nfree;
-    uint64_t arrivals;           /* this worker's arrivals so far: ${user_id} = arrivals * threads + id */
-
-    /* https */
-    struct tls_ctx *tls_ctx;     /* NULL for http:// */
-    char **tx;                   /* per connection: ciphertext being sent (see tls_flush) */
-    uint32_t *tx_cap;
-    char *plain;                 /* decrypted bytes of one receive, parsed in place */
-    size_t plain_cap;
-};
-
-static inline uint64_t make_ud(enum op op, uint32_t idx, uint32_t gen)
-{
-    return ((uint64_t)op << 56) | ((uint64_t)(idx & 0xffffff) << 32) | gen;
-}
 
 static struct io_uring_sqe *get_sqe(struct worker_state *s)
 {
@@ -185,34 +74,7 @@ static struct io_uring_sqe *get_sqe(struct worker_state *s)
     return sqe;  /* cannot be NULL after a submit: SUBMIT_ALL empties the queue */
 }
 
-static inline uint64_t budget_left(const struct worker_state *s)
-{
-    if (s->stopping) return 0;
-    if (!s->w->max_requests) return UINT64_MAX;
-    /* each connect in progress will use one request: it sends one or fails as one */
-    uint64_t used = s->issued + s->connecting;
-    return used < s->w->max_requests ? s->w->max_requests - used : 0;
-}
-
-static inline void count_failures(struct worker_state *s, enum err_class e, uint64_t n)
-{
-    s->cur->errors[e] += n;
-    s->cur->failed += n;
-}
-
 /* ---- connecting ---- */
-
-/* The scenario user on connection idx (USER_NONE: none, sharing). */
-static inline uint32_t user_of(const struct worker_state *s, uint32_t idx)
-{
-    return s->conn_user ? s->conn_user[idx] : idx;
-}
-
-/* A connection whose own user stopped stays closed (never when users share connections). */
-static inline bool user_stopped(const struct worker_state *s, uint32_t idx)
-{
-    return s->scn && !s->conn_user && s->users.users[idx].state == USER_STOPPED;
-}
 
 static void queue_connect(struct worker_state *s, uint32_t idx)
 {
@@ -332,6 +194,18 @@ static uint64_t waiting_pop(struct worker_state *s)
     return at;
 }
 
+/* The same for worker_scenario.c (worker_internal.h): the quick mode's callers keep the
+ * static ones, which the compiler inlines into the hot path. */
+void worker_idle_push(struct worker_state *s, uint32_t idx)
+{
+    idle_push(s, idx);
+}
+
+uint32_t worker_idle_pop(struct worker_state *s)
+{
+    return idle_pop(s);
+}
+
 /* ---- closing ---- */
 
 /* Closes the socket without waiting. A pending multishot recv holds a file reference, so
@@ -368,7 +242,6 @@ static void close_socket(struct worker_state *s, struct conn *c, uint32_t idx, b
 
 /* Ends a connection. Its unanswered requests fail with `why`; then it reconnects
  * unless the run is winding down. */
-static void step_failed(struct worker_state *s, uint32_t idx, const char *why, uint64_t now);
 
 static void conn_close(struct worker_state *s, uint32_t idx, enum err_class why)
 {
@@ -502,6 +375,11 @@ static bool send_bytes(struct worker_state *s, struct conn *c, uint32_t idx, con
     return true;
 }
 
+bool worker_send_bytes(struct worker_state *s, struct conn *c, uint32_t idx, const char *data, size_t len)
+{
+    return send_bytes(s, c, idx, data, len);
+}
+
 static void arm_recv(struct worker_state *s, struct conn *c, uint32_t idx)
 {
     struct io_uring_sqe *sqe = get_sqe(s);
@@ -517,8 +395,6 @@ static void arm_recv(struct worker_state *s, struct conn *c, uint32_t idx)
  * budget allow, in one send. A pipelined connection is refilled only once half its
  * requests are answered: one send per depth/2 responses instead of one per read,
  * which saves the client and the server a send's worth of kernel work each time. */
-static void user_send(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now);
-static void share_next(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now);
 
 static void fill_pipeline(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
 {
@@ -551,252 +427,6 @@ static void fill_pipeline(struct worker_state *s, struct conn *c, uint32_t idx, 
     s->cur->issued += n;
     s->cur->bytes_sent += bytes;
     send_bytes(s, c, idx, p->request, bytes);
-}
-
-/* ---- scenario users ---- */
-
-/* Grows a per-connection or scratch buffer to at least `need` bytes (rounded up); the
- * buffers only grow, to the largest request or response a user sends or keeps, so this
- * allocates on the first requests of a run, not per request. Returns false when out of
- * memory or past `limit`. */
-static bool grow(char **buf, uint32_t *cap, size_t need, size_t limit)
-{
-    if (need <= *cap) return true;
-    if (need > limit) return false;
-    size_t c = (need + 255) & ~(size_t)255;  /* small steps: thousands of idle users each hold these */
-    char *b = realloc(*buf, c);
-    if (!b) return false;
-    *buf = b;
-    *cap = (uint32_t)c;
-    return true;
-}
-
-/* Renders user u's current step into connection idx's request buffer; returns its
- * length, or 0 when it cannot be built (too large: over 16 MiB, or out of memory). */
-static size_t render_request(struct worker_state *s, uint32_t idx, uint32_t u)
-{
-    for (int tries = 0; tries < 3; tries++) {
-        size_t body_need;
-        size_t n = user_render(&s->users, u, s->req[idx], s->req_cap[idx], s->scratch, s->scratch_cap, &body_need);
-        if (body_need) {
-            uint32_t cap = (uint32_t)s->scratch_cap;
-            if (!grow(&s->scratch, &cap, body_need, 16u << 20)) return 0;
-            s->scratch_cap = cap;
-        } else if (n > s->req_cap[idx]) {
-            if (!grow(&s->req[idx], &s->req_cap[idx], n, 16u << 20)) return 0;
-        } else {
-            return n;
-        }
-    }
-    return 0;
-}
-
-/* Counts one finished request of user u's current step in its step statistics. */
-static void step_record(struct worker_state *s, uint32_t u, const char *why, uint64_t latency_us)
-{
-    const struct scn_step *st = user_step(&s->users, u);
-    struct step_stats *ss = &s->cur->steps[st->stat];
-    if (latency_us != UINT64_MAX) hist_record(ss->latency, latency_us);
-    if (!why) {
-        ss->ok++;
-        return;
-    }
-    ss->failed++;
-    stats_reason(ss->reasons, STATS_STEP_REASONS, why, 1);
-}
-
-/* Open loop: user slot u has finished its task (or stopped): free for the next arrival. */
-static void slot_free(struct worker_state *s, uint32_t u)
-{
-    if (!s->free_slots || s->slot_free_now[u] || s->users.users[u].state != USER_STOPPED) return;
-    s->slot_free_now[u] = 1;
-    s->free_slots[s->nfree++] = u;
-}
-
-/* --share-connections: user u wants a connection; it waits in the FIFO, which the loop
- * serves from the idle connections (serve_waiters). */
-static void user_enqueue(struct worker_state *s, uint32_t u, uint64_t now)
-{
-    if (s->uqueued[u]) return;
-    uint32_t slot = s->uf_head + s->uf_len++;
-    if (slot >= s->users.n) slot -= s->users.n;
-    s->ufifo[slot] = u;
-    s->ufifo_at[slot] = now;
-    s->uqueued[u] = 1;
-}
-
-/* The request on connection idx failed without a usable response (connect, reset,
- * timeout, ...): counted for its user's step; the user moves on as on_failure says. The
- * connection is being closed, so nothing is sent from here: a READY user sends once
- * reconnected (or, sharing, once it gets a connection). */
-static void step_failed(struct worker_state *s, uint32_t idx, const char *why, uint64_t now)
-{
-    uint32_t u = user_of(s, idx);
-    if (u == USER_NONE) return;
-    step_record(s, u, why, UINT64_MAX);
-    enum user_next next = user_step_done(&s->users, u, true, now);  /* a stopped (retired) user stays stopped */
-    if (s->conn_user) {
-        s->conn_user[idx] = USER_NONE;
-        if (next == USER_SEND) user_enqueue(s, u, now);
-    }
-    if (next == USER_STOP) slot_free(s, u);
-}
-
-/* Sends the current step of connection idx's user, when the user is ready and the
- * connection free (or re-sends a request the server closed on unread: c->owed). */
-static void user_send(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
-{
-    const struct plan *p = s->plan;
-    uint32_t uid = user_of(s, idx);
-    if (uid == USER_NONE || c->sending || c->server_closing || c->inflight || idx >= s->active) return;
-    struct user *u = &s->users.users[uid];
-    bool resend = c->owed > 0;
-    if (!resend && (u->state != USER_READY || !budget_left(s))) return;
-    if (!resend && p->requests_per_conn && c->sent >= p->requests_per_conn) return;
-    const struct scn_step *st = user_step(&s->users, uid);
-    size_t len = render_request(s, idx, uid);
-    if (!len) {  /* cannot be built: the step fails without being sent */
-        s->issued++;
-        s->cur->issued++;
-        count_failures(s, ERR_CHECK, 1);
-        step_record(s, uid, "request over 16 MiB or out of memory", UINT64_MAX);
-        user_retire(&s->users, uid);  /* it would fail again at once: the user stops */
-        if (s->conn_user) s->conn_user[idx] = USER_NONE;
-        slot_free(s, uid);
-        return;
-    }
-    if (resend) {  /* already issued and timed */
-        c->retried = 1;
-        c->owed = 0;
-    } else {
-        s->sent_at[idx] = now;  /* pipeline is 1 with scenarios: one slot per connection */
-        s->inflight++;
-        s->issued++;
-        s->cur->issued++;
-        if (c->sent) s->cur->reused_requests++;
-    }
-    c->inflight = 1;
-    c->sent++;
-    u->state = USER_BUSY;
-    s->rsp_keep[idx] = st->extract.needs_body;
-    s->rsp_len[idx] = 0;
-    http_resp_start(&c->parser, st->head_method);
-    s->cur->bytes_sent += len;
-    send_bytes(s, c, idx, s->req[idx], len);
-}
-
-/* --share-connections: connection idx is free of its request. Its user keeps it for its
- * next step; a user that thinks or stopped lets it go, to the idle stack (serve_waiters
- * hands idle connections to waiting users). */
-static void share_next(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
-{
-    uint32_t u = s->conn_user[idx];
-    if (u != USER_NONE && s->user_conn[u] != idx) u = USER_NONE;  /* it has moved on to another */
-    if (u != USER_NONE && (c->owed || s->users.users[u].state == USER_READY)) {
-        user_send(s, c, idx, now);
-        return;
-    }
-    if (u != USER_NONE && s->users.users[u].state == USER_BUSY) return;  /* still its request */
-    s->conn_user[idx] = USER_NONE;
-    if (c->state == C_OPEN && !c->inflight && !c->sending && !c->server_closing && c->idle_pos == NOT_IDLE)
-        idle_push(s, idx);
-}
-
-/* --share-connections: waiting users take idle connections, oldest first; the wait is
- * the pool wait. */
-static void serve_waiters(struct worker_state *s, uint64_t now)
-{
-    while (s->uf_len && s->nidle) {
-        uint32_t u = s->ufifo[s->uf_head];
-        uint64_t at = s->ufifo_at[s->uf_head];
-        if (++s->uf_head == s->users.n) s->uf_head = 0;
-        s->uf_len--;
-        s->uqueued[u] = 0;
-        if (s->users.users[u].state != USER_READY) continue;  /* retired meanwhile */
-        if (s->stopping) break;
-        uint32_t idx = idle_pop(s);
-        hist_record(s->cur->pool_wait, (now - at) / 1000);
-        s->conn_user[idx] = u;
-        s->user_conn[u] = idx;
-        user_send(s, &s->conns[idx], idx, now);
-    }
-}
-
-/* --share-connections: users that waited for a connection as long as their step's
- * timeout fail that step as a timeout. */
-static void waiters_time_out(struct worker_state *s, uint64_t now)
-{
-    while (s->uf_len) {
-        uint32_t u = s->ufifo[s->uf_head];
-        if (s->users.users[u].state == USER_READY && now - s->ufifo_at[s->uf_head] < user_step(&s->users, u)->timeout_ns)
-            break;
-        if (++s->uf_head == s->users.n) s->uf_head = 0;
-        s->uf_len--;
-        s->uqueued[u] = 0;
-        if (s->users.users[u].state != USER_READY) continue;
-        s->issued++;
-        s->cur->issued++;
-        count_failures(s, ERR_TIMEOUT, 1);
-        s->cur->timeouts_queued++;
-        step_record(s, u, "no connection within the timeout", UINT64_MAX);
-        enum user_next next = user_step_done(&s->users, u, true, now);
-        if (next == USER_SEND) user_enqueue(s, u, now);
-        else if (next == USER_STOP) slot_free(s, u);
-    }
-}
-
-/* Keeps the bytes of a response whose step reads more than its status. */
-__attribute__((noinline)) static void rsp_append(struct worker_state *s, uint32_t idx, const char *data, size_t n)
-{
-    uint32_t have = s->rsp_len[idx];
-    if (have == UINT32_MAX) return;
-    /* one spare byte: resp_view_parse and regexec want a NUL after the body */
-    if (!grow(&s->rsp[idx], &s->rsp_cap[idx], (size_t)have + n + 1, RSP_KEEP_MAX + 1)) {
-        s->rsp_len[idx] = UINT32_MAX;
-        return;
-    }
-    memcpy(s->rsp[idx] + have, data, n);
-    s->rsp_len[idx] = have + (uint32_t)n;
-}
-
-/* A scenario response is complete: status, checks and captures decide whether the
- * step passed; the user moves on. */
-__attribute__((noinline)) static void user_response(struct worker_state *s, struct conn *c, uint32_t idx,
-                                                    uint64_t latency_us, uint64_t now)
-{
-    uint32_t u = user_of(s, idx);
-    const struct scn_step *st = user_step(&s->users, u);
-    unsigned code = c->parser.status < 600 ? c->parser.status : 0;
-    char why[EXTRACT_WHY_LEN];
-    const char *failed = NULL;
-    enum err_class cls = ERR_CHECK;
-    if (!(st->status_ok[code / 64] >> (code % 64) & 1)) {
-        snprintf(why, sizeof(why), "status %u (expected %s)", code, st->status_text);
-        failed = why;
-        cls = ERR_STATUS;
-    } else if (st->extract.needs_body) {
-        if (s->rsp_len[idx] == UINT32_MAX) {
-            snprintf(why, sizeof(why), "response over %u bytes: too long for captures and checks", RSP_KEEP_MAX);
-            failed = why;
-        } else if (user_extract(&s->users, u, s->rsp[idx], s->rsp_len[idx], s->scratch, s->scratch_cap, why)) {
-            failed = why;
-        }
-    }
-    if (failed) count_failures(s, cls, 1);
-    else s->cur->ok++;
-    s->cur->steps[st->stat].body_bytes += c->parser.body_bytes;
-    step_record(s, u, failed, latency_us);
-    if (user_step_done(&s->users, u, failed != NULL, now) == USER_STOP) slot_free(s, u);
-}
-
-/* Thinking users whose time has come: their next task starts (on their connection when
- * it is open and free, otherwise once it is; sharing, on the next free connection). */
-static void wake_users(struct worker_state *s, uint64_t now)
-{
-    uint32_t i;
-    while ((i = user_due(&s->users, now)) != USER_NONE)
-        if (s->conn_user) user_enqueue(s, i, now);
-        else if (s->conns[i].state == C_OPEN) user_send(s, &s->conns[i], i, now);
 }
 
 /* Open loop: sends one scheduled request on an idle connection. Its issue was counted
@@ -850,31 +480,6 @@ static void schedule_next(struct worker_state *s)
     s->next_arrival = at;
 }
 
-/* Open loop with a scenario: an arrival is a new user that runs on_start and one task,
- * on the shared connections; its pool wait runs from the schedule. No free slot: dropped
- * (counted against its class's first step). */
-static void scenario_arrival(struct worker_state *s, uint64_t at)
-{
-    uint32_t cls = user_pick_class(&s->users);
-    if (!s->nfree) {
-        const struct scn_class *c = &s->scn->classes[cls];
-        const struct scn_step *first = c->non_start ? &c->on_start[0] : &c->tasks[0].steps[0];
-        struct step_stats *ss = &s->cur->steps[first->stat];
-        ss->failed++;
-        stats_reason(ss->reasons, STATS_STEP_REASONS, "dropped: every user slot busy (--max-queue)", 1);
-        s->issued++;
-        s->cur->issued++;
-        count_failures(s, ERR_DROPPED, 1);
-        return;
-    }
-    uint32_t u = s->free_slots[--s->nfree];
-    s->slot_free_now[u] = 0;
-    struct user *usr = &s->users.users[u];
-    usr->cls = cls;
-    usr->gid = s->arrivals++ * s->plan->threads + s->w->id;
-    user_start(&s->users, u, at);
-    user_enqueue(s, u, at);
-}
 
 /* Open loop: every arrival due by `until` (<= now) is issued: sent on an idle connection
  * (when `send`), or queued with its intended start, or dropped when the queue is full. */

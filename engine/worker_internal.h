@@ -1,0 +1,178 @@
+/* What the worker's two files share: its state and connections (worker.c owns them), the
+ * few connection functions the scenario code calls, and the scenario users' entry points
+ * (worker_scenario.c). Private to the worker: nothing else includes it.
+ * See worker.c's top comment for the connection life and the load models. */
+#ifndef BARRAGE_WORKER_INTERNAL_H
+#define BARRAGE_WORKER_INTERNAL_H
+
+#include "http_parse.h"
+#include "ring.h"
+#include "scenario.h"
+#include "tls.h"
+#include "user.h"
+#include "worker.h"
+
+enum op { OP_CONNECT = 1, OP_RECV, OP_SEND, OP_CLOSE };
+enum conn_state { C_QUEUED, C_BACKOFF, C_CONNECTING, C_OPEN, C_PARKED };
+
+#define NOT_IDLE UINT32_MAX          /* conn.idle_pos: not in the idle stack */
+/* A scenario response kept for captures and checks is at most this long. */
+#define RSP_KEEP_MAX (1u << 20)
+
+struct conn {
+    int fd;
+    uint32_t gen;
+    uint8_t state;
+    uint8_t recv_armed;
+    uint8_t rearm_queued;
+    uint8_t sending;             /* a send with a completion is in flight */
+    uint8_t server_closing;      /* the last response said Connection: close */
+    uint8_t retried;             /* requests re-sent after a keep-alive race are on it */
+    uint32_t owed;               /* requests to re-send once reconnected (see retry_unanswered) */
+    uint32_t send_len;           /* bytes of the send with a completion in flight */
+    uint32_t inflight;           /* sent, not yet answered */
+    uint32_t sent;               /* requests sent on this connection */
+    uint32_t head;               /* oldest in-flight request's slot in sent_at */
+    uint32_t idle_pos;           /* open loop: index in the idle stack, or NOT_IDLE */
+    uint64_t t_connect;          /* connect submitted, or backoff until */
+    uint64_t t_first_byte;       /* first byte of the response being read */
+    uint64_t t_established;      /* TCP connected: the TLS handshake's start */
+    struct tls_conn *tls;        /* https: this connection's TLS state; NULL otherwise */
+    uint64_t backoff_ns;
+    struct http_resp parser;
+};
+
+struct worker_state {
+    struct worker *w;
+    const struct plan *plan;
+    struct ring ring;
+    struct conn *conns;
+    uint64_t *sent_at;           /* nconns * pipeline send times */
+    uint32_t *queue;             /* connections waiting to connect (FIFO ring of nconns) */
+    uint32_t q_head, q_len;
+    uint32_t *rearm;             /* connections whose recv must be re-armed */
+    uint32_t *unstamped;         /* connects queued in this batch, timed from the submit */
+    uint32_t nunstamped;
+    uint32_t nrearm;
+    uint32_t connecting, open, max_open;
+    uint64_t inflight;
+    uint64_t issued;             /* for the -n budget */
+    uint32_t buf_returned;       /* buffers added back since the last advance */
+    uint32_t src_next;           /* next source address index */
+    struct stats *cur;
+    uint64_t next_rotate, next_scan, scan_every;
+    uint64_t batch_hint;         /* completions to wait for (see BATCH_WINDOW_DIV) */
+    uint64_t batch_window;       /* ns: how late a batched wait may end (see BATCH_WINDOW_DIV) */
+    uint64_t cqes;               /* completions since the last interval boundary */
+    bool stopping;               /* no new requests */
+
+    /* closed loop with a shape: connections [0, active) are users, the rest parked */
+    uint32_t active;
+    uint64_t next_shape_check;
+
+    /* open loop */
+    uint64_t *intended;          /* per connection: intended start of its request */
+    uint64_t *waiting;           /* FIFO ring of intended starts waiting for a connection */
+    uint32_t wait_head, wait_len, wait_cap;
+    uint32_t *idle;              /* stack of open connections with nothing in flight */
+    uint32_t nidle;
+    double next_area;            /* the next arrival is due when the shape's integral reaches it */
+    unsigned shape_cursor;
+    uint64_t next_arrival;       /* CLOCK_MONOTONIC ns; UINT64_MAX: no more */
+    uint64_t rng;                /* xorshift state for Poisson gaps */
+
+    /* scenario users (plan->scenario; see the top of this file) */
+    const struct scenario *scn;  /* NULL: the quick mode */
+    struct user_pool users;
+    char **req;                  /* per connection: the rendered request being sent */
+    uint32_t *req_cap;
+    char **rsp;                  /* per connection: the response kept for captures */
+    uint32_t *rsp_len, *rsp_cap; /* rsp_len UINT32_MAX: it outgrew RSP_KEEP_MAX */
+    uint8_t *rsp_keep;           /* per connection: keep this response */
+    char *scratch;               /* request bodies and expected values */
+    size_t scratch_cap;
+    /* --share-connections: users are not tied to connections */
+    uint32_t *conn_user;         /* per connection: its user, or USER_NONE; NULL: user i on conn i */
+    uint32_t *ufifo;             /* users waiting for a connection (a ring of users.n) */
+    uint64_t *ufifo_at;          /* since when each has waited */
+    uint32_t uf_head, uf_len;
+    uint8_t *uqueued;            /* per user: in ufifo */
+    uint32_t *user_conn;         /* per user: the connection it was last given (see share_next) */
+    /* open loop with a scenario: each arrival is a user (a slot) that runs one task */
+    uint32_t *free_slots;
+    uint8_t *slot_free_now;      /* per user: in free_slots */
+    uint32_t nfree;
+    uint64_t arrivals;           /* this worker's arrivals so far: ${user_id} = arrivals * threads + id */
+
+    /* https */
+    struct tls_ctx *tls_ctx;     /* NULL for http:// */
+    char **tx;                   /* per connection: ciphertext being sent (see tls_flush) */
+    uint32_t *tx_cap;
+    char *plain;                 /* decrypted bytes of one receive, parsed in place */
+    size_t plain_cap;
+};
+
+static inline uint64_t make_ud(enum op op, uint32_t idx, uint32_t gen)
+{
+    return ((uint64_t)op << 56) | ((uint64_t)(idx & 0xffffff) << 32) | gen;
+}
+
+static inline uint64_t budget_left(const struct worker_state *s)
+{
+    if (s->stopping) return 0;
+    if (!s->w->max_requests) return UINT64_MAX;
+    /* each connect in progress will use one request: it sends one or fails as one */
+    uint64_t used = s->issued + s->connecting;
+    return used < s->w->max_requests ? s->w->max_requests - used : 0;
+}
+
+static inline void count_failures(struct worker_state *s, enum err_class e, uint64_t n)
+{
+    s->cur->errors[e] += n;
+    s->cur->failed += n;
+}
+
+
+/* The scenario user on connection idx (USER_NONE: none, sharing). */
+static inline uint32_t user_of(const struct worker_state *s, uint32_t idx)
+{
+    return s->conn_user ? s->conn_user[idx] : idx;
+}
+
+/* A connection whose own user stopped stays closed (never when users share connections). */
+static inline bool user_stopped(const struct worker_state *s, uint32_t idx)
+{
+    return s->scn && !s->conn_user && s->users.users[idx].state == USER_STOPPED;
+}
+
+/* ---- worker.c, for the scenario code ---- */
+
+/* Sends len bytes on the connection (encrypting first on https); false when it closed. */
+bool worker_send_bytes(struct worker_state *s, struct conn *c, uint32_t idx, const char *data, size_t len);
+/* Open loop: the stack of idle connections. */
+void worker_idle_push(struct worker_state *s, uint32_t idx);
+uint32_t worker_idle_pop(struct worker_state *s);
+
+/* ---- worker_scenario.c: scenario users on the worker's connections ---- */
+
+/* User u's next step is due: send it on its own connection or queue it for a shared one. */
+void user_enqueue(struct worker_state *s, uint32_t u, uint64_t now);
+/* The request on connection idx failed before a response (why: an error class's name). */
+void step_failed(struct worker_state *s, uint32_t idx, const char *why, uint64_t now);
+/* Connection idx can send: its user's step is rendered into it and sent. */
+void user_send(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now);
+/* --share-connections: connection idx is free; the user it served goes on, or the next waits. */
+void share_next(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now);
+/* --share-connections: idle connections to waiting users; waits past their step's timeout. */
+void serve_waiters(struct worker_state *s, uint64_t now);
+void waiters_time_out(struct worker_state *s, uint64_t now);
+/* Keeps response bytes for captures and checks (cold: only steps that need the body). */
+void rsp_append(struct worker_state *s, uint32_t idx, const char *data, size_t n);
+/* A scenario response is complete: checks, captures and the user's next step. */
+void user_response(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t latency_us, uint64_t now);
+/* Thinking users whose time has come start their next task. */
+void wake_users(struct worker_state *s, uint64_t now);
+/* Open loop: an arrival starts a new user (at: its scheduled time). */
+void scenario_arrival(struct worker_state *s, uint64_t at);
+
+#endif

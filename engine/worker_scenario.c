@@ -1,0 +1,286 @@
+/* Scenario users on the worker's connections (-s FILE): rendering each step into its
+ * connection's buffer, recording per-step statistics, checks and captures on responses,
+ * think time, --share-connections (users waiting for a free connection) and open-loop
+ * arrivals (each a user that runs one task). The walk through the steps is user.c's; the
+ * connections are worker.c's. Runs on the worker thread; allocates only when a user's
+ * request or kept response outgrows its buffer (in 256-byte steps, then never again).
+ *
+ * Where the quick mode sends the plan's pre-built bytes, a scenario user's request is
+ * rendered from its current step into the connection's own buffer (req), and the
+ * response is kept (rsp) when the step captures or checks more than the status. */
+#include "worker_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Grows a per-connection or scratch buffer to at least `need` bytes (rounded up); the
+ * buffers only grow, to the largest request or response a user sends or keeps, so this
+ * allocates on the first requests of a run, not per request. Returns false when out of
+ * memory or past `limit`. */
+static bool grow(char **buf, uint32_t *cap, size_t need, size_t limit)
+{
+    if (need <= *cap) return true;
+    if (need > limit) return false;
+    size_t c = (need + 255) & ~(size_t)255;  /* small steps: thousands of idle users each hold these */
+    char *b = realloc(*buf, c);
+    if (!b) return false;
+    *buf = b;
+    *cap = (uint32_t)c;
+    return true;
+}
+
+/* Renders user u's current step into connection idx's request buffer; returns its
+ * length, or 0 when it cannot be built (too large: over 16 MiB, or out of memory). */
+static size_t render_request(struct worker_state *s, uint32_t idx, uint32_t u)
+{
+    for (int tries = 0; tries < 3; tries++) {
+        size_t body_need;
+        size_t n = user_render(&s->users, u, s->req[idx], s->req_cap[idx], s->scratch, s->scratch_cap, &body_need);
+        if (body_need) {
+            uint32_t cap = (uint32_t)s->scratch_cap;
+            if (!grow(&s->scratch, &cap, body_need, 16u << 20)) return 0;
+            s->scratch_cap = cap;
+        } else if (n > s->req_cap[idx]) {
+            if (!grow(&s->req[idx], &s->req_cap[idx], n, 16u << 20)) return 0;
+        } else {
+            return n;
+        }
+    }
+    return 0;
+}
+
+/* Counts one finished request of user u's current step in its step statistics. */
+static void step_record(struct worker_state *s, uint32_t u, const char *why, uint64_t latency_us)
+{
+    const struct scn_step *st = user_step(&s->users, u);
+    struct step_stats *ss = &s->cur->steps[st->stat];
+    if (latency_us != UINT64_MAX) hist_record(ss->latency, latency_us);
+    if (!why) {
+        ss->ok++;
+        return;
+    }
+    ss->failed++;
+    stats_reason(ss->reasons, STATS_STEP_REASONS, why, 1);
+}
+
+/* Open loop: user slot u has finished its task (or stopped): free for the next arrival. */
+static void slot_free(struct worker_state *s, uint32_t u)
+{
+    if (!s->free_slots || s->slot_free_now[u] || s->users.users[u].state != USER_STOPPED) return;
+    s->slot_free_now[u] = 1;
+    s->free_slots[s->nfree++] = u;
+}
+
+/* --share-connections: user u wants a connection; it waits in the FIFO, which the loop
+ * serves from the idle connections (serve_waiters). */
+void user_enqueue(struct worker_state *s, uint32_t u, uint64_t now)
+{
+    if (s->uqueued[u]) return;
+    uint32_t slot = s->uf_head + s->uf_len++;
+    if (slot >= s->users.n) slot -= s->users.n;
+    s->ufifo[slot] = u;
+    s->ufifo_at[slot] = now;
+    s->uqueued[u] = 1;
+}
+
+/* The request on connection idx failed without a usable response (connect, reset,
+ * timeout, ...): counted for its user's step; the user moves on as on_failure says. The
+ * connection is being closed, so nothing is sent from here: a READY user sends once
+ * reconnected (or, sharing, once it gets a connection). */
+void step_failed(struct worker_state *s, uint32_t idx, const char *why, uint64_t now)
+{
+    uint32_t u = user_of(s, idx);
+    if (u == USER_NONE) return;
+    step_record(s, u, why, UINT64_MAX);
+    enum user_next next = user_step_done(&s->users, u, true, now);  /* a stopped (retired) user stays stopped */
+    if (s->conn_user) {
+        s->conn_user[idx] = USER_NONE;
+        if (next == USER_SEND) user_enqueue(s, u, now);
+    }
+    if (next == USER_STOP) slot_free(s, u);
+}
+
+/* Sends the current step of connection idx's user, when the user is ready and the
+ * connection free (or re-sends a request the server closed on unread: c->owed). */
+void user_send(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
+{
+    const struct plan *p = s->plan;
+    uint32_t uid = user_of(s, idx);
+    if (uid == USER_NONE || c->sending || c->server_closing || c->inflight || idx >= s->active) return;
+    struct user *u = &s->users.users[uid];
+    bool resend = c->owed > 0;
+    if (!resend && (u->state != USER_READY || !budget_left(s))) return;
+    if (!resend && p->requests_per_conn && c->sent >= p->requests_per_conn) return;
+    const struct scn_step *st = user_step(&s->users, uid);
+    size_t len = render_request(s, idx, uid);
+    if (!len) {  /* cannot be built: the step fails without being sent */
+        s->issued++;
+        s->cur->issued++;
+        count_failures(s, ERR_CHECK, 1);
+        step_record(s, uid, "request over 16 MiB or out of memory", UINT64_MAX);
+        user_retire(&s->users, uid);  /* it would fail again at once: the user stops */
+        if (s->conn_user) s->conn_user[idx] = USER_NONE;
+        slot_free(s, uid);
+        return;
+    }
+    if (resend) {  /* already issued and timed */
+        c->retried = 1;
+        c->owed = 0;
+    } else {
+        s->sent_at[idx] = now;  /* pipeline is 1 with scenarios: one slot per connection */
+        s->inflight++;
+        s->issued++;
+        s->cur->issued++;
+        if (c->sent) s->cur->reused_requests++;
+    }
+    c->inflight = 1;
+    c->sent++;
+    u->state = USER_BUSY;
+    s->rsp_keep[idx] = st->extract.needs_body;
+    s->rsp_len[idx] = 0;
+    http_resp_start(&c->parser, st->head_method);
+    s->cur->bytes_sent += len;
+    worker_send_bytes(s, c, idx, s->req[idx], len);
+}
+
+/* --share-connections: connection idx is free of its request. Its user keeps it for its
+ * next step; a user that thinks or stopped lets it go, to the idle stack (serve_waiters
+ * hands idle connections to waiting users). */
+void share_next(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
+{
+    uint32_t u = s->conn_user[idx];
+    if (u != USER_NONE && s->user_conn[u] != idx) u = USER_NONE;  /* it has moved on to another */
+    if (u != USER_NONE && (c->owed || s->users.users[u].state == USER_READY)) {
+        user_send(s, c, idx, now);
+        return;
+    }
+    if (u != USER_NONE && s->users.users[u].state == USER_BUSY) return;  /* still its request */
+    s->conn_user[idx] = USER_NONE;
+    if (c->state == C_OPEN && !c->inflight && !c->sending && !c->server_closing && c->idle_pos == NOT_IDLE)
+        worker_idle_push(s, idx);
+}
+
+/* --share-connections: waiting users take idle connections, oldest first; the wait is
+ * the pool wait. */
+void serve_waiters(struct worker_state *s, uint64_t now)
+{
+    while (s->uf_len && s->nidle) {
+        uint32_t u = s->ufifo[s->uf_head];
+        uint64_t at = s->ufifo_at[s->uf_head];
+        if (++s->uf_head == s->users.n) s->uf_head = 0;
+        s->uf_len--;
+        s->uqueued[u] = 0;
+        if (s->users.users[u].state != USER_READY) continue;  /* retired meanwhile */
+        if (s->stopping) break;
+        uint32_t idx = worker_idle_pop(s);
+        hist_record(s->cur->pool_wait, (now - at) / 1000);
+        s->conn_user[idx] = u;
+        s->user_conn[u] = idx;
+        user_send(s, &s->conns[idx], idx, now);
+    }
+}
+
+/* --share-connections: users that waited for a connection as long as their step's
+ * timeout fail that step as a timeout. */
+void waiters_time_out(struct worker_state *s, uint64_t now)
+{
+    while (s->uf_len) {
+        uint32_t u = s->ufifo[s->uf_head];
+        if (s->users.users[u].state == USER_READY && now - s->ufifo_at[s->uf_head] < user_step(&s->users, u)->timeout_ns)
+            break;
+        if (++s->uf_head == s->users.n) s->uf_head = 0;
+        s->uf_len--;
+        s->uqueued[u] = 0;
+        if (s->users.users[u].state != USER_READY) continue;
+        s->issued++;
+        s->cur->issued++;
+        count_failures(s, ERR_TIMEOUT, 1);
+        s->cur->timeouts_queued++;
+        step_record(s, u, "no connection within the timeout", UINT64_MAX);
+        enum user_next next = user_step_done(&s->users, u, true, now);
+        if (next == USER_SEND) user_enqueue(s, u, now);
+        else if (next == USER_STOP) slot_free(s, u);
+    }
+}
+
+/* Keeps the bytes of a response whose step reads more than its status. */
+void rsp_append(struct worker_state *s, uint32_t idx, const char *data, size_t n)
+{
+    uint32_t have = s->rsp_len[idx];
+    if (have == UINT32_MAX) return;
+    /* one spare byte: resp_view_parse and regexec want a NUL after the body */
+    if (!grow(&s->rsp[idx], &s->rsp_cap[idx], (size_t)have + n + 1, RSP_KEEP_MAX + 1)) {
+        s->rsp_len[idx] = UINT32_MAX;
+        return;
+    }
+    memcpy(s->rsp[idx] + have, data, n);
+    s->rsp_len[idx] = have + (uint32_t)n;
+}
+
+/* A scenario response is complete: status, checks and captures decide whether the
+ * step passed; the user moves on. */
+void user_response(struct worker_state *s, struct conn *c, uint32_t idx,
+                                                    uint64_t latency_us, uint64_t now)
+{
+    uint32_t u = user_of(s, idx);
+    const struct scn_step *st = user_step(&s->users, u);
+    unsigned code = c->parser.status < 600 ? c->parser.status : 0;
+    char why[EXTRACT_WHY_LEN];
+    const char *failed = NULL;
+    enum err_class cls = ERR_CHECK;
+    if (!(st->status_ok[code / 64] >> (code % 64) & 1)) {
+        snprintf(why, sizeof(why), "status %u (expected %s)", code, st->status_text);
+        failed = why;
+        cls = ERR_STATUS;
+    } else if (st->extract.needs_body) {
+        if (s->rsp_len[idx] == UINT32_MAX) {
+            snprintf(why, sizeof(why), "response over %u bytes: too long for captures and checks", RSP_KEEP_MAX);
+            failed = why;
+        } else if (user_extract(&s->users, u, s->rsp[idx], s->rsp_len[idx], s->scratch, s->scratch_cap, why)) {
+            failed = why;
+        }
+    }
+    if (failed) count_failures(s, cls, 1);
+    else s->cur->ok++;
+    s->cur->steps[st->stat].body_bytes += c->parser.body_bytes;
+    step_record(s, u, failed, latency_us);
+    if (user_step_done(&s->users, u, failed != NULL, now) == USER_STOP) slot_free(s, u);
+}
+
+/* Thinking users whose time has come: their next task starts (on their connection when
+ * it is open and free, otherwise once it is; sharing, on the next free connection). */
+void wake_users(struct worker_state *s, uint64_t now)
+{
+    uint32_t i;
+    while ((i = user_due(&s->users, now)) != USER_NONE)
+        if (s->conn_user) user_enqueue(s, i, now);
+        else if (s->conns[i].state == C_OPEN) user_send(s, &s->conns[i], i, now);
+}
+
+
+/* Open loop with a scenario: an arrival is a new user that runs on_start and one task,
+ * on the shared connections; its pool wait runs from the schedule. No free slot: dropped
+ * (counted against its class's first step). */
+void scenario_arrival(struct worker_state *s, uint64_t at)
+{
+    uint32_t cls = user_pick_class(&s->users);
+    if (!s->nfree) {
+        const struct scn_class *c = &s->scn->classes[cls];
+        const struct scn_step *first = c->non_start ? &c->on_start[0] : &c->tasks[0].steps[0];
+        struct step_stats *ss = &s->cur->steps[first->stat];
+        ss->failed++;
+        stats_reason(ss->reasons, STATS_STEP_REASONS, "dropped: every user slot busy (--max-queue)", 1);
+        s->issued++;
+        s->cur->issued++;
+        count_failures(s, ERR_DROPPED, 1);
+        return;
+    }
+    uint32_t u = s->free_slots[--s->nfree];
+    s->slot_free_now[u] = 0;
+    struct user *usr = &s->users.users[u];
+    usr->cls = cls;
+    usr->gid = s->arrivals++ * s->plan->threads + s->w->id;
+    user_start(&s->users, u, at);
+    user_enqueue(s, u, at);
+}
