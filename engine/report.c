@@ -268,15 +268,20 @@ void report_summary(FILE *out, const struct summary *s)
     if (p->open_loop) {
         char lag[32];
         format_us(lag, sizeof(lag), t->schedule_lag->max);
-        fprintf(out, "  %-12s target %.2f req/s%s, achieved %.2f, dropped %llu (queue full), max schedule lag %s\n",
-                "Rate", summary_target_rps(s), p->poisson ? " (Poisson arrivals)" : "", summary_rps(s),
-                (unsigned long long)t->errors[ERR_DROPPED], lag);
+        /* a scenario's arrivals are users that each run one task: the rate is of users */
+        fprintf(out, "  %-12s target %.2f %s%s, achieved %.2f req/s, dropped %llu (queue full), max schedule lag %s\n",
+                "Rate", summary_target_rps(s), p->scenario ? "users/s (each runs one task)" : "req/s",
+                p->poisson ? " (Poisson arrivals)" : "", summary_rps(s), (unsigned long long)t->errors[ERR_DROPPED], lag);
     }
     format_bytes(rx, sizeof(rx), s->duration_s > 0 ? (double)t->bytes_received / s->duration_s : 0);
     format_bytes(tx, sizeof(tx), s->duration_s > 0 ? (double)t->bytes_sent / s->duration_s : 0);
     fprintf(out, "  %-12s %.1f req/s   %s/s received   %s/s sent\n", "Throughput", summary_rps(s), rx, tx);
     quantile_line(out, "Latency", t->latency);
-    if (p->open_loop) {
+    if (p->open_loop && p->scenario) {
+        fprintf(out, "  %-12s (each step from its send; a new user's wait for a connection is the pool wait)\n", "");
+        quantile_line(out, "Pool wait", t->pool_wait);
+        quantile_line(out, "Sched. lag", t->schedule_lag);
+    } else if (p->open_loop) {
         fprintf(out, "  %-12s (from each request's scheduled start: what a user waits)\n", "");
         quantile_line(out, "Service time", t->service);
         quantile_line(out, "Pool wait", t->pool_wait);

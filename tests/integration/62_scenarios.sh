@@ -249,6 +249,9 @@ l=$(step_field "$D/arrivals.json" login requests)
 expect_range "creates" "$(step_field "$D/arrivals.json" create requests)" $((l - 3)) "$l"
 expect_range "reads" "$(step_field "$D/arrivals.json" read requests)" $((l - 5)) "$l"
 expect_json "$D/arrivals.json" connections.opened 5
+# the summary says what the rate is of: users that each run one task
+expect_grep "rate of users" '^  Rate +target 100.00 users/s \(each runs one task\), achieved [0-9.]+ req/s' "$BAR_OUT"
+expect_no_grep "no service time (latency is from the send)" '^  Service time' "$BAR_OUT"
 end
 
 stop_target
