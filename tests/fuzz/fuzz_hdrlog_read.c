@@ -1,7 +1,9 @@
 /* libFuzzer target for the HdrHistogram log reader (engine/hdrlog_read.c).
  *
- * The input is read as a log, every line to the end (a bad line is skipped after its
- * error), and its last line on its own as the base64 of one histogram. Checks:
+ * The input is read three ways: as a log, every line to the end (a bad line is skipped
+ * after its error); its last line on its own as the base64 of one histogram; and the whole
+ * of it as a V2 encoding (header and counts), which the fuzzer compresses and wraps, so that
+ * the header checks and the counts' decoding are reached without guessing zlib. Checks:
  * - an error is one line starting "in.hlog:LINE: " (or, for a lone histogram, a reason);
  * - a histogram read has total = the sum of its counts, min and max the bounds of its first
  *   and last bucket with a count, and no more counts than HdrHistogram allows (56320);
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 static void die(const char *why, const char *err)
 {
@@ -59,6 +62,39 @@ static void check_error(const char *err, const char *prefix)
     if (strchr(err, '\n') || strchr(err, '\r')) die("error message over two lines", err);
 }
 
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+/* data as a V2 encoding: compressed, behind the compressed cookie and length, in base64 */
+static void decode_as_v2(const uint8_t *data, size_t size)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    uLongf clen = compressBound(size);
+    uint8_t *packed = malloc(8 + clen);
+    if (compress2(packed + 8, &clen, data, size, 1) != Z_OK) die("compress failed", NULL);
+    put_be32(packed, 0x1c849314);
+    put_be32(packed + 4, (uint32_t)clen);
+    size_t n = 8 + clen, o = 0;
+    char *b64 = malloc(4 * ((n + 2) / 3));
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t w = (uint32_t)packed[i] << 16 | (i + 1 < n ? (uint32_t)packed[i + 1] << 8 : 0) |
+                     (i + 2 < n ? packed[i + 2] : 0);
+        b64[o++] = abc[w >> 18];
+        b64[o++] = abc[(w >> 12) & 63];
+        b64[o++] = i + 1 < n ? abc[(w >> 6) & 63] : '=';
+        b64[o++] = i + 2 < n ? abc[w & 63] : '=';
+    }
+    char err[256] = "";
+    struct hist *h = hdrlog_decode(b64, o, err, sizeof(err));
+    if (h) check_hist(h);
+    else if (!err[0] || strchr(err, '\n')) die("no one-line reason", err);
+    hist_destroy(h);
+    free(b64);
+    free(packed);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!size || size > 65536) return 0;
@@ -93,5 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     else if (!err[0] || strchr(err, '\n')) die("no one-line reason", err);
     hist_destroy(h);
     free(text);
+
+    decode_as_v2(data, size);
     return 0;
 }

@@ -52,10 +52,10 @@ expect_num_eq "max read back against the JSON's $jsonmax us" "$(read_total "$TMP
 expect_num_eq "hdrlog-read lines" "$("$BARRAGE" hdrlog-read "$TMP/x.hlog" | grep -c '^line,,')" "$nlines"
 end
 
-begin hdr_log_java_decode
 if ! command -v java >/dev/null 2>&1 || [ ! -f "$JAR" ]; then
     echo "SKIP hdr log java decode: no java"
 else
+    begin hdr_log_java_decode
     java -cp "$JAR" org.HdrHistogram.HistogramLogProcessor -i "$TMP/x.hlog" -outputValueUnitRatio 1000 -csv \
         >"$TMP/java.csv" 2>"$TMP/java.err" || _err "HistogramLogProcessor failed: $(head -c 300 "$TMP/java.err")"
     # rows "Value","Percentile","TotalCount","1/(1-Percentile)", values in ms (3 decimals: µs)
@@ -74,8 +74,8 @@ EOF
     # Java lists percentiles in steps: the p99 lies between the rows either side of 0.99
     expect_range "our p99 within Java's rows around 0.99" "$p99" "$jlo" "$jhi"
     expect_range "the JSON's p99 within Java's rows around 0.99" "$jp99" "$jlo" "$jhi"
+    end
 fi
-end
 
 cat >"$TMP/steps.yaml" <<EOF
 target: $TARGET_URL

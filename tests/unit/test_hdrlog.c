@@ -296,6 +296,13 @@ static void refuses_broken_histograms(void)
     CHECK(h && h->total == 2048 && h->highest == 2047 && h->max == 2047);
     hist_destroy(h);
     expect_refused(wrap(raw, v2(raw, 0x1c849313, 3, 1, 2, (const uint8_t[]){0x81, 0x20}, 2), 0, 0), "zeros past");
+    /* the top: highest 2^63-1 keeps 55296 counts, the last for values up to 2^63-1 */
+    static const uint8_t top[] = {0xfd, 0xdf, 0x06, 0x02, 0x02};  /* 55295 zeros, 1, 1 */
+    full = wrap(raw, v2(raw, 0x1c849313, 3, 1, INT64_MAX, top, 4), 0, 0);
+    h = hdrlog_decode(full, strlen(full), err, sizeof(err));
+    CHECK(h && h->total == 1 && h->max == INT64_MAX && h->counts[55295] == 1);
+    hist_destroy(h);
+    expect_refused(wrap(raw, v2(raw, 0x1c849313, 3, 1, INT64_MAX, top, 5), 0, 0), "counts past the 55296");
     /* a payload length the stream does not hold, both ways */
     n = v2(raw, 0x1c849313, 3, 1, HIGHEST, counts, 4);
     be32(raw + 4, 5);
