@@ -51,7 +51,7 @@ void regex_destroy(struct regex *re);
 
 /* Capturing groups in the pattern. */
 unsigned regex_groups(const struct regex *re);
-/* Bytes of scratch regex_match() needs for this regex: 36 per instruction, at most
+/* Bytes of scratch regex_match() needs for this regex: 100 per instruction, at most
  * about 400 KiB. */
 size_t regex_scratch_size(const struct regex *re);
 
