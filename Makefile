@@ -76,6 +76,7 @@ FUZZ_LIB_fuzz_shape_parse := shapes/shape.c shapes/shape_parse.c
 FUZZ_LIB_fuzz_slo_parse := shapes/slo.c
 FUZZ_LIB_fuzz_feeder_parse := engine/feeder.c
 FUZZ_LIB_fuzz_hdrlog_read := engine/hdrlog_read.c engine/hdrlog.c engine/hist.c
+FUZZ_LIB_fuzz_regex := engine/regex_vm.c
 # The scenario loader reaches into most of the engine (durations, URLs, templates, captures).
 FUZZ_LIB_fuzz_scenario_load := $(LIB_SRC) $(GEN_SRC)
 .SECONDEXPANSION:

@@ -304,7 +304,7 @@ static void capture_free(struct capture *c)
     free(c->spec);
     free(c->header);
     free_path(c->path, c->npath);
-    if (c->re_compiled) regfree(&c->re);
+    regex_destroy(c->re);
     memset(c, 0, sizeof(*c));
 }
 
@@ -346,14 +346,11 @@ int capture_compile(struct capture *c, const char *var_name, uint32_t var, const
             errfmt(err, errlen, "capture %s: 'regex:' needs a pattern", var_name);
             goto fail;
         }
-        int rc = regcomp(&c->re, spec + 6, REG_EXTENDED);
-        if (rc) {
-            char why[120];
-            regerror(rc, &c->re, why, sizeof(why));
-            errfmt(err, errlen, "capture %s: bad regex: %s", var_name, why);
+        char why[160];
+        if (!(c->re = regex_compile(spec + 6, why, sizeof(why)))) {
+            errfmt(err, errlen, "capture %s: %s", var_name, why);
             goto fail;
         }
-        c->re_compiled = true;
     } else if (!strcmp(spec, "body")) {
         c->kind = CAP_BODY;
     } else {
@@ -383,6 +380,14 @@ void extract_free(struct extract *x)
     }
     free(x->checks);
     memset(x, 0, sizeof(*x));
+}
+
+size_t extract_scratch_need(const struct extract *x)
+{
+    size_t need = 0;
+    for (unsigned i = 0; i < x->ncaps; i++)
+        if (x->caps[i].re && regex_scratch_size(x->caps[i].re) > need) need = regex_scratch_size(x->caps[i].re);
+    return need;
 }
 
 /* ---- running ---- */
@@ -506,8 +511,9 @@ static int run_check(const struct check *k, struct run_state *st, const struct t
     return 0;
 }
 
+/* scratch: for regexes (the checks, which ran before, are done with it) */
 static int run_capture(const struct capture *c, struct run_state *st, char *vars, uint32_t *var_len,
-                       uint32_t var_cap, char why[EXTRACT_WHY_LEN])
+                       uint32_t var_cap, char *scratch, size_t scratch_cap, char why[EXTRACT_WHY_LEN])
 {
     char *slot = vars + (size_t)c->var * var_cap;
     const char *val = NULL;
@@ -522,13 +528,20 @@ static int run_capture(const struct capture *c, struct run_state *st, char *vars
         n = st->v->body_len;
         break;
     case CAP_REGEX: {
-        regmatch_t m[2] = {{.rm_so = 0, .rm_eo = (regoff_t)st->v->body_len}};
-        st->v->body[st->v->body_len] = '\0';  /* REG_STARTEND bounds it; the NUL is for any other libc */
-        if (regexec(&c->re, st->v->body, 2, m, REG_STARTEND)) return why_f(why, "capture %s: %s not found", c->var_name, c->spec);
-        const regmatch_t *g = c->re.re_nsub >= 1 ? &m[1] : &m[0];
-        if (g->rm_so < 0) return why_f(why, "capture %s: %s not found", c->var_name, c->spec);
-        val = st->v->body + g->rm_so;
-        n = (size_t)(g->rm_eo - g->rm_so);
+        struct regex_span m;
+        int rc = regex_match(c->re, st->v->body, st->v->body_len, scratch, scratch_cap, &m);
+        if (rc < 0)
+            return why_f(why, "capture %s: the regex needs %zu bytes of scratch, %zu given", c->var_name,
+                         regex_scratch_size(c->re), scratch_cap);
+        if (!rc) return why_f(why, "capture %s: %s not found", c->var_name, c->spec);
+        size_t from = m.start, to = m.end;
+        if (regex_groups(c->re) >= 1) {
+            if (m.g1_start == REGEX_NONE) return why_f(why, "capture %s: %s not found", c->var_name, c->spec);
+            from = m.g1_start;
+            to = m.g1_end;
+        }
+        val = st->v->body + from;
+        n = to - from;
         break;
     }
     case CAP_JSON: {
@@ -565,7 +578,7 @@ int extract_run(const struct extract *x, struct resp_view *v, const struct tpl_e
     arena_begin();
     int rc = 0;
     for (unsigned i = 0; i < x->nchecks && !rc; i++) rc = run_check(&x->checks[i], &st, env, scratch, scratch_cap, why);
-    for (unsigned i = 0; i < x->ncaps && !rc; i++) rc = run_capture(&x->caps[i], &st, vars, var_len, var_cap, why);
+    for (unsigned i = 0; i < x->ncaps && !rc; i++) rc = run_capture(&x->caps[i], &st, vars, var_len, var_cap, scratch, scratch_cap, why);
     if (st.root) json_decref(st.root);
     arena_end();
     return rc;

@@ -12,7 +12,9 @@
  *                   a string is taken as it is, a number/true/false/null as its JSON text;
  *                   an object or array as compact JSON
  *   header.NAME     the first header of that name (case-insensitive), value trimmed
- *   regex:RE        POSIX extended regex on the body; group 1 if RE has one, else the match
+ *   regex:RE        a regex (regex_vm.h: POSIX ERE syntax and \d \w \s, leftmost-first) on
+ *                   the body; group 1 if RE has one, else the match. It runs in the
+ *                   caller's scratch (extract_scratch_need), in time linear in the body
  *   body            the whole body
  * Checks (`expect:`): header present or equal, body contains, JSON field equal; expected
  * values are templates (rendered with the user's variables). The status check is the
@@ -27,11 +29,11 @@
 #ifndef BARRAGE_EXTRACT_H
 #define BARRAGE_EXTRACT_H
 
-#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "regex_vm.h"
 #include "template.h"
 
 #define EXTRACT_WHY_LEN 120
@@ -40,12 +42,12 @@ struct resp_view {
     unsigned status;
     const char *head;        /* header lines (after the status line), up to the empty line */
     size_t head_len;
-    char *body;              /* de-chunked; body[body_len] is writable (regexec needs a NUL) */
+    char *body;              /* de-chunked */
     size_t body_len;
 };
 
-/* Views raw (len bytes, with at least one spare writable byte after them). Returns 0, or
- * -1 if it is not a complete HTTP/1.x response. */
+/* Views raw (len bytes, de-chunked in place; nothing after them is touched). Returns 0,
+ * or -1 if it is not a complete HTTP/1.x response. */
 int resp_view_parse(struct resp_view *v, char *raw, size_t len);
 /* The value of the first header `name` (trimmed) and its length, or NULL. */
 const char *resp_header(const struct resp_view *v, const char *name, size_t *len);
@@ -65,8 +67,7 @@ struct capture {
     char *header;            /* CAP_HEADER */
     struct json_path_part *path;  /* CAP_JSON */
     unsigned npath;
-    regex_t re;              /* CAP_REGEX */
-    bool re_compiled;
+    struct regex *re;        /* CAP_REGEX */
 };
 
 enum check_kind { CHK_HEADER_PRESENT, CHK_HEADER_EQUALS, CHK_BODY_CONTAINS, CHK_JSON_EQUALS };
@@ -97,9 +98,12 @@ int capture_compile(struct capture *c, const char *var_name, uint32_t var, const
 int json_path_compile(const char *path, struct json_path_part **parts, unsigned *nparts, char *err,
                       size_t errlen);
 void extract_free(struct extract *x);
+/* Bytes of scratch extract_run() needs for x's regex captures (0 without any). */
+size_t extract_scratch_need(const struct extract *x);
 
 /* Runs the checks, then the captures, on a complete response. Variables: nvars slots of
- * var_cap bytes, lengths in var_len. scratch (scratch_cap bytes) renders expected values.
+ * var_cap bytes, lengths in var_len. scratch (scratch_cap bytes) renders expected values
+ * and runs regexes: it must hold extract_scratch_need(x) bytes.
  * Returns 0, or -1 with why set to the first failure (then no later capture is made). */
 int extract_run(const struct extract *x, struct resp_view *v, const struct tpl_env *env, char *vars,
                 uint32_t *var_len, uint32_t var_cap, char *scratch, size_t scratch_cap, char why[EXTRACT_WHY_LEN]);

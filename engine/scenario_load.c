@@ -1047,6 +1047,8 @@ static int compile_step(struct ld *l, struct fy_node *map, struct scn_step *st, 
     if (!st->status_text && !(st->status_text = strdup("100-399"))) return oom(l);
     if (capture && compile_captures(l, capture, &st->extract)) return -1;
     st->extract.needs_body = st->extract.ncaps || st->extract.nchecks;
+    size_t need = extract_scratch_need(&st->extract);
+    if (need > l->s->scratch_need) l->s->scratch_need = need;
 
     st->timeout_ns = l->s->timeout_ns;
     if (timeout && parse_dur_node(l, timeout, "timeout", &st->timeout_ns, false)) return -1;

@@ -84,8 +84,9 @@ const struct scn_step *user_step(const struct user_pool *up, uint32_t i);
 size_t user_render(struct user_pool *up, uint32_t i, char *dst, size_t cap, char *scratch, size_t scratch_cap,
                    size_t *body_need);
 
-/* Runs the step's captures and checks on a complete response (raw bytes, len, with one
- * spare writable byte after them). Returns 0, or -1 with why set. */
+/* Runs the step's captures and checks on a complete response (raw bytes, len; a chunked
+ * body is de-chunked in place). scratch holds at least the scenario's scratch_need bytes.
+ * Returns 0, or -1 with why set. */
 int user_extract(struct user_pool *up, uint32_t i, char *raw, size_t len, char *scratch, size_t scratch_cap,
                  char why[EXTRACT_WHY_LEN]);
 

@@ -1065,7 +1065,7 @@ static struct worker_state *state_create(struct worker *w)
         s->rsp_len = calloc(w->nconns, sizeof(*s->rsp_len));
         s->rsp_cap = calloc(w->nconns, sizeof(*s->rsp_cap));
         s->rsp_keep = calloc(w->nconns, sizeof(*s->rsp_keep));
-        s->scratch_cap = 4096;
+        s->scratch_cap = p->scenario->scratch_need > 4096 ? p->scenario->scratch_need : 4096;
         s->scratch = malloc(s->scratch_cap);
         oom |= !s->req || !s->req_cap || !s->rsp || !s->rsp_len || !s->rsp_cap || !s->rsp_keep || !s->scratch;
         if (p->share_connections) {

@@ -89,7 +89,7 @@ struct worker_state {
     char **rsp;                  /* per connection: the response kept for captures */
     uint32_t *rsp_len, *rsp_cap; /* rsp_len UINT32_MAX: it outgrew RSP_KEEP_MAX */
     uint8_t *rsp_keep;           /* per connection: keep this response */
-    char *scratch;               /* request bodies and expected values */
+    char *scratch;               /* request bodies, expected values, regex captures */
     size_t scratch_cap;
     /* --share-connections: users are not tied to connections */
     uint32_t *conn_user;         /* per connection: its user, or USER_NONE; NULL: user i on conn i */

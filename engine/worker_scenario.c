@@ -209,8 +209,7 @@ void rsp_append(struct worker_state *s, uint32_t idx, const char *data, size_t n
 {
     uint32_t have = s->rsp_len[idx];
     if (have == UINT32_MAX) return;
-    /* one spare byte: resp_view_parse and regexec want a NUL after the body */
-    if (!grow(&s->rsp[idx], &s->rsp_cap[idx], (size_t)have + n + 1, RSP_KEEP_MAX + 1)) {
+    if (!grow(&s->rsp[idx], &s->rsp_cap[idx], (size_t)have + n, RSP_KEEP_MAX)) {
         s->rsp_len[idx] = UINT32_MAX;
         return;
     }

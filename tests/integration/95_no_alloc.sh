@@ -71,3 +71,43 @@ else
     _err "allocation counts not written: '$small' '$big'"
 fi
 end
+
+# A regex capture on every response (and a check with the captured value): the compiled
+# regex runs in the worker's scratch, never in memory of its own per match (glibc's
+# regexec allocated on every call here).
+begin no_allocation_per_request_regex_capture
+start_target --api
+cat >"$TMP/rx.yaml" <<YAML
+target: $TARGET_URL
+users:
+  - name: u
+    on_start:
+      - post: /api/login
+        json: { user: "u\${user_id}", password: "pw-u\${user_id}" }
+        capture: { token: 'regex:"access_token":"([^"]+)"' }
+    tasks:
+      - sequence:
+          - post: /api/items
+            headers: { Authorization: "Bearer \${token}" }
+            json: { title: "t \${seq} \${rand(1,1000)}" }
+            capture: { id: 'regex:"id":"([A-Za-z0-9_-]+)"' }
+          - get: /api/items/\${id}
+            headers: { Authorization: "Bearer \${token}" }
+            capture: { title: 'regex:"title":"(t [0-9]+ [0-9]{1,4})"', whole: 'regex:^\{.*\}$' }
+            expect: { status: 200, body_contains: "\${id}" }
+YAML
+rx_allocs() {
+    COUNT_ALLOC_FILE=$TMP/allocs LD_PRELOAD=$TMP/count_alloc.so \
+        "$BARRAGE" -q -t 1 -c 8 -n "$1" -s "$TMP/rx.yaml" --json "$TMP/r.json" >/dev/null 2>&1
+    cat "$TMP/allocs" 2>/dev/null || echo missing
+}
+small=$(rx_allocs 1000)
+big=$(rx_allocs 20000)
+stop_target
+expect_json "$TMP/r.json" requests.ok 20000
+if [[ $small =~ ^[0-9]+$ && $big =~ ^[0-9]+$ ]]; then
+    expect_le "allocations with 20000 requests (1000 requests: $small)" "$big" $((small + 16))
+else
+    _err "allocation counts not written: '$small' '$big'"
+fi
+end

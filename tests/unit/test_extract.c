@@ -35,7 +35,7 @@ void *realloc(void *p, size_t n)
 void free(void *p) { __libc_free(p); }
 #endif
 
-/* A response in a buffer of its own with the spare byte after it. */
+/* A response in a buffer of its own, a byte after it that is not part of it. */
 static char raw[1 << 20];
 static struct resp_view view(const char *text, int *rc)
 {
@@ -68,7 +68,6 @@ static void views_plain_lf_and_chunked_responses(void)
     v = view("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n"
              "5;name=val\r\nhello\r\nA\r\n, world!!!\r\n0\r\nTrailer: x\r\n\r\n", &rc);
     CHECK(rc == 0 && body_is(&v, "hello, world!!!"));
-    v.body[v.body_len] = '\0';  /* writable after de-chunking */
 
     v = view("HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n3\nabc\n0\n\n", &rc);
     CHECK(rc == 0 && body_is(&v, "abc"));
@@ -166,7 +165,7 @@ static void compiles_capture_specs(void)
     CHECK(capture_compile(&heap[0], "etag", 0, "header.ETag", err, sizeof(err)) == 0);
     CHECK(heap[0].kind == CAP_HEADER && !strcmp(heap[0].header, "ETag"));
     CHECK(capture_compile(&heap[1], "n", 1, "regex:id=([0-9]+)", err, sizeof(err)) == 0);
-    CHECK(heap[1].kind == CAP_REGEX && heap[1].re_compiled);
+    CHECK(heap[1].kind == CAP_REGEX && heap[1].re && regex_groups(heap[1].re) == 1);
     CHECK(capture_compile(&heap[2], "all", 2, "body", err, sizeof(err)) == 0);
     CHECK(heap[2].kind == CAP_BODY);
     x.caps = heap;
@@ -189,7 +188,8 @@ static void compiles_capture_specs(void)
         {"header.", "capture token: 'header.' needs a header name, such as header.ETag"},
         {"header.X Y", "capture token: 'X Y' is not a header name"},
         {"regex:", "capture token: 'regex:' needs a pattern"},
-        {"regex:a(b", "capture token: bad regex: *"},
+        {"regex:a(b", "capture token: bad regex at 2: unmatched ("},
+        {"regex:[0-9]{2,1}", "capture token: bad regex at 6: bad repeat {2,1}"},
         {"jsn.token", "capture token: unknown capture 'jsn.token' (expected json.PATH, header.NAME, regex:RE or body)"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -199,7 +199,7 @@ static void compiles_capture_specs(void)
         if (strncmp(err, bad[i].err, cmp) || (cmp == strlen(bad[i].err) && strlen(err) != cmp))
             printf("  '%s': got '%s'\n", bad[i].spec, err);
         CHECK(!strncmp(err, bad[i].err, cmp));
-        CHECK(c.var_name == NULL && c.spec == NULL && c.path == NULL && !c.re_compiled);
+        CHECK(c.var_name == NULL && c.spec == NULL && c.path == NULL && !c.re);
     }
 }
 
@@ -268,8 +268,9 @@ static int run(const struct extract *x, const char *resp, char *why)
     struct resp_view v = view(resp, &rc);
     if (rc) return -2;
     struct tpl_env e = env();
-    char scratch[64];
-    return extract_run(x, &v, &e, vars, var_len, VAR_CAP, scratch, sizeof(scratch), why);
+    static char scratch[1 << 20];  /* 64 bytes, or what the regexes need */
+    size_t cap = extract_scratch_need(x) > 64 ? extract_scratch_need(x) : 64;
+    return extract_run(x, &v, &e, vars, var_len, VAR_CAP, scratch, cap, why);
 }
 
 static void captures_each_kind(void)
@@ -323,6 +324,28 @@ static void captures_each_kind(void)
     CHECK(!strcmp(var(2), "id=99 x={\"items\":[1, 2.5, \"x\"]}"));
     CHECK(!strcmp(why, "capture all: body is not JSON"));
     extract_free(&x);
+
+    /* group 1 taking no part is not found; the whole match without a group */
+    add_capture(&x, "grp", 3, "regex:id=([0-9]+)|none");
+    CHECK(run(&x, "HTTP/1.1 200 OK\r\n\r\nnone id=1", why) == -1);
+    CHECK(!strcmp(why, "capture grp: regex:id=([0-9]+)|none not found"));
+    CHECK(run(&x, "HTTP/1.1 200 OK\r\n\r\nid=17 none", why) == 0);
+    CHECK(!strcmp(var(3), "17"));
+    extract_free(&x);
+    add_capture(&x, "lazy", 3, "regex:<b>.*?</b>");
+    CHECK(run(&x, "HTTP/1.1 200 OK\r\n\r\n<b>1</b><b>2</b>", why) == 0);
+    CHECK(!strcmp(var(3), "<b>1</b>"));
+    /* with less scratch than the regex needs: a reason, not a crash */
+    struct resp_view v;
+    char resp[] = "HTTP/1.1 200 OK\r\n\r\n<b>1</b>";
+    CHECK(resp_view_parse(&v, resp, strlen(resp)) == 0);
+    struct tpl_env e = env();
+    char small[64];
+    CHECK(extract_scratch_need(&x) > sizeof(small));
+    CHECK(extract_run(&x, &v, &e, vars, var_len, VAR_CAP, small, sizeof(small), why) == -1);
+    CHECK(!strncmp(why, "capture lazy: the regex needs ", 30));
+    extract_free(&x);
+    CHECK_EQ_U(extract_scratch_need(&x), 0);
 
     add_capture(&x, "all", 1, "json.items");
     CHECK(run(&x, "HTTP/1.1 200 OK\r\n\r\n{\"items\" : [ 1, 2.5, \"x\", {}, [] ] }", why) == 0);
@@ -445,6 +468,7 @@ static void no_allocation_per_response_once_grown(void)
     add_capture(&x, "token", 0, "json.access_token");
     add_capture(&x, "first", 1, "json.items[0]");
     add_capture(&x, "etag", 2, "header.ETag");
+    add_capture(&x, "n", 3, "regex:\"n\": ([0-9]+)[^0-9]");
     add_check(&x, CHK_JSON_EQUALS, "json.n", "42");
     char why[EXTRACT_WHY_LEN];
     CHECK(run(&x, API, why) == 0);
@@ -476,7 +500,7 @@ static void no_allocation_per_response_once_grown(void)
     CHECK_EQ_U(mallocs, before);
 #endif
     CHECK_EQ_U(extract_arena_size(), grown);
-    CHECK(!strcmp(var(0), "t") && !strcmp(var(1), "0"));
+    CHECK(!strcmp(var(0), "t") && !strcmp(var(1), "0") && !strcmp(var(3), "42"));
     extract_free(&x);
     extract_thread_exit();
     CHECK_EQ_U(extract_arena_size(), 0);
