@@ -12,6 +12,26 @@ allocs() {  # N [extra flags]: allocations of a run of N requests
     cat "$TMP/allocs" 2>/dev/null || echo missing
 }
 
+# scenario_allocs YAML: a run of 1000 and one of 20000 requests of the scenario give the same
+# number of allocations (give or take a few: stdio, the last interval), never more per request
+scenario_allocs() {
+    local small big
+    small=$(scenario_run "$1" 1000)
+    big=$(scenario_run "$1" 20000)
+    stop_target
+    expect_json "$TMP/s.json" requests.ok 20000
+    if [[ $small =~ ^[0-9]+$ && $big =~ ^[0-9]+$ ]]; then
+        expect_le "allocations with 20000 requests (1000 requests: $small)" "$big" $((small + 16))
+    else
+        _err "allocation counts not written: '$small' '$big'"
+    fi
+}
+scenario_run() {  # YAML N
+    COUNT_ALLOC_FILE=$TMP/allocs LD_PRELOAD=$TMP/count_alloc.so \
+        "$BARRAGE" -q -t 1 -c 8 -n "$2" -s "$1" --json "$TMP/s.json" >/dev/null 2>&1
+    cat "$TMP/allocs" 2>/dev/null || echo missing
+}
+
 for mode in "keepalive" "pipeline" "chunked"; do
     begin "no_allocation_per_request_$mode"
     case $mode in
@@ -56,20 +76,7 @@ users:
             headers: { Authorization: "Bearer \${token}" }
             expect: { status: 200, body_contains: "\${id}" }
 YAML
-scn_allocs() {
-    COUNT_ALLOC_FILE=$TMP/allocs LD_PRELOAD=$TMP/count_alloc.so \
-        "$BARRAGE" -q -t 1 -c 8 -n "$1" -s "$TMP/scn.yaml" --json "$TMP/s.json" >/dev/null 2>&1
-    cat "$TMP/allocs" 2>/dev/null || echo missing
-}
-small=$(scn_allocs 1000)
-big=$(scn_allocs 20000)
-stop_target
-expect_json "$TMP/s.json" requests.ok 20000
-if [[ $small =~ ^[0-9]+$ && $big =~ ^[0-9]+$ ]]; then
-    expect_le "allocations with 20000 requests (1000 requests: $small)" "$big" $((small + 16))
-else
-    _err "allocation counts not written: '$small' '$big'"
-fi
+scenario_allocs "$TMP/scn.yaml"
 end
 
 # A regex capture on every response (and a check with the captured value): the compiled
@@ -96,18 +103,5 @@ users:
             capture: { title: 'regex:"title":"(t [0-9]+ [0-9]{1,4})"', whole: 'regex:^\{.*\}$' }
             expect: { status: 200, body_contains: "\${id}" }
 YAML
-rx_allocs() {
-    COUNT_ALLOC_FILE=$TMP/allocs LD_PRELOAD=$TMP/count_alloc.so \
-        "$BARRAGE" -q -t 1 -c 8 -n "$1" -s "$TMP/rx.yaml" --json "$TMP/r.json" >/dev/null 2>&1
-    cat "$TMP/allocs" 2>/dev/null || echo missing
-}
-small=$(rx_allocs 1000)
-big=$(rx_allocs 20000)
-stop_target
-expect_json "$TMP/r.json" requests.ok 20000
-if [[ $small =~ ^[0-9]+$ && $big =~ ^[0-9]+$ ]]; then
-    expect_le "allocations with 20000 requests (1000 requests: $small)" "$big" $((small + 16))
-else
-    _err "allocation counts not written: '$small' '$big'"
-fi
+scenario_allocs "$TMP/rx.yaml"
 end
