@@ -666,10 +666,6 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
     int rc = load_model_resolve(p, &la, err, errlen);
     load_args_free(&la);
     if (rc) return CLI_EXIT_USAGE;
-    if (p->share_connections && p->shaped) {
-        plan_error(err, errlen, "--share-connections: not with a shape of users yet (a fixed -c of users)");
-        return CLI_EXIT_USAGE;
-    }
     if (p->share_connections) {
         if (!p->pool) {
             uint32_t per = p->connections / 10;

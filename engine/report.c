@@ -176,7 +176,7 @@ static void live_dashboard(FILE *out, const struct plan *p, const struct interva
     format_us(p99, sizeof(p99), r->p99_us);
     uint64_t done = r->ok + r->errors;
     double err_pct = done ? 100.0 * (double)r->errors / (double)done : 0;
-    if (p->shaped && !p->open_loop)
+    if (p->shaped && !p->open_loop && !p->share_connections)  /* each user its connection */
         snprintf(users, sizeof(users), "users %llu/%.0f", (unsigned long long)r->users, r->target);
     else snprintf(users, sizeof(users), "conns %llu", (unsigned long long)r->users);
     double cpu, mb;

@@ -181,12 +181,11 @@ void csv_begin(struct csv_out *c, double epoch)
 /* Locust's User Count is runner.user_count: the users running, whether or not they hold a
  * connection at the moment. Closed loop: the users the shape (or -c) keeps running, the
  * active_users gauge, which stays put while a server refuses connections (the open ones
- * would drop); with --share-connections that gauge counts the pool, and all -c users run.
- * Open loop has no users in Locust's sense: the connections open, as the JSON's intervals. */
+ * would drop), and counts users, not the pool, with --share-connections. Open loop has no
+ * users in Locust's sense: the connections open, as the JSON's intervals. */
 static uint64_t user_count(const struct plan *p, const struct interval_view *v)
 {
     if (p->open_loop) return v->rec->users;
-    if (p->share_connections) return p->connections;
     return v->iv->active_users;
 }
 

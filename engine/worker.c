@@ -523,6 +523,11 @@ static void update_users(struct worker_state *s, uint64_t now)
     uint64_t total = u > 0 ? (uint64_t)u : 0;
     unsigned n = p->threads, id = s->w->id;
     uint64_t want = total > id ? (total - id + n - 1) / n : 0;
+    if (s->conn_user) {  /* users share the pool: the shape sets the users, the pool stays */
+        share_set_users(s, want > UINT32_MAX ? UINT32_MAX : (uint32_t)want, now);
+        s->next_shape_check = now + SHAPE_TICK_NS;
+        return;
+    }
     if (want > s->w->nconns) want = s->w->nconns;
     uint32_t old = s->active;
     s->active = (uint32_t)want;
@@ -871,7 +876,7 @@ static void scan_timers(struct worker_state *s, uint64_t now)
 static void rotate_stats(struct worker_state *s, uint64_t now)
 {
     s->cur->open_conns = s->open;
-    s->cur->active_users = s->active;
+    s->cur->active_users = s->conn_user ? s->users_active : s->active;
     s->cur->queued = s->wait_len;
     uint64_t span = now - (s->next_rotate - s->plan->interval_ns);
     const struct hist *service = s->plan->open_loop && !s->scn ? s->cur->service : s->cur->latency;
@@ -1028,6 +1033,7 @@ static void state_destroy(struct worker_state *s)
     free(s->ufifo);
     free(s->ufifo_at);
     free(s->uqueued);
+    free(s->restart_when_free);
     free(s->user_conn);
     free(s->free_slots);
     free(s->slot_free_now);
@@ -1074,6 +1080,8 @@ static struct worker_state *state_create(struct worker *w)
             s->ufifo_at = calloc(w->nusers, sizeof(*s->ufifo_at));
             s->uqueued = calloc(w->nusers, 1);
             s->user_conn = calloc(w->nusers, sizeof(*s->user_conn));
+            s->restart_when_free = calloc(w->nusers, 1);
+            oom |= !s->restart_when_free;
             if (!s->idle) s->idle = calloc(w->nconns, sizeof(*s->idle));
             if (p->open_loop) {
                 s->free_slots = calloc(w->nusers, sizeof(*s->free_slots));
@@ -1192,14 +1200,15 @@ static void *worker_main(void *arg)
     s->next_arrival = UINT64_MAX;
     s->batch_window = BATCH_WINDOW_MIN_NS;
     if (p->shaped && !p->open_loop) {
-        s->active = 0;
+        if (!s->conn_user) s->active = 0;  /* sharing: every connection of the pool opens */
         update_users(s, now);
     }
     if (s->free_slots) {  /* open loop: users come with the arrivals */
         s->users.once = true;
         for (uint32_t i = w->nusers; i-- > 0;) s->free_slots[s->nfree++] = i, s->slot_free_now[i] = 1;
-    } else if (s->conn_user) {  /* every user starts, waiting for a connection */
+    } else if (s->conn_user && !p->shaped) {  /* every user starts, waiting for a connection */
         for (uint32_t i = 0; i < w->nusers; i++) user_start(&s->users, i, now), user_enqueue(s, i, now);
+        s->users_active = w->nusers;
     }
     else if (s->scn && !(p->shaped && !p->open_loop))
         for (uint32_t i = 0; i < s->active; i++) user_start(&s->users, i, now);

@@ -98,6 +98,8 @@ struct worker_state {
     uint32_t uf_head, uf_len;
     uint8_t *uqueued;            /* per user: in ufifo */
     uint32_t *user_conn;         /* per user: the connection it was last given (see share_next) */
+    uint32_t users_active;       /* with a shape: users [0, users_active) run (the pool stays open) */
+    uint8_t *restart_when_free;  /* per user: started again by the shape while its request was out */
     /* open loop with a scenario: each arrival is a user (a slot) that runs one task */
     uint32_t *free_slots;
     uint8_t *slot_free_now;      /* per user: in free_slots */
@@ -170,6 +172,8 @@ void waiters_time_out(struct worker_state *s, uint64_t now);
 void rsp_append(struct worker_state *s, uint32_t idx, const char *data, size_t n);
 /* A scenario response is complete: checks, captures and the user's next step. */
 void user_response(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t latency_us, uint64_t now);
+/* --share-connections with a shape of users: users [0, want) of the worker run. */
+void share_set_users(struct worker_state *s, uint32_t want, uint64_t now);
 /* Thinking users whose time has come start their next task. */
 void wake_users(struct worker_state *s, uint64_t now);
 /* Open loop: an arrival starts a new user (at: its scheduled time). */

@@ -151,6 +151,11 @@ void share_next(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t n
 {
     uint32_t u = s->conn_user[idx];
     if (u != USER_NONE && s->user_conn[u] != idx) u = USER_NONE;  /* it has moved on to another */
+    if (u != USER_NONE && s->restart_when_free && s->restart_when_free[u] &&
+        s->users.users[u].state == USER_STOPPED) {  /* answered: now it can start again */
+        s->restart_when_free[u] = 0;
+        user_start(&s->users, u, now);
+    }
     if (u != USER_NONE && (c->owed || s->users.users[u].state == USER_READY)) {
         user_send(s, c, idx, now);
         return;
@@ -282,4 +287,34 @@ void scenario_arrival(struct worker_state *s, uint64_t at)
     usr->gid = s->arrivals++ * s->plan->threads + s->w->id;
     user_start(&s->users, u, at);
     user_enqueue(s, u, at);
+}
+
+/* A user holds a connection exactly while its request is out (between steps it sends at
+ * once, and it lets the connection go when it thinks). */
+static bool user_busy(const struct worker_state *s, uint32_t u)
+{
+    uint32_t idx = s->user_conn[u];
+    return idx < s->w->nconns && s->conn_user[idx] == u && s->conns[idx].inflight;
+}
+
+void share_set_users(struct worker_state *s, uint32_t want, uint64_t now)
+{
+    if (want > s->users.n) want = s->users.n;
+    uint32_t old = s->users_active;
+    /* Retired users finish the request they have out (its answer is counted), then stop;
+     * a waiting or thinking one stops at once (serve_waiters skips it). */
+    for (uint32_t u = want; u < old; u++) {
+        user_retire(&s->users, u);
+        s->restart_when_free[u] = 0;
+    }
+    /* A new user each time; one whose request from before is still out starts once answered. */
+    for (uint32_t u = old; u < want; u++) {
+        if (user_busy(s, u)) {
+            s->restart_when_free[u] = 1;
+            continue;
+        }
+        user_start(&s->users, u, now);
+        if (s->users.users[u].state == USER_READY) user_enqueue(s, u, now);
+    }
+    s->users_active = want;
 }

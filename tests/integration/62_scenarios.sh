@@ -217,6 +217,47 @@ expect_gt "pool waits" "$(json_get "$D/share.json" pool_wait_us.count)" 3000
 expect_gt "pool wait p99 (us)" "$(json_get "$D/share.json" pool_wait_us.p99)" 1000
 end
 
+# A shape of users over a shared pool: the stages set how many users run, the pool stays
+# at --pool connections. 100 users by 1 s, held 1 s, down to 0 in 0.5 s; each logs in once
+# and lists every 100 ms: about 175 user-seconds, 1750 lists (a few more: a user lists at once
+# after its login, before any think time).
+begin scenario_share_connections_shape_of_users
+cat >"$D/shape.yaml" <<EOF
+target: $TARGET_URL
+users:
+  - name: reader
+    think: 100ms
+    on_start:
+      - post: /api/login
+        name: login
+        json: { user: "u\${user_id}", password: "pw-u\${user_id}" }
+        capture: { token: json.access_token }
+    tasks:
+      - get: /api/items?page=1
+        name: list
+        headers: { Authorization: "Bearer \${token}" }
+EOF
+bar -s "$D/shape.yaml" --share-connections --pool 6 -t 2 --stages '1s:100,1s:100,500ms:0' \
+    --interval 250ms --json "$D/shape.json"
+expect_rc 0
+expect_accounting "$D/shape.json"
+expect_json "$D/shape.json" requests.failed 0
+expect_json "$D/shape.json" connections.opened 6
+# every user the ramp started logged in once: 100 in all, none twice (the ramp never goes back up)
+expect_json "$D/shape.json" "j['steps']['login']['requests']" 100
+expect_range "lists" "$(step_field "$D/shape.json" list requests)" 1100 1950
+# the rate follows the users: the hold is well above the first quarter second and the end
+expect_ok "rps follows the users" "$PY" -S -c "
+import json, sys
+iv = json.load(open('$D/shape.json'))['intervals']
+hold = sorted(i['rps'] for i in iv if 1.25 <= i['t'] <= 2.0)
+first, last = iv[0]['rps'], [i['rps'] for i in iv if i['t'] > 2.5]
+if len(hold) < 3 or hold[1] < 600: sys.exit('hold rps %s, expected about 900' % hold)
+if not first < 0.5 * hold[1]: sys.exit('first interval rps %s not well below the hold %s' % (first, hold))
+if last and not max(last) < 0.2 * hold[1]: sys.exit('rps after the ramp down %s' % last)
+"
+end
+
 begin scenario_open_loop_each_arrival_runs_one_task
 cat >"$D/arrivals.yaml" <<EOF
 target: $TARGET_URL
@@ -275,5 +316,4 @@ expect_bad_input scenario_unknown_variable "badvar\\.yaml:5:[0-9]+: .*tokn" -s "
 expect_bad_input scenario_missing_file "nope\\.yaml" -s "$D/nope.yaml" -d 1s
 expect_bad_input scenario_with_method_flag "-m: not with --scenario" -s "$D/shop.yaml" -m POST -d 1s
 expect_bad_input scenario_pool_without_sharing "--pool applies with --share-connections" -s "$D/shop.yaml" --pool 5 -d 1s
-expect_bad_input scenario_share_with_a_shape "--share-connections: not with a shape" -s "$D/shop.yaml" --share-connections --stages 1s:10 -d 1s
 expect_bad_input scenario_tags_without_scenario "--tags applies to a scenario" --tags read -d 1s http://127.0.0.1:1/
