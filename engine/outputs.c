@@ -39,15 +39,12 @@ void outputs_begin(struct outputs *o, double epoch)
     if (o->hdr) hdrlog_begin(o->hdr, epoch);
 }
 
-void outputs_sample(struct outputs *o, struct interval_rec *rec)
+void outputs_interval(struct outputs *o, struct interval_rec *rec, const struct stats *iv, const struct stats *total)
 {
-    if (o->watch) watch_sample(o->watch, rec);
-}
-
-void outputs_interval(struct outputs *o, const struct interval_view *v)
-{
-    if (o->csv) csv_interval(o->csv, v);
-    if (o->hdr) hdrlog_interval(o->hdr, v);
+    if (o->watch) watch_sample(o->watch, rec);  /* first: the files and the live line show it */
+    const struct interval_view v = {.rec = rec, .iv = iv, .total = total};
+    if (o->csv) csv_interval(o->csv, &v);
+    if (o->hdr) hdrlog_interval(o->hdr, &v);
 }
 
 const struct watch_result *outputs_watch_results(struct outputs *o)

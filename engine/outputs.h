@@ -25,10 +25,9 @@ struct outputs;
 struct outputs *outputs_open(const struct plan *p, char *err, size_t errlen);
 /* The run started now: epoch is the wall clock at the start, seconds since 1970. */
 void outputs_begin(struct outputs *o, double epoch);
-/* --watch-pid: samples the watched processes into rec->server[] (before outputs_interval). */
-void outputs_sample(struct outputs *o, struct interval_rec *rec);
-/* Writes what the files keep per interval. */
-void outputs_interval(struct outputs *o, const struct interval_view *v);
+/* An interval ended: samples the watched processes into rec->server[] (--watch-pid), then
+ * writes what the files keep per interval. iv: the interval, total: since measuring began. */
+void outputs_interval(struct outputs *o, struct interval_rec *rec, const struct stats *iv, const struct stats *total);
 /* The watched processes' figures over the run, for the summary (NULL without --watch-pid). */
 const struct watch_result *outputs_watch_results(struct outputs *o);
 /* Writes what the files keep of the whole run. Returns 0, or -1 with err set (the first

@@ -173,10 +173,7 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
         uint64_t boundary = start + (now - start) / iv * iv;
         struct interval_rec *r = log_interval(log, p, (double)(last_boundary - start) / 1e9,
                                               (double)(boundary - start) / 1e9, (double)(now - last) / 1e9, interval);
-        if (o->outputs) {
-            outputs_sample(o->outputs, r);
-            outputs_interval(o->outputs, &(struct interval_view){.rec = r, .iv = interval, .total = total});
-        }
+        if (o->outputs) outputs_interval(o->outputs, r, interval, total);
         if (live) report_live(stdout, p, r, (unsigned)(log->n - 1), tty);
         if (!stopped_early[0] &&
             threshold_breached(p, total, outputs_watch_results(o->outputs),
@@ -292,10 +289,7 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
     if (interval->issued || interval->failed || interval->ok || interval->errors[ERR_STATUS])
         if (sum->duration_s > last_t + 1e-3) {
             struct interval_rec *r = log_interval(&log, p, last_t, sum->duration_s, sum->duration_s - last_t, interval);
-            if (o->outputs) {
-                outputs_sample(o->outputs, r);
-                outputs_interval(o->outputs, &(struct interval_view){.rec = r, .iv = interval, .total = out->total});
-            }
+            if (o->outputs) outputs_interval(o->outputs, r, interval, out->total);
         }
     sum->watch = outputs_watch_results(o->outputs);
     sum->intervals = out->intervals = log.rec;
