@@ -435,8 +435,7 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             if (parse_u32(optarg, 1, 10000000, &u)) goto bad_value;
             p->pool = u;
             break;
-        case OPT_PIPELINE:
-            quick_flag = "--pipeline";
+        case OPT_PIPELINE:  /* with -s too: plan_prepare() takes it for a static scenario only */
             if (parse_u32(optarg, 1, 1024, &u)) goto bad_value;
             p->pipeline = u;
             break;

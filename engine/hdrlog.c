@@ -145,7 +145,7 @@ struct hdrlog *hdrlog_open(const char *path, const struct plan *p, char *err, si
 {
     struct hdrlog *h = calloc(1, sizeof(*h));
     if (!h || !(h->path = strdup(path))) goto oom;
-    const struct scenario *s = p->scenario;
+    const struct scenario *s = p->scenario_file ? p->scenario : NULL;  /* steps are tagged for a file's */
     if (s && s->nstats) {
         if (!(h->tags = calloc(s->nstats, sizeof(*h->tags)))) goto oom;
         h->ntags = s->nstats;

@@ -1,7 +1,10 @@
-/* URL parsing, target resolution and the pre-serialized request. */
+/* URL parsing, target resolution, the program (a scenario file, or the quick mode's one
+ * request) and, when the program is static, its pre-rendered request. */
 #include "plan.h"
 #include "secrets.h"
+#include "quick_program.h"
 #include "scenario.h"
+#include "user.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -124,99 +127,28 @@ static int resolve(struct plan *p, char *err, size_t errlen)
     return 0;
 }
 
-static bool user_has_header(const struct plan *p, const char *name)
+/* A static program's request, rendered once: `pipeline` copies back to back, so that
+ * sending k requests is one send of k * len bytes. The step's method and statuses become
+ * the plan's, which the worker's static path and the reports read. */
+static int render_static(struct plan *p, char *err, size_t errlen)
 {
-    size_t n = strlen(name);
-    for (unsigned i = 0; i < p->nheaders; i++)
-        if (!strncasecmp(p->headers[i], name, n) && p->headers[i][n] == ':') return true;
-    return false;
-}
-
-static bool user_header_has_token(const struct plan *p, const char *name, const char *token)
-{
-    size_t n = strlen(name);
-    for (unsigned i = 0; i < p->nheaders; i++)
-        if (!strncasecmp(p->headers[i], name, n) && p->headers[i][n] == ':' &&
-            strcasestr(p->headers[i] + n + 1, token))
-            return true;
-    return false;
-}
-
-/* Appends to a growing buffer; returns -1 when out of memory. */
-struct sbuf {
-    char *data;
-    size_t len, cap;
-};
-
-static int sb_add(struct sbuf *b, const void *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *d = realloc(b->data, cap);
-        if (!d) return -1;
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = 0;
-    return 0;
-}
-
-static int sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-    char tmp[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(tmp)) return -1;
-    return sb_add(b, tmp, (size_t)n);
-}
-
-static int build_request(struct plan *p, char *err, size_t errlen)
-{
-    if (user_has_header(p, "Content-Length"))
-        return plan_error(err, errlen, "-H Content-Length: barrage sets it from the body; leave it out");
-    if (user_has_header(p, "Transfer-Encoding"))
-        return plan_error(err, errlen, "-H Transfer-Encoding: not supported; barrage sends bodies with Content-Length");
-    if (user_header_has_token(p, "Connection", "close")) p->keepalive = false, p->requests_per_conn = 1;
-    if (p->requests_per_conn && p->pipeline > p->requests_per_conn) p->pipeline = p->requests_per_conn;
-
-    struct sbuf b = {0};
-    int bad = sb_printf(&b, "%s %s HTTP/1.1\r\n", p->method, p->url.path);
-    if (!user_has_header(p, "Host")) {
-        const char *l = p->url.ipv6_literal ? "[" : "", *r = p->url.ipv6_literal ? "]" : "";
-        if (p->url.port == (p->url.tls ? 443 : 80)) bad |= sb_printf(&b, "Host: %s%s%s\r\n", l, p->url.host, r);
-        else bad |= sb_printf(&b, "Host: %s%s%s:%u\r\n", l, p->url.host, r, p->url.port);
-    }
-    if (!user_has_header(p, "User-Agent")) bad |= sb_printf(&b, "User-Agent: barrage/%s\r\n", BARRAGE_VERSION);
-    for (unsigned i = 0; i < p->nheaders; i++) bad |= sb_printf(&b, "%s\r\n", p->headers[i]);
-    if (!p->keepalive && !user_has_header(p, "Connection")) bad |= sb_printf(&b, "Connection: close\r\n");
-    if (p->body_len || !strcmp(p->method, "POST") || !strcmp(p->method, "PUT") || !strcmp(p->method, "PATCH"))
-        bad |= sb_printf(&b, "Content-Length: %zu\r\n", p->body_len);
-    bad |= sb_add(&b, "\r\n", 2);
-    if (p->body_len) bad |= sb_add(&b, p->body, p->body_len);
-    if (bad) {
-        free(b.data);
+    const struct scn_step *st = &p->scenario->classes[0].tasks[0].steps[0];
+    size_t cap = step_render_static(st, NULL, 0);  /* at least its length */
+    char *d = malloc(cap);
+    size_t len = d ? step_render_static(st, d, cap) : 0;
+    char *all = d && len <= cap && len < SIZE_MAX / p->pipeline - 1 ? realloc(d, len * p->pipeline + 1) : NULL;
+    if (!all) {
+        free(d);
         return plan_error(err, errlen, "request too large to build");
     }
-    /* `pipeline` copies back to back, so sending k requests is one send of k * len bytes. */
-    p->request_len = b.len;
-    if (p->pipeline > 1) {  /* grown once first: copying from b.data while it grows would read freed memory */
-        char *d = realloc(b.data, p->request_len * p->pipeline + 1);
-        if (!d) {
-            free(b.data);
-            return plan_error(err, errlen, "request too large to build");
-        }
-        b.data = d;
-        b.cap = p->request_len * p->pipeline + 1;
-        for (uint32_t i = 1; i < p->pipeline; i++) memcpy(b.data + (size_t)i * p->request_len, b.data, p->request_len);
-        b.len = p->request_len * p->pipeline;
-        b.data[b.len] = 0;
-    }
-    p->request = b.data;
+    d = all;
+    for (uint32_t i = 1; i < p->pipeline; i++) memcpy(d + (size_t)i * len, d, len);
+    d[len * p->pipeline] = 0;
+    p->request = d;
+    p->request_len = len;
+    p->no_body_response = st->head_method;
+    p->idempotent = st->idempotent;
+    for (unsigned code = 0; code < 600; code++) p->status_ok[code] = st->status_ok[code / 64] >> (code % 64) & 1;
     return 0;
 }
 
@@ -292,7 +224,13 @@ static int load_scenario(struct plan *p, char *err, size_t errlen)
     }
     if (tls_flags_given(p) && !p->url.tls)
         return plan_error(err, errlen, "the TLS flags apply to https:// targets; %s is http://", p->url_text);
-    /* The slowest step's timeout bounds the histograms and the timer scans. */
+    return 0;
+}
+
+/* Notes which steps may be re-sent; the slowest step's timeout bounds the histograms and
+ * the timer scans. */
+static void prepare_steps(struct plan *p)
+{
     uint64_t longest = 0;
     for (uint32_t c = 0; c < p->scenario->nclasses; c++) {
         struct scn_class *k = &p->scenario->classes[c];
@@ -301,28 +239,35 @@ static int load_scenario(struct plan *p, char *err, size_t errlen)
             for (uint32_t i = 0; i < k->tasks[t].nsteps; i++) longest = step_prepare(&k->tasks[t].steps[i], longest);
     }
     if (longest) p->timeout_ns = longest;
-    p->class_of = calloc(p->connections, sizeof(*p->class_of));
-    if (!p->class_of) return plan_error(err, errlen, "out of memory for %u users", p->connections);
-    scenario_assign_classes(p->scenario, p->connections, p->class_of);
-    return 0;
 }
 
 int plan_prepare(struct plan *p, char *err, size_t errlen)
 {
-    if (p->scenario_file && load_scenario(p, err, errlen)) return -1;
-    if (p->scenario) extract_global_init();  /* jansson's allocator, before the workers start */
-    if (threshold_resolve(&p->thresholds, p->scenario ? p->scenario->stat_names : NULL,
-                          p->scenario ? p->scenario->nstats : 0, err, errlen))
+    if (p->scenario_file ? load_scenario(p, err, errlen) : quick_program(p, err, errlen)) return -1;
+    prepare_steps(p);
+    /* One static step, every user alike: pre-rendered and pipelined (worker.c). Users
+     * sharing a pool keep their own identity, so they run as users (worker_scenario.c). */
+    p->static_program = p->scenario->static_only && !p->share_connections;
+    if (p->pipeline > 1 && !p->static_program)
+        return plan_error(err, errlen, "--pipeline: %s is not one static step (no variables, captures, checks, "
+                                       "think time or --share-connections), so its users send one request at a time",
+                          p->scenario_file);
+    if (p->scenario_file) extract_global_init();  /* jansson's allocator, before the workers start */
+    if (threshold_resolve(&p->thresholds, p->scenario_file ? p->scenario->stat_names : NULL,
+                          p->scenario_file ? p->scenario->nstats : 0, err, errlen))
         return -1;
     pick_cpus(p);
     if (!p->threads) p->threads = p->ncpus ? p->ncpus : 1;
     if (p->threads > p->connections) p->threads = p->connections;
     if (p->share_connections && p->threads > p->pool) p->threads = p->pool;
     if (p->max_requests && p->threads > p->max_requests) p->threads = (unsigned)p->max_requests;
-    p->no_body_response = !strcmp(p->method, "HEAD");
-    static const char *const idempotent[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"};
-    for (size_t i = 0; i < sizeof(idempotent) / sizeof(idempotent[0]); i++)
-        if (!strcmp(p->method, idempotent[i])) p->idempotent = true;
+    if (p->static_program) {
+        if (render_static(p, err, errlen)) return -1;
+    } else {
+        p->class_of = calloc(p->connections, sizeof(*p->class_of));
+        if (!p->class_of) return plan_error(err, errlen, "out of memory for %u users", p->connections);
+        scenario_assign_classes(p->scenario, p->connections, p->class_of);
+    }
     if (p->json_path) {  /* find out now, not after the run */
         int fd = open(p->json_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0) return plan_error(err, errlen, "--json: cannot write '%s': %s", p->json_path, strerror(errno));
@@ -333,7 +278,6 @@ int plan_prepare(struct plan *p, char *err, size_t errlen)
         if (tls_config_check(&p->tls, err, errlen)) return -1;
     }
     if (resolve(p, err, errlen)) return -1;
-    if (build_request(p, err, errlen)) return -1;
     /* Bound connects in progress so a burst of them does not overflow the server's
      * listen backlog (somaxconn is commonly 4096, tcp_max_syn_backlog 2048). */
     p->max_connecting = 1024 / p->threads;

@@ -1,7 +1,8 @@
 /* The plan of a run: everything decided before the first request, immutable after.
  *
- * cli_parse() fills a struct plan from argv; plan_prepare() resolves the target and
- * pre-serializes the request bytes. Workers only read it. Ownership: the plan owns
+ * cli_parse() fills a struct plan from argv; plan_prepare() compiles the program (a
+ * scenario file, or the quick mode's one request as a one-step scenario), resolves the
+ * target and, for a static program, pre-renders the request bytes. Workers only read it. Ownership: the plan owns
  * every buffer it points to; plan_free() releases them.
  */
 #ifndef BARRAGE_PLAN_H
@@ -50,7 +51,8 @@ struct plan {
     char *body;                /* owned */
     size_t body_len;
     char *json_path;           /* owned; NULL: no JSON */
-    bool status_ok[600];       /* statuses counted as ok (--expect-status; default 100-399) */
+    bool status_ok[600];       /* statuses counted as ok (--expect-status; default 100-399); for a
+                                  static program, plan_prepare() sets it from the step */
     struct url url;
     char *url_text;            /* owned; as given, for reports (credentials masked) */
     const char *url_arg;       /* the URL argument (argv); NULL with a scenario's own target */
@@ -88,16 +90,21 @@ struct plan {
     bool timeout_set;          /* --timeout was given (it overrides the file's) */
     bool share_connections;    /* --share-connections: users share a pool of `pool` connections */
     uint32_t pool;             /* with share_connections: connections in all (-c is the users) */
-    struct scenario *scenario; /* owned, by plan_prepare() from scenario_file */
+    struct scenario *scenario; /* owned, by plan_prepare(): the program, from scenario_file or
+                                  (the quick mode) from the one request above, quick_program.c */
     uint32_t *class_of;        /* owned: the class of each run-wide user (scenario) */
 
     /* derived by plan_prepare() */
     struct sockaddr_storage addr;
     socklen_t addrlen;
     bool spread_sources;       /* IPv4 loopback target: bind sources across 127.0.0.0/8 */
-    bool no_body_response;     /* method is HEAD */
+    bool static_program;       /* the program is one static step (scenario->static_only) without
+                                  --share-connections: the workers send the pre-rendered `request`,
+                                  pipelined, instead of running users; the rest of this block is
+                                  that step's, and set only then */
+    bool no_body_response;     /* its method is HEAD */
     bool idempotent;           /* safe to re-send after a keep-alive race (RFC 9110 9.2.2) */
-    char *request;             /* owned: `pipeline` back-to-back copies of one request */
+    char *request;             /* owned: `pipeline` back-to-back copies of its request */
     size_t request_len;        /* length of one copy */
     uint32_t max_connecting;   /* connects in progress per worker */
     unsigned cpus[1024];       /* CPU each worker is pinned to */

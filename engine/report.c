@@ -270,14 +270,14 @@ void report_summary(FILE *out, const struct summary *s)
         format_us(lag, sizeof(lag), t->schedule_lag->max);
         /* a scenario's arrivals are users that each run one task: the rate is of users */
         fprintf(out, "  %-12s target %.2f %s%s, achieved %.2f req/s, dropped %llu (queue full), max schedule lag %s\n",
-                "Rate", summary_target_rps(s), p->scenario ? "users/s (each runs one task)" : "req/s",
+                "Rate", summary_target_rps(s), !p->static_program ? "users/s (each runs one task)" : "req/s",
                 p->poisson ? " (Poisson arrivals)" : "", summary_rps(s), (unsigned long long)t->errors[ERR_DROPPED], lag);
     }
     format_bytes(rx, sizeof(rx), s->duration_s > 0 ? (double)t->bytes_received / s->duration_s : 0);
     format_bytes(tx, sizeof(tx), s->duration_s > 0 ? (double)t->bytes_sent / s->duration_s : 0);
     fprintf(out, "  %-12s %.1f req/s   %s/s received   %s/s sent\n", "Throughput", summary_rps(s), rx, tx);
     quantile_line(out, "Latency", t->latency);
-    if (p->open_loop && p->scenario) {
+    if (p->open_loop && !p->static_program) {
         fprintf(out, "  %-12s (each step from its send; a new user's wait for a connection is the pool wait)\n", "");
         quantile_line(out, "Pool wait", t->pool_wait);
         quantile_line(out, "Sched. lag", t->schedule_lag);
@@ -321,7 +321,7 @@ void report_summary(FILE *out, const struct summary *s)
                 fprintf(out, "  %-12s   response: %s: %llu\n", "", http_error_str((enum http_error)r),
                         (unsigned long long)t->parse_reason[r]);
     }
-    if (p->scenario) report_steps(out, s);
+    if (p->scenario_file) report_steps(out, s);
     fprintf(out, "  %-12s opened %llu, most open %u, closed by server %llu, by client %llu, reused requests %llu",
             "Connections", (unsigned long long)t->conns_opened, s->max_open, (unsigned long long)t->closed_by_server,
             (unsigned long long)t->closed_by_client, (unsigned long long)t->reused_requests);

@@ -339,7 +339,7 @@ static void class_rows(FILE *f, const struct plan *p, const char *method, const 
             }
         break;
     case ERR_STATUS:
-        for (int code = 0; code < 600 && left && !p->scenario; code++)
+        for (int code = 0; code < 600 && left && !p->scenario_file; code++)
             if (t->status[code] && !p->status_ok[code]) {
                 snprintf(text, sizeof(text), "status %d", code);
                 take(f, method, name, text, t->status[code], &left);
@@ -405,7 +405,7 @@ int csv_finish(struct csv_out *c, const struct summary *s, char *err, size_t err
     struct entry e;
     char path[2 * sizeof(p->url.path) + 16];  /* the quick mode's name: its path, secrets masked */
     secret_mask_url(p->url.path, path, sizeof(path));
-    if (p->scenario) {
+    if (p->scenario_file) {
         char method[32];
         for (uint32_t i = 0; i < p->scenario->nstats && i < t->nsteps; i++) {
             stat_method(p->scenario, i, method, sizeof(method));
@@ -421,7 +421,7 @@ int csv_finish(struct csv_out *c, const struct summary *s, char *err, size_t err
     wrote(c, F_STATS);
 
     f = c->f[F_FAILURES];
-    if (p->scenario) scenario_failures(f, p, t);
+    if (p->scenario_file) scenario_failures(f, p, t);
     else
         for (int k = 0; k < ERR__COUNT; k++) class_rows(f, p, p->method, path, t, (enum err_class)k, t->errors[k]);
     wrote(c, F_FAILURES);

@@ -191,7 +191,7 @@ static void band(FILE *f, const struct summary *s, const struct verdict *v, cons
     format_us(dur, sizeof(dur), (uint64_t)(s->duration_s * 1e6 + 0.5));
     fprintf(f, "<span>%s</span><span>%u thread%s</span><span>%s</span><span>%s loop</span>", dur,
             s->threads, s->threads == 1 ? "" : "s", w, p->open_loop ? "open" : "closed");
-    if (p->scenario) fputs("<span>scenario</span>", f);
+    if (p->scenario_file) fputs("<span>scenario</span>", f);
     if (s->interrupted) fputs("<span>interrupted</span>", f);
     fprintf(f, "</p></div><div class=\"verdict\"><div><div class=\"word\" id=\"verdict\">%s</div><div class=\"why\">",
             v->word);
@@ -262,7 +262,7 @@ static void run_card(FILE *f, const struct summary *s)
     char line[512], shape[256] = "";
     fputs("<section class=\"card\"><h3>Run</h3><p class=\"note\">What was asked and what ran.</p><dl class=\"kv\">", f);
     dl_row(f, "target", p->url_text);
-    if (p->scenario && p->scenario_file) dl_row(f, "scenario", p->scenario_file);
+    if (p->scenario_file) dl_row(f, "scenario", p->scenario_file);
     format_us(line, sizeof(line), (uint64_t)(s->duration_s * 1e6 + 0.5));
     if (s->interrupted) snprintf(line + strlen(line), sizeof(line) - strlen(line), " (interrupted)");
     dl_row(f, "duration", line);
@@ -387,7 +387,7 @@ static void page(FILE *f, const struct summary *s)
     charts(f, s);
     fputs("<h2>Details</h2><div class=\"grid\">\n", f);
     html_latency_table(f, s);
-    if (s->plan->scenario) html_steps_table(f, s);
+    if (s->plan->scenario_file) html_steps_table(f, s);
     fputs("</div>\n<div class=\"grid thirds\">\n", f);
     html_status_table(f, s);
     html_errors_table(f, s);

@@ -182,7 +182,7 @@ void html_errors_table(FILE *f, const struct summary *s)
         }
     }
     fputs("</tbody></table>", f);
-    if (s->plan->scenario && t->errors[ERR_CHECK])
+    if (s->plan->scenario_file && t->errors[ERR_CHECK])
         fputs("<p class=\"note\" style=\"margin-top:8px\">The reasons of failed checks are in the steps table.</p>", f);
     fputs("</section>\n", f);
 }

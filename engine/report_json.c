@@ -154,7 +154,7 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
     json_hist(f, "connect_us", t->connect);
     fputc(',', f);
     /* closed loop: latency is the service time and nothing waits for a connection */
-    json_hist(f, "service_time_us", p->open_loop && !p->scenario ? t->service : t->latency);
+    json_hist(f, "service_time_us", p->open_loop && p->static_program ? t->service : t->latency);
     fputc(',', f);
     json_hist(f, "pool_wait_us", t->pool_wait);
     fputc(',', f);
@@ -195,7 +195,7 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
             (unsigned long long)t->conns_opened, s->max_open, (unsigned long long)t->closed_by_server,
             (unsigned long long)t->closed_by_client, (unsigned long long)t->reused_requests,
             (unsigned long long)t->retried_requests);
-    if (p->scenario) json_steps(f, s);
+    if (p->scenario_file) json_steps(f, s);
     json_verdict(f, s);
     if (s->watch) json_watch(f, s);
     fputs(",\"intervals\":[", f);

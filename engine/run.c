@@ -210,19 +210,20 @@ bool run_interrupted(void)
 int run_once(const struct plan *p, const struct run_opts *o, struct run_output *out)
 {
     unsigned n = p->threads;
+    uint32_t nsteps = p->scenario_file ? p->scenario->nstats : 0;  /* step statistics: for a scenario file */
     struct worker *ws = calloc(n, sizeof(*ws));
-    struct stats *interval = stats_create(p->timeout_ns / 1000, p->scenario ? p->scenario->nstats : 0);
+    struct stats *interval = stats_create(p->timeout_ns / 1000, nsteps);
     struct interval_log log = {0};
     struct summary *sum = &out->sum;
     *sum = (struct summary){.plan = p, .threads = n};
-    out->total = stats_create(p->timeout_ns / 1000, p->scenario ? p->scenario->nstats : 0);
+    out->total = stats_create(p->timeout_ns / 1000, nsteps);
     out->intervals = NULL;
     out->measured_from_s = 0;
     int code = 1;
     if (!ws || !interval || !out->total) goto out_oom;
     for (unsigned i = 0; i < n; i++) {
-        ws[i].stats.slot[0] = stats_create(p->timeout_ns / 1000, p->scenario ? p->scenario->nstats : 0);
-        ws[i].stats.slot[1] = stats_create(p->timeout_ns / 1000, p->scenario ? p->scenario->nstats : 0);
+        ws[i].stats.slot[0] = stats_create(p->timeout_ns / 1000, nsteps);
+        ws[i].stats.slot[1] = stats_create(p->timeout_ns / 1000, nsteps);
         if (!ws[i].stats.slot[0] || !ws[i].stats.slot[1]) goto out_oom;
     }
 
@@ -242,7 +243,7 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
         w->id = i;
         w->cpu = p->ncpus ? p->cpus[i % p->ncpus] : i;
         w->nusers = p->connections / n + (i < p->connections % n);
-        if (p->scenario && p->open_loop) {  /* users come with arrivals: at most --max-queue at once */
+        if (!p->static_program && p->open_loop) {  /* users come with arrivals: at most --max-queue at once */
             uint64_t slots = (p->max_queue + n - 1) / n;
             w->nusers = slots > 65536 ? 65536 : (uint32_t)slots;
         }

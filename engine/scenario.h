@@ -2,10 +2,12 @@
  * with on_start steps and weighted tasks of steps; every string of a request is a
  * template (template.h), every capture and check compiled (extract.h).
  *
- * Built once, before the run, by scenario_load() from a YAML file (libfyaml); read-only
- * afterwards, shared by the workers. (The quick mode, one URL, needs none of this: its
- * one request is pre-built by plan.c and sent as it is, pipelined if asked.) Ownership: the scenario owns
- * everything it points to; scenario_free() releases it.
+ * Built once, before the run, by scenario_load() from a YAML file (libfyaml), or for the
+ * quick mode (one URL) by quick_program() as one class, one task and one static step;
+ * read-only afterwards, shared by the workers. A static program (static_only) is sent as
+ * pre-rendered bytes, pipelined if asked (plan.c, worker.c); any other is run by users
+ * (user.c, worker_scenario.c). Ownership: the scenario owns everything it points to;
+ * scenario_free() releases it.
  */
 #ifndef BARRAGE_SCENARIO_H
 #define BARRAGE_SCENARIO_H
@@ -89,7 +91,8 @@ struct scenario {
     size_t scratch_need;     /* bytes of per-worker scratch the captures need (regexes) */
     bool has_think;          /* some class thinks or paces */
     bool static_only;        /* one class, one task, one step, no variables, no captures,
-                                no checks, no think time: the pre-built-bytes fast path */
+                                no checks, no think time, no on_start, and a failure does not
+                                stop the user: every request alike, so it can be pre-rendered */
 };
 
 /* What the command line says about a scenario file: selections and overrides. */

@@ -1546,7 +1546,8 @@ int scenario_parse(struct scenario *s, const char *text, size_t len, const char 
             for (uint32_t j = 0; j < c->tasks[t].nsteps; j++)
                 if (index_stats(&l, &c->tasks[t].steps[j])) goto out;
     }
-    s->static_only = all_static && s->nvars == 0 && step_static(&s->classes[0].tasks[0].steps[0]);
+    s->static_only = all_static && s->nvars == 0 && s->classes[0].on_failure != ONFAIL_STOP &&
+                     step_static(&s->classes[0].tasks[0].steps[0]);
     rc = 0;
     goto out;
 oom:

@@ -183,6 +183,22 @@ static struct tpl_env env_of(struct user_pool *up, uint32_t i)
     };
 }
 
+/* Ends a request whose head (n bytes) is in dst: the Content-Length line when the step
+ * has a body, the empty line, and the body. Returns the whole length; above cap when
+ * that does not fit (then dst is not to be sent). */
+static size_t finish_request(const struct scn_step *st, char *dst, size_t n, size_t cap, const char *body,
+                             size_t body_len)
+{
+    if (n > cap) return n + body_len + 64;
+    char line[48];
+    int k = st->has_body ? snprintf(line, sizeof(line), "Content-Length: %zu\r\n\r\n", body_len) : 2;
+    if (!st->has_body) memcpy(line, "\r\n", 2);
+    if (n + (size_t)k + body_len > cap) return n + (size_t)k + body_len;
+    memcpy(dst + n, line, (size_t)k);
+    if (body_len) memcpy(dst + n + k, body, body_len);
+    return n + (size_t)k + body_len;
+}
+
 size_t user_render(struct user_pool *up, uint32_t i, char *dst, size_t cap, char *scratch, size_t scratch_cap,
                    size_t *body_need)
 {
@@ -200,15 +216,14 @@ size_t user_render(struct user_pool *up, uint32_t i, char *dst, size_t cap, char
             return SIZE_MAX;
         }
     }
-    size_t n = tpl_render(&st->head, &env, dst, cap);
-    if (n > cap) return n + body + 64;
-    char line[48];
-    int k = st->has_body ? snprintf(line, sizeof(line), "Content-Length: %zu\r\n\r\n", body) : 2;
-    if (!st->has_body) memcpy(line, "\r\n", 2);
-    if (n + (size_t)k + body > cap) return n + (size_t)k + body;
-    memcpy(dst + n, line, (size_t)k);
-    memcpy(dst + n + k, scratch, body);
-    return n + (size_t)k + body;
+    return finish_request(st, dst, tpl_render(&st->head, &env, dst, cap), cap, scratch, body);
+}
+
+size_t step_render_static(const struct scn_step *st, char *dst, size_t cap)
+{
+    size_t n = st->head.lit_len;  /* no placeholders: the literal bytes are the whole head */
+    if (n <= cap) memcpy(dst, st->head.lit, n);
+    return finish_request(st, dst, n, cap, st->body.lit, st->has_body ? st->body.lit_len : 0);
 }
 
 int user_extract(struct user_pool *up, uint32_t i, char *raw, size_t len, char *scratch, size_t scratch_cap,

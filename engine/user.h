@@ -84,6 +84,10 @@ const struct scn_step *user_step(const struct user_pool *up, uint32_t i);
 size_t user_render(struct user_pool *up, uint32_t i, char *dst, size_t cap, char *scratch, size_t scratch_cap,
                    size_t *body_need);
 
+/* The request of a step without placeholders (head and body not dynamic), rendered as
+ * user_render() would for any user. Returns its length; above cap when it does not fit. */
+size_t step_render_static(const struct scn_step *st, char *dst, size_t cap);
+
 /* Runs the step's captures and checks on a complete response (raw bytes, len; a chunked
  * body is de-chunked in place). scratch holds at least the scenario's scratch_need bytes.
  * Returns 0, or -1 with why set. */

@@ -568,9 +568,14 @@ static void response_done(struct worker_state *s, struct conn *c, uint32_t idx, 
     unsigned code = c->parser.status < 600 ? c->parser.status : 0;
     st->status[code]++;
     st->body_bytes += c->parser.body_bytes;
-    if (__builtin_expect(s->scn != NULL, 0)) user_response(s, c, idx, (now - sent) / 1000, now);
-    else if (p->status_ok[code]) st->ok++;
-    else count_failures(s, ERR_STATUS, 1);
+    if (__builtin_expect(s->per_step, 0)) {  /* users, or the step of a file's static program */
+        if (s->scn) user_response(s, c, idx, (now - sent) / 1000, now);
+        else static_step_done(s, &c->parser, now - sent);
+    } else if (p->status_ok[code]) {
+        st->ok++;
+    } else {
+        count_failures(s, ERR_STATUS, 1);
+    }
     if (c->parser.flags & HTTP_F_CLOSE) c->server_closing = 1;
     c->retried = 0;
     http_resp_start(&c->parser, p->no_body_response);
@@ -1063,7 +1068,9 @@ static struct worker_state *state_create(struct worker *w)
         s->waiting = calloc(s->wait_cap, sizeof(*s->waiting));
         oom |= !s->intended || !s->idle || !s->waiting;
     }
-    if (p->scenario) {
+    s->static_steps = p->static_program && p->scenario_file;  /* as run.c sizes the stats */
+    s->per_step = s->static_steps || !p->static_program;
+    if (!p->static_program) {
         s->scn = p->scenario;
         s->req = calloc(w->nconns, sizeof(*s->req));
         s->req_cap = calloc(w->nconns, sizeof(*s->req_cap));
@@ -1229,7 +1236,7 @@ static void *worker_main(void *arg)
     w->max_open = s->max_open;
     s->cur->open_conns = s->open;
     state_destroy(s);
-    if (p->scenario) extract_thread_exit();  /* this thread's JSON arena */
+    if (p->scenario_file) extract_thread_exit();  /* this thread's JSON arena */
     atomic_store_explicit(&w->done, true, memory_order_release);
     return NULL;
 }

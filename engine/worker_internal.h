@@ -65,6 +65,8 @@ struct worker_state {
     uint64_t batch_window;       /* ns: how late a batched wait may end (see BATCH_WINDOW_DIV) */
     uint64_t cqes;               /* completions since the last interval boundary */
     bool stopping;               /* no new requests */
+    bool static_steps;           /* a static program from a scenario file: keep its step's statistics */
+    bool per_step;               /* responses are counted by the step code: static_steps, or users */
 
     /* closed loop with a shape: connections [0, active) are users, the rest parked */
     uint32_t active;
@@ -128,10 +130,13 @@ static inline uint64_t budget_left(const struct worker_state *s)
     return used < s->w->max_requests ? s->w->max_requests - used : 0;
 }
 
+void static_step_failed(struct worker_state *s, enum err_class e, uint64_t n);
+
 static inline void count_failures(struct worker_state *s, enum err_class e, uint64_t n)
 {
     s->cur->errors[e] += n;
     s->cur->failed += n;
+    if (__builtin_expect(s->static_steps, 0)) static_step_failed(s, e, n);
 }
 
 
@@ -176,6 +181,11 @@ void user_response(struct worker_state *s, struct conn *c, uint32_t idx, uint64_
 void share_set_users(struct worker_state *s, uint32_t want, uint64_t now);
 /* Thinking users whose time has come start their next task. */
 void wake_users(struct worker_state *s, uint64_t now);
+/* A static program from a scenario file keeps its one step's statistics as users would:
+ * a response, counted as ok or failed in the totals too, and failures (called by
+ * count_failures, except a status failure, which static_step_done counts with the status
+ * in its reason). */
+void static_step_done(struct worker_state *s, const struct http_resp *r, uint64_t latency_ns);
 /* Open loop: an arrival starts a new user (at: its scheduled time). */
 void scenario_arrival(struct worker_state *s, uint64_t at);
 

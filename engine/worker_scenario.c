@@ -64,6 +64,39 @@ static void step_record(struct worker_state *s, uint32_t u, const char *why, uin
     stats_reason(ss->reasons, STATS_STEP_REASONS, why, 1);
 }
 
+/* The one step of a static program (plan.h, static_program). */
+static const struct scn_step *static_step(const struct worker_state *s)
+{
+    return &s->plan->scenario->classes[0].tasks[0].steps[0];
+}
+
+void static_step_done(struct worker_state *s, const struct http_resp *r, uint64_t latency_ns)
+{
+    const struct scn_step *st = static_step(s);
+    struct step_stats *ss = &s->cur->steps[st->stat];
+    unsigned code = r->status < 600 ? r->status : 0;
+    hist_record(ss->latency, latency_ns / 1000);
+    ss->body_bytes += r->body_bytes;
+    if (st->status_ok[code / 64] >> (code % 64) & 1) {
+        s->cur->ok++;
+        ss->ok++;
+        return;
+    }
+    char why[EXTRACT_WHY_LEN];
+    snprintf(why, sizeof(why), "status %u (expected %s)", code, st->status_text);
+    count_failures(s, ERR_STATUS, 1);
+    ss->failed++;
+    stats_reason(ss->reasons, STATS_STEP_REASONS, why, 1);
+}
+
+void static_step_failed(struct worker_state *s, enum err_class e, uint64_t n)
+{
+    if (e == ERR_STATUS) return;
+    struct step_stats *ss = &s->cur->steps[static_step(s)->stat];
+    ss->failed += n;
+    stats_reason(ss->reasons, STATS_STEP_REASONS, err_class_name(e), n);
+}
+
 /* Open loop: user slot u has finished its task (or stopped): free for the next arrival. */
 static void slot_free(struct worker_state *s, uint32_t u)
 {

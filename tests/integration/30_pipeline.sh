@@ -59,3 +59,46 @@ pipelined pipeline16_requests_per_conn5 100 / -- -c 1 -t 1 --pipeline 16 --reque
 expect_json "$TMP/p.json" connections.opened 20
 expect_num_eq "server connections" "$(server_count connections)" 20
 end
+
+# A scenario file whose one step is static is the quick mode's kind of program: sent
+# pre-rendered and pipelined (the requests are in flight together: 160 answers delayed by
+# 100 ms each come back in about 10 x 100 ms on one connection), with its step's statistics.
+begin pipeline16_static_scenario
+start_target --delay 100
+printf 'target: %s\nusers:\n  - name: u\n    tasks:\n      - get: /static\n        name: home\n' \
+    "$TARGET_URL" >"$TMP/static.yaml"
+bar -q --json "$TMP/p.json" -s "$TMP/static.yaml" -n 160 -c 1 -t 1 --pipeline 16
+stop_target || _err "the target did not stop cleanly"
+expect_rc 0
+expect_range "wall-clock seconds" "$BAR_WALL" 0.9 6
+expect_json "$TMP/p.json" pipeline 16
+expect_json "$TMP/p.json" requests.ok 160
+expect_json "$TMP/p.json" steps.home.requests 160
+expect_json "$TMP/p.json" steps.home.latency_us.count 160
+expect_json "$TMP/p.json" steps.home.failed 0
+expect_num_eq "server requests" "$(server_count requests)" 160
+expect_accounting "$TMP/p.json"
+end
+
+# Its failures are the step's, with their reasons, as when users run it.
+begin static_scenario_step_failures
+start_target
+printf 'target: %s\nusers:\n  - name: u\n    tasks:\n      - get: /\n        name: home\n        expect: { status: 201 }\n' \
+    "$TARGET_URL" >"$TMP/static201.yaml"
+bar -q --json "$TMP/p.json" -s "$TMP/static201.yaml" -n 300 -c 3 -t 1 --pipeline 4
+stop_target || _err "the target did not stop cleanly"
+expect_json "$TMP/p.json" requests.failed 300
+expect_json "$TMP/p.json" errors.status 300
+expect_json "$TMP/p.json" steps.home.failed 300
+expect_eq "step failure reason" "$(json_get "$TMP/p.json" 'list(j["steps"]["home"]["failures"].items())')" \
+    '[["status 200 (expected 201)",300]]'
+expect_accounting "$TMP/p.json"
+end
+
+# A scenario whose requests depend on users cannot be pipelined: a clear refusal.
+begin pipeline_dynamic_scenario_refused
+printf 'target: http://127.0.0.1:1\nusers:\n  - name: u\n    tasks:\n      - get: /?n=${seq}\n' >"$TMP/dyn.yaml"
+bar -q -s "$TMP/dyn.yaml" -n 10 --pipeline 4
+expect_rc 2
+expect_grep "refusal" "--pipeline: .*dyn.yaml is not one static step" "$BAR_ERR"
+end

@@ -1,9 +1,12 @@
-/* Command line, durations, URLs and the pre-built request. */
+/* Command line, durations, URLs, the quick mode's program and the pre-built request. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "plan.h"
+#include "scenario.h"
 
 static void durations(void)
 {
@@ -264,6 +267,59 @@ static void request_bytes(void)
     plan_free(&p);
 }
 
+/* The quick mode is a one-step program (quick_program.c): one class, one task, one
+ * static step named "METHOD path" with --expect-status and --timeout, and the bytes the
+ * workers send are that step rendered. A scenario file whose one step is static gets the
+ * same pre-rendered, pipelined path; any other refuses --pipeline. */
+static void quick_mode_is_a_program(void)
+{
+    struct plan p;
+    char err[512];
+    const char *args[] = {"-m", "PUT", "--expect-status", "200-299,404", "--timeout", "3s", "-b", "x",
+                          "http://127.0.0.1:8080/a", NULL};
+    CHECK(parse(&p, err, args) == CLI_RUN);
+    CHECK(plan_prepare(&p, err, sizeof(err)) == 0);
+    const struct scenario *s = p.scenario;
+    CHECK(s && !s->file && s->nclasses == 1 && s->classes[0].ntasks == 1 && s->classes[0].tasks[0].nsteps == 1);
+    CHECK(s->static_only && p.static_program && s->nstats == 1 && !strcmp(s->stat_names[0], "PUT /a"));
+    const struct scn_step *st = &s->classes[0].tasks[0].steps[0];
+    CHECK(!strcmp(st->status_text, "200-299,404") && st->timeout_ns == 3000000000ull && st->idempotent);
+    CHECK((st->status_ok[404 / 64] >> (404 % 64) & 1) && !(st->status_ok[300 / 64] >> (300 % 64) & 1));
+    CHECK(p.status_ok[204] && p.status_ok[404] && !p.status_ok[302] && !p.status_ok[500]);
+    const char *want = "PUT /a HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: barrage/" BARRAGE_VERSION
+                       "\r\nContent-Length: 1\r\n\r\nx";
+    CHECK(p.request_len == strlen(want) && !memcmp(p.request, want, p.request_len));
+    plan_free(&p);
+
+    char dir[] = "/tmp/test_cli.XXXXXX", path[64], dyn[64];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/static.yaml", dir);
+    snprintf(dyn, sizeof(dyn), "%s/dynamic.yaml", dir);
+    FILE *f = fopen(path, "w");
+    fputs("target: http://127.0.0.1:8080\nusers:\n  - name: u\n    tasks:\n      - get: /s\n", f);
+    fclose(f);
+    f = fopen(dyn, "w");
+    fputs("target: http://127.0.0.1:8080\nusers:\n  - name: u\n    tasks:\n      - get: /s?n=${seq}\n", f);
+    fclose(f);
+    const char *stat_args[] = {"-s", path, "--pipeline", "4", NULL};
+    CHECK(parse(&p, err, stat_args) == CLI_RUN);
+    CHECK(plan_prepare(&p, err, sizeof(err)) == 0);
+    CHECK(p.static_program && p.pipeline == 4 && p.request_len > 0);
+    CHECK(!strncmp(p.request, "GET /s HTTP/1.1\r\n", 17) && !memcmp(p.request + 3 * p.request_len, "GET /s ", 7));
+    plan_free(&p);
+    const char *dyn_args[] = {"-s", dyn, "--pipeline", "4", NULL};
+    CHECK(parse(&p, err, dyn_args) == CLI_RUN);
+    CHECK(plan_prepare(&p, err, sizeof(err)) == -1 && strstr(err, "--pipeline") && strstr(err, "dynamic.yaml"));
+    plan_free(&p);
+    const char *dyn1[] = {"-s", dyn, NULL};
+    CHECK(parse(&p, err, dyn1) == CLI_RUN);
+    CHECK(plan_prepare(&p, err, sizeof(err)) == 0 && !p.static_program && !p.request);
+    plan_free(&p);
+    unlink(path);
+    unlink(dyn);
+    rmdir(dir);
+}
+
 int main(void)
 {
     RUN(durations);
@@ -274,5 +330,6 @@ int main(void)
     RUN(load_models);
     RUN(tls_flags);
     RUN(request_bytes);
+    RUN(quick_mode_is_a_program);
     CHECK_EXIT();
 }

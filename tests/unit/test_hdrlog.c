@@ -26,7 +26,7 @@ static uint64_t rng(void)
 
 static char *names[] = {"GET /item,x\ty", "login"};
 static struct scenario scn = {.stat_names = names, .nstats = 2};
-static struct plan plan = {.scenario = &scn};
+static struct plan plan = {.scenario = &scn, .scenario_file = "t.yaml"};
 
 /* Interval k: values over every magnitude up to past HIGHEST (clamped), some on the
  * edges of the first buckets; step 0 gets a quarter of them, step 1 none in interval 2. */

@@ -109,7 +109,7 @@ static void scenario_run_matches_golden(void)
         return;
     }
     CHECK_EQ_U(scn.nstats, 3);
-    struct plan p = {.method = "GET", .scenario = &scn, .connections = 3};
+    struct plan p = {.method = "GET", .scenario = &scn, .scenario_file = "t.yaml", .connections = 3};
     snprintf(p.url.path, sizeof(p.url.path), "/");
 
     struct stats *iv1 = stats_create(10000000, 3), *iv2 = stats_create(10000000, 3), *t = stats_create(10000000, 3);
