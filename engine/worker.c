@@ -1093,7 +1093,9 @@ static struct worker_state *state_create(struct worker *w)
                 for (uint32_t i = 0; i < w->nconns; i++) s->conn_user[i] = USER_NONE;
         }
         /* worker i of N has run-wide users i, i+N, i+2N, ... (as update_users numbers them) */
-        if (!oom && user_pool_init(&s->users, p->scenario, w->nusers, w->id, p->threads, p->class_of, w->id,
+        /* open loop: each arrival draws its class; the slots have none (class_of covers -c users only) */
+        if (!oom && user_pool_init(&s->users, p->scenario, w->nusers, w->id, p->threads,
+                                   p->open_loop ? NULL : p->class_of, w->id,
                                    0x9E3779B97F4A7C15ull * (w->id + 1) ^ w->start_ns, w->errmsg, sizeof(w->errmsg))) {
             state_destroy(s);
             return NULL;
