@@ -89,6 +89,9 @@ struct plan {
     bool share_connections;    /* --share-connections: users share a pool of `pool` connections */
     uint32_t pool;             /* with share_connections: connections in all (-c is the users) */
     struct scenario *scenario; /* owned, by plan_prepare() from scenario_file */
+    bool latency_from_wait;    /* scenario users sharing connections (--find-limit steps): a
+                                  request's latency runs from when its user began to wait for a
+                                  connection, as in the quick mode's open loop, not from its send */
     uint32_t *class_of;        /* owned: the class of each run-wide user (scenario) */
 
     /* derived by plan_prepare() */
