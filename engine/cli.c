@@ -45,9 +45,10 @@ void cli_usage(FILE *out)
           "      --shape-file FILE   one stage a line: '30s 100'\n"
           "      --open              shape targets are requests/s (open loop), not users\n"
           "      --users N --spawn-rate R --run-time T   Locust style: R users/s up to N, until T\n"
-          "      --find-limit        search the highest rate that meets --slo (see README)\n"
+          "      --find-limit        search the highest rate that meets --slo (see README); with -s\n"
+          "                          the rate of arriving users, each running one task (users/s)\n"
           "      --slo LIST          e.g. 'p99<100ms,errors<1%' (default errors<1%)\n"
-          "      --closed            --find-limit steps users instead of the rate\n"
+          "      --closed            --find-limit steps users instead of the rate (not with -c)\n"
           "      --step-duration T   length of each --find-limit step (default 5s)\n"
           "      --start-rate R      first --find-limit step (default: from a closed-loop probe)\n"
           "      --max-rate R        highest --find-limit step\n"
@@ -665,7 +666,7 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
     int rc = load_model_resolve(p, &la, err, errlen);
     load_args_free(&la);
     if (rc) return CLI_EXIT_USAGE;
-    if (p->share_connections) {
+    if (p->share_connections && !p->find_limit) {  /* --find-limit sizes the pool per step */
         if (!p->pool) {
             uint32_t per = p->connections / 10;
             p->pool = per < 1 ? 1 : per;
@@ -694,10 +695,6 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
                          : p->nwatch ? "--watch-pid" : NULL;
     if (run_file && p->find_limit) {
         plan_error(err, errlen, "%s: not with --find-limit (it reports each step; use --json)", run_file);
-        return CLI_EXIT_USAGE;
-    }
-    if (p->scenario_file && p->find_limit) {
-        plan_error(err, errlen, "--find-limit: not with --scenario yet");
         return CLI_EXIT_USAGE;
     }
     if (p->scenario_file && p->open_loop) {

@@ -7,7 +7,14 @@
  * out. Without --start-rate, a closed-loop probe with -c connections first measures the
  * throughput ceiling that the open-loop steps are placed around. Between steps it waits
  * for the server to drain what the last step left queued (in flight at its end, at the
- * rate it was answering), so that one step's backlog does not slow the next. */
+ * rate it was answering), so that one step's backlog does not slow the next.
+ *
+ * With a scenario (limit_step.h) an open-loop load is a rate of arriving users, each
+ * running one task: a step's throughput is the users that ended per second, and the
+ * probe's req/s becomes users/s through the requests one arrival sends. The probe's users
+ * do not think, since arrivals do not either: think time would bound the probe by the
+ * users' pauses, not by the server. The SLO is judged over all the scenario's requests,
+ * timed from when their users began to wait for a connection. */
 #include "find_limit.h"
 
 #include <errno.h>
@@ -17,11 +24,21 @@
 #include <time.h>
 
 #include "limit.h"
+#include "limit_step.h"
 #include "report.h"
 #include "run.h"
 
+/* How the search counts its loads, for the policy and the reports. */
+struct units {
+    bool closed;
+    bool arrivals;     /* open loop with a scenario: loads and throughput are users/s */
+    const char *load;  /* "req/s", "users/s" or "users" */
+};
+
 struct step_measure {
-    double rps, p50_us, p99_us, error_rate;
+    double rps;        /* answered requests/s */
+    double achieved;   /* what the policy judges: rps, or ended users/s (units.arrivals) */
+    double p50_us, p99_us, error_rate;
     bool slo_ok;
     double slo_value[SLO_MAX_CONDS];
     bool slo_pass[SLO_MAX_CONDS];
@@ -33,15 +50,23 @@ static double hist_q(const void *ctx, double q)
     return h->total ? (double)hist_quantile(h, q) : NAN;
 }
 
+/* Responses, whatever their status or a scenario's checks said. */
+static uint64_t answered(const struct stats *t)
+{
+    return t->ok + t->errors[ERR_STATUS] + t->errors[ERR_CHECK];
+}
+
 /* The step's figures over its measured part. `lat` is scratch: latency plus in-flight ages. */
-static void measure(const struct plan *p, const struct run_output *out, struct hist *lat, struct step_measure *m)
+static void measure(const struct plan *p, const struct units *u, const struct run_output *out, struct hist *lat,
+                    struct step_measure *m)
 {
     const struct stats *t = out->total;
     hist_reset(lat);
     hist_add(lat, t->latency);
     hist_add(lat, t->age_at_stop);
     double span = out->sum.duration_s - out->measured_from_s;
-    m->rps = span > 0 ? (double)(t->ok + t->errors[ERR_STATUS]) / span : 0;
+    m->rps = span > 0 ? (double)answered(t) / span : 0;
+    m->achieved = !u->arrivals ? m->rps : span > 0 ? (double)t->arrivals_done / span : 0;
     m->p50_us = hist_q(lat, 0.5);
     m->p99_us = hist_q(lat, 0.99);
     /* Outcomes inside the measured window, some of requests issued in the warm-up: their
@@ -60,40 +85,16 @@ static void measure(const struct plan *p, const struct run_output *out, struct h
     m->slo_ok = slo_eval(&p->slo, &sm, m->slo_value, m->slo_pass);
 }
 
-/* The plan of one step at `load`. Shares the parent's owned buffers except the shape,
- * which step_free() releases. */
-static void step_plan(struct plan *st, const struct plan *p, bool closed, double load)
+static void print_step(unsigned i, const struct units *u, double load, const struct step_measure *m,
+                       const char *verdict)
 {
-    *st = *p;
-    st->shape = (struct shape){0};
-    st->shaped = false;
-    st->find_limit = false;
-    st->json_path = NULL;
-    st->duration_ns = p->step_ns;
-    st->max_requests = 0;
-    st->interval_ns = p->step_ns / 10 < 10000000 ? 10000000 : p->step_ns / 10;
-    if (closed) {
-        st->open_loop = false;
-        st->connections = (uint32_t)load;
-        if (st->threads > st->connections) st->threads = st->connections;
-        return;
-    }
-    st->open_loop = true;
-    st->rate = load;
-    shape_constant(&st->shape, load, (double)p->step_ns / 1e9);
-    if (!p->max_queue) {
-        double q = load * ((double)p->timeout_ns / 1e9);
-        st->max_queue = q < 1024 ? 1024 : q > (1 << 20) ? (1 << 20) : (uint64_t)q;
-    }
-}
-
-static void print_step(unsigned i, bool closed, double load, const struct step_measure *m, const char *verdict)
-{
-    char p50[32], p99[32];
+    char p50[32], p99[32], users[48] = "";
     format_us(p50, sizeof(p50), isnan(m->p50_us) ? 0 : (uint64_t)m->p50_us);
     format_us(p99, sizeof(p99), isnan(m->p99_us) ? 0 : (uint64_t)m->p99_us);
-    printf("  step %2u  %s %10.1f  achieved %10.1f req/s  p50 %9s  p99 %9s  errors %6.2f%%  %s\n", i + 1,
-           closed ? "users  " : "offered", load, m->rps, p50, p99, m->error_rate * 100, verdict);
+    if (u->arrivals) snprintf(users, sizeof(users), "%10.1f users/s ", m->achieved);
+    printf("  step %2u  %s %10.1f%s  achieved %s%10.1f req/s  p50 %9s  p99 %9s  errors %6.2f%%  %s\n", i + 1,
+           u->closed ? "users  " : "offered", load, u->arrivals ? " users/s" : "", users, m->rps, p50, p99,
+           m->error_rate * 100, verdict);
     fflush(stdout);
 }
 
@@ -110,26 +111,31 @@ static void slo_failure(const struct slo *slo, const struct step_measure *m, cha
         }
 }
 
-static int cmp_offered(const void *a, const void *b)
-{
-    double x = ((const struct limit_step *)a)->offered, y = ((const struct limit_step *)b)->offered;
-    return (x > y) - (x < y);
-}
+/* The probe's figures: what it answered, and the ceiling the open-loop ramp is placed around. */
+struct probe {
+    double rps;          /* req/s; 0 when there was no probe */
+    double per_arrival;  /* requests one open-loop load unit stands for (1, or a scenario's
+                            arrival); 0 in closed loop */
+    double ceiling;      /* rps / per_arrival: in the loads' unit */
+};
 
-static int write_json(const struct plan *p, const struct limit_result *r, const char *slo_text, double probe_rps,
-                      char *err, size_t errlen)
+static int write_json(const struct plan *p, const struct units *u, const struct limit_result *r, const char *slo_text,
+                      const struct probe *pr, char *err, size_t errlen)
 {
     FILE *f = fopen(p->json_path, "w");
     if (!f) return plan_error(err, errlen, "--json: cannot write '%s': %s", p->json_path, strerror(errno));
-    fprintf(f, "{\"version\":\"%s\",\"find_limit\":{\"model\":\"%s\",\"slo\":\"%s\",\"step_s\":%.3f,"
-               "\"probe_rps\":%.2f,\"limit\":%.2f,\"knee\":%.2f,\"stop\":\"%s\",\"steps\":[",
-            BARRAGE_VERSION, p->limit_closed ? "closed" : "open", slo_text, (double)p->step_ns / 1e9, probe_rps,
-            r->limit, r->knee, r->stop_reason);
+    fprintf(f, "{\"version\":\"%s\",\"find_limit\":{\"model\":\"%s\",\"unit\":\"%s\",\"slo\":\"%s\",\"step_s\":%.3f,"
+               "\"probe_rps\":%.2f,\"probe_ceiling\":%.2f,",
+            BARRAGE_VERSION, u->closed ? "closed" : "open", u->load, slo_text, (double)p->step_ns / 1e9, pr->rps,
+            pr->ceiling);
+    if (pr->per_arrival > 0) fprintf(f, "\"requests_per_arrival\":%.4f,", pr->per_arrival);
+    else fputs("\"requests_per_arrival\":null,", f);
+    fprintf(f, "\"limit\":%.2f,\"knee\":%.2f,\"stop\":\"%s\",\"steps\":[", r->limit, r->knee, r->stop_reason);
     for (unsigned i = 0; i < r->nsteps; i++) {
         const struct limit_step *s = &r->steps[i];
-        fprintf(f, "%s{\"offered\":%.2f,\"achieved\":%.2f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"error_rate\":%.6f,"
-                   "\"slo_ok\":%s,\"verdict\":\"%s\"}",
-                i ? "," : "", s->offered, s->achieved, isnan(s->p50_us) ? -1 : s->p50_us,
+        fprintf(f, "%s{\"offered\":%.2f,\"achieved\":%.2f,\"achieved_rps\":%.2f,\"p50_us\":%.0f,\"p99_us\":%.0f,"
+                   "\"error_rate\":%.6f,\"slo_ok\":%s,\"verdict\":\"%s\"}",
+                i ? "," : "", s->offered, s->achieved, s->rps, isnan(s->p50_us) ? -1 : s->p50_us,
                 isnan(s->p99_us) ? -1 : s->p99_us, s->error_rate, s->slo_ok ? "true" : "false",
                 limit_verdict_str(s->verdict));
     }
@@ -138,124 +144,179 @@ static int write_json(const struct plan *p, const struct limit_result *r, const 
     return 0;
 }
 
+/* Without --start-rate in open loop: a closed-loop run at the open-loop steps' concurrency
+ * measures the ceiling. Returns 0; 1 to give up (said on stderr) when it got no responses.
+ * *code: as run_once returned. */
+static int run_probe(const struct plan *p, const struct units *u, struct hist *lat, struct probe *pr, int *code)
+{
+    struct plan probe;
+    char err[PLAN_ERR_LEN];
+    if (limit_step_plan(&probe, p, STEP_PROBE, 0, err, sizeof(err))) {
+        fprintf(stderr, "barrage: %s\n", err);
+        return 1;
+    }
+    struct run_output out;
+    struct step_measure m;
+    *code |= run_once(&probe, &(struct run_opts){.warmup_ns = p->step_ns / 5}, &out);
+    if (out.total) {
+        measure(p, &(struct units){.closed = true}, &out, lat, &m);
+        pr->rps = m.rps;
+        pr->ceiling = pr->rps / pr->per_arrival;
+        char p99[32];
+        format_us(p99, sizeof(p99), isnan(m.p99_us) ? 0 : (uint64_t)m.p99_us);
+        if (u->arrivals)
+            printf("  probe    closed loop, %u users without think time: %.1f req/s, p99 %s; at %.2f requests a "
+                   "user, %.1f users/s\n", probe.connections, m.rps, p99, pr->per_arrival, pr->ceiling);
+        else
+            printf("  probe    closed loop, %u connections: %.1f req/s, p99 %s\n", probe.connections, m.rps, p99);
+    }
+    run_output_free(&out);
+    limit_step_free(&probe, p);
+    if (pr->rps <= 0 && !run_interrupted()) {
+        fprintf(stderr, "barrage: --find-limit: the probe got no responses from %s; is the server up?\n", p->url_text);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmp_offered(const void *a, const void *b)
+{
+    double x = ((const struct limit_step *)a)->offered, y = ((const struct limit_step *)b)->offered;
+    return (x > y) - (x < y);
+}
+
+/* The steps by load, the limit and the knee. */
+static void print_result(const struct units *u, const struct limit_result *r, const char *slo_text)
+{
+    struct limit_step sorted[LIMIT_MAX_STEPS];
+    memcpy(sorted, r->steps, r->nsteps * sizeof(sorted[0]));
+    qsort(sorted, r->nsteps, sizeof(sorted[0]), cmp_offered);
+    printf("\n  %15s %s%15s %10s %10s %8s  %s\n", u->closed ? "users" : u->arrivals ? "offered users/s" : "offered req/s",
+           u->arrivals ? "achieved users/s " : "", "achieved req/s", "p50", "p99", "errors", "verdict");
+    double limit_rps = 0;
+    for (unsigned i = 0; i < r->nsteps; i++) {
+        char p50[32], p99[32], users[32] = "";
+        const struct limit_step *s = &sorted[i];
+        format_us(p50, sizeof(p50), isnan(s->p50_us) ? 0 : (uint64_t)s->p50_us);
+        format_us(p99, sizeof(p99), isnan(s->p99_us) ? 0 : (uint64_t)s->p99_us);
+        if (u->arrivals) snprintf(users, sizeof(users), "%16.1f ", s->achieved);
+        printf("  %15.1f %s%15.1f %10s %10s %7.2f%%  %s\n", s->offered, users, s->rps, p50, p99, s->error_rate * 100,
+               limit_verdict_str(s->verdict));
+        if (s->offered == r->limit && s->verdict == LIMIT_OK) limit_rps = s->rps;
+    }
+    if (r->limit > 0) {
+        printf("\n  Limit        %.1f %s: the highest load that met the SLO (%s)\n", r->limit, u->load, slo_text);
+        if (u->arrivals || u->closed)  /* the load is not req/s: say what it came to */
+            printf("  Requests     %.1f req/s answered at the limit\n", limit_rps);
+    } else {
+        printf("\n  Limit        none: no step met the SLO (%s)\n", slo_text);
+    }
+    if (r->knee > 0) printf("  Knee         %.1f %s: where latency or throughput started to give\n", r->knee, u->load);
+    else printf("  Knee         not seen\n");
+    printf("  Stopped      %s%s\n", r->stop_reason, run_interrupted() ? " (interrupted)" : "");
+}
+
+/* Sleeps while the server answers what the last step left in flight (at most a step). */
+static void drain(const struct plan *p, uint64_t left, double rps)
+{
+    if (!left || rps <= 0) return;
+    double d = (double)left / rps, cap_s = (double)p->step_ns / 1e9;
+    if (d > cap_s) d = cap_s;
+    struct timespec ts = {.tv_sec = (time_t)d};
+    ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
+    nanosleep(&ts, NULL);
+}
+
+/* Runs the step at `load` and records it. Returns 0; 1 to end the search (said on stderr;
+ * *code says how the process exits), also when interrupted. */
+static int run_step(const struct plan *p, const struct units *u, struct limit_search *ls, unsigned i, double load,
+                    struct hist *lat, int *code)
+{
+    struct plan st;
+    char err[PLAN_ERR_LEN];
+    if (limit_step_plan(&st, p, u->closed ? STEP_CLOSED : STEP_OPEN, load, err, sizeof(err))) {
+        fprintf(stderr, "barrage: %s\n", err);
+        *code = 1;
+        return 1;
+    }
+    uint64_t fds = (uint64_t)(st.share_connections ? st.pool : st.connections) + 64 + 16ull * st.threads;
+    if (u->closed && raise_fd_limit(fds, err, sizeof(err))) {
+        fprintf(stderr, "barrage: %s\n", err);
+        limit_step_free(&st, p);
+        *code = 2;
+        return 1;
+    }
+    struct run_output out;
+    struct step_measure m;
+    *code |= run_once(&st, &(struct run_opts){.warmup_ns = p->step_ns / 5}, &out);
+    limit_step_free(&st, p);
+    if (!out.total) return 1;
+    measure(p, u, &out, lat, &m);
+    uint64_t left = out.sum.in_flight, connect_errors = out.total->errors[ERR_CONNECT];
+    bool any = answered(out.total) > 0;
+    run_output_free(&out);
+    if (run_interrupted()) return 1;  /* a cut-short step says nothing */
+    if (!any && connect_errors) {
+        fprintf(stderr, "barrage: --find-limit: no responses from %s, %llu connects failed; is the server up?\n",
+                p->url_text, (unsigned long long)connect_errors);
+        *code = 1;
+        return 1;
+    }
+    drain(p, left, m.rps);
+    struct limit_step rec = {.achieved = m.achieved, .rps = m.rps, .p50_us = m.p50_us, .p99_us = m.p99_us,
+                             .error_rate = m.error_rate, .slo_ok = m.slo_ok};
+    limit_record(ls, &rec);
+    const struct limit_step *done = &ls->steps[ls->n - 1];
+    char why[160] = "";
+    if (!m.slo_ok) slo_failure(&p->slo, &m, why, sizeof(why));
+    char verdict[200];
+    snprintf(verdict, sizeof(verdict), "%s%s", limit_verdict_str(done->verdict), why);
+    print_step(i, u, load, &m, verdict);
+    return 0;
+}
+
 int find_limit(const struct plan *p)
 {
-    bool closed = p->limit_closed;
+    struct units u = {.closed = p->limit_closed, .arrivals = p->scenario_file && !p->limit_closed};
+    u.load = u.closed ? "users" : u.arrivals ? "users/s" : "req/s";
     char slo_text[SLO_MAX_CONDS * SLO_TEXT_LEN] = "";
     for (unsigned i = 0; i < p->slo.n; i++) {
         if (i) strcat(slo_text, ",");
         strcat(slo_text, p->slo.cond[i].text);
     }
     struct hist *lat = hist_create(p->timeout_ns / 1000);
-    if (!lat) {
+    struct limit_search *ls = malloc(sizeof(*ls));
+    if (!lat || !ls) {
         fprintf(stderr, "barrage: out of memory\n");
+        hist_destroy(lat);
+        free(ls);
         return 1;
     }
-    printf("barrage %s --find-limit  %s  SLO %s, steps of %.1fs, %s\n", BARRAGE_VERSION, p->url_text, slo_text,
-           (double)p->step_ns / 1e9, closed ? "stepping users (closed loop)" : "stepping the rate (open loop)");
+    const char *model = u.closed ? "stepping users (closed loop)"
+                      : u.arrivals ? "stepping the arrival rate of users, each running one task (open loop)"
+                                   : "stepping the rate (open loop)";
+    printf("barrage %s --find-limit  %s%s%s  SLO %s, steps of %.1fs, %s\n", BARRAGE_VERSION,
+           p->scenario_file ? p->scenario_file : "", p->scenario_file ? " on " : "", p->url_text, slo_text,
+           (double)p->step_ns / 1e9, model);
 
     int code = 0;
-    double probe_rps = 0;
-    struct run_output out;
-    struct step_measure m;
-    if (!closed && !p->start_load) {
-        struct plan probe;
-        step_plan(&probe, p, true, p->connections);
-        probe.threads = p->threads;
-        code |= run_once(&probe, &(struct run_opts){.warmup_ns = p->step_ns / 5}, &out);
-        if (out.total) {
-            measure(p, &out, lat, &m);
-            probe_rps = m.rps;
-            char p99[32];
-            format_us(p99, sizeof(p99), isnan(m.p99_us) ? 0 : (uint64_t)m.p99_us);
-            printf("  probe    closed loop, %u connections: %.1f req/s, p99 %s\n", p->connections, m.rps, p99);
-        }
-        run_output_free(&out);
-        if (probe_rps <= 0 && !run_interrupted()) {
-            fprintf(stderr, "barrage: --find-limit: the probe got no responses from %s; is the server up?\n",
-                    p->url_text);
-            hist_destroy(lat);
-            return 1;
-        }
-    }
-
-    struct limit_search *ls = malloc(sizeof(*ls));
-    if (!ls) {
+    struct probe pr = {.per_arrival = u.closed ? 0 : u.arrivals ? limit_requests_per_arrival(p->scenario) : 1};
+    if (!u.closed && !p->start_load && run_probe(p, &u, lat, &pr, &code)) {
         hist_destroy(lat);
-        fprintf(stderr, "barrage: out of memory\n");
+        free(ls);
         return 1;
     }
-    limit_init(ls, closed, p->start_load, probe_rps, p->max_load);
+    limit_init(ls, u.closed, p->start_load, pr.ceiling, p->max_load);
     double load;
-    for (unsigned i = 0; (load = limit_next(ls)) > 0 && !run_interrupted(); i++) {
-        struct plan st;
-        step_plan(&st, p, closed, load);
-        char err[PLAN_ERR_LEN];
-        if (closed && raise_fd_limit((uint64_t)st.connections + 64 + 16ull * st.threads, err, sizeof(err))) {
-            fprintf(stderr, "barrage: %s\n", err);
-            shape_free(&st.shape);
-            code = 2;
-            break;
-        }
-        code |= run_once(&st, &(struct run_opts){.warmup_ns = p->step_ns / 5}, &out);
-        shape_free(&st.shape);
-        if (!out.total) break;
-        measure(p, &out, lat, &m);
-        uint64_t left = out.sum.in_flight, connect_errors = out.total->errors[ERR_CONNECT];
-        bool answered = out.total->ok + out.total->errors[ERR_STATUS] > 0;
-        run_output_free(&out);
-        if (run_interrupted()) break;  /* a cut-short step says nothing */
-        if (!answered && connect_errors) {
-            fprintf(stderr, "barrage: --find-limit: no responses from %s, %llu connects failed; is the server up?\n",
-                    p->url_text, (unsigned long long)connect_errors);
-            code = 1;
-            break;
-        }
-        if (left && m.rps > 0) {
-            double drain_s = (double)left / m.rps, cap_s = (double)p->step_ns / 1e9;
-            struct timespec ts = {0};
-            double d = drain_s < cap_s ? drain_s : cap_s;
-            ts.tv_sec = (time_t)d;
-            ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
-            nanosleep(&ts, NULL);
-        }
-        struct limit_step rec = {.achieved = m.rps, .p50_us = m.p50_us, .p99_us = m.p99_us,
-                                 .error_rate = m.error_rate, .slo_ok = m.slo_ok};
-        limit_record(ls, &rec);
-        const struct limit_step *done = &ls->steps[ls->n - 1];
-        char why[160] = "";
-        if (!m.slo_ok) slo_failure(&p->slo, &m, why, sizeof(why));
-        char verdict[200];
-        snprintf(verdict, sizeof(verdict), "%s%s", limit_verdict_str(done->verdict), why);
-        print_step(i, closed, load, &m, verdict);
-    }
+    for (unsigned i = 0; (load = limit_next(ls)) > 0 && !run_interrupted(); i++)
+        if (run_step(p, &u, ls, i, load, lat, &code)) break;
 
     struct limit_result r;
     limit_result(ls, &r);
-    struct limit_step sorted[LIMIT_MAX_STEPS];
-    memcpy(sorted, r.steps, r.nsteps * sizeof(sorted[0]));
-    qsort(sorted, r.nsteps, sizeof(sorted[0]), cmp_offered);
-    const char *unit = closed ? "users" : "req/s";
-    printf("\n  %14s %15s %10s %10s %8s  %s\n", closed ? "users" : "offered req/s", "achieved req/s", "p50", "p99",
-           "errors", "verdict");
-    for (unsigned i = 0; i < r.nsteps; i++) {
-        char p50[32], p99[32];
-        const struct limit_step *s = &sorted[i];
-        format_us(p50, sizeof(p50), isnan(s->p50_us) ? 0 : (uint64_t)s->p50_us);
-        format_us(p99, sizeof(p99), isnan(s->p99_us) ? 0 : (uint64_t)s->p99_us);
-        printf("  %14.1f %15.1f %10s %10s %7.2f%%  %s\n", s->offered, s->achieved, p50, p99, s->error_rate * 100,
-               limit_verdict_str(s->verdict));
-    }
-    if (r.limit > 0)
-        printf("\n  Limit        %.1f %s: the highest load that met the SLO (%s)\n", r.limit, unit, slo_text);
-    else
-        printf("\n  Limit        none: no step met the SLO (%s)\n", slo_text);
-    if (r.knee > 0) printf("  Knee         %.1f %s: where latency or throughput started to give\n", r.knee, unit);
-    else printf("  Knee         not seen\n");
-    printf("  Stopped      %s%s\n", r.stop_reason, run_interrupted() ? " (interrupted)" : "");
+    print_result(&u, &r, slo_text);
     if (p->json_path) {
         char err[PLAN_ERR_LEN];
-        if (write_json(p, &r, slo_text, probe_rps, err, sizeof(err))) {
+        if (write_json(p, &u, &r, slo_text, &pr, err, sizeof(err))) {
             fprintf(stderr, "barrage: %s\n", err);
             code = 1;
         }

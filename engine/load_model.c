@@ -61,6 +61,10 @@ int load_model_resolve(struct plan *p, const struct load_args *a, char *err, siz
         if (nsrc || p->rate > 0) return plan_error(err, errlen, "--find-limit chooses the load itself: it does not combine with -R or a shape");
         if (a->duration_set || a->count_set) return plan_error(err, errlen, "--find-limit runs steps of --step-duration: -d and -n do not apply");
         if (p->pipeline > 1) return plan_error(err, errlen, "--find-limit does not combine with --pipeline");
+        if (p->limit_closed && a->connections_set)
+            return plan_error(err, errlen, "-c: --closed steps the number of users itself (--start-rate and --max-rate bound it)");
+        if (p->limit_closed && (p->poisson || p->max_queue))
+            return plan_error(err, errlen, "%s applies to open loop; --closed steps users", p->poisson ? "--arrival" : "--max-queue");
         if (!p->step_ns) p->step_ns = 5000000000ull;
         if (!p->slo_set && slo_parse(&p->slo, "errors<1%", "--slo", err, errlen)) return -1;
         if (p->start_load && p->max_load && p->start_load > p->max_load)

@@ -259,7 +259,7 @@ int plan_prepare(struct plan *p, char *err, size_t errlen)
     pick_cpus(p);
     if (!p->threads) p->threads = p->ncpus ? p->ncpus : 1;
     if (p->threads > p->connections) p->threads = p->connections;
-    if (p->share_connections && p->threads > p->pool) p->threads = p->pool;
+    if (p->share_connections && p->pool && p->threads > p->pool) p->threads = p->pool;  /* 0: --find-limit's per step */
     if (p->max_requests && p->threads > p->max_requests) p->threads = (unsigned)p->max_requests;
     if (p->static_program) {
         if (render_static(p, err, errlen)) return -1;

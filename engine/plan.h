@@ -92,6 +92,9 @@ struct plan {
     uint32_t pool;             /* with share_connections: connections in all (-c is the users) */
     struct scenario *scenario; /* owned, by plan_prepare(): the program, from scenario_file or
                                   (the quick mode) from the one request above, quick_program.c */
+    bool latency_from_wait;    /* scenario users sharing connections (--find-limit steps): a
+                                  request's latency runs from when its user began to wait for a
+                                  connection, as in the quick mode's open loop, not from its send */
     uint32_t *class_of;        /* owned: the class of each run-wide user (scenario) */
 
     /* derived by plan_prepare() */

@@ -124,6 +124,7 @@ void stats_add(struct stats *dst, const struct stats *src)
     dst->active_users += src->active_users;
     dst->queued += src->queued;
     dst->timeouts_queued += src->timeouts_queued;
+    dst->arrivals_done += src->arrivals_done;
     hist_add(dst->latency, src->latency);
     hist_add(dst->ttfb, src->ttfb);
     hist_add(dst->connect, src->connect);

@@ -59,6 +59,8 @@ struct stats {
     uint64_t active_users;      /* gauge: users (connections) the shape wants now */
     uint64_t queued;            /* gauge, open loop: requests waiting for a connection */
     uint64_t timeouts_queued;   /* of errors[ERR_TIMEOUT]: never got a connection in time */
+    uint64_t arrivals_done;     /* open loop with a scenario: arrivals whose user has ended (its
+                                   task done, or stopped on a failure) */
     struct hist *latency;       /* µs from intended start to the last byte */
     struct hist *ttfb;          /* µs from send to the first response byte */
     struct hist *connect;       /* µs from connect() to established */

@@ -558,7 +558,7 @@ static void response_done(struct worker_state *s, struct conn *c, uint32_t idx, 
     c->inflight--;
     s->inflight--;
     struct stats *st = s->cur;
-    if (p->open_loop && !s->scn) {
+    if ((p->open_loop && !s->scn) || p->latency_from_wait) {
         hist_record(st->latency, (now - s->intended[idx]) / 1000);
         hist_record(st->service, (now - sent) / 1000);
     } else {
@@ -884,7 +884,8 @@ static void rotate_stats(struct worker_state *s, uint64_t now)
     s->cur->active_users = s->conn_user ? s->users_active : s->active;
     s->cur->queued = s->wait_len;
     uint64_t span = now - (s->next_rotate - s->plan->interval_ns);
-    const struct hist *service = s->plan->open_loop && !s->scn ? s->cur->service : s->cur->latency;
+    bool timed_from_wait = (s->plan->open_loop && !s->scn) || s->plan->latency_from_wait;
+    const struct hist *service = timed_from_wait ? s->cur->service : s->cur->latency;
     uint64_t window = hist_quantile(service, 0.5) * 1000 / BATCH_WINDOW_DIV;
     if (window < BATCH_WINDOW_MIN_NS) window = BATCH_WINDOW_MIN_NS;
     if (window > BATCH_MAX_WAIT_NS) window = BATCH_MAX_WAIT_NS;
@@ -1068,6 +1069,10 @@ static struct worker_state *state_create(struct worker *w)
         s->waiting = calloc(s->wait_cap, sizeof(*s->waiting));
         oom |= !s->intended || !s->idle || !s->waiting;
     }
+    if (p->latency_from_wait && !s->intended) {
+        s->intended = calloc(w->nconns, sizeof(*s->intended));
+        oom |= !s->intended;
+    }
     s->static_steps = p->static_program && p->scenario_file;  /* as run.c sizes the stats */
     s->per_step = s->static_steps || !p->static_program;
     if (!p->static_program) {
@@ -1100,7 +1105,9 @@ static struct worker_state *state_create(struct worker *w)
                 for (uint32_t i = 0; i < w->nconns; i++) s->conn_user[i] = USER_NONE;
         }
         /* worker i of N has run-wide users i, i+N, i+2N, ... (as update_users numbers them) */
-        if (!oom && user_pool_init(&s->users, p->scenario, w->nusers, w->id, p->threads, p->class_of, w->id,
+        /* open loop: each arrival draws its class; the slots have none (class_of covers -c users only) */
+        if (!oom && user_pool_init(&s->users, p->scenario, w->nusers, w->id, p->threads,
+                                   p->open_loop ? NULL : p->class_of, w->id,
                                    0x9E3779B97F4A7C15ull * (w->id + 1) ^ w->start_ns, w->errmsg, sizeof(w->errmsg))) {
             state_destroy(s);
             return NULL;
@@ -1167,21 +1174,27 @@ static void pin(struct worker *w)
 }
 
 /* At stop: how long each request still in flight (sent, or waiting for a connection)
- * has been going, from its intended start. */
+ * has been going, from its intended start. (latency_from_wait: scenario users waiting for
+ * a connection count too, from the start of their wait.) */
 static void record_in_flight(struct worker_state *s, uint64_t now)
 {
     const struct plan *p = s->plan;
     struct hist *age = s->cur->age_at_stop;
+    bool from_intended = (p->open_loop && !s->scn) || p->latency_from_wait;
     for (uint32_t i = 0; i < s->w->nconns; i++) {
         struct conn *c = &s->conns[i];
         uint32_t n = c->inflight + c->owed, slot = c->head;
         for (uint32_t k = 0; k < n; k++, slot = slot + 1 == p->pipeline ? 0 : slot + 1) {
-            uint64_t t = p->open_loop && !s->scn ? s->intended[i] : s->sent_at[(size_t)i * p->pipeline + slot];
+            uint64_t t = from_intended ? s->intended[i] : s->sent_at[(size_t)i * p->pipeline + slot];
             hist_record(age, now > t ? (now - t) / 1000 : 0);
         }
     }
     for (uint32_t k = 0, j = s->wait_head; k < s->wait_len; k++, j = j + 1 == s->wait_cap ? 0 : j + 1)
         hist_record(age, now > s->waiting[j] ? (now - s->waiting[j]) / 1000 : 0);
+    if (!p->latency_from_wait || !s->ufifo) return;
+    for (uint32_t k = 0, j = s->uf_head; k < s->uf_len; k++, j = j + 1 == s->users.n ? 0 : j + 1)
+        if (s->users.users[s->ufifo[j]].state == USER_READY)
+            hist_record(age, now > s->ufifo_at[j] ? (now - s->ufifo_at[j]) / 1000 : 0);
 }
 
 static void *worker_main(void *arg)

@@ -103,6 +103,7 @@ static void slot_free(struct worker_state *s, uint32_t u)
     if (!s->free_slots || s->slot_free_now[u] || s->users.users[u].state != USER_STOPPED) return;
     s->slot_free_now[u] = 1;
     s->free_slots[s->nfree++] = u;
+    s->cur->arrivals_done++;
 }
 
 /* --share-connections: user u wants a connection; it waits in the FIFO, which the loop
@@ -162,6 +163,7 @@ void user_send(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t no
         c->owed = 0;
     } else {
         s->sent_at[idx] = now;  /* pipeline is 1 with scenarios: one slot per connection */
+        if (s->intended) s->intended[idx] = now;  /* serve_waiters moves it back to the wait's start */
         s->inflight++;
         s->issued++;
         s->cur->issued++;
@@ -216,6 +218,7 @@ void serve_waiters(struct worker_state *s, uint64_t now)
         s->conn_user[idx] = u;
         s->user_conn[u] = idx;
         user_send(s, &s->conns[idx], idx, now);
+        if (s->intended) s->intended[idx] = at;  /* latency_from_wait: from the wait's start */
     }
 }
 

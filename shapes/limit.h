@@ -1,7 +1,8 @@
 /* Breaking-point search: which fixed load to run next, and where the server broke.
  *
- * The driver runs one fixed-load step at a time (open loop: an offered rate in req/s;
- * closed loop: a number of users) and reports what it measured:
+ * The driver runs one fixed-load step at a time (open loop: an offered rate in req/s, or of
+ * arriving users/s with a scenario; closed loop: a number of users) and reports what it
+ * measured, in the same unit as the load (open loop) or in req/s (closed loop):
  *
  *     limit_init(&ls, closed, start, hint, max);
  *     for (double load; (load = limit_next(&ls)) > 0;) { run a step at load; limit_record(&ls, &step); }
@@ -54,8 +55,10 @@ enum limit_stop {
 /* One step as measured. The caller fills the measurements; limit_record sets offered to the
  * load limit_next returned and verdict to its judgement. */
 struct limit_step {
-    double offered;    /* req/s (open loop) or users (closed loop) */
-    double achieved;   /* completed req/s */
+    double offered;    /* req/s (open loop) or users (closed loop); with a scenario in open
+                          loop, arriving users/s */
+    double achieved;   /* completed req/s (with a scenario in open loop: ended users/s) */
+    double rps;        /* completed req/s, for reports (not judged) */
     double p50_us, p99_us;
     double error_rate; /* 0..1 */
     bool slo_ok;       /* every SLO condition held (true when there is no SLO) */
@@ -76,7 +79,8 @@ struct limit_search {
 };
 
 /* closed: loads are users (whole numbers). start: the first load, 0 = default. ceiling_hint:
- * open loop only, the req/s a closed-loop probe reached, 0 = none. max_load: 0 = none. */
+ * open loop only, the throughput a closed-loop probe reached in the loads' unit, 0 = none.
+ * max_load: 0 = none. */
 void limit_init(struct limit_search *ls, bool closed, double start, double ceiling_hint, double max_load);
 
 /* The load of the next step, or 0 when the search is over. Asking twice gives the same load. */

@@ -15,14 +15,22 @@ try:
 except Exception as e:
     print("no find_limit in the JSON: %s" % e); sys.exit(1)
 bad = []
-for k in ("model", "slo", "step_s", "probe_rps", "limit", "knee", "stop", "steps"):
+for k in ("model", "unit", "slo", "step_s", "probe_rps", "probe_ceiling", "requests_per_arrival", "limit", "knee",
+          "stop", "steps"):
     if k not in fl: bad.append("find_limit.%s missing" % k)
+unit = fl.get("unit")
+if unit not in ("req/s", "users/s", "users"): bad.append("unit %r" % unit)
+if (unit == "users") != (fl.get("model") == "closed"): bad.append("unit %r with model %r" % (unit, fl.get("model")))
 steps = fl.get("steps") or []
 if not steps: bad.append("no steps")
 verdicts = {"ok", "SLO failed", "throughput below offered", "throughput flat, latency rising"}
 for i, s in enumerate(steps):
-    for k in ("offered", "achieved", "p50_us", "p99_us", "error_rate", "slo_ok", "verdict"):
+    for k in ("offered", "achieved", "achieved_rps", "p50_us", "p99_us", "error_rate", "slo_ok", "verdict"):
         if k not in s: bad.append("step %d: %s missing" % (i + 1, k))
+    # achieved counts what offered counts (open loop) or requests (closed loop); only a
+    # scenario's arrivals (users/s) differ from the requests/s
+    if unit != "users/s" and s.get("achieved") != s.get("achieved_rps"):
+        bad.append("step %d: achieved %s but achieved_rps %s" % (i + 1, s.get("achieved"), s.get("achieved_rps")))
     if not isinstance(s.get("verdict"), str) or s.get("verdict") not in verdicts:
         bad.append("step %d: verdict %r" % (i + 1, s.get("verdict")))
     if not isinstance(s.get("slo_ok"), bool): bad.append("step %d: slo_ok %r" % (i + 1, s.get("slo_ok")))
@@ -168,6 +176,118 @@ expect_rc 1
 expect_le "wall-clock seconds" "$BAR_WALL" 5
 expect_num_eq "stderr lines" "$(wc -l <"$BAR_ERR")" 1
 expect_grep "names the probe" '^barrage: --find-limit: .*probe' "$BAR_ERR"
+end
+
+# ---- a scenario whose task is two GETs: the server's 2000 req/s are 1000 users/s. Open loop
+# steps the arrival rate of users, each running the task once (so its think time does not
+# apply); the probe's users do not think, and its 2000 req/s are ~1000 users/s at 2 requests
+# a user.
+printf 'target: %s\nusers:\n  - name: reader\n    think: %s\n    tasks:\n      - sequence:\n          - get: /a\n          - get: /b\n' \
+    "$TARGET_URL" 1s >"$TMP/two.yaml"
+scenario_open_search() {
+    bar --json "$TMP/so.json" --find-limit --slo 'p99<50ms,errors<1%' --step-duration 1s -c 100 -s "$TMP/two.yaml"
+    expect_rc 0
+    expect_le "wall-clock seconds" "$BAR_WALL" 25
+    expect_ok "steps" check_steps "$TMP/so.json"
+    expect_json_str "$TMP/so.json" find_limit.model open
+    expect_json_str "$TMP/so.json" find_limit.unit 'users/s'
+    expect_json "$TMP/so.json" find_limit.requests_per_arrival 2
+    expect_range "find_limit.probe_rps" "$(json_get "$TMP/so.json" find_limit.probe_rps)" 1800 2200
+    expect_range "find_limit.probe_ceiling (users/s)" "$(json_get "$TMP/so.json" find_limit.probe_ceiling)" 900 1100
+    expect_range "find_limit.limit (users/s)" "$(json_get "$TMP/so.json" find_limit.limit)" 900 1100
+    expect_json_str "$TMP/so.json" find_limit.stop 'breaking point found'
+    # each user that ended sent its two requests; no step gets more than the capacity through;
+    # a step 15% over it waits for connections, and that wait counts in its latency
+    expect_ok "users and requests" "$PY" -S -c "
+import json, sys
+fl = json.load(open('$TMP/so.json'))['find_limit']
+st = fl['steps']
+if abs(st[0]['offered'] - 0.25 * fl['probe_ceiling']) > 1: sys.exit('first step %s, probe %s' % (st[0]['offered'], fl['probe_ceiling']))
+for s in st:
+    if s['verdict'] == 'ok' and not 1.8 <= s['achieved_rps'] / s['achieved'] <= 2.2:
+        sys.exit('step at %s: %s users/s but %s req/s' % (s['offered'], s['achieved'], s['achieved_rps']))
+    if s['offered'] <= 850 and s['verdict'] != 'ok': sys.exit('step at %s: %s' % (s['offered'], s['verdict']))
+    if s['achieved'] > 1000 * 1.1 or s['achieved_rps'] > 2000 * 1.1:
+        sys.exit('step at %s achieved %s users/s, %s req/s' % (s['offered'], s['achieved'], s['achieved_rps']))
+    if s['offered'] >= 1150 and s['verdict'] == 'ok': sys.exit('step at %s (15%% over capacity) held' % s['offered'])
+"
+    expect_grep "probe line" '^  probe +closed loop, 100 users without think time: [0-9.]+ req/s, .*; at 2\.00 requests a user, [0-9.]+ users/s$' "$BAR_OUT"
+    expect_num_eq "step lines" "$(grep -Ec '^  step +[0-9]+ +offered +[0-9.]+ users/s  achieved +[0-9.]+ users/s +[0-9.]+ req/s ' "$BAR_OUT")" \
+        "$(json_get "$TMP/so.json" 'len(j["find_limit"]["steps"])')"
+    expect_grep "table header" '^ +offered users/s achieved users/s +achieved req/s ' "$BAR_OUT"
+    expect_num_eq "table rows" "$(table_rows)" "$(json_get "$TMP/so.json" 'len(j["find_limit"]["steps"])')"
+    expect_num_eq "console limit" "$(limit_line 'users/s')" "$(json_get "$TMP/so.json" 'round(j["find_limit"]["limit"], 1)')"
+    expect_grep "requests at the limit" '^  Requests +[0-9.]+ req/s answered at the limit$' "$BAR_OUT"
+}
+with_retry find_limit_scenario_open_users_per_s scenario_open_search
+
+# ---- --closed: users of the scenario. Without think time each user has one request out at a
+# time, as in the quick mode: 10 ms up to 20 users, p99 < 30 ms up to ~60.
+sed 's/think: 1s/think: 0/' "$TMP/two.yaml" >"$TMP/busy.yaml"
+scenario_closed_search() {
+    bar --json "$TMP/sc.json" --find-limit --closed --slo 'p99<30ms' --step-duration 1s -s "$TMP/busy.yaml"
+    expect_rc 0
+    expect_le "wall-clock seconds" "$BAR_WALL" 20
+    expect_ok "steps" check_steps "$TMP/sc.json"
+    expect_json_str "$TMP/sc.json" find_limit.model closed
+    expect_json_str "$TMP/sc.json" find_limit.unit users
+    expect_json_str "$TMP/sc.json" find_limit.requests_per_arrival None
+    expect_json "$TMP/sc.json" find_limit.probe_rps 0
+    expect_range "find_limit.limit (users)" "$(json_get "$TMP/sc.json" find_limit.limit)" 16 60
+    expect_ok "users and latencies" "$PY" -S -c "
+import json, sys
+st = json.load(open('$TMP/sc.json'))['find_limit']['steps']
+first = [s['offered'] for s in st[:5]]
+if first != [1, 2, 4, 8, 16]: sys.exit('first steps %s, expected 1, 2, 4, 8, 16' % first)
+for s in st:
+    n = s['offered']
+    if n != int(n): sys.exit('a fraction of a user: %s' % n)
+    if n <= 16 and not 9000 <= s['p50_us'] <= 14000: sys.exit('%d users: p50 %s us, expected ~10 ms' % (n, s['p50_us']))
+    if n >= 64 and s['slo_ok']: sys.exit('%d users met p99<30ms' % n)
+    if s['achieved'] > 2000 * 1.1: sys.exit('%d users achieved %s req/s, over the capacity' % (n, s['achieved']))
+"
+    expect_num_eq "console limit (users)" "$(limit_line users)" "$(json_get "$TMP/sc.json" find_limit.limit)"
+    expect_grep "requests at the limit" '^  Requests +[0-9.]+ req/s answered at the limit$' "$BAR_OUT"
+}
+with_retry find_limit_scenario_closed_users scenario_closed_search
+
+# Users that think ask less: 100..300 ms between two-request tasks is ~9 req/s a user, and a
+# closed step gets that from its users, not what the server could give.
+begin find_limit_scenario_closed_users_think
+sed 's/think: 1s/think: 100ms..300ms/' "$TMP/two.yaml" >"$TMP/think.yaml"
+bar --json "$TMP/st.json" --find-limit --closed --start-rate 8 --max-rate 16 --step-duration 1s -s "$TMP/think.yaml"
+expect_rc 0
+expect_json_str "$TMP/st.json" '[s["offered"] for s in j["find_limit"]["steps"]]' '[8.0,16.0]'
+expect_ok "think-bound throughput" "$PY" -S -c "
+import json, sys
+for s in json.load(open('$TMP/st.json'))['find_limit']['steps']:
+    want = s['offered'] * 2 / 0.22
+    if not 0.7 * want <= s['achieved'] <= 1.3 * want: sys.exit('%d users: %s req/s, expected ~%d' % (s['offered'], s['achieved'], want))
+"
+end
+
+# ---- a scenario whose second request always fails its check: half the requests are errors,
+# so no step meets errors<1% (a failed check counts like a bad status); with errors<60% both
+# steps hold
+begin find_limit_scenario_failing_check_is_an_error
+sed 's|          - get: /b|          - get: /b\n            expect: { body_contains: "no such text" }|' "$TMP/two.yaml" >"$TMP/check.yaml"
+bar --json "$TMP/se.json" --find-limit --start-rate 40 --step-duration 300ms -c 10 -s "$TMP/check.yaml"
+expect_rc 0
+expect_le "wall-clock seconds" "$BAR_WALL" 8
+expect_ok "steps" check_steps "$TMP/se.json"
+expect_json "$TMP/se.json" find_limit.limit 0
+expect_json_str "$TMP/se.json" find_limit.stop 'broke at the lowest load'
+expect_json_str "$TMP/se.json" '[s["offered"] for s in j["find_limit"]["steps"]][:3]' '[40.0,20.0,10.0]'
+expect_json_str "$TMP/se.json" '[s["verdict"] for s in j["find_limit"]["steps"]][:3]' '["SLO failed","SLO failed","SLO failed"]'
+expect_json_str "$TMP/se.json" 'all(0.4 <= s["error_rate"] <= 0.6 for s in j["find_limit"]["steps"][:3])' true
+expect_grep "says why" '^  step +1 +offered .*SLO failed: errors<1% measured [0-9.]+%$' "$BAR_OUT"
+expect_no_grep "the server answered" 'is the server up' "$BAR_ERR"
+bar --json "$TMP/se2.json" --find-limit --slo 'errors<60%' --start-rate 50 --max-rate 100 --step-duration 300ms -c 10 \
+    -s "$TMP/check.yaml"
+expect_rc 0
+expect_json_str "$TMP/se2.json" '[s["verdict"] for s in j["find_limit"]["steps"]]' '["ok","ok"]'
+expect_json "$TMP/se2.json" find_limit.limit 100
+expect_num_eq "console limit" "$(limit_line 'users/s')" 100.0
 end
 
 stop_target

@@ -17,6 +17,7 @@ bad() {
 
 printf '# a shape\n1s 10\n1s 10x\n1s 0\n' >"$TMP/bad_line3.shape"
 printf '# only comments\n\n' >"$TMP/empty.shape"
+printf 'target: %s\nusers:\n  - name: r\n    tasks:\n      - get: /\n' "$TARGET_URL" >"$TMP/one.yaml"
 
 # combinations
 bad rate_with_stages        "(-R|--rate).*--stages|--stages.*(-R|--rate)"   -R 10 --stages 1s:10 "$URL"
@@ -37,6 +38,15 @@ bad find_limit_with_n       "--find-limit.*-n|-n.*--find-limit"             --fi
 bad find_limit_with_rate    "--find-limit.*(-R|--rate)|(-R|--rate).*--find-limit" --find-limit -R 100 "$URL"
 bad find_limit_with_stages  "--find-limit.*--stages|--stages.*--find-limit|--find-limit.*shape" --find-limit --stages 1s:5 "$URL"
 bad closed_without_find_limit "--closed"                                    --closed "$URL"
+bad find_limit_closed_with_c  "^barrage: -c: --closed steps the number of users" --find-limit --closed -c 5 "$URL"
+bad find_limit_closed_arrival "--arrival applies to open loop; --closed"      --find-limit --closed --arrival poisson "$URL"
+bad find_limit_closed_max_queue "--max-queue applies to open loop; --closed"  --find-limit --closed --max-queue 10 "$URL"
+# --find-limit with a scenario: the same refusals, and the scenario's own
+bad find_limit_scenario_rate  "--find-limit.*(-R|--rate)"                     --find-limit -s "$TMP/one.yaml" -R 10
+bad find_limit_scenario_method "-m: not with --scenario"                      --find-limit -s "$TMP/one.yaml" -m POST
+bad find_limit_scenario_pool  "--pool applies with --share-connections"       --find-limit -s "$TMP/one.yaml" --pool 5
+bad find_limit_scenario_closed_c "-c: --closed"                               --find-limit --closed -s "$TMP/one.yaml" -c 50
+bad find_limit_scenario_missing "nope\.yaml"                                 --find-limit -s "$TMP/nope.yaml"
 bad step_duration_alone     "--step-duration"                               --step-duration 1s "$URL"
 bad start_rate_alone        "--start-rate"                                  --start-rate 100 "$URL"
 bad max_rate_alone          "--max-rate"                                    --max-rate 100 "$URL"

@@ -198,6 +198,12 @@ static void load_models(void)
     CHECK(p.find_limit && p.slo.n == 1 && p.step_ns == 2000000000ull);
     plan_free(&p);
 
+    /* a scenario: each step sets the arrival rate or the users; the pool is sized per step */
+    const char *scn[] = {"--find-limit", "-s", "shop.yaml", "--closed", "--share-connections", NULL};
+    CHECK(parse(&p, err, scn) == CLI_RUN);
+    CHECK(p.find_limit && p.limit_closed && p.scenario_file && p.share_connections && p.pool == 0 && !p.open_loop);
+    plan_free(&p);
+
     static const struct bad_case bad[] = {
         {{"-R", "0", "http://h/"}, "-R/--rate: invalid value '0'"},
         {{"-R", "fast", "http://h/"}, "-R/--rate"},
@@ -211,6 +217,9 @@ static void load_models(void)
         {{"--spawn-rate", "5", "http://h/"}, "needs --users"},
         {{"--find-limit", "-d", "5s", "http://h/"}, "--find-limit"},
         {{"--closed", "http://h/"}, "--closed only applies"},
+        {{"--find-limit", "--closed", "-c", "5", "http://h/"}, "-c: --closed steps the number of users"},
+        {{"--find-limit", "--closed", "--arrival", "poisson", "http://h/"}, "--arrival applies to open loop"},
+        {{"--find-limit", "--closed", "--max-queue", "9", "http://h/"}, "--max-queue applies to open loop"},
         {{"--stages", "1s:0", "http://h/"}, "never reaches one user"},
     };
     expect_refused(bad, sizeof(bad) / sizeof(bad[0]));
