@@ -306,36 +306,57 @@ static void stalled(struct tls_conn *c)
 
 /* ---- the connection ---- */
 
-struct tls_conn *tls_conn_create(struct tls_ctx *ctx)
+/* A new SSL object with its BIO, bound to c. False when out of memory. */
+static bool ssl_setup(struct tls_conn *c)
 {
-    struct tls_conn *c = calloc(1, sizeof(*c));
-    if (!c) return NULL;
-    c->ctx = ctx;
-    c->ssl = SSL_new(ctx->ssl_ctx);
-    BIO *bio = c->ssl ? BIO_new(ctx->bio_method) : NULL;
-    if (!bio) goto fail;
+    c->ssl = SSL_new(c->ctx->ssl_ctx);
+    BIO *bio = c->ssl ? BIO_new(c->ctx->bio_method) : NULL;
+    if (!bio) return false;
     BIO_set_data(bio, c);
     BIO_set_init(bio, 1);
     SSL_set_bio(c->ssl, bio, bio);  /* the SSL owns it now */
     SSL_set_app_data(c->ssl, c);
+    return true;
+}
+
+/* A spare from a closed connection, its per-connection state as new, or NULL. */
+static struct tls_conn *take_spare(struct tls_ctx *ctx)
+{
+    if (!ctx->nspare) return NULL;
+    struct tls_conn *c = ctx->spare[--ctx->nspare];
+    c->in = NULL;
+    c->in_len = 0;
+    c->out_head = c->out_tail = 0;
+    c->established = c->failed = c->cert_requested = c->out_nomem = false;
+    c->first_len = 0;
+    c->err[0] = 0;
+    return c;
+}
+
+struct tls_conn *tls_conn_create(struct tls_ctx *ctx)
+{
+    struct tls_conn *c = take_spare(ctx);
+    if (!c) {
+        c = calloc(1, sizeof(*c));
+        if (!c) return NULL;
+        c->ctx = ctx;
+        if (!ssl_setup(c)) goto fail;
+    }
     SSL_set_connect_state(c->ssl);
     if (ctx->sni && !SSL_set_tlsext_host_name(c->ssl, ctx->sni)) goto fail;
-    if (ctx->resume) {
-        SSL_SESSION *sess = tls_pool_take(ctx);
-        if (sess) {
-            int ok = SSL_set_session(c->ssl, sess);
-            SSL_SESSION_free(sess);
-            if (!ok) goto fail;
-        }
-    }
+    SSL_SESSION *sess = ctx->resume ? tls_pool_take(ctx) : NULL;
+    /* NULL too: a spare must not offer its last connection's session again */
+    int ok = SSL_set_session(c->ssl, sess);
+    SSL_SESSION_free(sess);
+    if (!ok) goto fail;
     return c;
 fail:
     ERR_clear_error();
-    tls_conn_destroy(c);
+    tls_conn_free(c);
     return NULL;
 }
 
-void tls_conn_destroy(struct tls_conn *c)
+void tls_conn_free(struct tls_conn *c)
 {
     if (!c) return;
     if (c->ssl) {
@@ -347,6 +368,30 @@ void tls_conn_destroy(struct tls_conn *c)
     free_retired(c);
     free(c->out);
     free(c);
+}
+
+void tls_conn_destroy(struct tls_conn *c)
+{
+    if (!c) return;
+    struct tls_ctx *ctx = c->ctx;
+    /* Kept as a spare when there is room and the SSL object resets (the shutdown on record
+     * keeps the session resumable, as in tls_conn_free). The engine sends nothing more
+     * from this connection's output buffer once it is destroyed. */
+    if (c->ssl && ctx->nspare < TLS_SPARE_MAX) {
+        SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+        if (SSL_clear(c->ssl)) {
+            free_retired(c);
+            c->out_pinned = false;
+            if (c->out && c->out->cap > OUT_KEEP) {
+                free(c->out);
+                c->out = NULL;
+            }
+            ctx->spare[ctx->nspare++] = c;
+            return;
+        }
+        ERR_clear_error();
+    }
+    tls_conn_free(c);
 }
 
 int tls_conn_feed(struct tls_conn *c, const void *cipher, size_t len)

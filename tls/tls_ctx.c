@@ -278,6 +278,7 @@ void tls_ctx_destroy(struct tls_ctx *ctx)
 {
     if (!ctx) return;
     for (unsigned i = 0; i < ctx->npool; i++) SSL_SESSION_free(ctx->pool[i]);
+    for (unsigned i = 0; i < ctx->nspare; i++) tls_conn_free(ctx->spare[i]);
     SSL_CTX_free(ctx->ssl_ctx);
     OSSL_LIB_CTX_free(ctx->lib_ctx);
     BIO_meth_free(ctx->bio_method);
