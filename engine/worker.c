@@ -9,9 +9,10 @@
  *                            v                                             |
  *                         BACKOFF ---------------- after a delay ----------+
  *
- * Requests are sent as slices of the plan's pre-built buffer of `pipeline` copies;
- * responses are parsed straight out of the provided receive buffers, which go back
- * to the kernel as soon as a completion batch is done.
+ * A static program (plan.h, static_program: the quick mode's, or a scenario file of one
+ * static step) sends its requests as slices of the plan's pre-rendered buffer of
+ * `pipeline` copies; responses are parsed straight out of the provided receive buffers,
+ * which go back to the kernel as soon as a completion batch is done.
  *
  * Load models (docs/DESIGN.md, "Load models"):
  * - closed loop: each connection is a user that sends its next request when answered.
@@ -21,7 +22,7 @@
  *   by global arrival number), wait in a FIFO with their intended start when no
  *   connection is idle, and are timed from that intended start.
  *
- * Scenarios (-s FILE): user i of the worker rides connection i, one request at a time
+ * Any other program (a scenario): user i of the worker rides connection i, one request at a time
  * (or users share the connections). worker_scenario.c renders each user's step into its
  * connection's buffer and handles its response; the walk through the steps, think time
  * and pacing are user.c's; thinking users wait in its timer heap, and the loop's wake-up
