@@ -133,7 +133,7 @@ expect_eq "read back" "$CODE" 200
 body_is id "$id"
 body_is title $'item 1f0e "quoted" \\ tab\t end'
 header_has "ETag: $etag"
-grep -q "$id" "$B" || _err "the body does not contain the id"
+grep -qF -- "$id" "$B" || _err "the body does not contain the id"
 call GET "/api/items/$id" "$BOB"
 expect_eq "another user's item" "$CODE" 404
 json_type
