@@ -52,6 +52,17 @@ static void parent(struct plan *p, struct scenario *s)
     p->scenario_file = s ? "t.yaml" : NULL;
 }
 
+/* The scenario above and a parent plan for it; false (a failed check) if it did not load. */
+static bool fixture(struct scenario *s, struct plan *p)
+{
+    if (load(s)) {
+        CHECK(0);
+        return false;
+    }
+    parent(p, s);
+    return true;
+}
+
 static void requests_per_arrival(void)
 {
     struct scenario s;
@@ -66,13 +77,9 @@ static void requests_per_arrival(void)
 static void open_steps(void)
 {
     struct scenario s;
-    if (load(&s)) {
-        CHECK(0);
-        return;
-    }
     struct plan p, st;
     char err[256];
-    parent(&p, &s);
+    if (!fixture(&s, &p)) return;
     CHECK(limit_step_plan(&st, &p, STEP_OPEN, 250, err, sizeof(err)) == 0);
     CHECK(st.open_loop && st.rate == 250 && !st.find_limit && st.duration_ns == p.step_ns);
     CHECK(st.share_connections && st.pool == 100 && st.latency_from_wait);  /* the users share -c */
@@ -87,9 +94,19 @@ static void open_steps(void)
     limit_step_free(&st, &p);
     CHECK(limit_open_pool(&p) == 3);
 
-    p.scenario_file = NULL;  /* the quick mode (its program made by quick_program): requests over -c connections, timed as -R times them */
+    /* A file's static program runs as users once its arrivals share a pool (plan.c). */
+    p.pool = 0;
+    p.static_program = true;
+    CHECK(limit_step_plan(&st, &p, STEP_OPEN, 250, err, sizeof(err)) == 0);
+    CHECK(st.share_connections && !st.static_program);
+    limit_step_free(&st, &p);
+
+    /* The quick mode (its one-step program from quick_program.c): requests over -c
+     * connections, timed as -R times them, still pre-rendered. */
+    p.scenario_file = NULL;
     CHECK(limit_step_plan(&st, &p, STEP_OPEN, 250, err, sizeof(err)) == 0);
     CHECK(st.open_loop && !st.share_connections && !st.latency_from_wait && st.connections == 100);
+    CHECK(st.static_program);
     limit_step_free(&st, &p);
     CHECK(limit_open_pool(&p) == 100);
     scenario_free(&s);
@@ -98,13 +115,9 @@ static void open_steps(void)
 static void closed_steps(void)
 {
     struct scenario s;
-    if (load(&s)) {
-        CHECK(0);
-        return;
-    }
     struct plan p, st;
     char err[256];
-    parent(&p, &s);
+    if (!fixture(&s, &p)) return;
     /* more users than -c: each has a class, 3 of a to 1 of b */
     CHECK(limit_step_plan(&st, &p, STEP_CLOSED, 400, err, sizeof(err)) == 0);
     CHECK(!st.open_loop && st.connections == 400 && !st.share_connections && !st.latency_from_wait);
@@ -138,13 +151,9 @@ static void closed_steps(void)
 static void probe(void)
 {
     struct scenario s;
-    if (load(&s)) {
-        CHECK(0);
-        return;
-    }
     struct plan p, st;
     char err[256];
-    parent(&p, &s);
+    if (!fixture(&s, &p)) return;
     p.share_connections = true;
     p.pool = 20;
     CHECK(limit_step_plan(&st, &p, STEP_PROBE, 0, err, sizeof(err)) == 0);
