@@ -248,9 +248,12 @@ int plan_prepare(struct plan *p, char *err, size_t errlen)
     /* One static step, every user alike: pre-rendered and pipelined (worker.c). Users
      * sharing a pool keep their own identity, so they run as users (worker_scenario.c). */
     p->static_program = p->scenario->static_only && !p->share_connections;
+    if (p->pipeline > 1 && p->share_connections)
+        return plan_error(err, errlen, "--pipeline: not with --share-connections (users take turns on the pool, "
+                                       "one request each)");
     if (p->pipeline > 1 && !p->static_program)
         return plan_error(err, errlen, "--pipeline: %s is not one static step (no variables, captures, checks, "
-                                       "think time or --share-connections), so its users send one request at a time",
+                                       "think time or on_failure: stop), so its users send one request at a time",
                           p->scenario_file);
     if (p->scenario_file) extract_global_init();  /* jansson's allocator, before the workers start */
     if (threshold_resolve(&p->thresholds, p->scenario_file ? p->scenario->stat_names : NULL,

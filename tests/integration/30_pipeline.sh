@@ -101,4 +101,7 @@ printf 'target: http://127.0.0.1:1\nusers:\n  - name: u\n    tasks:\n      - get
 bar -q -s "$TMP/dyn.yaml" -n 10 --pipeline 4
 expect_rc 2
 expect_grep "refusal" "--pipeline: .*dyn.yaml is not one static step" "$BAR_ERR"
+bar -q -s "$TMP/static.yaml" -n 10 --pipeline 4 --share-connections
+expect_rc 2
+expect_grep "refusal with --share-connections" "--pipeline: not with --share-connections" "$BAR_ERR"
 end
