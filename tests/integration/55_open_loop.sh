@@ -34,7 +34,11 @@ expect_range "latency p90" "$(json_get "$J" latency_us.p90)" 130000 170000
 expect_range "latency p99" "$(json_get "$J" latency_us.p99)" 220000 260000
 expect_range "service p90" "$(json_get "$J" service_time_us.p90)" 130000 170000
 expect_range "service p99" "$(json_get "$J" service_time_us.p99)" 220000 260000
-expect_le "pool wait p99" "$(json_get "$J" pool_wait_us.p99)" 20000
+# No request waits for a connection beyond the start-up connects, so the pool wait stays
+# far below the stall (the few-connections case below has p90 >= 110 ms). A loaded machine
+# that pauses the worker makes its requests late, and that lateness counts as pool wait
+# too: a fresh-check measured 24.7 ms once, hence 50 ms.
+expect_le "pool wait p99" "$(json_get "$J" pool_wait_us.p99)" 50000
 end
 
 # c = 20 < R*S: requests wait in barrage's queue during a stall. Corrected latency still
