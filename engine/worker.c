@@ -559,7 +559,7 @@ static void response_done(struct worker_state *s, struct conn *c, uint32_t idx, 
     c->inflight--;
     s->inflight--;
     struct stats *st = s->cur;
-    if ((p->open_loop && !s->scn) || p->latency_from_wait) {
+    if (s->from_intended) {
         hist_record(st->latency, (now - s->intended[idx]) / 1000);
         hist_record(st->service, (now - sent) / 1000);
     } else {
@@ -885,8 +885,7 @@ static void rotate_stats(struct worker_state *s, uint64_t now)
     s->cur->active_users = s->conn_user ? s->users_active : s->active;
     s->cur->queued = s->wait_len;
     uint64_t span = now - (s->next_rotate - s->plan->interval_ns);
-    bool timed_from_wait = (s->plan->open_loop && !s->scn) || s->plan->latency_from_wait;
-    const struct hist *service = timed_from_wait ? s->cur->service : s->cur->latency;
+    const struct hist *service = s->from_intended ? s->cur->service : s->cur->latency;
     uint64_t window = hist_quantile(service, 0.5) * 1000 / BATCH_WINDOW_DIV;
     if (window < BATCH_WINDOW_MIN_NS) window = BATCH_WINDOW_MIN_NS;
     if (window > BATCH_MAX_WAIT_NS) window = BATCH_MAX_WAIT_NS;
@@ -1076,6 +1075,7 @@ static struct worker_state *state_create(struct worker *w)
     }
     s->static_steps = p->static_program && p->scenario_file;  /* as run.c sizes the stats */
     s->per_step = s->static_steps || !p->static_program;
+    s->from_intended = (p->open_loop && p->static_program) || p->latency_from_wait;
     if (!p->static_program) {
         s->scn = p->scenario;
         s->req = calloc(w->nconns, sizeof(*s->req));
@@ -1181,12 +1181,11 @@ static void record_in_flight(struct worker_state *s, uint64_t now)
 {
     const struct plan *p = s->plan;
     struct hist *age = s->cur->age_at_stop;
-    bool from_intended = (p->open_loop && !s->scn) || p->latency_from_wait;
     for (uint32_t i = 0; i < s->w->nconns; i++) {
         struct conn *c = &s->conns[i];
         uint32_t n = c->inflight + c->owed, slot = c->head;
         for (uint32_t k = 0; k < n; k++, slot = slot + 1 == p->pipeline ? 0 : slot + 1) {
-            uint64_t t = from_intended ? s->intended[i] : s->sent_at[(size_t)i * p->pipeline + slot];
+            uint64_t t = s->from_intended ? s->intended[i] : s->sent_at[(size_t)i * p->pipeline + slot];
             hist_record(age, now > t ? (now - t) / 1000 : 0);
         }
     }

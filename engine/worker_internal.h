@@ -67,6 +67,8 @@ struct worker_state {
     bool stopping;               /* no new requests */
     bool static_steps;           /* a static program from a scenario file: keep its step's statistics */
     bool per_step;               /* responses are counted by the step code: static_steps, or users */
+    bool from_intended;          /* latency runs from intended[] (the schedule, or the start of a
+                                    user's wait for a connection), service time from the send */
 
     /* closed loop with a shape: connections [0, active) are users, the rest parked */
     uint32_t active;
