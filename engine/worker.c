@@ -60,10 +60,13 @@
  * when the batch returns. So wait for about as many completions as the recent rate
  * brings in a window of 1/BATCH_WINDOW_DIV of the recent median latency (at least
  * BATCH_WINDOW_MIN_NS), and never longer than BATCH_MAX_WAIT_NS: the timing error stays
- * a few percent of what is measured. */
+ * a few percent of what is measured. The rate is re-measured every BATCH_TUNE_NS, not
+ * once per report interval, so that a run batches from its first tenth of a second. */
 #define BATCH_WINDOW_DIV 20
 #define BATCH_WINDOW_MIN_NS 50000ull
 #define BATCH_MAX_WAIT_NS 1000000ull
+#define BATCH_TUNE_NS 100000000ull
+#define BATCH_MAX 64
 
 static struct io_uring_sqe *get_sqe(struct worker_state *s)
 {
@@ -884,20 +887,12 @@ static void rotate_stats(struct worker_state *s, uint64_t now)
     s->cur->open_conns = s->open;
     s->cur->active_users = s->conn_user ? s->users_active : s->active;
     s->cur->queued = s->wait_len;
-    uint64_t span = now - (s->next_rotate - s->plan->interval_ns);
-    const struct hist *service = s->from_intended ? s->cur->service : s->cur->latency;
-    uint64_t window = hist_quantile(service, 0.5) * 1000 / BATCH_WINDOW_DIV;
-    if (window < BATCH_WINDOW_MIN_NS) window = BATCH_WINDOW_MIN_NS;
-    if (window > BATCH_MAX_WAIT_NS) window = BATCH_MAX_WAIT_NS;
     s->cur->boundary = (now - s->w->start_ns) / s->plan->interval_ns;
     struct stats *next = handover_publish(&s->w->stats);
     if (!next) {
         s->next_rotate = now + 1000000;  /* the reporter is late: publish a little later */
         return;
     }
-    s->batch_hint = span ? s->cqes * window / span : 0;
-    s->batch_window = window;
-    s->cqes = 0;
     s->cur = next;
     uint64_t iv = s->plan->interval_ns;
     while (s->next_rotate <= now) s->next_rotate += iv;
@@ -905,15 +900,44 @@ static void rotate_stats(struct worker_state *s, uint64_t now)
 
 /* ---- the loop ---- */
 
+/* Re-measures the batch (see BATCH_WINDOW_DIV): the window from the median latency of
+ * the interval so far (the last one's while this one has too few responses), the hint
+ * from the completions and responses since the last tune. */
+static void tune_batch(struct worker_state *s, uint64_t now)
+{
+    uint64_t span = now - s->tune_at;
+    /* (in open loop inflight also counts arrivals still waiting, not yet issued) */
+    uint64_t answered = s->issued > s->inflight ? s->issued - s->inflight : 0;
+    const struct hist *service = s->from_intended ? s->cur->service : s->cur->latency;
+    if (service->total >= 64) {
+        uint64_t window = hist_quantile(service, 0.5) * 1000 / BATCH_WINDOW_DIV;
+        if (window < BATCH_WINDOW_MIN_NS) window = BATCH_WINDOW_MIN_NS;
+        if (window > BATCH_MAX_WAIT_NS) window = BATCH_MAX_WAIT_NS;
+        s->batch_window = window;
+    }
+    s->batch_hint = span ? s->cqes * s->batch_window / span : 0;
+    /* Responses per completion, in 1/16: pipelined responses often share a receive. */
+    if (s->cqes && answered > s->tune_answered)
+        s->responses_per_cqe16 = (answered - s->tune_answered) * 16 / s->cqes;
+    if (s->responses_per_cqe16 < 16) s->responses_per_cqe16 = 16;
+    s->cqes = 0;
+    s->tune_answered = answered;
+    s->tune_at = now;
+    s->next_tune = now + BATCH_TUNE_NS;
+}
+
 static unsigned wait_count(const struct worker_state *s)
 {
     uint64_t n = s->batch_hint;
-    /* Closed loop: leave slack, not every busy connection answers soon. Open loop: the
-     * completions to come are mostly of requests not sent yet, so the wait is bounded by
-     * time instead (one batch window, in run_loop). */
-    uint64_t busy = s->inflight < s->open ? s->inflight : s->open;
-    if (!s->plan->open_loop && n > busy / 4) n = busy / 4;
-    if (n > 32) n = 32;
+    /* Closed loop: leave slack, wait for no more than a quarter of the completions the
+     * requests in flight would bring (depth 1: a quarter of the busy connections). Open
+     * loop: the completions to come are mostly of requests not sent yet, so the wait is
+     * bounded by time instead (one batch window, in run_loop). */
+    uint64_t busy = (uint64_t)s->open * s->plan->pipeline;
+    if (busy > s->inflight) busy = s->inflight;
+    uint64_t coming = busy * 16 / s->responses_per_cqe16;
+    if (!s->plan->open_loop && n > coming / 4) n = coming / 4;
+    if (n > BATCH_MAX) n = BATCH_MAX;
     return n ? (unsigned)n : 1;
 }
 
@@ -924,6 +948,7 @@ static void run_loop(struct worker_state *s)
     uint64_t now = mono_ns();
     for (;;) {
         if (now >= s->next_rotate) rotate_stats(s, now);
+        if (now >= s->next_tune) tune_batch(s, now);
         if (!s->stopping) {
             if (atomic_load_explicit(w->stop, memory_order_relaxed)) break;
             if (w->end_ns && now >= w->end_ns) {
@@ -1219,6 +1244,9 @@ static void *worker_main(void *arg)
     s->next_shape_check = UINT64_MAX;
     s->next_arrival = UINT64_MAX;
     s->batch_window = BATCH_WINDOW_MIN_NS;
+    s->responses_per_cqe16 = 16;
+    s->tune_at = now;
+    s->next_tune = now + BATCH_TUNE_NS / 4;  /* a first guess soon, then every BATCH_TUNE_NS */
     if (p->shaped && !p->open_loop) {
         if (!s->conn_user) s->active = 0;  /* sharing: every connection of the pool opens */
         update_users(s, now);
