@@ -37,6 +37,17 @@ double summary_rps(const struct summary *s)
     return s->duration_s > 0 ? (double)answered / s->duration_s : 0;
 }
 
+double summary_cpu_us_per_request(const struct summary *s)
+{
+    uint64_t done = s->total->issued > s->in_flight ? s->total->issued - s->in_flight : 0;
+    return done ? s->client.cpu_s * 1e6 / (double)done : 0;
+}
+
+double summary_completions_per_wait(const struct summary *s)
+{
+    return s->client.waits ? (double)s->client.completions / (double)s->client.waits : 0;
+}
+
 bool summary_thresholds(const struct summary *s, struct threshold_result res[])
 {
     return threshold_eval(&s->plan->thresholds, s->total, s->duration_s, s->watch, s->watch ? s->plan->nwatch : 0, 0,
@@ -63,6 +74,20 @@ static void report_verdict(FILE *out, const struct summary *s)
     struct grade g;
     threshold_grade(s->plan->slo_set ? &s->plan->slo : NULL, s->total, &g);
     fprintf(out, "  %-12s %c: %s\n", "Grade", g.letter, g.reason);
+}
+
+/* What barrage used, and a warning when a worker had no CPU to spare: then the rate and
+ * the latencies may be the client's, not the server's. */
+static void report_client(FILE *out, const struct summary *s)
+{
+    const struct client_use *c = &s->client;
+    fprintf(out, "  %-12s CPU %.2fs, %.1fus per request; workers busy %.0f%% (busiest %.0f%%); %.1f completions per wait\n",
+            "Client", c->cpu_s, summary_cpu_us_per_request(s), c->worker_busy_mean_pct, c->worker_busy_max_pct,
+            summary_completions_per_wait(s));
+    if (c->worker_busy_max_pct >= CLIENT_SATURATED_PCT)
+        fprintf(out, "  %-12s worker %u was busy %.0f%% of its run: barrage may have limited the load "
+                     "(give it more threads or CPUs, -t)\n",
+                "Warning", c->busiest_worker, c->worker_busy_max_pct);
 }
 
 /* --watch-pid: one line per watched process, CPU and how its memory went; a warning when
@@ -328,6 +353,7 @@ void report_summary(FILE *out, const struct summary *s)
     if (t->retried_requests)
         fprintf(out, ", retried after a keep-alive close %llu", (unsigned long long)t->retried_requests);
     fputc('\n', out);
+    report_client(out, s);
     report_server(out, s);
     report_verdict(out, s);
 }

@@ -39,6 +39,19 @@ struct watch_result {
     double cpu_mean_pct, cpu_max_pct;
 };
 
+/* What barrage itself used: a load generator that is short of CPU limits the rate it
+ * reports, and this is how a user can tell. */
+struct client_use {
+    double cpu_s;                /* the process's user + system CPU from the workers' start */
+    double worker_busy_max_pct;  /* the busiest worker's CPU in its loop / its loop's time */
+    double worker_busy_mean_pct;
+    unsigned busiest_worker;
+    uint64_t waits;              /* io_uring waits (system calls) of all workers */
+    uint64_t completions;        /* completions they handled */
+};
+/* The busiest worker at or above this share of its time is a saturated client. */
+#define CLIENT_SATURATED_PCT 90.0
+
 struct summary {
     const struct plan *plan;
     const struct stats *total;   /* every worker, every interval */
@@ -53,6 +66,7 @@ struct summary {
     char stopped_early[256];     /* --abort-on-fail stopped the run: why; "" otherwise */
     double start_epoch;          /* wall clock at the start, seconds since 1970 */
     const struct watch_result *watch;  /* --watch-pid: plan->nwatch of them; NULL otherwise */
+    struct client_use client;
 };
 
 /* One interval, the row-th of the run (from 0). Off a terminal a table row (and its header
@@ -69,6 +83,10 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
 bool summary_thresholds(const struct summary *s, struct threshold_result res[]);
 /* Responses per second: complete responses (any status) over the duration. */
 double summary_rps(const struct summary *s);
+/* barrage's own CPU per request finished (answered or failed), in microseconds. */
+double summary_cpu_us_per_request(const struct summary *s);
+/* Completions handled per io_uring wait: how well the workers batched. */
+double summary_completions_per_wait(const struct summary *s);
 /* Open loop: the mean target rate over the run (scheduled arrivals per second); else 0. */
 double summary_target_rps(const struct summary *s);
 /* "850us", "1.25ms", "2.50s" */

@@ -195,6 +195,16 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
             (unsigned long long)t->conns_opened, s->max_open, (unsigned long long)t->closed_by_server,
             (unsigned long long)t->closed_by_client, (unsigned long long)t->reused_requests,
             (unsigned long long)t->retried_requests);
+    fputs(",\"client\":{", f);
+    json_named_number(f, "cpu_s", s->client.cpu_s);
+    json_named_number(f, ",cpu_us_per_request", summary_cpu_us_per_request(s));
+    json_named_number(f, ",worker_busy_mean_pct", s->client.worker_busy_mean_pct);
+    json_named_number(f, ",worker_busy_max_pct", s->client.worker_busy_max_pct);
+    fprintf(f, ",\"saturated\":%s,\"waits\":%llu,\"completions\":%llu,",
+            s->client.worker_busy_max_pct >= CLIENT_SATURATED_PCT ? "true" : "false",
+            (unsigned long long)s->client.waits, (unsigned long long)s->client.completions);
+    json_named_number(f, "completions_per_wait", summary_completions_per_wait(s));
+    fputc('}', f);
     if (p->scenario_file) json_steps(f, s);
     json_verdict(f, s);
     if (s->watch) json_watch(f, s);

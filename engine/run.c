@@ -207,6 +207,22 @@ bool run_interrupted(void)
     return signals_seen > 0;
 }
 
+static double rusage_cpu_s(const struct rusage *r)
+{
+    return (double)(r->ru_utime.tv_sec + r->ru_stime.tv_sec) + (double)(r->ru_utime.tv_usec + r->ru_stime.tv_usec) / 1e6;
+}
+
+/* Adds worker i (of n) to what the client used. */
+static void add_client_use(struct client_use *c, const struct worker *w, unsigned i, unsigned n)
+{
+    uint64_t ran = w->stopped_ns > w->start_ns ? w->stopped_ns - w->start_ns : 0;
+    double pct = ran ? 100.0 * (double)w->cpu_ns / (double)ran : 0;
+    if (i == 0 || pct > c->worker_busy_max_pct) c->worker_busy_max_pct = pct, c->busiest_worker = i;
+    c->worker_busy_mean_pct += pct / n;
+    c->waits += w->waits;
+    c->completions += w->completions;
+}
+
 int run_once(const struct plan *p, const struct run_opts *o, struct run_output *out)
 {
     unsigned n = p->threads;
@@ -231,6 +247,8 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    struct rusage ru0;
+    getrusage(RUSAGE_SELF, &ru0);
     uint64_t start = mono_ns();
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
@@ -282,7 +300,11 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
         sum->queued_at_stop += w->queued_at_stop;
         sum->max_open += w->max_open;
         if (w->stopped_ns > stopped) stopped = w->stopped_ns;
+        add_client_use(&sum->client, w, i, started);
     }
+    struct rusage ru1;
+    getrusage(RUSAGE_SELF, &ru1);
+    sum->client.cpu_s = rusage_cpu_s(&ru1) - rusage_cpu_s(&ru0);
     if (started < n) code = 1;
     sum->duration_s = (double)(stopped - start) / 1e9;
     /* the last, partial interval: what was published after the reporter's last look */

@@ -920,6 +920,7 @@ static void tune_batch(struct worker_state *s, uint64_t now)
     if (s->cqes && answered > s->tune_answered)
         s->responses_per_cqe16 = (answered - s->tune_answered) * 16 / s->cqes;
     if (s->responses_per_cqe16 < 16) s->responses_per_cqe16 = 16;
+    s->cqes_done += s->cqes;
     s->cqes = 0;
     s->tune_answered = answered;
     s->tune_at = now;
@@ -990,6 +991,7 @@ static void run_loop(struct worker_state *s)
             for (uint32_t i = 0; i < s->nunstamped; i++) s->conns[s->unstamped[i]].t_connect = t;
             s->nunstamped = 0;
         }
+        s->waits++;
         int rc = io_uring_submit_and_wait_timeout(ring, &cqe, want, &ts, NULL);
         if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN) {
             snprintf(w->errmsg, sizeof(w->errmsg), "io_uring wait: %s", strerror(-rc));
@@ -1222,6 +1224,13 @@ static void record_in_flight(struct worker_state *s, uint64_t now)
             hist_record(age, now > s->ufifo_at[j] ? (now - s->ufifo_at[j]) / 1000 : 0);
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -1269,7 +1278,11 @@ static void *worker_main(void *arg)
         schedule_next(s);
     }
 
+    uint64_t cpu0 = thread_cpu_ns();
     run_loop(s);
+    w->cpu_ns = thread_cpu_ns() - cpu0;
+    w->waits = s->waits;
+    w->completions = s->cqes_done + s->cqes;
 
     record_in_flight(s, w->stopped_ns);
     w->queued_at_stop = s->wait_len;

@@ -36,6 +36,9 @@ struct worker {
     uint64_t queued_at_stop;     /* of in_flight: open loop, still waiting for a connection */
     uint64_t stopped_ns;         /* when the worker left its loop */
     uint32_t max_open;           /* most connections open at once */
+    uint64_t cpu_ns;             /* this thread's CPU time in its loop (user + system) */
+    uint64_t waits;              /* io_uring waits (system calls) in its loop */
+    uint64_t completions;        /* completions handled in its loop */
 
     pthread_t thread;
 };

@@ -64,6 +64,8 @@ struct worker_state {
     uint64_t batch_hint;         /* completions to wait for (see BATCH_WINDOW_DIV) */
     uint64_t batch_window;       /* ns: how late a batched wait may end (see BATCH_WINDOW_DIV) */
     uint64_t cqes;               /* completions since tune_at */
+    uint64_t cqes_done;          /* completions before tune_at */
+    uint64_t waits;              /* io_uring waits so far */
     uint64_t tune_at, next_tune; /* the batch was last measured, and is next (tune_batch) */
     uint64_t tune_answered;      /* issued - inflight at tune_at */
     uint64_t responses_per_cqe16;  /* recent responses per completion, times 16 (>= 16) */

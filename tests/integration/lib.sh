@@ -215,7 +215,23 @@ try:
             bad.append("schedule_lag_us.count %d != issued %d" % (j["schedule_lag_us"]["count"], r["issued"]))
     if j["connect_us"]["count"] > c["opened"]:
         bad.append("connect_us.count %d > connections.opened %d" % (j["connect_us"]["count"], c["opened"]))
-    for name, v in list(r.items()) + list(e.items()) + list(c.items()):
+    # what barrage used: derived fields agree with what they are derived from
+    cl = j["client"]
+    done = r["issued"] - r["in_flight"]
+    if done and abs(cl["cpu_us_per_request"] - cl["cpu_s"] * 1e6 / done) > 0.001 * cl["cpu_us_per_request"] + 0.01:
+        bad.append("client.cpu_us_per_request %s != cpu_s * 1e6 / finished %d" % (cl["cpu_us_per_request"], done))
+    if cl["waits"] and abs(cl["completions_per_wait"] - cl["completions"] / cl["waits"]) > 0.01:
+        bad.append("client.completions_per_wait %s != completions / waits" % cl["completions_per_wait"])
+    if cl["saturated"] != (cl["worker_busy_max_pct"] >= 90):
+        bad.append("client.saturated %s but the busiest worker %s%%" % (cl["saturated"], cl["worker_busy_max_pct"]))
+    if cl["worker_busy_mean_pct"] > cl["worker_busy_max_pct"] + 0.01:
+        bad.append("client: mean busy share above the busiest worker's")
+    if done and (cl["cpu_s"] <= 0 or not cl["waits"]):
+        bad.append("client: %d requests finished with cpu_s %s and %d waits" % (done, cl["cpu_s"], cl["waits"]))
+    # every response arrives in at least one completion (pipelined ones may share one)
+    if cl["completions"] * j["pipeline"] < answered:
+        bad.append("client.completions %d for %d responses at depth %d" % (cl["completions"], answered, j["pipeline"]))
+    for name, v in list(r.items()) + list(e.items()) + list(c.items()) + list(cl.items()):
         if isinstance(v, (int, float)) and v < 0: bad.append("%s is negative" % name)
 except (KeyError, TypeError) as x:
     bad.append("field missing: %s" % x)
