@@ -392,6 +392,7 @@ static void page(FILE *f, const struct summary *s)
     html_status_table(f, s);
     html_errors_table(f, s);
     html_connections_table(f, s);
+    html_client_table(f, s);
     fputs("</div>\n", f);
     if (s->watch && s->plan->nwatch) {
         fputs("<div class=\"grid\" style=\"margin-top:16px\">\n", f);

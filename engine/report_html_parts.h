@@ -21,6 +21,8 @@ void html_steps_table(FILE *f, const struct summary *s);   /* scenarios only */
 void html_status_table(FILE *f, const struct summary *s);
 void html_errors_table(FILE *f, const struct summary *s);
 void html_connections_table(FILE *f, const struct summary *s);
+/* What barrage used, with a warning when a worker had no CPU to spare. */
+void html_client_table(FILE *f, const struct summary *s);
 void html_watch_table(FILE *f, const struct summary *s);   /* --watch-pid only */
 
 #endif

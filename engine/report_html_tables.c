@@ -213,6 +213,23 @@ void html_connections_table(FILE *f, const struct summary *s)
     fputs("</dl></section>\n", f);
 }
 
+void html_client_table(FILE *f, const struct summary *s)
+{
+    const struct client_use *c = &s->client;
+    fputs("<section class=\"card\"><h3>Load generator</h3><p class=\"note\">What barrage itself used (CPU: 100% = one "
+          "core).</p><dl class=\"kv\">", f);
+    fprintf(f, "<dt>CPU</dt><dd>%.2f s</dd><dt>CPU per request</dt><dd>%.1f &micro;s</dd>", c->cpu_s,
+            summary_cpu_us_per_request(s));
+    fprintf(f, "<dt>workers busy, mean</dt><dd>%.0f%%</dd><dt>busiest worker</dt><dd>%.0f%%</dd>",
+            c->worker_busy_mean_pct, c->worker_busy_max_pct);
+    fprintf(f, "<dt>completions per io_uring wait</dt><dd>%.1f</dd></dl>", summary_completions_per_wait(s));
+    if (c->worker_busy_max_pct >= CLIENT_SATURATED_PCT)
+        fprintf(f, "<p class=\"callout warn\"><b>The load generator was saturated:</b> worker %u was busy %.0f%% of "
+                   "its run, so the rate and latencies may be barrage's limit, not the server's. Give it more "
+                   "threads or CPUs (-t).</p>", c->busiest_worker, c->worker_busy_max_pct);
+    fputs("</section>\n", f);
+}
+
 void html_watch_table(FILE *f, const struct summary *s)
 {
     const struct plan *p = s->plan;

@@ -1,7 +1,8 @@
 /* The --html report from a made-up summary: every string from outside (URL, step names,
  * failure reasons, threshold expressions, process names) arrives escaped, the chart data
  * holds no "<" that could end its <script>, the sections a summary calls for are there
- * (steps, open loop, TLS, the watched server and its leak warning), and a path that cannot
+ * (steps, open loop, TLS, the watched server and its leak warning, the load generator's
+ * CPU and its saturation warning), and a path that cannot
  * be written fails with one line, before the run (report_html_check) and after it.
  * HTML_OUT=FILE also writes the page there, to look at (tests/integration/68_html.sh
  * loads it in a browser). */
@@ -112,7 +113,9 @@ static struct stats *fixture(struct summary *s)
     snprintf(watch[1].comm, sizeof(watch[1].comm), "worker");
 
     *s = (struct summary){.plan = &plan, .total = t, .duration_s = 10, .in_flight = 10, .intervals = rec,
-                          .nintervals = 20, .max_open = 16, .threads = 2, .start_epoch = 1.7e9, .watch = watch};
+                          .nintervals = 20, .max_open = 16, .threads = 2, .start_epoch = 1.7e9, .watch = watch,
+                          .client = {.cpu_s = 0.509, .worker_busy_mean_pct = 80, .worker_busy_max_pct = 95,
+                                     .busiest_worker = 1, .waits = 100, .completions = 5000}};
     return t;
 }
 
@@ -159,6 +162,10 @@ static void writes_an_escaped_page(void)
         CHECK(strstr(page, "Scenario steps") && strstr(page, "list items"));
         CHECK(strstr(page, "Connection refused"));
         CHECK(strstr(page, "Possible memory leak"));
+        /* 0.509 s over 5100 - 10 finished: 100 us each */
+        CHECK(strstr(page, "<dt>CPU per request</dt><dd>100.0 &micro;s</dd>"));
+        CHECK(strstr(page, "<dt>completions per io_uring wait</dt><dd>50.0</dd>"));
+        CHECK(strstr(page, "The load generator was saturated:</b> worker 1 was busy 95%"));
         CHECK(strstr(page, "exited"));
         CHECK(strstr(page, "id=\"c-rss\""));
         CHECK(!strstr(page, "sourceMappingURL"));
