@@ -292,8 +292,11 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
             fprintf(stderr, "barrage: worker %u: %s\n", i, w->errmsg);
             code = 1;
         }
-        /* After the join the slots are ours: the published one, then the current one. */
+        /* After the join the slots are ours: the published one, then the current one. Both
+         * go into the last interval, but only the current one's gauges: they are the newer. */
+        uint64_t open = interval->open_conns, users = interval->active_users, queued = interval->queued;
         collect(w, 1, interval, out->total, 0);
+        interval->open_conns = open, interval->active_users = users, interval->queued = queued;
         stats_add(interval, handover_current(&w->stats));
         stats_add(out->total, handover_current(&w->stats));
         sum->in_flight += w->in_flight;

@@ -79,7 +79,8 @@ struct stats {
 struct stats *stats_create(uint64_t highest_us, uint32_t nsteps);
 void stats_destroy(struct stats *s);
 void stats_reset(struct stats *s);
-/* dst += src (the gauge open_conns is summed too: callers add one slot per worker). */
+/* dst += src (the gauges open_conns, active_users and queued are summed too: callers add one
+ * slot per worker, and keep only the newer of two slots' gauges from one worker). */
 void stats_add(struct stats *dst, const struct stats *src);
 
 const char *err_class_name(enum err_class e);

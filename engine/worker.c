@@ -882,11 +882,17 @@ static void scan_timers(struct worker_state *s, uint64_t now)
     if (next_backoff < s->next_scan) s->next_scan = next_backoff;
 }
 
-static void rotate_stats(struct worker_state *s, uint64_t now)
+/* The gauges of the slot about to be published (or left as the last one). */
+static void record_gauges(struct worker_state *s)
 {
     s->cur->open_conns = s->open;
     s->cur->active_users = s->conn_user ? s->users_active : s->active;
     s->cur->queued = s->wait_len;
+}
+
+static void rotate_stats(struct worker_state *s, uint64_t now)
+{
+    record_gauges(s);
     s->cur->boundary = (now - s->w->start_ns) / s->plan->interval_ns;
     struct stats *next = handover_publish(&s->w->stats);
     if (!next) {
@@ -1288,7 +1294,7 @@ static void *worker_main(void *arg)
     w->queued_at_stop = s->wait_len;
     w->in_flight = s->inflight;
     w->max_open = s->max_open;
-    s->cur->open_conns = s->open;
+    record_gauges(s);
     state_destroy(s);
     if (p->scenario_file) extract_thread_exit();  /* this thread's JSON arena */
     atomic_store_explicit(&w->done, true, memory_order_release);
