@@ -215,6 +215,11 @@ try:
             bad.append("schedule_lag_us.count %d != issued %d" % (j["schedule_lag_us"]["count"], r["issued"]))
     if j["connect_us"]["count"] > c["opened"]:
         bad.append("connect_us.count %d > connections.opened %d" % (j["connect_us"]["count"], c["opened"]))
+    # an interval's open connections never exceed the sum of each worker's peak
+    for i, iv in enumerate(j.get("intervals", [])):
+        if iv["users"] > c["max_open"]:
+            bad.append("intervals[%d].users %d > connections.max_open %d" % (i, iv["users"], c["max_open"]))
+            break
     # what barrage used: derived fields agree with what they are derived from
     cl = j["client"]
     done = r["issued"] - r["in_flight"]
