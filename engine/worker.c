@@ -55,18 +55,6 @@
 #define BACKOFF_MAX_NS (1000ull * 1000000)
 #define MAX_TICK_NS (50ull * 1000000)
 #define SHAPE_TICK_NS 1000000ull    /* a shaped user count is re-read this often */
-/* Waiting for several completions per system call is where io_uring saves CPU (each
- * wait that sleeps costs two context switches), but every response in a batch is timed
- * when the batch returns. So wait for about as many completions as the recent rate
- * brings in a window of 1/BATCH_WINDOW_DIV of the recent median latency (at least
- * BATCH_WINDOW_MIN_NS), and never longer than BATCH_MAX_WAIT_NS: the timing error stays
- * a few percent of what is measured. The rate is re-measured every BATCH_TUNE_NS, not
- * once per report interval, so that a run batches from its first tenth of a second. */
-#define BATCH_WINDOW_DIV 20
-#define BATCH_WINDOW_MIN_NS 50000ull
-#define BATCH_MAX_WAIT_NS 1000000ull
-#define BATCH_TUNE_NS 100000000ull
-#define BATCH_MAX 64
 
 static struct io_uring_sqe *get_sqe(struct worker_state *s)
 {
@@ -906,46 +894,17 @@ static void rotate_stats(struct worker_state *s, uint64_t now)
 
 /* ---- the loop ---- */
 
-/* Re-measures the batch (see BATCH_WINDOW_DIV): the window from the median latency of
- * the interval so far (the last one's while this one has too few responses), the hint
- * from the completions and responses since the last tune. */
+/* The batch is measured on service time: what a wait's lateness adds to. */
 static void tune_batch(struct worker_state *s, uint64_t now)
 {
-    uint64_t span = now - s->tune_at;
-    /* (in open loop inflight also counts arrivals still waiting, not yet issued) */
     uint64_t answered = s->issued > s->inflight ? s->issued - s->inflight : 0;
-    const struct hist *service = s->from_intended ? s->cur->service : s->cur->latency;
-    if (service->total >= 64) {
-        uint64_t window = hist_quantile(service, 0.5) * 1000 / BATCH_WINDOW_DIV;
-        if (window < BATCH_WINDOW_MIN_NS) window = BATCH_WINDOW_MIN_NS;
-        if (window > BATCH_MAX_WAIT_NS) window = BATCH_MAX_WAIT_NS;
-        s->batch_window = window;
-    }
-    s->batch_hint = span ? s->cqes * s->batch_window / span : 0;
-    /* Responses per completion, in 1/16: pipelined responses often share a receive. */
-    if (s->cqes && answered > s->tune_answered)
-        s->responses_per_cqe16 = (answered - s->tune_answered) * 16 / s->cqes;
-    if (s->responses_per_cqe16 < 16) s->responses_per_cqe16 = 16;
-    s->cqes_done += s->cqes;
-    s->cqes = 0;
-    s->tune_answered = answered;
-    s->tune_at = now;
-    s->next_tune = now + BATCH_TUNE_NS;
+    batch_tune(&s->batch, now, answered, s->from_intended ? s->cur->service : s->cur->latency);
 }
 
 static unsigned wait_count(const struct worker_state *s)
 {
-    uint64_t n = s->batch_hint;
-    /* Closed loop: leave slack, wait for no more than a quarter of the completions the
-     * requests in flight would bring (depth 1: a quarter of the busy connections). Open
-     * loop: the completions to come are mostly of requests not sent yet, so the wait is
-     * bounded by time instead (one batch window, in run_loop). */
     uint64_t busy = (uint64_t)s->open * s->plan->pipeline;
-    if (busy > s->inflight) busy = s->inflight;
-    uint64_t coming = busy * 16 / s->responses_per_cqe16;
-    if (!s->plan->open_loop && n > coming / 4) n = coming / 4;
-    if (n > BATCH_MAX) n = BATCH_MAX;
-    return n ? (unsigned)n : 1;
+    return batch_want(&s->batch, busy < s->inflight ? busy : s->inflight, s->plan->open_loop);
 }
 
 static void run_loop(struct worker_state *s)
@@ -955,7 +914,7 @@ static void run_loop(struct worker_state *s)
     uint64_t now = mono_ns();
     for (;;) {
         if (now >= s->next_rotate) rotate_stats(s, now);
-        if (now >= s->next_tune) tune_batch(s, now);
+        if (now >= s->batch.next_tune) tune_batch(s, now);
         if (!s->stopping) {
             if (atomic_load_explicit(w->stop, memory_order_relaxed)) break;
             if (w->end_ns && now >= w->end_ns) {
@@ -982,13 +941,13 @@ static void run_loop(struct worker_state *s)
         /* An arrival may leave up to one batch window late, so that a wait serves several
          * arrivals and completions: the lateness is measured (latency runs from the
          * schedule, schedule_lag shows it), never hidden. */
-        if (!s->stopping && s->next_arrival != UINT64_MAX && s->next_arrival + s->batch_window < wake)
-            wake = s->next_arrival + s->batch_window;
+        if (!s->stopping && s->next_arrival != UINT64_MAX && s->next_arrival + s->batch.window_ns < wake)
+            wake = s->next_arrival + s->batch.window_ns;
         if (w->end_ns && w->end_ns < wake) wake = w->end_ns;
         if (wake > now + MAX_TICK_NS) wake = now + MAX_TICK_NS;
         unsigned want = wait_count(s);
         if (want > 1 && wake > now + BATCH_MAX_WAIT_NS) wake = now + BATCH_MAX_WAIT_NS;
-        if (want > 1 && s->plan->open_loop && wake > now + s->batch_window) wake = now + s->batch_window;
+        if (want > 1 && s->plan->open_loop && wake > now + s->batch.window_ns) wake = now + s->batch.window_ns;
         uint64_t dt = wake > now ? wake - now : 0;
         struct __kernel_timespec ts = {.tv_sec = (long long)(dt / 1000000000), .tv_nsec = (long long)(dt % 1000000000)};
         struct io_uring_cqe *cqe;
@@ -1011,7 +970,7 @@ static void run_loop(struct worker_state *s)
             seen++;
         }
         io_uring_cq_advance(ring, seen);
-        s->cqes += seen;
+        s->batch.cqes += seen;
         if (s->buf_returned) {
             io_uring_buf_ring_advance(s->ring.br, (int)s->buf_returned);
             s->buf_returned = 0;
@@ -1258,10 +1217,7 @@ static void *worker_main(void *arg)
     s->active = w->nconns;
     s->next_shape_check = UINT64_MAX;
     s->next_arrival = UINT64_MAX;
-    s->batch_window = BATCH_WINDOW_MIN_NS;
-    s->responses_per_cqe16 = 16;
-    s->tune_at = now;
-    s->next_tune = now + BATCH_TUNE_NS / 4;  /* a first guess soon, then every BATCH_TUNE_NS */
+    batch_init(&s->batch, now);
     if (p->shaped && !p->open_loop) {
         if (!s->conn_user) s->active = 0;  /* sharing: every connection of the pool opens */
         update_users(s, now);
@@ -1288,7 +1244,7 @@ static void *worker_main(void *arg)
     run_loop(s);
     w->cpu_ns = thread_cpu_ns() - cpu0;
     w->waits = s->waits;
-    w->completions = s->cqes_done + s->cqes;
+    w->completions = batch_completions(&s->batch);
 
     record_in_flight(s, w->stopped_ns);
     w->queued_at_stop = s->wait_len;

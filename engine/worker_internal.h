@@ -5,6 +5,7 @@
 #ifndef BARRAGE_WORKER_INTERNAL_H
 #define BARRAGE_WORKER_INTERNAL_H
 
+#include "batch.h"
 #include "http_parse.h"
 #include "ring.h"
 #include "scenario.h"
@@ -61,14 +62,9 @@ struct worker_state {
     uint32_t src_next;           /* next source address index */
     struct stats *cur;
     uint64_t next_rotate, next_scan, scan_every;
-    uint64_t batch_hint;         /* completions to wait for (see BATCH_WINDOW_DIV) */
-    uint64_t batch_window;       /* ns: how late a batched wait may end (see BATCH_WINDOW_DIV) */
-    uint64_t cqes;               /* completions since tune_at */
-    uint64_t cqes_done;          /* completions before tune_at */
+    struct batch batch;          /* how many completions a wait asks for (batch.h) */
     uint64_t waits;              /* io_uring waits so far */
-    uint64_t tune_at, next_tune; /* the batch was last measured, and is next (tune_batch) */
-    uint64_t tune_answered;      /* issued - inflight at tune_at */
-    uint64_t responses_per_cqe16;  /* recent responses per completion, times 16 (>= 16) */
+
     bool stopping;               /* no new requests */
     bool static_steps;           /* a static program from a scenario file: keep its step's statistics */
     bool per_step;               /* responses are counted by the step code: static_steps, or users */
