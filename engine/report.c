@@ -48,6 +48,11 @@ double summary_completions_per_wait(const struct summary *s)
     return s->client.waits ? (double)s->client.completions / (double)s->client.waits : 0;
 }
 
+bool summary_client_saturated(const struct summary *s)
+{
+    return s->client.worker_busy_max_pct >= CLIENT_SATURATED_PCT;
+}
+
 bool summary_thresholds(const struct summary *s, struct threshold_result res[])
 {
     return threshold_eval(&s->plan->thresholds, s->total, s->duration_s, s->watch, s->watch ? s->plan->nwatch : 0, 0,
@@ -84,7 +89,7 @@ static void report_client(FILE *out, const struct summary *s)
     fprintf(out, "  %-12s CPU %.2fs, %.1fus per request; workers busy %.0f%% (busiest %.0f%%); %.1f completions per wait\n",
             "Client", c->cpu_s, summary_cpu_us_per_request(s), c->worker_busy_mean_pct, c->worker_busy_max_pct,
             summary_completions_per_wait(s));
-    if (c->worker_busy_max_pct >= CLIENT_SATURATED_PCT)
+    if (summary_client_saturated(s))
         fprintf(out, "  %-12s worker %u was busy %.0f%% of its run: barrage may have limited the load "
                      "(give it more threads or CPUs, -t)\n",
                 "Warning", c->busiest_worker, c->worker_busy_max_pct);

@@ -87,6 +87,8 @@ double summary_rps(const struct summary *s);
 double summary_cpu_us_per_request(const struct summary *s);
 /* Completions handled per io_uring wait: how well the workers batched. */
 double summary_completions_per_wait(const struct summary *s);
+/* The busiest worker reached CLIENT_SATURATED_PCT: barrage may have limited the load. */
+bool summary_client_saturated(const struct summary *s);
 /* Open loop: the mean target rate over the run (scheduled arrivals per second); else 0. */
 double summary_target_rps(const struct summary *s);
 /* "850us", "1.25ms", "2.50s" */

@@ -223,7 +223,7 @@ void html_client_table(FILE *f, const struct summary *s)
     fprintf(f, "<dt>workers busy, mean</dt><dd>%.0f%%</dd><dt>busiest worker</dt><dd>%.0f%%</dd>",
             c->worker_busy_mean_pct, c->worker_busy_max_pct);
     fprintf(f, "<dt>completions per io_uring wait</dt><dd>%.1f</dd></dl>", summary_completions_per_wait(s));
-    if (c->worker_busy_max_pct >= CLIENT_SATURATED_PCT)
+    if (summary_client_saturated(s))
         fprintf(f, "<p class=\"callout warn\"><b>The load generator was saturated:</b> worker %u was busy %.0f%% of "
                    "its run, so the rate and latencies may be barrage's limit, not the server's. Give it more "
                    "threads or CPUs (-t).</p>", c->busiest_worker, c->worker_busy_max_pct);

@@ -201,7 +201,7 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
     json_named_number(f, ",worker_busy_mean_pct", s->client.worker_busy_mean_pct);
     json_named_number(f, ",worker_busy_max_pct", s->client.worker_busy_max_pct);
     fprintf(f, ",\"saturated\":%s,\"waits\":%llu,\"completions\":%llu,",
-            s->client.worker_busy_max_pct >= CLIENT_SATURATED_PCT ? "true" : "false",
+            summary_client_saturated(s) ? "true" : "false",
             (unsigned long long)s->client.waits, (unsigned long long)s->client.completions);
     json_named_number(f, "completions_per_wait", summary_completions_per_wait(s));
     fputc('}', f);
