@@ -1,9 +1,9 @@
 /* The batching policy of a worker's waits (see batch.h). */
 #include "batch.h"
 
-void batch_init(struct batch *b, uint64_t now)
+void batch_init(struct batch *b, uint64_t now, unsigned window_div)
 {
-    *b = (struct batch){.window_ns = BATCH_WINDOW_MIN_NS, .per_cqe16 = 16, .tuned_at = now,
+    *b = (struct batch){.window_ns = BATCH_WINDOW_MIN_NS, .window_div = window_div, .per_cqe16 = 16, .tuned_at = now,
                         .next_tune = now + BATCH_TUNE_NS / 4};
 }
 
@@ -11,7 +11,7 @@ void batch_tune(struct batch *b, uint64_t now, uint64_t answered, const struct h
 {
     uint64_t span = now - b->tuned_at;
     if (latency->total >= 64) {
-        uint64_t window = hist_quantile(latency, 0.5) * 1000 / BATCH_WINDOW_DIV;
+        uint64_t window = hist_quantile(latency, 0.5) * 1000 / b->window_div;
         if (window < BATCH_WINDOW_MIN_NS) window = BATCH_WINDOW_MIN_NS;
         if (window > BATCH_MAX_WAIT_NS) window = BATCH_MAX_WAIT_NS;
         b->window_ns = window;

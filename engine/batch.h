@@ -6,7 +6,13 @@
  * many completions as the recent rate brings in a window of 1/BATCH_WINDOW_DIV of the
  * recent median latency (at least BATCH_WINDOW_MIN_NS, at most BATCH_MAX_WAIT_NS): the
  * timing error stays a few percent of what is measured. The rate is re-measured every
- * BATCH_TUNE_NS (the first time at a quarter of that), so a run batches from its start. */
+ * BATCH_TUNE_NS (the first time at a quarter of that), so a run batches from its start.
+ *
+ * Pipelined connections in closed loop are timed from the kernel's receive time instead
+ * (rx_time.h), so there a wait's lateness reaches no latency: it only delays refilling a
+ * connection that still has half its requests in flight, which take about half the
+ * latency to be answered. Their window is 1/BATCH_WINDOW_DIV_RX_TIMED of the median,
+ * which keeps that delay well inside it, so the server never runs dry. */
 #ifndef BARRAGE_BATCH_H
 #define BARRAGE_BATCH_H
 
@@ -16,6 +22,7 @@
 #include "hist.h"
 
 #define BATCH_WINDOW_DIV 20
+#define BATCH_WINDOW_DIV_RX_TIMED 5
 #define BATCH_WINDOW_MIN_NS 50000ull
 #define BATCH_MAX_WAIT_NS 1000000ull
 #define BATCH_TUNE_NS 100000000ull
@@ -23,6 +30,7 @@
 
 struct batch {
     uint64_t window_ns;        /* how late a batched wait may end */
+    unsigned window_div;       /* the window is the median latency / window_div */
     uint64_t hint;             /* completions the recent rate brings in one window */
     uint64_t per_cqe16;        /* recent responses per completion, times 16 (>= 16) */
     uint64_t cqes;             /* completions since tuned_at: the worker adds them */
@@ -31,7 +39,9 @@ struct batch {
     uint64_t tuned_at, next_tune;
 };
 
-void batch_init(struct batch *b, uint64_t now);
+/* window_div: BATCH_WINDOW_DIV, or BATCH_WINDOW_DIV_RX_TIMED where responses are timed
+ * from their arrival. */
+void batch_init(struct batch *b, uint64_t now, unsigned window_div);
 /* Re-measures at now: answered is the worker's count of requests finished so far, latency
  * the histogram of the interval so far (the last window is kept while it holds fewer than
  * 64 values). */

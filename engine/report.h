@@ -48,6 +48,7 @@ struct client_use {
     unsigned busiest_worker;
     uint64_t waits;              /* io_uring waits (system calls) of all workers */
     uint64_t completions;        /* completions they handled */
+    uint64_t kernel_timed;       /* receives timed from the kernel's arrival time (rx_time.h) */
 };
 /* The busiest worker at or above this share of its time is a saturated client. */
 #define CLIENT_SATURATED_PCT 90.0

@@ -220,6 +220,7 @@ static void add_client_use(struct client_use *c, const struct worker *w, unsigne
     if (i == 0 || pct > c->worker_busy_max_pct) c->worker_busy_max_pct = pct, c->busiest_worker = i;
     c->worker_busy_mean_pct += pct / n;
     c->waits += w->waits;
+    c->kernel_timed += w->kernel_timed;
     c->completions += w->completions;
 }
 

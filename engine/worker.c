@@ -35,6 +35,7 @@
  * c->tls in send_bytes() and on_recv().
  */
 #include "worker_internal.h"
+#include "rx_time.h"
 
 #include <errno.h>
 #include <math.h>
@@ -93,6 +94,7 @@ static int open_socket(struct worker_state *s)
     if (fd < 0) return -errno;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (s->rx_timed) setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
     if (p->spread_sources) {
         /* Against a loopback target, rotate the source over 127.x.y.z so the
          * ephemeral ports of one source (~28k) never run out, TIME_WAIT included.
@@ -375,7 +377,8 @@ bool worker_send_bytes(struct worker_state *s, struct conn *c, uint32_t idx, con
 static void arm_recv(struct worker_state *s, struct conn *c, uint32_t idx)
 {
     struct io_uring_sqe *sqe = get_sqe(s);
-    if (s->ring.multishot) io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+    if (s->rx_timed) io_uring_prep_recvmsg_multishot(sqe, c->fd, &s->rx_msg, 0);
+    else if (s->ring.multishot) io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
     else io_uring_prep_recv(sqe, c->fd, NULL, 0, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = RING_BGID;
@@ -546,6 +549,10 @@ static void response_done(struct worker_state *s, struct conn *c, uint32_t idx, 
 {
     const struct plan *p = s->plan;
     uint64_t sent = s->sent_at[(size_t)idx * p->pipeline + c->head];
+    /* now may be the kernel's arrival time (rx_time.h): never before the send, even with
+     * the two clocks' offset a few nanoseconds off */
+    if (now < sent) now = sent;
+    if (c->t_first_byte < sent) c->t_first_byte = sent;
     if (++c->head == p->pipeline) c->head = 0;
     c->inflight--;
     s->inflight--;
@@ -678,7 +685,24 @@ static void on_recv(struct worker_state *s, struct conn *c, uint32_t idx, struct
     int res = cqe->res;
     bool more = cqe->flags & IORING_CQE_F_MORE;
     if (!more) c->recv_armed = 0;
-    if (res > 0) {
+    if (res > 0 && s->rx_timed) {
+        char *buf = s->ring.bufs + (size_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT) * s->ring.buf_size;
+        struct rx_bytes rx;
+        bool ok = rx_time_unwrap(&s->rx_msg, buf, res, s->mono_minus_real, now, &rx);
+        s->kernel_timed += ok && rx.kernel_timed;
+        /* the responses are timed from their arrival; what they lead to runs from now */
+        bool alive = ok && rx.len ? consume(s, c, idx, rx.data, rx.len, rx.at) : true;
+        return_buffer(s, cqe->flags);
+        if (!ok) {
+            s->cur->parse_reason[HTTP_E_STATUS]++;
+            conn_end(s, idx, ERR_PARSE);
+        } else if (!rx.len) {
+            on_eof(s, c, idx, now);
+        } else if (alive && c->state == C_OPEN) {
+            after_responses(s, c, idx, now);
+        }
+        return;
+    } else if (res > 0) {
         const char *data = s->ring.bufs + (size_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT) * s->ring.buf_size;
         bool alive = c->tls ? tls_receive(s, c, idx, data, (size_t)res, now) : consume(s, c, idx, data, (size_t)res, now);
         return_buffer(s, cqe->flags);
@@ -964,6 +988,7 @@ static void run_loop(struct worker_state *s)
             break;
         }
         now = mono_ns();
+        if (s->rx_timed) s->mono_minus_real = rx_time_offset();
         unsigned head, seen = 0;
         io_uring_for_each_cqe(ring, head, cqe) {
             worker_dispatch(s, cqe, now);
@@ -1152,6 +1177,8 @@ static struct worker_state *state_create(struct worker *w)
         state_destroy(s);
         return NULL;
     }
+    s->rx_timed = s->ring.multishot && p->pipeline > 1 && !p->open_loop && !s->tls_ctx;
+    rx_time_msghdr(&s->rx_msg);
     s->scan_every = p->timeout_ns / 20;
     if (s->scan_every > 100000000) s->scan_every = 100000000;
     if (s->scan_every < 1000000) s->scan_every = 1000000;
@@ -1217,7 +1244,7 @@ static void *worker_main(void *arg)
     s->active = w->nconns;
     s->next_shape_check = UINT64_MAX;
     s->next_arrival = UINT64_MAX;
-    batch_init(&s->batch, now);
+    batch_init(&s->batch, now, s->rx_timed ? BATCH_WINDOW_DIV_RX_TIMED : BATCH_WINDOW_DIV);
     if (p->shaped && !p->open_loop) {
         if (!s->conn_user) s->active = 0;  /* sharing: every connection of the pool opens */
         update_users(s, now);
@@ -1244,6 +1271,7 @@ static void *worker_main(void *arg)
     run_loop(s);
     w->cpu_ns = thread_cpu_ns() - cpu0;
     w->waits = s->waits;
+    w->kernel_timed = s->kernel_timed;
     w->completions = batch_completions(&s->batch);
 
     record_in_flight(s, w->stopped_ns);

@@ -39,6 +39,7 @@ struct worker {
     uint64_t cpu_ns;             /* this thread's CPU time in its loop (user + system) */
     uint64_t waits;              /* io_uring waits (system calls) in its loop */
     uint64_t completions;        /* completions handled in its loop */
+    uint64_t kernel_timed;       /* of them, receives timed by the kernel (rx_time.h) */
 
     pthread_t thread;
 };

@@ -5,6 +5,8 @@
 #ifndef BARRAGE_WORKER_INTERNAL_H
 #define BARRAGE_WORKER_INTERNAL_H
 
+#include <sys/socket.h>
+
 #include "batch.h"
 #include "http_parse.h"
 #include "ring.h"
@@ -64,6 +66,12 @@ struct worker_state {
     uint64_t next_rotate, next_scan, scan_every;
     struct batch batch;          /* how many completions a wait asks for (batch.h) */
     uint64_t waits;              /* io_uring waits so far */
+    /* Pipelined plain connections are read with recvmsg and timed from the kernel's
+     * receive time of their bytes (rx_time.h). */
+    bool rx_timed;
+    struct msghdr rx_msg;        /* what each of their recvmsg asks for */
+    int64_t mono_minus_real;     /* measured after each wait */
+    uint64_t kernel_timed;       /* receives timed by the kernel */
 
     bool stopping;               /* no new requests */
     bool static_steps;           /* a static program from a scenario file: keep its step's statistics */

@@ -233,6 +233,11 @@ try:
         bad.append("client: mean busy share above the busiest worker's")
     if done and (cl["cpu_s"] <= 0 or not cl["waits"]):
         bad.append("client: %d requests finished with cpu_s %s and %d waits" % (done, cl["cpu_s"], cl["waits"]))
+    # receives timed by the kernel (rx_time.h): some of the completions, pipelined only
+    if cl["kernel_timed_receives"] > cl["completions"]:
+        bad.append("client.kernel_timed_receives %d > completions %d" % (cl["kernel_timed_receives"], cl["completions"]))
+    if j["pipeline"] == 1 and cl["kernel_timed_receives"]:
+        bad.append("client.kernel_timed_receives %d at depth 1" % cl["kernel_timed_receives"])
     # every response arrives in at least one completion (pipelined ones may share one)
     if cl["completions"] * j["pipeline"] < answered:
         bad.append("client.completions %d for %d responses at depth %d" % (cl["completions"], answered, j["pipeline"]))

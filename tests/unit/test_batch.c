@@ -1,7 +1,8 @@
 /* The batching policy of a worker's io_uring waits (engine/batch.c): the first measure
  * comes early, the wait asks for what the rate brings in 1/20 of the median latency (within
  * 50 us..1 ms), closed loop keeps to a quarter of the completions the busy requests would
- * bring (fewer when pipelined responses share a receive), and never more than 64. */
+ * bring (fewer when pipelined responses share a receive), and never more than 64; where
+ * responses are timed from their arrival the window is a fifth of the median. */
 #include <stdlib.h>
 
 #include "batch.h"
@@ -20,7 +21,7 @@ static struct hist *latency(uint64_t n, uint64_t us)
 static void starts_unbatched_and_measures_within_25ms(void)
 {
     struct batch b;
-    batch_init(&b, 1000 * MS);
+    batch_init(&b, 1000 * MS, BATCH_WINDOW_DIV);
     CHECK_EQ_U(batch_want(&b, 64, false), 1);
     CHECK_EQ_U(b.next_tune, 1025 * MS);
     CHECK_EQ_U(b.window_ns, BATCH_WINDOW_MIN_NS);
@@ -39,7 +40,7 @@ static void starts_unbatched_and_measures_within_25ms(void)
 static void window_follows_the_median_within_bounds(void)
 {
     struct batch b;
-    batch_init(&b, 0);
+    batch_init(&b, 0, BATCH_WINDOW_DIV);
     struct hist *h = latency(100, 10000);  /* p50 10 ms: 500 us */
     batch_tune(&b, 25 * MS, 0, h);
     CHECK_EQ_U(b.window_ns, 500000);
@@ -58,10 +59,29 @@ static void window_follows_the_median_within_bounds(void)
     hist_destroy(h);
 }
 
+/* Responses timed from their arrival (rx_time.h): the window only has to keep a
+ * pipelined connection from running dry, a fifth of the median. */
+static void window_is_a_fifth_of_the_median_when_timed_by_the_kernel(void)
+{
+    struct batch b;
+    batch_init(&b, 0, BATCH_WINDOW_DIV_RX_TIMED);
+    struct hist *h = latency(100, 2000);  /* p50 2 ms: 400 us */
+    b.cqes = 2500;                        /* 100,000 completions/s */
+    batch_tune(&b, 25 * MS, 10000, h);
+    CHECK_EQ_U(b.window_ns, 400000);
+    CHECK_EQ_U(b.hint, 40);
+    CHECK_EQ_U(batch_want(&b, 1024, false), 40);
+    hist_destroy(h);
+    h = latency(100, 10000);  /* p50 10 ms: capped at 1 ms */
+    batch_tune(&b, 125 * MS, 10000, h);
+    CHECK_EQ_U(b.window_ns, BATCH_MAX_WAIT_NS);
+    hist_destroy(h);
+}
+
 static void closed_loop_keeps_a_quarter_of_what_can_come(void)
 {
     struct batch b;
-    batch_init(&b, 0);
+    batch_init(&b, 0, BATCH_WINDOW_DIV);
     struct hist *h = latency(1000, 6000);  /* window 300 us */
     b.cqes = 10000;                        /* 100 ms: 100,000/s, hint 30 */
     batch_tune(&b, 100 * MS, 10000, h);    /* one response per completion */
@@ -88,7 +108,7 @@ static void closed_loop_keeps_a_quarter_of_what_can_come(void)
 static void responses_per_completion_never_below_one(void)
 {
     struct batch b;
-    batch_init(&b, 0);
+    batch_init(&b, 0, BATCH_WINDOW_DIV);
     struct hist *h = latency(100, 1000);
     b.cqes = 300;  /* large responses: several completions each */
     batch_tune(&b, 25 * MS, 100, h);
@@ -107,6 +127,7 @@ int main(void)
 {
     RUN(starts_unbatched_and_measures_within_25ms);
     RUN(window_follows_the_median_within_bounds);
+    RUN(window_is_a_fifth_of_the_median_when_timed_by_the_kernel);
     RUN(closed_loop_keeps_a_quarter_of_what_can_come);
     RUN(responses_per_completion_never_below_one);
     CHECK_EXIT();
