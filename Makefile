@@ -77,6 +77,7 @@ FUZZ_LIB_fuzz_slo_parse := shapes/slo.c
 FUZZ_LIB_fuzz_feeder_parse := engine/feeder.c
 FUZZ_LIB_fuzz_hdrlog_read := engine/hdrlog_read.c engine/hdrlog.c engine/hist.c
 FUZZ_LIB_fuzz_regex := engine/regex_vm.c
+FUZZ_LIB_fuzz_rx_time := engine/rx_time.c
 # The scenario loader reaches into most of the engine (durations, URLs, templates, captures).
 FUZZ_LIB_fuzz_scenario_load := $(LIB_SRC) $(GEN_SRC)
 .SECONDEXPANSION:

@@ -35,17 +35,31 @@ bool rx_time_unwrap(const struct msghdr *m, char *buf, int res, int64_t mono_min
     out->len = o->payloadlen;
     out->at = now;
     out->kernel_timed = false;
-    for (struct cmsghdr *cm = io_uring_recvmsg_cmsg_firsthdr(o, mh); cm; cm = io_uring_recvmsg_cmsg_nexthdr(o, mh, cm)) {
-        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_TIMESTAMPNS || cm->cmsg_len < CMSG_LEN(sizeof(struct timespec)) || cm->cmsg_len > o->controllen)
-            continue;
-        struct timespec ts;
-        memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
-        int64_t t = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + mono_minus_real;
-        /* A real-time clock stepped since the offset was taken can put t anywhere. */
-        if (t > 0 && (uint64_t)t <= now) {
-            out->at = (uint64_t)t;
-            out->kernel_timed = true;
+    /* The control messages, walked here rather than with liburing's helpers, which
+     * trust each message's length. */
+    const char *cm = (const char *)io_uring_recvmsg_name(o) + m->msg_namelen;
+    size_t left = o->controllen;
+    while (left >= sizeof(struct cmsghdr)) {
+        struct cmsghdr h;
+        memcpy(&h, cm, sizeof(h));
+        if (h.cmsg_len < sizeof(h) || h.cmsg_len > left) break;
+        if (h.cmsg_level == SOL_SOCKET && h.cmsg_type == SCM_TIMESTAMPNS &&
+            h.cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+            struct timespec ts;
+            memcpy(&ts, cm + CMSG_LEN(0), sizeof(ts));
+            /* Modulo 2^64, so a time before the monotonic clock's start wraps past now. A
+             * real-time clock stepped since the offset was taken can put t anywhere. */
+            uint64_t t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + (uint64_t)mono_minus_real;
+            if (ts.tv_sec >= 0 && ts.tv_sec < (1ll << 34) && ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000 && t &&
+                t <= now) {
+                out->at = t;
+                out->kernel_timed = true;
+            }
         }
+        size_t step = CMSG_ALIGN(h.cmsg_len);
+        if (step >= left) break;
+        cm += step;
+        left -= step;
     }
     return true;
 }

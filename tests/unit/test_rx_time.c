@@ -99,6 +99,15 @@ static void malformed_buffers_are_refused(void)
     CHECK(rx_time_unwrap(&m, buf, res, 0, 5000, &rx));
     CHECK(!rx.kernel_timed);
     CHECK_EQ_U(rx.at, 5000);
+    /* a length that wraps a pointer around (found by fuzz_rx_time) ends the walk */
+    ((struct cmsghdr *)(buf + sizeof(o)))->cmsg_len = (size_t)-8;
+    CHECK(rx_time_unwrap(&m, buf, res, 0, 5000, &rx));
+    CHECK(!rx.kernel_timed);
+    /* a time before the monotonic clock's start is no time */
+    res = layout(buf, &m, 100, "abcdef", 1);
+    CHECK(rx_time_unwrap(&m, buf, res, -200, 5000, &rx));
+    CHECK(!rx.kernel_timed);
+    CHECK_EQ_U(rx.at, 5000);
 }
 
 static uint64_t mono(void)
