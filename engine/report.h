@@ -49,6 +49,7 @@ struct client_use {
     uint64_t waits;              /* io_uring waits (system calls) of all workers */
     uint64_t completions;        /* completions they handled */
     uint64_t kernel_timed;       /* receives timed from the kernel's arrival time (rx_time.h) */
+    uint64_t sends;              /* send operations (requests, TLS flights) of all workers */
 };
 /* The busiest worker at or above this share of its time is a saturated client. */
 #define CLIENT_SATURATED_PCT 90.0

@@ -200,9 +200,10 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
     json_named_number(f, ",cpu_us_per_request", summary_cpu_us_per_request(s));
     json_named_number(f, ",worker_busy_mean_pct", s->client.worker_busy_mean_pct);
     json_named_number(f, ",worker_busy_max_pct", s->client.worker_busy_max_pct);
-    fprintf(f, ",\"saturated\":%s,\"waits\":%llu,\"completions\":%llu,\"kernel_timed_receives\":%llu,",
+    fprintf(f, ",\"saturated\":%s,\"waits\":%llu,\"completions\":%llu,\"kernel_timed_receives\":%llu,\"sends\":%llu,",
             summary_client_saturated(s) ? "true" : "false", (unsigned long long)s->client.waits,
-            (unsigned long long)s->client.completions, (unsigned long long)s->client.kernel_timed);
+            (unsigned long long)s->client.completions, (unsigned long long)s->client.kernel_timed,
+            (unsigned long long)s->client.sends);
     json_named_number(f, "completions_per_wait", summary_completions_per_wait(s));
     fputc('}', f);
     if (p->scenario_file) json_steps(f, s);

@@ -221,6 +221,7 @@ static void add_client_use(struct client_use *c, const struct worker *w, unsigne
     c->worker_busy_mean_pct += pct / n;
     c->waits += w->waits;
     c->kernel_timed += w->kernel_timed;
+    c->sends += w->sends;
     c->completions += w->completions;
 }
 

@@ -333,6 +333,7 @@ static void tls_flush(struct worker_state *s, struct conn *c, uint32_t idx)
     struct io_uring_sqe *sqe = get_sqe(s);
     io_uring_prep_send(sqe, c->fd, s->tx[idx], n, MSG_WAITALL | MSG_NOSIGNAL);
     sqe->user_data = make_ud(OP_SEND, idx, c->gen);
+    s->sends++;
     c->sending = 1;
     c->send_len = (uint32_t)n;
 }
@@ -364,6 +365,7 @@ static bool send_bytes(struct worker_state *s, struct conn *c, uint32_t idx, con
     struct io_uring_sqe *sqe = get_sqe(s);
     io_uring_prep_send(sqe, c->fd, data, len, MSG_WAITALL | MSG_NOSIGNAL);
     sqe->user_data = make_ud(OP_SEND, idx, c->gen);
+    s->sends++;
     if (len <= SILENT_SEND_MAX) sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
     else c->sending = 1, c->send_len = (uint32_t)len;
     return true;
@@ -791,14 +793,19 @@ static bool tls_receive(struct worker_state *s, struct conn *c, uint32_t idx, co
             handshake_failed(s, c, tls_conn_error(c->tls), now);
             return false;
         }
-        tls_flush(s, c, idx);
-        if (st == TLS_WANT) return true;  /* every fed byte taken */
+        if (st == TLS_WANT) {
+            tls_flush(s, c, idx);
+            return true;  /* every fed byte taken */
+        }
         bool resumed = tls_conn_resumed(c->tls);
         hist_record(resumed ? s->cur->handshake_resumed : s->cur->handshake_full, (now - c->t_established) / 1000);
         if (resumed) s->cur->handshakes_resumed++;
         else s->cur->handshakes_full++;
+        /* The client's last handshake flight (its Finished) goes out with the first
+         * request, in one send: one segment and one wake-up of the server, not two. */
         conn_established(s, c, idx, now);
         if (c->state != C_OPEN) return false;
+        tls_flush(s, c, idx);  /* no request yet (open loop): the Finished alone */
     }
     for (;;) {  /* until every fed byte is taken: the receive buffer then goes back */
         long n = tls_conn_read(c->tls, s->plain, s->plain_cap);
@@ -1272,6 +1279,7 @@ static void *worker_main(void *arg)
     w->cpu_ns = thread_cpu_ns() - cpu0;
     w->waits = s->waits;
     w->kernel_timed = s->kernel_timed;
+    w->sends = s->sends;
     w->completions = batch_completions(&s->batch);
 
     record_in_flight(s, w->stopped_ns);

@@ -40,6 +40,7 @@ struct worker {
     uint64_t waits;              /* io_uring waits (system calls) in its loop */
     uint64_t completions;        /* completions handled in its loop */
     uint64_t kernel_timed;       /* of them, receives timed by the kernel (rx_time.h) */
+    uint64_t sends;              /* send operations it submitted */
 
     pthread_t thread;
 };

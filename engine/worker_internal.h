@@ -66,6 +66,7 @@ struct worker_state {
     uint64_t next_rotate, next_scan, scan_every;
     struct batch batch;          /* how many completions a wait asks for (batch.h) */
     uint64_t waits;              /* io_uring waits so far */
+    uint64_t sends;              /* send operations submitted */
     /* Pipelined plain connections are read with recvmsg and timed from the kernel's
      * receive time of their bytes (rx_time.h). */
     bool rx_timed;

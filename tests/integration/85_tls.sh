@@ -219,6 +219,15 @@ resume_run() {
     end
 }
 resume_run tls_resumption "$TLS_PORT_ALL" 'TLSv1\.3'
+# Over TLS 1.3 a new connection takes two sends: its ClientHello, then its Finished with
+# the first request (a send of its own for the Finished would make three).
+begin tls13_new_connection_two_sends
+bar --json "$J" "${CA[@]}" --no-keepalive --tls-min 1.3 -t 1 -c 4 -n 300 --timeout 5s "$U:$TLS_PORT_ALL/"
+expect_rc 0
+expect_json "$J" requests.ok 300
+expect_le "client.sends" "$(json_get "$J" client.sends)" "$((2 * $(json_get "$J" connections.opened)))"
+expect_ge "client.sends" "$(json_get "$J" client.sends)" 600
+end
 resume_run tls12_only_server_resumes "$TLS_PORT_12" 'TLSv1\.2'
 resume_run tls_max_12_resumes "$TLS_PORT_ALL" 'TLSv1\.2' --tls-max 1.2
 resume_run tls13_only_server_resumes "$TLS_PORT_13" 'TLSv1\.3'
