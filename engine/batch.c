@@ -1,17 +1,19 @@
 /* The batching policy of a worker's waits (see batch.h). */
 #include "batch.h"
 
-void batch_init(struct batch *b, uint64_t now, unsigned window_div)
+void batch_init(struct batch *b, uint64_t now)
 {
-    *b = (struct batch){.window_ns = BATCH_WINDOW_MIN_NS, .window_div = window_div, .per_cqe16 = 16, .tuned_at = now,
+    *b = (struct batch){.window_ns = BATCH_WINDOW_MIN_NS, .per_cqe16 = 16, .tuned_at = now,
                         .next_tune = now + BATCH_TUNE_NS / 4};
 }
 
-void batch_tune(struct batch *b, uint64_t now, uint64_t answered, const struct hist *latency)
+void batch_tune(struct batch *b, uint64_t now, uint64_t answered, const struct hist *latency, bool arrival_timed)
 {
     uint64_t span = now - b->tuned_at;
+    b->arrival_timed = arrival_timed;
     if (latency->total >= 64) {
-        uint64_t window = hist_quantile(latency, 0.5) * 1000 / b->window_div;
+        unsigned div = arrival_timed ? BATCH_WINDOW_DIV_RX_TIMED : BATCH_WINDOW_DIV;
+        uint64_t window = hist_quantile(latency, 0.5) * 1000 / div;
         if (window < BATCH_WINDOW_MIN_NS) window = BATCH_WINDOW_MIN_NS;
         if (window > BATCH_MAX_WAIT_NS) window = BATCH_MAX_WAIT_NS;
         b->window_ns = window;

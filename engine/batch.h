@@ -9,10 +9,14 @@
  * BATCH_TUNE_NS (the first time at a quarter of that), so a run batches from its start.
  *
  * Pipelined connections in closed loop are timed from the kernel's receive time instead
- * (rx_time.h), so there a wait's lateness reaches no latency: it only delays refilling a
- * connection that still has half its requests in flight, which take about half the
- * latency to be answered. Their window is 1/BATCH_WINDOW_DIV_RX_TIMED of the median,
- * which keeps that delay well inside it, so the server never runs dry. */
+ * (rx_time.h): the time of the newest segment a read takes. A wait's lateness then reaches
+ * a latency only where one read takes segments that arrived apart (a server answering one
+ * refill in several writes): those responses are timed up to the window late. Otherwise
+ * it only delays refilling a connection that still has half its requests in flight,
+ * which take about half the latency to be answered. So their window is
+ * 1/BATCH_WINDOW_DIV_RX_TIMED of the median: the server never runs dry, and two refills
+ * of one connection, half a latency apart, rarely share a read. It applies only while
+ * the receives really carry the kernel's time (batch_tune's arrival_timed). */
 #ifndef BARRAGE_BATCH_H
 #define BARRAGE_BATCH_H
 
@@ -30,7 +34,7 @@
 
 struct batch {
     uint64_t window_ns;        /* how late a batched wait may end */
-    unsigned window_div;       /* the window is the median latency / window_div */
+    bool arrival_timed;        /* the window is for responses timed from their arrival */
     uint64_t hint;             /* completions the recent rate brings in one window */
     uint64_t per_cqe16;        /* recent responses per completion, times 16 (>= 16) */
     uint64_t cqes;             /* completions since tuned_at: the worker adds them */
@@ -39,13 +43,12 @@ struct batch {
     uint64_t tuned_at, next_tune;
 };
 
-/* window_div: BATCH_WINDOW_DIV, or BATCH_WINDOW_DIV_RX_TIMED where responses are timed
- * from their arrival. */
-void batch_init(struct batch *b, uint64_t now, unsigned window_div);
+void batch_init(struct batch *b, uint64_t now);
 /* Re-measures at now: answered is the worker's count of requests finished so far, latency
  * the histogram of the interval so far (the last window is kept while it holds fewer than
- * 64 values). */
-void batch_tune(struct batch *b, uint64_t now, uint64_t answered, const struct hist *latency);
+ * 64 values); arrival_timed: the responses since the last tune were nearly all timed from
+ * their arrival (BATCH_WINDOW_DIV_RX_TIMED), not from the end of their wait. */
+void batch_tune(struct batch *b, uint64_t now, uint64_t answered, const struct hist *latency, bool arrival_timed);
 /* Completions to wait for. busy: requests in flight on open connections (at most open
  * connections x pipeline depth). Closed loop: no more than a quarter of the completions
  * they would bring, since not every one answers soon. Open loop: the completions to come

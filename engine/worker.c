@@ -551,10 +551,10 @@ static void response_done(struct worker_state *s, struct conn *c, uint32_t idx, 
 {
     const struct plan *p = s->plan;
     uint64_t sent = s->sent_at[(size_t)idx * p->pipeline + c->head];
-    /* now may be the kernel's arrival time (rx_time.h): never before the send, even with
-     * the two clocks' offset a few nanoseconds off */
-    if (now < sent) now = sent;
-    if (c->t_first_byte < sent) c->t_first_byte = sent;
+    /* now may be the kernel's arrival time (rx_time.h). One before the send can only come
+     * from the real-time clock stepping: then the response is timed as it was read. */
+    if (now < sent) now = s->wait_now > sent ? s->wait_now : sent;
+    if (c->t_first_byte < sent) c->t_first_byte = s->wait_now > sent ? s->wait_now : sent;
     if (++c->head == p->pipeline) c->head = 0;
     c->inflight--;
     s->inflight--;
@@ -687,26 +687,27 @@ static void on_recv(struct worker_state *s, struct conn *c, uint32_t idx, struct
     int res = cqe->res;
     bool more = cqe->flags & IORING_CQE_F_MORE;
     if (!more) c->recv_armed = 0;
-    if (res > 0 && s->rx_timed) {
-        char *buf = s->ring.bufs + (size_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT) * s->ring.buf_size;
-        struct rx_bytes rx;
-        bool ok = rx_time_unwrap(&s->rx_msg, buf, res, s->mono_minus_real, now, &rx);
-        s->kernel_timed += ok && rx.kernel_timed;
-        /* the responses are timed from their arrival; what they lead to runs from now */
-        bool alive = ok && rx.len ? consume(s, c, idx, rx.data, rx.len, rx.at) : true;
-        return_buffer(s, cqe->flags);
-        if (!ok) {
-            s->cur->parse_reason[HTTP_E_STATUS]++;
-            conn_end(s, idx, ERR_PARSE);
-        } else if (!rx.len) {
-            on_eof(s, c, idx, now);
-        } else if (alive && c->state == C_OPEN) {
-            after_responses(s, c, idx, now);
+    if (res > 0) {
+        char *data = s->ring.bufs + (size_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT) * s->ring.buf_size;
+        size_t len = (size_t)res;
+        uint64_t at = now;  /* when the bytes arrived */
+        if (s->rx_timed) {  /* a recvmsg buffer with the kernel's receive time (rx_time.h) */
+            struct rx_bytes rx;
+            bool ok = rx_time_unwrap(&s->rx_msg, data, res, s->mono_minus_real, now, &rx);
+            if (!ok || !rx.len) {
+                return_buffer(s, cqe->flags);
+                if (ok) on_eof(s, c, idx, now);
+                else conn_end(s, idx, ERR_RESET);
+                return;
+            }
+            s->rx_received++;
+            s->kernel_timed += rx.kernel_timed;
+            data = (char *)rx.data;
+            len = rx.len;
+            at = rx.at;
         }
-        return;
-    } else if (res > 0) {
-        const char *data = s->ring.bufs + (size_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT) * s->ring.buf_size;
-        bool alive = c->tls ? tls_receive(s, c, idx, data, (size_t)res, now) : consume(s, c, idx, data, (size_t)res, now);
+        /* Responses are timed from their arrival; what they lead to runs from now. */
+        bool alive = c->tls ? tls_receive(s, c, idx, data, len, now) : consume(s, c, idx, data, len, at);
         return_buffer(s, cqe->flags);
         if (!alive) return;
         if (c->state == C_OPEN) after_responses(s, c, idx, now);
@@ -929,7 +930,13 @@ static void rotate_stats(struct worker_state *s, uint64_t now)
 static void tune_batch(struct worker_state *s, uint64_t now)
 {
     uint64_t answered = s->issued > s->inflight ? s->issued - s->inflight : 0;
-    batch_tune(&s->batch, now, answered, s->from_intended ? s->cur->service : s->cur->latency);
+    /* The wider window only while the kernel really times the receives (it switches its
+     * timestamps on a moment after the first socket asks, and might not at all). */
+    uint64_t received = s->rx_received - s->tuned_received, timed = s->kernel_timed - s->tuned_timed;
+    bool arrival_timed = received ? timed * 10 >= received * 9 : s->batch.arrival_timed;
+    s->tuned_received = s->rx_received;
+    s->tuned_timed = s->kernel_timed;
+    batch_tune(&s->batch, now, answered, s->from_intended ? s->cur->service : s->cur->latency, arrival_timed);
 }
 
 static unsigned wait_count(const struct worker_state *s)
@@ -995,6 +1002,7 @@ static void run_loop(struct worker_state *s)
             break;
         }
         now = mono_ns();
+        s->wait_now = now;
         if (s->rx_timed) s->mono_minus_real = rx_time_offset();
         unsigned head, seen = 0;
         io_uring_for_each_cqe(ring, head, cqe) {
@@ -1251,7 +1259,7 @@ static void *worker_main(void *arg)
     s->active = w->nconns;
     s->next_shape_check = UINT64_MAX;
     s->next_arrival = UINT64_MAX;
-    batch_init(&s->batch, now, s->rx_timed ? BATCH_WINDOW_DIV_RX_TIMED : BATCH_WINDOW_DIV);
+    batch_init(&s->batch, now);
     if (p->shaped && !p->open_loop) {
         if (!s->conn_user) s->active = 0;  /* sharing: every connection of the pool opens */
         update_users(s, now);

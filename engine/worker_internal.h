@@ -72,7 +72,10 @@ struct worker_state {
     bool rx_timed;
     struct msghdr rx_msg;        /* what each of their recvmsg asks for */
     int64_t mono_minus_real;     /* measured after each wait */
-    uint64_t kernel_timed;       /* receives timed by the kernel */
+    uint64_t rx_received;        /* their receives with bytes */
+    uint64_t kernel_timed;       /* of those, timed by the kernel */
+    uint64_t tuned_received, tuned_timed;  /* both at the last tune_batch */
+    uint64_t wait_now;           /* when the last wait returned */
 
     bool stopping;               /* no new requests */
     bool static_steps;           /* a static program from a scenario file: keep its step's statistics */

@@ -238,8 +238,8 @@ try:
         bad.append("client.kernel_timed_receives %d > completions %d" % (cl["kernel_timed_receives"], cl["completions"]))
     if j["pipeline"] == 1 and cl["kernel_timed_receives"]:
         bad.append("client.kernel_timed_receives %d at depth 1" % cl["kernel_timed_receives"])
-    if done and not cl["sends"]:
-        bad.append("client: %d requests finished with no send" % done)
+    if r["ok"] and not cl["sends"]:
+        bad.append("client: %d requests answered with no send" % r["ok"])
     # every response arrives in at least one completion (pipelined ones may share one)
     if cl["completions"] * j["pipeline"] < answered:
         bad.append("client.completions %d for %d responses at depth %d" % (cl["completions"], answered, j["pipeline"]))

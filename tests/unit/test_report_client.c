@@ -31,7 +31,8 @@ static struct stats *fixture(struct summary *s, double busiest_pct)
     *s = (struct summary){.plan = &plan, .total = t, .duration_s = 2, .in_flight = 8, .max_open = 8, .threads = 2};
     s->client = (struct client_use){.cpu_s = 0.015, .worker_busy_mean_pct = (busiest_pct + 40) / 2,
                                     .worker_busy_max_pct = busiest_pct, .busiest_worker = 1,
-                                    .waits = 400, .completions = 2200};
+                                    .waits = 400, .completions = 2200,
+                                    .kernel_timed = 1100, .sends = 2100};
     return t;
 }
 
@@ -77,7 +78,7 @@ static void a_client_with_cpu_to_spare(void)
     char *j = json(&s);
     CHECK(j && strstr(j, "\"client\":{\"cpu_s\":0.015,\"cpu_us_per_request\":7.5,\"worker_busy_mean_pct\":50,"
                          "\"worker_busy_max_pct\":60,\"saturated\":false,\"waits\":400,\"completions\":2200,"
-                         "\"completions_per_wait\":5.5}"));
+                         "\"kernel_timed_receives\":1100,\"sends\":2100,\"completions_per_wait\":5.5}"));
     free(j);
     stats_destroy(t);
 }
