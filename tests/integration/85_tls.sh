@@ -225,6 +225,7 @@ begin tls13_new_connection_two_sends
 bar --json "$J" "${CA[@]}" --no-keepalive --tls-min 1.3 -t 1 -c 4 -n 300 --timeout 5s "$U:$TLS_PORT_ALL/"
 expect_rc 0
 expect_json "$J" requests.ok 300
+expect_json "$J" connections.opened 300  # none opened past the budget
 expect_le "client.sends" "$(json_get "$J" client.sends)" "$((2 * $(json_get "$J" connections.opened)))"
 expect_ge "client.sends" "$(json_get "$J" client.sends)" 600
 end
