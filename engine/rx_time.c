@@ -37,8 +37,9 @@ bool rx_time_unwrap(const struct msghdr *m, char *buf, int res, int64_t mono_min
     struct msghdr *mh = (struct msghdr *)m;
     struct io_uring_recvmsg_out *o = io_uring_recvmsg_validate(buf, res, mh);
     if (!o || o->controllen > m->msg_controllen) return false;
+    /* validate() saw the header, the name and the control area inside the buffer */
     size_t head = (size_t)((char *)io_uring_recvmsg_payload(o, mh) - buf);
-    if (head > (size_t)res || o->payloadlen > (size_t)res - head) return false;
+    if (o->payloadlen > (size_t)res - head) return false;
     out->data = io_uring_recvmsg_payload(o, mh);
     out->len = o->payloadlen;
     out->at = now;
