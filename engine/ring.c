@@ -42,6 +42,8 @@ int ring_create(struct ring *r, unsigned sq_entries, unsigned cq, uint32_t nbufs
         return rc;
     }
     r->uring_ok = true;
+    /* Each wait then skips looking the ring's descriptor up (Linux 5.18+; optional). */
+    io_uring_register_ring_fd(&r->uring);
 
     r->nbufs = nbufs;
     r->buf_size = buf_size;
@@ -72,6 +74,12 @@ int ring_create(struct ring *r, unsigned sq_entries, unsigned cq, uint32_t nbufs
     io_uring_buf_ring_advance(r->br, (int)nbufs);
     r->multishot = kernel_at_least(6, 0);
     return 0;
+}
+
+bool ring_fixed_files(struct ring *r, unsigned slots)
+{
+    r->fixed_files = io_uring_register_files_sparse(&r->uring, slots) == 0;
+    return r->fixed_files;
 }
 
 void ring_destroy(struct ring *r)

@@ -18,6 +18,7 @@ struct ring {
     bool uring_ok;
     bool multishot;            /* multishot recv available (kernel 6.0+) */
     unsigned setup_flags;      /* the IORING_SETUP_* flags that took */
+    bool fixed_files;          /* a fixed-file table is registered (ring_fixed_files) */
     struct io_uring_buf_ring *br;
     size_t br_bytes;
     char *bufs;                /* nbufs * buf_size bytes */
@@ -30,6 +31,10 @@ struct ring {
 int ring_create(struct ring *r, unsigned sq_entries, unsigned cq_entries, uint32_t nbufs, uint32_t buf_size,
                 char *err, size_t errlen);
 void ring_destroy(struct ring *r);
+
+/* Registers an empty fixed-file table of `slots` entries (Linux 5.19+). Returns false
+ * where the kernel or the open-file limit refuses it: descriptors are used as they are. */
+bool ring_fixed_files(struct ring *r, unsigned slots);
 
 /* Checks that this process may use io_uring at all. Returns 0, or -1 with a
  * one-line explanation naming the cause and the fix in err. */
