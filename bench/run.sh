@@ -5,6 +5,7 @@
 #
 # Environment (defaults in brackets):
 #   ROUNDS [5]          rounds per scenario; each round runs every tool once, in turn
+#                       (keepalive, pipeline: the first tool rotates from round to round)
 #   DURATION [5s]       length of each run (keepalive, pipeline, conns10k)
 #   ROUNDS_19K [3]      rounds for conns19k;  DURATION_19K [30s]: its run length
 #   SERVER_CPU [0]      CPU for nginx;  CLIENT_CPU [1]: CPU for the client under test
@@ -319,8 +320,14 @@ at_depth() {  # scenario depth: 64 connections, one nginx worker, every tool, RO
     log ""; log "== $scen: depth $depth, 64 connections, $ROUNDS rounds of $DURATION"
     start_nginx 1; warm_up
     note_scenario "$scen" 1 "$ROUNDS" "$DURATION"
+    # The order rotates each round: on this kind of machine the first run after a pause
+    # can land in a different phase of the host than the next, so no tool always goes first.
+    local tools=(barrage wrk h2load) i
     for ((r = 1; r <= ROUNDS; r++)); do
-        for t in barrage wrk h2load; do run "$t" "$scen" "$r" 64 "$depth" "$DURATION"; done
+        for ((i = 0; i < 3; i++)); do
+            t=${tools[(r - 1 + i) % 3]}
+            run "$t" "$scen" "$r" 64 "$depth" "$DURATION"
+        done
     done
 }
 
