@@ -78,6 +78,10 @@ int ring_create(struct ring *r, unsigned sq_entries, unsigned cq, uint32_t nbufs
 
 bool ring_fixed_files(struct ring *r, unsigned slots)
 {
+    /* Before 6.13 a file taken out of the table is released only once every request that
+     * used an older table state has ended: a long-lived multishot recv on another
+     * connection would keep closed sockets open. */
+    if (!kernel_at_least(6, 13)) return false;
     r->fixed_files = io_uring_register_files_sparse(&r->uring, slots) == 0;
     return r->fixed_files;
 }

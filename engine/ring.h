@@ -32,7 +32,8 @@ int ring_create(struct ring *r, unsigned sq_entries, unsigned cq_entries, uint32
                 char *err, size_t errlen);
 void ring_destroy(struct ring *r);
 
-/* Registers an empty fixed-file table of `slots` entries (Linux 5.19+). Returns false
+/* Registers an empty fixed-file table of `slots` entries (Linux 6.13+, where a file
+ * cleared from the table is released as soon as its own requests end). Returns false
  * where the kernel or the open-file limit refuses it: descriptors are used as they are. */
 bool ring_fixed_files(struct ring *r, unsigned slots);
 

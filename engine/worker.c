@@ -80,11 +80,14 @@ static void on_socket(struct worker_state *s, struct io_uring_sqe *sqe, uint32_t
 }
 
 /* Queues setting connection idx's slot to fd (-1: empty). Issued inline at the next
- * submit, in queue order; fds must stay readable until then. */
-static void queue_slot_update(struct worker_state *s, uint32_t idx, int *fd, uint64_t ud)
+ * submit, in queue order. The kernel reads the descriptor when it issues the update, so
+ * it is kept in a cell of the SQE's own, valid until that SQE is consumed. */
+static void queue_slot_update(struct worker_state *s, uint32_t idx, int fd, uint64_t ud)
 {
     struct io_uring_sqe *sqe = get_sqe(s);
-    io_uring_prep_files_update(sqe, fd, 1, (int)idx);
+    int *cell = &s->slot_fds[sqe - s->ring.uring.sq.sqes];
+    *cell = fd;
+    io_uring_prep_files_update(sqe, cell, 1, (int)idx);
     sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
     sqe->user_data = ud;
 }
@@ -159,9 +162,7 @@ static void start_connect(struct worker_state *s, uint32_t idx, uint64_t now)
     }
     c->fd = fd;
     s->unstamped[s->nunstamped++] = idx;
-    /* c->fd is read when the update is issued: it cannot change before, since the
-     * connection only ends on a completion of this connect or later. */
-    if (s->ring.fixed_files) queue_slot_update(s, idx, &c->fd, make_ud(OP_CLOSE, idx, c->gen));
+    if (s->ring.fixed_files) queue_slot_update(s, idx, fd, make_ud(OP_CLOSE, idx, c->gen));
     struct io_uring_sqe *sqe = get_sqe(s);
     io_uring_prep_connect(sqe, fd, (const struct sockaddr *)&s->plan->addr, s->plan->addrlen);
     on_socket(s, sqe, idx);
@@ -239,9 +240,11 @@ static void close_socket(struct worker_state *s, struct conn *c, uint32_t idx, b
     tls_conn_destroy(c->tls);
     c->tls = NULL;
     if (c->fd < 0) return;
-    static int no_socket = -1;
+    /* The sequence below goes in one submission: a link head left last in a submission
+     * is handed to an io-wq thread, and the close, in the next one, would overtake it. */
+    if (io_uring_sq_space_left(&s->ring.uring) < 3) io_uring_submit(&s->ring.uring);
     /* First and unlinked, so that it is issued before a new connection fills the slot. */
-    if (s->ring.fixed_files) queue_slot_update(s, idx, &no_socket, make_ud(OP_CLOSE, idx, c->gen));
+    if (s->ring.fixed_files) queue_slot_update(s, idx, -1, make_ud(OP_CLOSE, idx, c->gen));
     struct io_uring_sqe *sqe;
     /* With requests unanswered a send may still wait on a full socket (a server that
      * stopped reading): shutdown fails it (io_uring hands a shutdown to an io-wq thread, a
@@ -1078,6 +1081,7 @@ static void state_destroy(struct worker_state *s)
             tls_conn_destroy(s->conns[i].tls);
         }
     free(s->conns);
+    free(s->slot_fds);
     free(s->sent_at);
     free(s->queue);
     free(s->rearm);
@@ -1206,9 +1210,10 @@ static struct worker_state *state_create(struct worker *w)
     for (uint32_t i = 0; i < w->nconns; i++) s->conns[i].fd = -1, s->conns[i].idle_pos = NOT_IDLE;
 
     /* Queues: when the submission queue fills, get_sqe() submits early, so it can stay
-     * small; the completion queue holds a completion or two per connection. Both are
-     * memory mapped per worker, so they are kept modest for many connections. */
-    unsigned sq = pow2_at_least(2ull * w->nconns + 64);
+     * small (a connection queues at most three at once: a close); the completion queue
+     * holds a completion or two per connection. Both are memory mapped per worker, so
+     * they are kept modest for many connections. */
+    unsigned sq = pow2_at_least(3ull * w->nconns + 64);
     if (sq > 4096) sq = 4096;
     unsigned cq = pow2_at_least(2ull * w->nconns);
     if (cq < 2 * sq) cq = 2 * sq;
@@ -1229,7 +1234,10 @@ static struct worker_state *state_create(struct worker *w)
     s->rx_timed = s->ring.multishot && p->pipeline > 1 && !p->open_loop && !s->tls_ctx;
     /* Filling and clearing a slot costs two operations per connection: worth it only for
      * connections that carry more than a few requests. */
-    if (!p->requests_per_conn || p->requests_per_conn > 4) ring_fixed_files(&s->ring, w->nconns);
+    if (!p->requests_per_conn || p->requests_per_conn > 4) {
+        s->slot_fds = calloc(s->ring.uring.sq.ring_entries, sizeof(*s->slot_fds));
+        if (s->slot_fds) ring_fixed_files(&s->ring, w->nconns);
+    }
     rx_time_msghdr(&s->rx_msg);
     s->scan_every = p->timeout_ns / 20;
     if (s->scan_every > 100000000) s->scan_every = 100000000;
@@ -1332,6 +1340,10 @@ static void *worker_main(void *arg)
     w->in_flight = s->inflight;
     w->max_open = s->max_open;
     record_gauges(s);
+    /* The last batch's closes are queued but not submitted, and a close linked behind a
+     * cancel runs as task work: run both, so no descriptor outlives the run (find_limit
+     * runs many in one process). */
+    io_uring_submit_and_get_events(&s->ring.uring);
     state_destroy(s);
     if (p->scenario_file) extract_thread_exit();  /* this thread's JSON arena */
     atomic_store_explicit(&w->done, true, memory_order_release);

@@ -49,6 +49,7 @@ struct worker_state {
     struct worker *w;
     const struct plan *plan;
     struct ring ring;
+    int *slot_fds;               /* per SQE: the descriptor a fixed-file slot update sets */
     struct conn *conns;
     uint64_t *sent_at;           /* nconns * pipeline send times */
     uint32_t *queue;             /* connections waiting to connect (FIFO ring of nconns) */

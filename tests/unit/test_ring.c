@@ -12,11 +12,11 @@
 #include "../../engine/ring.h"
 #include "check.h"
 
-static bool kernel_has_sparse_tables(void)
+static bool kernel_takes_fixed_files(void)
 {
     struct utsname u;
     int ma = 0, mi = 0;
-    return uname(&u) == 0 && sscanf(u.release, "%d.%d", &ma, &mi) == 2 && (ma > 5 || (ma == 5 && mi >= 19));
+    return uname(&u) == 0 && sscanf(u.release, "%d.%d", &ma, &mi) == 2 && (ma > 6 || (ma == 6 && mi >= 13));
 }
 
 static void queue_update(struct io_uring *u, int *fd, unsigned slot)
@@ -40,8 +40,8 @@ static void queue_send(struct io_uring *u, unsigned slot, const char *text)
  * open. */
 static void a_slot_reused_in_one_submission_keeps_each_send_on_its_socket(void)
 {
-    if (!kernel_has_sparse_tables()) {
-        printf("  skipped: sparse fixed-file tables need Linux 5.19\n");
+    if (!kernel_takes_fixed_files()) {
+        printf("  skipped: barrage uses fixed-file tables from Linux 6.13\n");
         return;
     }
     struct ring r;
