@@ -60,11 +60,18 @@
 static struct io_uring_sqe *get_sqe(struct worker_state *s)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring.uring);
-    if (!sqe) {
-        io_uring_submit(&s->ring.uring);
-        sqe = io_uring_get_sqe(&s->ring.uring);
+    if (sqe) return sqe;
+    int rc = io_uring_submit(&s->ring.uring);  /* SUBMIT_ALL: empties the queue, or fails */
+    sqe = io_uring_get_sqe(&s->ring.uring);
+    if (sqe) return sqe;
+    /* The kernel took nothing (out of memory): the run ends with the reason, and what is
+     * being queued goes to a scratch entry that is never submitted. */
+    if (!s->w->error) {
+        snprintf(s->w->errmsg, sizeof(s->w->errmsg), "io_uring submit: %s", strerror(rc < 0 ? -rc : EBUSY));
+        s->w->error = rc < 0 ? -rc : EBUSY;
     }
-    return sqe;  /* cannot be NULL after a submit: SUBMIT_ALL empties the queue */
+    memset(&s->scratch_sqe, 0, sizeof(s->scratch_sqe));
+    return &s->scratch_sqe;
 }
 
 /* Sockets of connections that are kept also sit in the ring's fixed-file table, at their
@@ -1031,6 +1038,7 @@ static void run_loop(struct worker_state *s)
             for (uint32_t i = 0; i < s->nunstamped; i++) s->conns[s->unstamped[i]].t_connect = t;
             s->nunstamped = 0;
         }
+        if (w->error) break;  /* a submit failed (get_sqe) */
         s->waits++;
         int rc = io_uring_submit_and_wait_timeout(ring, &cqe, want, &ts, NULL);
         if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN) {

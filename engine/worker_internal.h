@@ -50,6 +50,7 @@ struct worker_state {
     const struct plan *plan;
     struct ring ring;
     int *slot_fds;               /* per SQE: the descriptor a fixed-file slot update sets */
+    struct io_uring_sqe scratch_sqe; /* get_sqe's answer when the kernel takes no more */
     struct conn *conns;
     uint64_t *sent_at;           /* nconns * pipeline send times */
     uint32_t *queue;             /* connections waiting to connect (FIFO ring of nconns) */
