@@ -92,6 +92,7 @@ static void on_socket(struct worker_state *s, struct io_uring_sqe *sqe, uint32_t
 static void queue_slot_update(struct worker_state *s, uint32_t idx, int fd, uint64_t ud)
 {
     struct io_uring_sqe *sqe = get_sqe(s);
+    if (sqe == &s->scratch_sqe) return;  /* the run is ending (get_sqe) */
     int *cell = &s->slot_fds[sqe - s->ring.uring.sq.sqes];
     *cell = fd;
     io_uring_prep_files_update(sqe, cell, 1, (int)idx);
