@@ -335,9 +335,18 @@ def scenario_summary(scen, recs, meta):
         else:
             which = "rounds"
         pr = med(x["req_per_cpu_s"] / y["req_per_cpu_s"] for x, y in pairs)
+        # Client CPU per request over the server's CPU per request in the same run: the
+        # host's slow and fast phases (several seconds each on shared machines) scale both,
+        # so this ratio varies far less from round to round than the raw one. It assumes
+        # the server spends the same per request whichever client drives it.
+        per_srv = [(y["cpu_s"] / y["server_cpu_s"]) / (x["cpu_s"] / x["server_cpu_s"])
+                   for x, y in pairs if x.get("server_cpu_s") and y.get("server_cpu_s")
+                   and x.get("cpu_s") and y.get("cpu_s")]
+        vs_srv = (f"; against the server's CPU in the same run {med(per_srv):.2f}×, "
+                  f"range {min(per_srv):.2f}–{max(per_srv):.2f}") if per_srv else ""
         notes.append(f"barrage ÷ {tool}{label}: req per client CPU-s {b['rpc'] / p['rpc']:.2f}× "
                      f"(median of same-round ratios {fmt(pr, '.2f')}×, {len(pairs)} "
-                     f"{which if len(pairs) != 1 else which[:-1]}); "
+                     f"{which if len(pairs) != 1 else which[:-1]}{vs_srv}); "
                      f"req/s {b['rps'] / p['rps']:.2f}×")
 
     # RSS per connection = (peak RSS at N − peak RSS at 64) / (N − 64).
