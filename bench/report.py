@@ -338,12 +338,19 @@ def scenario_summary(scen, recs, meta):
         # Client CPU per request over the server's CPU per request in the same run: the
         # host's slow and fast phases (several seconds each on shared machines) scale both,
         # so this ratio varies far less from round to round than the raw one. It assumes
-        # the server spends the same per request whichever client drives it.
+        # the server spends the same per request whichever client drives it, and holds only
+        # for rounds where the server was busy (90% of the run or more) under both clients:
+        # a server waiting on its client would make that client look cheaper.
+        def saturated(x):
+            return x.get("server_cpu_s") and x.get("cpu_s") and x.get("wall_s") \
+                and x["server_cpu_s"] >= 0.9 * x["wall_s"]
         per_srv = [(y["cpu_s"] / y["server_cpu_s"]) / (x["cpu_s"] / x["server_cpu_s"])
-                   for x, y in pairs if x.get("server_cpu_s") and y.get("server_cpu_s")
-                   and x.get("cpu_s") and y.get("cpu_s")]
+                   for x, y in pairs if saturated(x) and saturated(y)]
         vs_srv = (f"; against the server's CPU in the same run {med(per_srv):.2f}×, "
-                  f"range {min(per_srv):.2f}–{max(per_srv):.2f}") if per_srv else ""
+                  f"range {min(per_srv):.2f}–{max(per_srv):.2f}"
+                  + (f", {len(per_srv)} round{'s' if len(per_srv) != 1 else ''} with the server busy"
+                     if len(per_srv) < len(pairs) else "")
+                  ) if per_srv else ""
         notes.append(f"barrage ÷ {tool}{label}: req per client CPU-s {b['rpc'] / p['rpc']:.2f}× "
                      f"(median of same-round ratios {fmt(pr, '.2f')}×, {len(pairs)} "
                      f"{which if len(pairs) != 1 else which[:-1]}{vs_srv}); "
