@@ -61,7 +61,9 @@ static struct io_uring_sqe *get_sqe(struct worker_state *s)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring.uring);
     if (sqe) return sqe;
-    int rc = io_uring_submit(&s->ring.uring);  /* SUBMIT_ALL: empties the queue, or fails */
+    /* SUBMIT_ALL: empties the queue, or fails. After a failure, no more tries: the run
+     * is ending, and each would be one more refused system call per entry queued. */
+    int rc = s->w->error ? -s->w->error : io_uring_submit(&s->ring.uring);
     sqe = io_uring_get_sqe(&s->ring.uring);
     if (sqe) return sqe;
     /* The kernel took nothing (out of memory): the run ends with the reason, and what is
@@ -250,7 +252,7 @@ static void close_socket(struct worker_state *s, struct conn *c, uint32_t idx, b
     if (c->fd < 0) return;
     /* The sequence below goes in one submission: a link head left last in a submission
      * is handed to an io-wq thread, and the close, in the next one, would overtake it. */
-    if (io_uring_sq_space_left(&s->ring.uring) < 3) io_uring_submit(&s->ring.uring);
+    if (io_uring_sq_space_left(&s->ring.uring) < 3 && !s->w->error) io_uring_submit(&s->ring.uring);
     /* First and unlinked, so that it is issued before a new connection fills the slot. */
     if (s->ring.fixed_files) queue_slot_update(s, idx, -1, make_ud(OP_CLOSE, idx, c->gen));
     struct io_uring_sqe *sqe;

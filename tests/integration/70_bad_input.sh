@@ -156,3 +156,52 @@ if [ -x "$TMP/cc/no_uring" ]; then
     uring_blocked enosys
     uring_blocked eperm
 fi
+
+# ---- a submit the kernel refuses mid-run
+
+# The run ends at once with one line naming the reason, and the report still accounts for
+# every request. One worker, 1500 connections (a 4096-entry submission queue) to a target
+# that answers after 5 s, --timeout 2s (timers scanned every 100 ms): the requests, sent
+# within some tens of ms of each other, time out in one scan, and closing their connections
+# (3 operations each) and reopening them (2 each) fills the queue within one loop iteration,
+# so get_sqe() submits early (so does close_socket() with fewer than 3 entries free). The
+# filter refuses a submit of 4094 or more entries with ENOMEM: exactly those. (A lower bound
+# would now and then catch the loop's own submit at its wait instead, when an iteration
+# queues just under 4096: that is another message, "io_uring wait".) Should the timeouts
+# spread over several scans (a busy machine), the next round, 2 s later, gets another try.
+submit_refused() {
+    local J=$TMP/submit.json limit=10 t0 t1
+    begin io_uring_submit_refused_mid_run
+    start_target --delay 5000
+    t0=$(now_s)
+    timeout -k 2 "$limit" "$TMP/cc/no_uring" bigsubmit 4094 "$BARRAGE" -q -t 1 -c 1500 -d 6s \
+        --timeout 2s --json "$J" "$TARGET_URL/" >"$BAR_OUT" 2>"$BAR_ERR" </dev/null
+    BAR_RC=$?
+    t1=$(now_s)
+    BAR_WALL=$("$PY" -S -c "print(round($t1 - $t0, 3))")
+    stop_target
+    if [ "$BAR_RC" -eq 124 ] || [ "$BAR_RC" -eq 137 ]; then
+        _err "hung: still running after ${limit} s"
+    elif [ "$BAR_RC" -gt 128 ]; then
+        _err "killed by signal $((BAR_RC - 128))"
+    elif [ "$BAR_RC" -eq 0 ]; then
+        _err "exit status 0: the submission queue never filled (no submit was refused)"
+    else
+        expect_rc 1
+    fi
+    expect_le "run time (s), short of -d 6s" "$BAR_WALL" 5.5
+    expect_num_eq "stderr lines" "$(wc -l <"$BAR_ERR")" 1
+    expect_grep "names the submit and the reason" '^barrage: .*io_uring submit: Cannot allocate memory$' "$BAR_ERR"
+    expect_no_grep "no sanitizer report" 'Sanitizer|runtime error' "$BAR_ERR"
+    expect_grep "the summary is printed" 'Requests +[0-9]+ issued = [0-9]+ ok \+ [0-9]+ failed' "$BAR_OUT"
+    expect_accounting "$J"
+    expect_gt "errors.timeout" "$(json_get "$J" errors.timeout)" 0
+    end
+}
+# barrage and the target each raise their soft limit to the hard one: 1500 sockets each, and some
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt 4096 ]; then
+    echo "SKIP io_uring_submit_refused_mid_run: open-file hard limit $hard (needs 4096)"
+elif [ -x "$TMP/cc/no_uring" ]; then
+    submit_refused
+fi
