@@ -55,6 +55,8 @@
 #define BACKOFF_MIN_NS (10ull * 1000000)
 #define BACKOFF_MAX_NS (1000ull * 1000000)
 #define MAX_TICK_NS (50ull * 1000000)
+#define FDS_WAIT_NS (1000ull * 1000000)  /* see fds_wait */
+#define FDS_RETRY_NS (1000000ull)
 #define SHAPE_TICK_NS 1000000ull    /* a shaped user count is re-read this often */
 
 static struct io_uring_sqe *get_sqe(struct worker_state *s)
@@ -154,8 +156,25 @@ static void connect_failed(struct worker_state *s, struct conn *c, int err, uint
     attempt_failed(s, c, ERR_CONNECT, err, now);
 }
 
-static void start_connect(struct worker_state *s, uint32_t idx, uint64_t now)
+/* socket() found no descriptor free. Right after a burst of closes, that is their sockets
+ * not closed yet (a shutdown goes through an io-wq thread first, then the linked close):
+ * the queued connects wait for them, a moment at a time, rather than failing as if the
+ * server had refused. A shortage that lasts FDS_WAIT_NS is real: each connect then fails
+ * with its reason, until a socket() succeeds again. */
+static bool fds_wait(struct worker_state *s, uint64_t now)
 {
+    if (!s->fds_short_since) s->fds_short_since = now;
+    if (now - s->fds_short_since >= FDS_WAIT_NS) return false;
+    s->fds_retry_at = now + FDS_RETRY_NS;
+    return true;
+}
+
+/* Returns false when the connect has to wait for descriptors (fds_wait): nothing changed. */
+static bool start_connect(struct worker_state *s, uint32_t idx, uint64_t now)
+{
+    int fd = open_socket(s);
+    if ((fd == -EMFILE || fd == -ENFILE) && fds_wait(s, now)) return false;
+    if (fd >= 0) s->fds_short_since = 0;
     struct conn *c = &s->conns[idx];
     c->gen++;
     c->state = C_CONNECTING;
@@ -164,11 +183,10 @@ static void start_connect(struct worker_state *s, uint32_t idx, uint64_t now)
     c->recv_armed = c->sending = c->server_closing = 0;
     http_resp_start(&c->parser, s->plan->no_body_response);
     s->connecting++;
-    int fd = open_socket(s);
     if (fd < 0) {
         c->fd = -1;
         connect_failed(s, c, -fd, now);
-        return;
+        return true;
     }
     c->fd = fd;
     s->unstamped[s->nunstamped++] = idx;
@@ -177,10 +195,12 @@ static void start_connect(struct worker_state *s, uint32_t idx, uint64_t now)
     io_uring_prep_connect(sqe, fd, (const struct sockaddr *)&s->plan->addr, s->plan->addrlen);
     on_socket(s, sqe, idx);
     sqe->user_data = make_ud(OP_CONNECT, idx, c->gen);
+    return true;
 }
 
 static void start_queued_connects(struct worker_state *s, uint64_t now)
 {
+    if (now < s->fds_retry_at) return;
     while (s->q_len && s->connecting < s->plan->max_connecting) {
         uint32_t idx = s->queue[s->q_head];
         struct conn *c = &s->conns[idx];
@@ -189,8 +209,13 @@ static void start_queued_connects(struct worker_state *s, uint64_t now)
         if (!c->owed && !s->plan->open_loop && budget_left(s) <= s->connecting) break;
         s->q_head = (s->q_head + 1) % s->w->nconns;
         s->q_len--;
-        if (idx >= s->active && !c->owed) c->state = C_PARKED;  /* retired while queued */
-        else start_connect(s, idx, now);
+        if (idx >= s->active && !c->owed) {
+            c->state = C_PARKED;  /* retired while queued */
+        } else if (!start_connect(s, idx, now)) {
+            s->q_head = (s->q_head + s->w->nconns - 1) % s->w->nconns;  /* first again */
+            s->q_len++;
+            break;
+        }
     }
 }
 
@@ -1028,6 +1053,7 @@ static void run_loop(struct worker_state *s)
          * schedule, schedule_lag shows it), never hidden. */
         if (!s->stopping && s->next_arrival != UINT64_MAX && s->next_arrival + s->batch.window_ns < wake)
             wake = s->next_arrival + s->batch.window_ns;
+        if (s->q_len && s->fds_retry_at > now && s->fds_retry_at < wake) wake = s->fds_retry_at;
         if (w->end_ns && w->end_ns < wake) wake = w->end_ns;
         if (wake > now + MAX_TICK_NS) wake = now + MAX_TICK_NS;
         unsigned want = wait_count(s);

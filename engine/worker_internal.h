@@ -64,6 +64,8 @@ struct worker_state {
     uint64_t issued;             /* for the -n budget */
     uint32_t buf_returned;       /* buffers added back since the last advance */
     uint32_t src_next;           /* next source address index */
+    uint64_t fds_short_since;    /* socket() has found no descriptor free since (0: it has) */
+    uint64_t fds_retry_at;       /* queued connects wait until then for closes to free some */
     struct stats *cur;
     uint64_t next_rotate, next_scan, scan_every;
     struct batch batch;          /* how many completions a wait asks for (batch.h) */

@@ -149,3 +149,33 @@ elif [ "$hard" != unlimited ] && [ "$hard" -lt 9000 ]; then
 else
     close_burst
 fi
+
+# ---- reconnecting at the open-file limit while closes are still running
+
+# 1500 connections under a limit of 1600 descriptors, which barrage accepts for -c 1500.
+# Every request times out (/hang) at once, each second: the timed-out sockets close
+# through a shutdown on an io-wq thread and then their linked close, hundreds of ms later
+# for the last of 1500, while the reconnects already want new sockets. Those wait for
+# descriptors to come free (fds_wait in engine/worker.c) instead of failing as connect
+# errors ("Too many open files", about 2500 of them before).
+fd_limit_burst() {
+    local J=$TMP/fdburst.json
+    begin reconnects_wait_for_descriptors_at_the_limit
+    start_target
+    (ulimit -Sn 1600 && ulimit -Hn 1600 && exec timeout -k 2 "$BAR_LIMIT" "$BARRAGE" -q -t 1 -c 1500 -d 2500ms --timeout 1s \
+        --json "$J" "$TARGET_URL/hang") >"$BAR_OUT" 2>"$BAR_ERR" </dev/null
+    BAR_RC=$?
+    stop_target || _err "the target did not stop cleanly"
+    expect_rc 0
+    expect_json "$J" errors.connect 0
+    expect_ge "errors.timeout (two rounds of 1500)" "$(json_get "$J" errors.timeout)" 3000
+    expect_json "$J" requests.failed "$(json_get "$J" errors.timeout)"
+    expect_accounting "$J"
+    end
+}
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt 1600 ]; then
+    echo "SKIP reconnects_wait_for_descriptors_at_the_limit: open-file hard limit $hard (needs 1600)"
+else
+    fd_limit_burst
+fi
