@@ -88,6 +88,7 @@ struct scenario {
     char **stat_names;       /* distinct step names, in order of first appearance */
     uint32_t nstats;
     uint64_t timeout_ns;     /* defaults: timeout (or --timeout) */
+    uint64_t min_timeout_ns; /* the smallest step timeout: how often timers are scanned */
     size_t scratch_need;     /* bytes of per-worker scratch the captures need (regexes) */
     bool has_think;          /* some class thinks or paces */
     bool static_only;        /* one class, one task, one step, no variables, no captures,

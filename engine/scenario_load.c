@@ -1546,6 +1546,15 @@ int scenario_parse(struct scenario *s, const char *text, size_t len, const char 
             for (uint32_t j = 0; j < c->tasks[t].nsteps; j++)
                 if (index_stats(&l, &c->tasks[t].steps[j])) goto out;
     }
+    s->min_timeout_ns = s->timeout_ns;
+    for (uint32_t i = 0; i < s->nclasses; i++) {
+        const struct scn_class *c = &s->classes[i];
+        for (uint32_t j = 0; j < c->non_start; j++)
+            if (c->on_start[j].timeout_ns < s->min_timeout_ns) s->min_timeout_ns = c->on_start[j].timeout_ns;
+        for (uint32_t t = 0; t < c->ntasks; t++)
+            for (uint32_t j = 0; j < c->tasks[t].nsteps; j++)
+                if (c->tasks[t].steps[j].timeout_ns < s->min_timeout_ns) s->min_timeout_ns = c->tasks[t].steps[j].timeout_ns;
+    }
     s->static_only = all_static && s->nvars == 0 && s->classes[0].on_failure != ONFAIL_STOP &&
                      step_static(&s->classes[0].tasks[0].steps[0]);
     rc = 0;

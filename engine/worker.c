@@ -1276,7 +1276,10 @@ static struct worker_state *state_create(struct worker *w)
         if (s->slot_fds) ring_fixed_files(&s->ring, w->nconns);
     }
     rx_time_msghdr(&s->rx_msg);
-    s->scan_every = p->timeout_ns / 20;
+    /* Timeouts fire at most a twentieth of the shortest one late. */
+    uint64_t shortest = p->timeout_ns;
+    if (s->scn && s->scn->min_timeout_ns && s->scn->min_timeout_ns < shortest) shortest = s->scn->min_timeout_ns;
+    s->scan_every = shortest / 20;
     if (s->scan_every > 100000000) s->scan_every = 100000000;
     if (s->scan_every < 1000000) s->scan_every = 1000000;
     return s;

@@ -179,9 +179,11 @@ void user_send(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t no
     worker_send_bytes(s, c, idx, s->req[idx], len);
 }
 
-/* --share-connections: connection idx is free of its request. Its user keeps it for its
- * next step; a user that thinks or stopped lets it go, to the idle stack (serve_waiters
- * hands idle connections to waiting users). */
+/* --share-connections: connection idx is free of its request. Its user keeps it for the
+ * next step of its task; a user that thinks, stopped, or starts a task while others wait
+ * in line lets it go, to the idle stack (serve_waiters hands idle connections to waiting
+ * users, oldest first). Without the last, users that never think would keep theirs for
+ * good and the others would never run. */
 void share_next(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
 {
     uint32_t u = s->conn_user[idx];
@@ -190,6 +192,11 @@ void share_next(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t n
         s->users.users[u].state == USER_STOPPED) {  /* answered: now it can start again */
         s->restart_when_free[u] = 0;
         user_start(&s->users, u, now);
+    }
+    if (u != USER_NONE && s->users.users[u].state == USER_READY && !c->owed && s->uf_len &&
+        s->users.users[u].step == 0) {  /* a new task, and others wait: to the back of the line */
+        user_enqueue(s, u, now);
+        u = USER_NONE;
     }
     if (u != USER_NONE && (c->owed || s->users.users[u].state == USER_READY)) {
         user_send(s, c, idx, now);
@@ -214,7 +221,7 @@ void serve_waiters(struct worker_state *s, uint64_t now)
         if (s->users.users[u].state != USER_READY) continue;  /* retired meanwhile */
         if (s->stopping) break;
         uint32_t idx = worker_idle_pop(s);
-        hist_record(s->cur->pool_wait, (now - at) / 1000);
+        hist_record(s->cur->pool_wait, (now > at ? now - at : 0) / 1000);
         s->conn_user[idx] = u;
         s->user_conn[u] = idx;
         user_send(s, &s->conns[idx], idx, now);
@@ -228,8 +235,10 @@ void waiters_time_out(struct worker_state *s, uint64_t now)
 {
     while (s->uf_len) {
         uint32_t u = s->ufifo[s->uf_head];
-        if (s->users.users[u].state == USER_READY && now - s->ufifo_at[s->uf_head] < user_step(&s->users, u)->timeout_ns)
-            break;
+        /* A user can join the line after the caller read the clock (a close times its
+         * failure later): it has waited 0, not a wrapped-around lifetime. */
+        uint64_t at = s->ufifo_at[s->uf_head], waited = now > at ? now - at : 0;
+        if (s->users.users[u].state == USER_READY && waited < user_step(&s->users, u)->timeout_ns) break;
         if (++s->uf_head == s->users.n) s->uf_head = 0;
         s->uf_len--;
         s->uqueued[u] = 0;

@@ -309,6 +309,54 @@ expect_json "$D/slow.json" "j['steps']['login']['failures']['dropped: every user
 end
 stop_target
 
+# --share-connections, users that never think: each lets its connection go between tasks
+# while others wait, so all 6 users run (their on_start steps), not just the first 2.
+begin scenario_share_connections_users_take_turns
+start_target --api
+cat >"$D/turns.yaml" <<EOF
+target: $TARGET_URL
+users:
+  - name: a
+    on_start:
+      - { get: /, name: start }
+    tasks:
+      - { get: /, name: loop }
+EOF
+bar -s "$D/turns.yaml" --share-connections --pool 2 -t 1 -c 6 -d 1s --json "$D/turns.json"
+expect_rc 0
+expect_accounting "$D/turns.json"
+expect_num_eq "users started (on_start steps)" "$(step_field "$D/turns.json" start requests)" 6
+expect_json "$D/turns.json" requests.failed 0
+end
+
+# A step timeout below the 100 ms the default --timeout scans at is still kept (timers are
+# scanned for the shortest step timeout); and, sharing connections, the step after a timed
+# out one waits for a connection with its own timeout instead of failing at once.
+begin scenario_short_step_timeouts
+cat >"$D/short.yaml" <<EOF
+target: $TARGET_URL
+users:
+  - name: a
+    tasks:
+      - sequence:
+        - { get: /delay/60, name: slow, timeout: 15ms }
+        - { get: /, name: after }
+EOF
+bar -s "$D/short.yaml" -t 1 -c 1 -d 1s --json "$D/short.json"
+expect_rc 0
+expect_accounting "$D/short.json"
+expect_gt "slow steps" "$(step_field "$D/short.json" slow requests)" 5
+expect_num_eq "slow steps that timed out" "$(step_field "$D/short.json" slow failed)" \
+    "$(step_field "$D/short.json" slow requests)"
+expect_num_eq "after steps failed" "$(step_field "$D/short.json" after failed)" 0
+bar -s "$D/short.yaml" --share-connections -t 1 -c 1 -d 1s --json "$D/short2.json"
+expect_rc 0
+expect_accounting "$D/short2.json"
+expect_gt "after steps, sharing" "$(step_field "$D/short2.json" after requests)" 5
+expect_num_eq "after steps failed, sharing" "$(step_field "$D/short2.json" after failed)" 0
+end
+stop_target
+
 printf 'target: %s\nusers:\n  - name: x\n    tasks:\n      - gett: /\n' "$TARGET_URL" >"$D/bad.yaml"
 expect_bad_input scenario_unknown_key_names_file_line_column "bad\\.yaml:5:[0-9]+: .*unknown key 'gett'" -s "$D/bad.yaml" -d 1s
 printf 'target: %s\nusers:\n  - name: x\n    tasks:\n      - get: /${tokn}\n' "$TARGET_URL" >"$D/badvar.yaml"
