@@ -98,6 +98,9 @@ int feeder_parse(struct feeder *f, const char *name, const char *text, size_t le
     }
 
     size_t i = 0, line = 1, sp = 0, ncols = 0, nrecords = 0, header_line = 1;
+    /* A UTF-8 byte order mark (Excel's "CSV UTF-8" writes one) is not part of the first
+     * column's name. */
+    if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) i = 3;
     while (i < len) {
         if (line_end(text, i, len)) {  /* an empty line */
             i = skip_line_end(text, i, len);

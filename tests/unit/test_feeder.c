@@ -118,11 +118,27 @@ static void rejects_bad_files_naming_the_line(void)
     feeder_free(&f);
 }
 
+static void skips_a_byte_order_mark(void)
+{
+    struct feeder f;
+    char err[256];
+    CHECK(parse(&f, "\xef\xbb\xbf" "a,b\n1,2\n", err) == 0);
+    CHECK_EQ_U(feeder_column(&f, "a", 1), 0);
+    CHECK(!strcmp(f.columns[0], "a"));
+    CHECK(!strcmp(cell(&f, 0, 0), "1"));
+    feeder_free(&f);
+    /* only at the very start: elsewhere it is data */
+    CHECK(parse(&f, "a\n\xef\xbb\xbfx\n", err) == 0);
+    CHECK(!strcmp(cell(&f, 0, 0), "\xef\xbb\xbfx"));
+    feeder_free(&f);
+}
+
 int main(void)
 {
     RUN(parses_a_plain_file);
     RUN(quotes_line_ends_and_empty_lines);
     RUN(one_column_and_quoted_header);
     RUN(rejects_bad_files_naming_the_line);
+    RUN(skips_a_byte_order_mark);
     CHECK_EXIT();
 }
