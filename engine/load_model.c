@@ -86,7 +86,7 @@ int load_model_resolve(struct plan *p, const struct load_args *a, char *err, siz
         if (parse_shape(p, a, err, errlen)) return -1;
         p->shaped = true;
         if (a->run_time_ns) p->duration_ns = a->run_time_ns;
-        else if (!a->duration_set && !a->count_set) p->duration_ns = (uint64_t)(p->shape.total_s * 1e9 + 0.5);
+        else if (!a->duration_set) p->duration_ns = (uint64_t)(p->shape.total_s * 1e9 + 0.5);  /* -n too: whichever first */
         if (!p->duration_ns && !a->count_set)
             return plan_error(err, errlen, "%s lasts 0 s: give -d for how long to hold it", src[0]);
         double peak = shape_max(&p->shape);

@@ -264,3 +264,20 @@ expect_json "$TMP/q.json" connections.opened 1
 expect_accounting "$TMP/q.json"
 expect_grep "summary names the drops" 'dropped [0-9]+' "$BAR_OUT"
 end
+
+# ---- without -d a run lasts as long as its shape, -n or not (whichever ends first): a
+# shape that ends at 0 with a huge -n used to idle for ever after it.
+begin shape_with_count_ends_with_the_shape
+start_target
+bar -q --json "$TMP/sn.json" --stages 500ms:4,0s:0 -n 100000000 -t 1 "$TARGET_URL/"
+expect_rc 0
+expect_le "wall-clock seconds" "$BAR_WALL" 1.5
+expect_range "duration_s" "$(json_get "$TMP/sn.json" duration_s)" 0.45 0.7
+expect_gt "requests.ok" "$(json_get "$TMP/sn.json" requests.ok)" 10
+expect_accounting "$TMP/sn.json"
+bar -q --json "$TMP/sn2.json" --stages 5s:4 -n 300 -t 1 "$TARGET_URL/"
+expect_rc 0
+expect_json "$TMP/sn2.json" requests.issued 300
+expect_le "wall-clock seconds, -n first" "$BAR_WALL" 4
+stop_target
+end
