@@ -387,10 +387,13 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             quick_flag = "-H";
             if (!valid_header(optarg)) {
                 char shown[96];  /* a secret-named header shows its name only: the rest is a credential */
-                size_t name_len = strcspn(optarg, " :");
+                size_t name_len = strcspn(optarg, " :=\t\r\n");  /* 'Key=secret' too */
                 bool secret = secret_name(optarg, name_len);
                 snprintf(shown, sizeof(shown), "%.*s%s", secret ? (int)name_len : 60, optarg, secret ? " ..." : "");
-                plan_error(err, errlen, "-H/--header: '%s' is not 'Name: value'", shown);
+                if (strpbrk(optarg, "\r\n"))  /* what follows a line break could be another header's secret */
+                    plan_error(err, errlen, "-H/--header '%.*s': a line break (CR or LF) in a header", (int)(name_len < 60 ? name_len : 60), optarg);
+                else
+                    plan_error(err, errlen, "-H/--header: '%s' is not 'Name: value'", shown);
                 return CLI_EXIT_USAGE;
             }
             if (p->nheaders == PLAN_MAX_HEADERS) {
@@ -605,10 +608,17 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             plan_error(err, errlen, "%s needs a value", optopt ? opt_name(optopt, name, sizeof(name))
                                                            : argv[optind - 1]);
             return CLI_EXIT_USAGE;
-        default:
-            if (optopt) plan_error(err, errlen, "unknown option '-%c' (see --help)", optopt);
-            else plan_error(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
+        default: {
+            const char *arg = argv[optind - 1];
+            if (!strncmp(arg, "--", 2) && strchr(arg, '=') && optopt) {  /* --quiet=1: a flag given a value */
+                plan_error(err, errlen, "%.*s takes no value", (int)(strchr(arg, '=') - arg), arg);
+            } else if (optopt > 0 && optopt < 256) {
+                plan_error(err, errlen, "unknown option '-%c' (see --help)", optopt);
+            } else {
+                plan_error(err, errlen, "unknown option '%s' (see --help)", arg);
+            }
             return CLI_EXIT_USAGE;
+        }
         }
         continue;
     bad_value:

@@ -7,6 +7,20 @@
 #include "run.h"
 #include "serve.h"
 
+/* One line, whatever the message quotes of the command line: control characters (a CR
+ * or LF in a header or URL given) are shown escaped. */
+static void print_error(const char *err)
+{
+    fputs("barrage: ", stderr);
+    for (const unsigned char *c = (const unsigned char *)err; *c; c++) {
+        if (*c == '\r') fputs("\\r", stderr);
+        else if (*c == '\n') fputs("\\n", stderr);
+        else if (*c < 0x20 || *c == 0x7f) fprintf(stderr, "\\x%02x", *c);
+        else fputc(*c, stderr);
+    }
+    fputc('\n', stderr);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "serve")) return serve_main(argc - 1, argv + 1);
@@ -20,12 +34,12 @@ int main(int argc, char **argv)
         code = 0;
         break;
     case CLI_EXIT_USAGE:
-        fprintf(stderr, "barrage: %s\n", err);
+        print_error(err);
         code = 2;
         break;
     default:
         if (plan_prepare(&plan, err, sizeof(err))) {
-            fprintf(stderr, "barrage: %s\n", err);
+            print_error(err);
             code = 2;
             break;
         }

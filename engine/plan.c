@@ -31,8 +31,9 @@ int plan_error(char *err, size_t errlen, const char *fmt, ...)
 int url_parse(const char *url, struct url *u, char *err, size_t errlen)
 {
     memset(u, 0, sizeof(*u));
-    char text[512];  /* the URL as errors show it: credentials masked */
+    char text[512];  /* the URL as errors show it: credentials masked, cut so the reason fits */
     secret_mask_url(url, text, sizeof(text));
+    if (strlen(text) > 100) memcpy(text + 97, "...", 4);
     const char *s = url;
     const char *sep = strstr(s, "://");
     if (!sep) return plan_error(err, errlen, "URL '%s': expected http://host[:port]/path", text);

@@ -48,6 +48,19 @@ bad header_no_colon   "(-H|--header).*'NoColonHere'"    -H NoColonHere "$URL"
 bad header_empty_name "(-H|--header).*': v'"            -H ': v' "$URL"
 bad header_content_length "Content-Length"              -H 'Content-Length: 5' -b hello "$URL"
 bad body_file_missing "--body-file.*$TMP/nope"          --body-file "$TMP/nope" "$URL"
+bad flag_given_a_value "^barrage: --open takes no value$" --open=1 "$URL"
+bad short_flag_as_long "^barrage: --quiet takes no value$" --quiet=yes "$URL"
+# Whatever a message quotes stays on one line, and a header's value (a credential, or
+# another header after a line break) is not repeated.
+bad header_line_break "-H/--header 'X-A': a line break" -H $'X-A: a\r\nCookie: sekrit-cookie' "$URL"
+bad count_line_break  "invalid value '1\\\\n2'"         -c $'1\n2' "$URL"
+bad header_key_equals "'X-Api-Key \\.\\.\\.' is not 'Name: value'" -H 'X-Api-Key=sekrit-key' "$URL"
+begin bad_input_never_shows_header_values
+grep -q sekrit "$BAR_ERR" && _err "a header's value is in the message: $(cat "$BAR_ERR")"
+bar -H $'X-A: a\r\nCookie: sekrit-cookie' "$URL"
+grep -q sekrit "$BAR_ERR" && _err "a header's value is in the message: $(cat "$BAR_ERR")"
+end
+bad url_long_path_keeps_reason "\\.\\.\\.': path too long$" "http://127.0.0.1:1/$(printf 'b%.0s' {1..4095})"
 
 # None of the above sent a request.
 begin bad_input_sent_nothing
