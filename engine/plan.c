@@ -272,16 +272,18 @@ int plan_prepare(struct plan *p, char *err, size_t errlen)
         if (!p->class_of) return plan_error(err, errlen, "out of memory for %u users", p->connections);
         scenario_assign_classes(p->scenario, p->connections, p->class_of);
     }
-    if (p->json_path) {  /* find out now, not after the run */
-        int fd = open(p->json_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0) return plan_error(err, errlen, "--json: cannot write '%s': %s", p->json_path, strerror(errno));
-        close(fd);
-    }
     if (p->url.tls) {
         p->tls.host = p->url.host;
         if (tls_config_check(&p->tls, err, errlen)) return -1;
     }
     if (resolve(p, err, errlen)) return -1;
+    /* Found out now, not after the run; and last, so that a run refused for another
+     * reason leaves no empty file behind. */
+    if (p->json_path) {
+        int fd = open(p->json_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) return plan_error(err, errlen, "--json: cannot write '%s': %s", p->json_path, strerror(errno));
+        close(fd);
+    }
     /* Bound connects in progress so a burst of them does not overflow the server's
      * listen backlog (somaxconn is commonly 4096, tcp_max_syn_backlog 2048). */
     p->max_connecting = 1024 / p->threads;

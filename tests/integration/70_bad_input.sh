@@ -60,6 +60,11 @@ grep -q sekrit "$BAR_ERR" && _err "a header's value is in the message: $(cat "$B
 bar -H $'X-A: a\r\nCookie: sekrit-cookie' "$URL"
 grep -q sekrit "$BAR_ERR" && _err "a header's value is in the message: $(cat "$BAR_ERR")"
 end
+# A run refused for another reason leaves no empty --json file behind.
+bad unresolvable_with_json "no-such-host-for-barrage\\.invalid" --json "$TMP/never.json" http://no-such-host-for-barrage.invalid/
+begin bad_input_leaves_no_json_file
+[ -e "$TMP/never.json" ] && _err "an empty --json file was left: $(ls -l "$TMP/never.json")"
+end
 bad url_long_path_keeps_reason "\\.\\.\\.': path too long$" "http://127.0.0.1:1/$(printf 'b%.0s' {1..4095})"
 
 # None of the above sent a request.
