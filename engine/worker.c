@@ -705,10 +705,12 @@ static void after_responses(struct worker_state *s, struct conn *c, uint32_t idx
 
 /* The server closed or reset a reused connection before a byte of the next response:
  * the keep-alive race, in which a server that closes an idle connection never read the
- * requests that crossed its FIN. Like browsers and Go's HTTP client, send them again on
- * a new connection, once, if the method is idempotent; they keep their send times, so
- * the delay shows in their latency. Returns false when this does not apply and the
- * requests must fail. */
+ * requests that crossed its FIN; or a close it announced (Connection: close, a body that
+ * ran to the close), which leaves the requests pipelined behind unread (RFC 9112 9.3.2).
+ * Like browsers and Go's HTTP client, send them again on a new connection if the method
+ * is idempotent; they keep their send times, so the delay shows in their latency. Again
+ * only after the connection answered one (c->retried clears then), so the run always
+ * moves on. Returns false when this does not apply and the requests must fail. */
 static bool retry_unanswered(struct worker_state *s, struct conn *c, uint32_t idx)
 {
     bool idempotent = s->scn ? user_of(s, idx) != USER_NONE && user_step(&s->users, user_of(s, idx))->idempotent
@@ -733,6 +735,7 @@ static void on_eof(struct worker_state *s, struct conn *c, uint32_t idx, uint64_
     if (r == 1 && c->inflight) {
         response_done(s, c, idx, now);
         c->server_closing = 1;
+        if (retry_unanswered(s, c, idx)) return;  /* pipelined behind a body that ran to the close */
     } else if (r < 0) {
         s->cur->parse_reason[HTTP_E_TRUNCATED]++;
         /* the response being read was cut short: that request is a reset, below */

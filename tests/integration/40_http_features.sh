@@ -320,6 +320,23 @@ eof_server() {  # name mode
 eof_server eof_delimited_body eof
 eof_server http10_response_closes http10
 
+# Pipelined behind a body that ends at the close: the server never read the requests after
+# it, so they go again on a new connection (RFC 9112 9.3.2), as after Connection: close.
+begin eof_delimited_body_pipelined_requests_sent_again
+rm -f "$TMP/eof.port" "$TMP/eof.count"
+spawn "$PY" -S "$TMP/eof.py" eof "$TMP/eof.port" "$TMP/eof.count"
+for ((i = 0; i < 100; i++)); do [ -s "$TMP/eof.port" ] && break; sleep 0.05; done
+bar -q --json "$J" -c 1 -t 1 --pipeline 4 -n 20 --timeout 5s "http://127.0.0.1:$(cat "$TMP/eof.port")/"
+kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
+expect_rc 0
+expect_json "$J" requests.ok 20
+expect_json "$J" requests.failed 0
+expect_json "$J" connections.opened 20
+expect_json "$J" connections.closed_by_server 20
+expect_gt "connections.retried_requests" "$(json_get "$J" connections.retried_requests)" 0
+expect_accounting "$J"
+end
+
 # The path and query go out as given
 begin path_and_query_sent_verbatim
 capture_path='/echo/a%20b?x=1&y=two'
