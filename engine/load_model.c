@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MAX_RATE 1e8  /* req/s of an open-loop target, all workers together */
+
 int load_args_add_stages(struct load_args *a, const char *text)
 {
     size_t old = a->stages ? strlen(a->stages) : 0, add = strlen(text);
@@ -69,6 +71,13 @@ int load_model_resolve(struct plan *p, const struct load_args *a, char *err, siz
         if (!p->slo_set && slo_parse(&p->slo, "errors<1%", "--slo", err, errlen)) return -1;
         if (p->start_load && p->max_load && p->start_load > p->max_load)
             return plan_error(err, errlen, "--start-rate is above --max-rate");
+        double top = p->max_load > p->start_load ? p->max_load : p->start_load;
+        if (!p->limit_closed && top > MAX_RATE)
+            return plan_error(err, errlen, "%s: %.0f req/s is more than barrage schedules (at most %.0f)",
+                              p->max_load >= p->start_load ? "--max-rate" : "--start-rate", top, MAX_RATE);
+        if (p->limit_closed && top > 10000000)
+            return plan_error(err, errlen, "%s: %.0f users is more than barrage runs (at most 10000000)",
+                              p->max_load >= p->start_load ? "--max-rate" : "--start-rate", top);
         return 0;
     }
     if (p->limit_closed || p->step_ns || p->start_load || p->max_load)
@@ -102,5 +111,10 @@ int load_model_resolve(struct plan *p, const struct load_args *a, char *err, siz
     } else if (p->open_loop) {
         shape_constant(&p->shape, p->rate, (double)p->duration_ns / 1e9);
     }
+    /* Each arrival is scheduled one by one: far past what any machine can send, that alone
+     * would outlast the run. */
+    if (p->open_loop && shape_max(&p->shape) > MAX_RATE)
+        return plan_error(err, errlen, "%s: %.0f req/s is more than barrage schedules (at most %.0f)",
+                          nsrc ? src[0] : "-R", shape_max(&p->shape), MAX_RATE);
     return 0;
 }

@@ -48,6 +48,10 @@ bad header_no_colon   "(-H|--header).*'NoColonHere'"    -H NoColonHere "$URL"
 bad header_empty_name "(-H|--header).*': v'"            -H ': v' "$URL"
 bad header_content_length "Content-Length"              -H 'Content-Length: 5' -b hello "$URL"
 bad body_file_missing "--body-file.*$TMP/nope"          --body-file "$TMP/nope" "$URL"
+# Arrivals are scheduled one by one: a rate far past what any machine sends would outlast -d.
+bad rate_above_what_is_scheduled "-R: 200000000 req/s is more than barrage schedules" -R 2e8 -d 1s "$URL"
+bad shape_rate_above_what_is_scheduled "--stages: 500000000 req/s is more than" --open --stages 1s:5e8 "$URL"
+bad find_limit_rate_above "--max-rate: 1000000000 req/s is more than" --find-limit --max-rate 1e9 "$URL"
 bad flag_given_a_value "^barrage: --open takes no value$" --open=1 "$URL"
 bad short_flag_as_long "^barrage: --quiet takes no value$" --quiet=yes "$URL"
 # Whatever a message quotes stays on one line, and a header's value (a credential, or
@@ -178,10 +182,11 @@ fi
 # ---- a submit the kernel refuses mid-run
 
 # The run ends at once with one line naming the reason, and the report still accounts for
-# every request. One worker, 1500 connections (a 4096-entry submission queue) to a target
+# every request. One worker, 2500 connections (a 4096-entry submission queue) to a target
 # that answers after 5 s, --timeout 2s (timers scanned every 100 ms): the requests, sent
-# within some tens of ms of each other, time out in one scan, and closing their connections
-# (3 operations each) and reopening them (2 each) fills the queue within one loop iteration,
+# within some tens of ms of each other, time out in at most two scans, one of them with
+# 1250 or more, and closing their connections (3 operations each) and reopening them (2
+# each, at most 1024 connects at once) fills the queue within that loop iteration,
 # so get_sqe() submits early (so does close_socket() with fewer than 3 entries free). The
 # filter refuses a submit of 4094 or more entries with ENOMEM: exactly those. (A lower bound
 # would now and then catch the loop's own submit at its wait instead, when an iteration
@@ -192,7 +197,7 @@ submit_refused() {
     begin io_uring_submit_refused_mid_run
     start_target --delay 5000
     t0=$(now_s)
-    timeout -k 2 "$limit" "$TMP/cc/no_uring" bigsubmit 4094 "$BARRAGE" -q -t 1 -c 1500 -d 6s \
+    timeout -k 2 "$limit" "$TMP/cc/no_uring" bigsubmit 4094 "$BARRAGE" -q -t 1 -c 2500 -d 6s \
         --timeout 2s --json "$J" "$TARGET_URL/" >"$BAR_OUT" 2>"$BAR_ERR" </dev/null
     BAR_RC=$?
     t1=$(now_s)
@@ -216,10 +221,10 @@ submit_refused() {
     expect_gt "errors.timeout" "$(json_get "$J" errors.timeout)" 0
     end
 }
-# barrage and the target each raise their soft limit to the hard one: 1500 sockets each, and some
+# barrage and the target each raise their soft limit to the hard one: 2500 sockets each, and some
 hard=$(ulimit -Hn)
-if [ "$hard" != unlimited ] && [ "$hard" -lt 4096 ]; then
-    echo "SKIP io_uring_submit_refused_mid_run: open-file hard limit $hard (needs 4096)"
+if [ "$hard" != unlimited ] && [ "$hard" -lt 6000 ]; then
+    echo "SKIP io_uring_submit_refused_mid_run: open-file hard limit $hard (needs 6000)"
 elif [ -x "$TMP/cc/no_uring" ]; then
     submit_refused
 fi
