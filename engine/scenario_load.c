@@ -387,11 +387,49 @@ static int append_json_literal(struct tpl *t, const char *s, size_t len)
     return tpl_append_literal(t, s + from, len - from);
 }
 
+enum head_part { IN_BODY, IN_HEADER, IN_PATH };
+
+/* A value that would break the request line or a header: a control character (a header
+ * value may hold a tab), or in the path a space. */
+static bool bad_in_head(const char *v, size_t len, enum head_part part)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if ((c < 0x20 && (part == IN_PATH || c != '\t')) || c == 0x7f || (part == IN_PATH && c == ' ')) return true;
+    }
+    return false;
+}
+
+/* The values known now that a placeholder put into the request line or a header (an
+ * environment variable's, every row of a data column) are checked as literal text is:
+ * the request would otherwise go out broken, or with a header injected. (Captures are
+ * checked when captured.) */
+static int check_head_values(struct ld *l, struct fy_node *n, const char *text, size_t at, size_t phlen,
+                             const struct tpl *t, size_t lit_before, uint32_t seg_before, enum head_part part)
+{
+    const char *what = part == IN_PATH ? "a space or control character, which cannot go in the path (percent-encode it)"
+                                       : "a control character (CR, LF, ...), which cannot go in a header";
+    for (uint32_t k = seg_before; k < t->nsegs; k++) {
+        const struct tpl_seg *seg = &t->segs[k];
+        if (seg->kind != TPL_FEED) continue;
+        const struct feeder *f = &l->s->feeders[seg->index];
+        for (uint32_t r = 0; r < f->nrows; r++) {
+            size_t cell = (size_t)r * f->ncols + seg->column;
+            if (bad_in_head(f->cells[cell], f->cell_len[cell], part))
+                return fail_loc(l, text_loc(n, text, at), "%.*s: row %u of the data has %s", (int)phlen, text + at,
+                                r + 1, what);
+        }
+    }
+    if (bad_in_head(t->lit + lit_before, t->lit_len - lit_before, part))
+        return fail_loc(l, text_loc(n, text, at), "%.*s: the value has %s", (int)phlen, text + at, what);
+    return 0;
+}
+
 /* Appends the text of scalar n to t: literal runs as they are (escaped for a JSON string
  * when json), "$${" as "${", each ${...} compiled (its value escaped as `escape`). Errors
  * point at the placeholder in the file. */
 static int add_template(struct ld *l, struct tpl *t, struct fy_node *n, const char *text, size_t len,
-                        enum tpl_escape escape, bool json)
+                        enum tpl_escape escape, bool json, enum head_part part)
 {
     struct tpl_names names = {l, names_var, names_feed};
     size_t from = 0, i = 0;
@@ -415,6 +453,8 @@ static int add_template(struct ld *l, struct tpl *t, struct fy_node *n, const ch
         const char *close = memchr(text + i, '}', len - i);
         size_t e = close ? (size_t)(close - text) + 1 : len;
         char why[400] = "";
+        size_t lit_before = t->lit_len;
+        uint32_t seg_before = t->nsegs;
         if (tpl_append(t, text + i, e - i, escape, &names, why, sizeof(why))) {
             /* the message reads "${x} at column N: why": the column is ours to give */
             const char *col = strstr(why, " at column ");
@@ -435,6 +475,9 @@ static int add_template(struct ld *l, struct tpl *t, struct fy_node *n, const ch
             }
             return fail_loc(l, at, "%.*s: %s", (int)phlen, text + i, msg);
         }
+        if (part != IN_BODY &&
+            check_head_values(l, n, text, i, e - i > 60 ? 60 : e - i, t, lit_before, seg_before, part))
+            return -1;
         i = e;
         from = i;
     }
@@ -445,6 +488,10 @@ static int add_template(struct ld *l, struct tpl *t, struct fy_node *n, const ch
 static int check_chars(struct ld *l, struct fy_node *n, const char *text, size_t len, bool path, const char *what)
 {
     for (size_t i = 0; i < len; i++) {
+        if (text[i] == '$' && i + 2 < len && text[i + 1] == '$' && text[i + 2] == '{') {
+            i += 2;  /* "$${": a literal "${", and what follows is literal text too */
+            continue;
+        }
         if (text[i] == '$' && i + 1 < len && text[i + 1] == '{') {
             const char *close = memchr(text + i, '}', len - i);
             if (!close) return 0;  /* add_template reports it */
@@ -689,9 +736,9 @@ static int add_json(struct ld *l, struct tpl *t, struct fy_node *n, int depth)
             if (one_of(s, len, trues)) return tpl_append_literal(t, "true", 4) ? oom(l) : 0;
             if (one_of(s, len, falses)) return tpl_append_literal(t, "false", 5) ? oom(l) : 0;
             if (json_number(s, len)) return tpl_append_literal(t, s, len) ? oom(l) : 0;
-            if (lone_placeholder(s, len)) return add_template(l, t, n, s, len, TPL_RAW, false);
+            if (lone_placeholder(s, len)) return add_template(l, t, n, s, len, TPL_RAW, false, IN_BODY);
         }
-        if (tpl_append_literal(t, "\"", 1) || add_template(l, t, n, s, len, TPL_JSON, true) ||
+        if (tpl_append_literal(t, "\"", 1) || add_template(l, t, n, s, len, TPL_JSON, true, IN_BODY) ||
             tpl_append_literal(t, "\"", 1))
             return -1;
         return 0;
@@ -783,7 +830,7 @@ static int check_value(struct ld *l, struct check *c, struct fy_node *n)
     const char *s = scalar(n, &len);
     c->value_text = dup_text(s, len);
     if (!c->value_text) return oom(l);
-    return add_template(l, &c->value, n, s, len, TPL_RAW, false);
+    return add_template(l, &c->value, n, s, len, TPL_RAW, false, IN_BODY);
 }
 
 static int compile_expect(struct ld *l, struct fy_node *map, struct scn_step *st)
@@ -1009,7 +1056,7 @@ static int compile_step(struct ld *l, struct fy_node *map, struct scn_step *st, 
     if (tpl_append_literal(t, upper, ml) || tpl_append_literal(t, " ", 1) ||
         tpl_append_literal(t, l->base, strlen(l->base)))
         return oom(l);
-    if (add_template(l, t, path, p, plen, TPL_RAW, false)) return -1;
+    if (add_template(l, t, path, p, plen, TPL_RAW, false, IN_PATH)) return -1;
     if (tpl_append_literal(t, " HTTP/1.1\r\n", 11)) return oom(l);
     if (!has_header(h, nh, "Host") &&
         (tpl_append_literal(t, "Host: ", 6) || tpl_append_literal(t, l->host, strlen(l->host)) ||
@@ -1022,7 +1069,7 @@ static int compile_step(struct ld *l, struct fy_node *map, struct scn_step *st, 
         const char *val = scalar(h[i].value, &vl);
         if (check_chars(l, h[i].value, val, vl, false, "header value")) return -1;
         if (tpl_append_literal(t, h[i].name, h[i].nlen) || tpl_append_literal(t, ": ", 2)) return oom(l);
-        if (add_template(l, t, h[i].value, val, vl, TPL_RAW, false)) return -1;
+        if (add_template(l, t, h[i].value, val, vl, TPL_RAW, false, IN_HEADER)) return -1;
         if (tpl_append_literal(t, "\r\n", 2)) return oom(l);
     }
     static const char ct[] = "Content-Type: application/json\r\n";
@@ -1036,7 +1083,7 @@ static int compile_step(struct ld *l, struct fy_node *map, struct scn_step *st, 
         size_t bl;
         if (!is_scalar(body)) return fail(l, body, "body: expected a string, got %s (json: sends a value as JSON)", kind_name(body));
         b = scalar(body, &bl);
-        if (add_template(l, &st->body, body, b, bl, TPL_RAW, false)) return -1;
+        if (add_template(l, &st->body, body, b, bl, TPL_RAW, false, IN_BODY)) return -1;
     }
     st->has_body = json || body || !strcmp(upper, "POST") || !strcmp(upper, "PUT") || !strcmp(upper, "PATCH");
     st->head_method = !strcmp(upper, "HEAD");

@@ -602,11 +602,34 @@ static void splits_users_by_weight(void)
     scenario_free(&s);
 }
 
+/* Values known at load time that would break the request line or a header (or inject
+ * one): refused where the placeholder is, like literal text. Bodies take anything. */
+static void values_that_would_break_the_request(void)
+{
+    setenv("BARRAGE_T_CRLF", "t\r\nEvil: 1", 1);
+    setenv("BARRAGE_T_SPACE", "a b", 1);
+    setenv("BARRAGE_T_TAB", "a\tb", 1);
+#define U1(step) "target: http://h\ndata: { d: { csv: bad.csv } }\nusers: [{name: u, tasks: [" step "]}]\n"
+    CHECK(fails(U1("{get: /, headers: {X-T: '${env.BARRAGE_T_CRLF}'}}"), NULL, "t.yaml:3:", "cannot go in a header"));
+    CHECK(fails(U1("{get: '/p/${env.BARRAGE_T_SPACE}'}"), NULL, "t.yaml:3:", "cannot go in the path"));
+    CHECK(fails(U1("{get: '/p/${d.name}'}"), NULL, "t.yaml:3:", "row 2 of the data has a space"));
+    CHECK(fails(U1("{get: /, headers: {X-Pw: '${d.pw}'}}"), NULL, "t.yaml:3:", "row 2 of the data has a control character"));
+    CHECK(fails(U1("{get: '/$${a b}'}"), NULL, "t.yaml:3:", "a space or control character in the path"));
+    struct scenario sc;
+    CHECK(load(&sc, U1("{get: /, headers: {X-T: '${env.BARRAGE_T_TAB}'}}"), NULL) == 0);  /* a tab is fine there */
+    scenario_free(&sc);
+    CHECK(load(&sc, U1("{post: /, body: '${d.pw} ${env.BARRAGE_T_CRLF}'}"), NULL) == 0);
+    scenario_free(&sc);
+#undef U1
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_scenario.XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     write_file("users.csv", "name,password\nann,\"s\"\"1\"\nbob,pw2\n");
+    write_file("bad.csv", "name,pw\nann,ok\n\"a b\",\"x\r\nInjected: yes\"\n");
+    RUN(values_that_would_break_the_request);
     RUN(loads_the_issue_example);
     RUN(head_matches_the_quick_mode);
     RUN(json_bodies);
