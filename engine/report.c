@@ -357,6 +357,8 @@ void report_summary(FILE *out, const struct summary *s)
             (unsigned long long)t->closed_by_client, (unsigned long long)t->reused_requests);
     if (t->retried_requests)
         fprintf(out, ", retried after a keep-alive close %llu", (unsigned long long)t->retried_requests);
+    if (t->closed_unsolicited)
+        fprintf(out, ", closed for bytes no request asked for %llu", (unsigned long long)t->closed_unsolicited);
     fputc('\n', out);
     report_client(out, s);
     report_server(out, s);

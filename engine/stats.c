@@ -104,6 +104,7 @@ void stats_add(struct stats *dst, const struct stats *src)
     dst->conns_opened += src->conns_opened;
     dst->closed_by_server += src->closed_by_server;
     dst->closed_by_client += src->closed_by_client;
+    dst->closed_unsolicited += src->closed_unsolicited;
     dst->reused_requests += src->reused_requests;
     dst->retried_requests += src->retried_requests;
     dst->handshakes_full += src->handshakes_full;

@@ -51,6 +51,7 @@ struct stats {
     uint64_t conns_opened;      /* connects that succeeded */
     uint64_t closed_by_server;  /* server closed a connection (idle, or Connection: close) */
     uint64_t closed_by_client;  /* --requests-per-conn / --no-keepalive / errors */
+    uint64_t closed_unsolicited; /* of those: the server sent bytes no request asked for */
     uint64_t reused_requests;   /* requests sent on a connection that had served one before */
     uint64_t retried_requests;  /* re-sent after the server closed a reused connection unread */
     uint64_t handshakes_full, handshakes_resumed;  /* TLS handshakes completed */

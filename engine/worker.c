@@ -660,8 +660,9 @@ static bool consume(struct worker_state *s, struct conn *c, uint32_t idx, const 
 {
     s->cur->bytes_received += len;
     while (len) {
-        if (!c->inflight) {  /* bytes nobody asked for */
-            s->cur->parse_reason[HTTP_E_STATUS]++;
+        if (!c->inflight) {  /* bytes nobody asked for: no request fails, the connection ends */
+            s->cur->closed_unsolicited++;
+            s->cur->closed_by_client++;
             conn_end(s, idx, ERR_PARSE);
             return false;
         }

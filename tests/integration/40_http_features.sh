@@ -289,6 +289,8 @@ while True:
             buf += d
         if mode == "eof":      # no Content-Length, no chunking: the body ends at the close
             c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n" + body)
+        elif mode == "extra":  # a body longer than its Content-Length, in the same write
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n" + body + b"EXTRA")
         else:                  # HTTP/1.0 without keep-alive: closes after the answer
             c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 500\r\n\r\n" + body)
         c.shutdown(socket.SHUT_WR)
@@ -319,6 +321,23 @@ eof_server() {  # name mode
 }
 eof_server eof_delimited_body eof
 eof_server http10_response_closes http10
+
+# Bytes after a complete response while no request waits (a body longer than its
+# Content-Length): no request fails, the connection ends, and the report says why.
+begin bytes_no_request_asked_for
+rm -f "$TMP/eof.port" "$TMP/eof.count"
+spawn "$PY" -S "$TMP/eof.py" extra "$TMP/eof.port" "$TMP/eof.count"
+for ((i = 0; i < 100; i++)); do [ -s "$TMP/eof.port" ] && break; sleep 0.05; done
+bar --json "$J" -c 1 -t 1 -n 20 --timeout 5s "http://127.0.0.1:$(cat "$TMP/eof.port")/"
+kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
+expect_rc 0
+expect_json "$J" requests.ok 20
+expect_json "$J" requests.failed 0
+expect_json "$J" connections.closed_unsolicited 20
+expect_json "$J" connections.closed_by_client 20
+expect_grep "the summary says why" 'closed for bytes no request asked for 20' "$BAR_OUT"
+expect_accounting "$J"
+end
 
 # Pipelined behind a body that ends at the close: the server never read the requests after
 # it, so they go again on a new connection (RFC 9112 9.3.2), as after Connection: close.
