@@ -188,14 +188,15 @@ char *url_for_reports(const char *url)
     return out ? secret_mask_url(url, out, cap) : NULL;
 }
 
+/* RFC 9110: a name is a token; a value holds no control character but a tab. */
 static bool valid_header(const char *h)
 {
     const char *colon = strchr(h, ':');
     if (!colon || colon == h) return false;
     for (const char *c = h; c < colon; c++)
-        if (*c <= ' ' || *c >= 127) return false;
-    for (const char *c = h; *c; c++)
-        if (*c == '\r' || *c == '\n') return false;
+        if (!isalnum((unsigned char)*c) && !(*c && strchr("!#$%&'*+-.^_`|~", *c))) return false;
+    for (const char *c = colon + 1; *c; c++)
+        if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f) return false;
     return true;
 }
 
