@@ -210,6 +210,31 @@ static int oom(struct ld *l) { return fail_here(l, "out of memory"); }
 
 /* Before anything is read: no aliases (they could make a small file huge), no keys other
  * than strings, no NUL bytes in a string, bounded nesting. */
+/* libfyaml builds the first document of a stream and ignores the rest: a second one (after
+ * a "---" or "..." line at column 0, which is always a document marker in a file whose
+ * root is a mapping) would be dropped without a word. */
+static int check_one_document(struct ld *l, const char *text, size_t len)
+{
+    bool content = false, ended = false;
+    int line = 0;
+    for (size_t i = 0; i < len; line++) {
+        size_t e = i;
+        while (e < len && text[e] != '\n') e++;
+        const char *t = text + i;
+        size_t n = e - i;
+        bool marker = n >= 3 && (!memcmp(t, "---", 3) || !memcmp(t, "...", 3)) &&
+                      (n == 3 || t[3] == ' ' || t[3] == '\t' || t[3] == '\r');
+        size_t k = marker ? 3 : 0;  /* what follows a "--- " is the document's content */
+        while (k < n && (t[k] == ' ' || t[k] == '\t' || t[k] == '\r')) k++;
+        bool has = k < n && t[k] != '#' && !(k == 0 && t[0] == '%');
+        if (marker && content) ended = true;
+        if (has && ended) return fail_loc(l, (struct loc){line, (int)k}, "a second YAML document: a scenario file holds one");
+        if (has) content = true;
+        i = e + 1;
+    }
+    return 0;
+}
+
 static int check_tree(struct ld *l, struct fy_node *n, int depth)
 {
     if (!n) return 0;
@@ -1552,7 +1577,7 @@ int scenario_parse(struct scenario *s, const char *text, size_t len, const char 
         fail_here(&l, "empty: expected a mapping with target:, users: ...");
         goto out;
     }
-    if (check_tree(&l, root, 0)) goto out;
+    if (check_one_document(&l, text, len) || check_tree(&l, root, 0)) goto out;
     if (!is_map(root)) {
         fail(&l, root, "expected a mapping with target:, users: ..., got %s", kind_name(root));
         goto out;

@@ -381,6 +381,14 @@ static void reports_errors_with_position(void)
     CHECK(fails("%\x8a", NULL, "t.yaml:1:2: ", "not UTF-8"));  /* libfyaml 0.7 loops on it */
     CHECK(fails("x: \xed\xa0\x80\n", NULL, "t.yaml:1:4: ", "not UTF-8"));  /* a surrogate */
     CHECK(fails("", NULL, "t.yaml: ", "empty"));
+    /* a second document would be dropped: refused where it starts */
+    CHECK(fails("target: http://h\nusers: []\n---\ntarget: http://x\n", NULL, "t.yaml:4:1: ", "a second YAML document"));
+    CHECK(fails("target: http://h\nusers: []\n--- {target: http://x}\n", NULL, "t.yaml:3:5: ", "a second YAML document"));
+    {   /* markers around the one document, and comments after it, are fine */
+        struct scenario one;
+        CHECK(load(&one, "%YAML 1.2\n---\ntarget: http://h\nusers: [{name: u, tasks: [{get: /}]}]\n...\n# end\n", NULL) == 0);
+        scenario_free(&one);
+    }
     CHECK(fails("# only a comment\n", NULL, "t.yaml: ", "empty"));
     CHECK(fails("- a\n", NULL, "t.yaml:1:3: ", "expected a mapping with target:"));
     CHECK(fails("target: &t http://h\nusers: *t\n", NULL, "t.yaml:2:9: ", "aliases"));
