@@ -49,8 +49,20 @@ int url_parse(const char *url, struct url *u, char *err, size_t errlen)
     s = sep + 3;
 
     const char *auth_end = s + strcspn(s, "/?#");
-    const char *at = memchr(s, '@', (size_t)(auth_end - s));
-    if (at) s = at + 1; /* userinfo is accepted and ignored: no auth scheme yet */
+    /* userinfo is accepted and ignored (no auth scheme yet); up to the last '@', as curl
+     * does, so that a password with an unencoded '@' still parses */
+    const char *at = memrchr(s, '@', (size_t)(auth_end - s));
+    if (at) s = at + 1;
+    /* A password with an unencoded '/', '?' or '#' ends the authority early (RFC 3986), and
+     * what fails to parse below is the password itself: errors then show none of it. */
+    bool hide = false;
+    const char *colon = memchr(s, ':', (size_t)(auth_end - s));
+    bool bad_port = colon && *s != '[' && strspn(colon + 1, "0123456789") != (size_t)(auth_end - colon - 1);
+    const char *later = at || !bad_port ? NULL : strchr(auth_end, '@');
+    if (later) {
+        hide = true;
+        snprintf(text, sizeof(text), "%.*s://" SECRET_MASK "%.80s%s", (int)slen, url, later, strlen(later) > 80 ? "..." : "");
+    }
 
     const char *host = s, *host_end, *port = NULL;
     if (*s == '[') {
@@ -72,7 +84,8 @@ int url_parse(const char *url, struct url *u, char *err, size_t errlen)
     if (hlen >= sizeof(u->host)) return plan_error(err, errlen, "URL '%s': host name too long", text);
     for (const char *c = host; c < host_end; c++)
         if (!isalnum((unsigned char)*c) && !strchr(".-_:%", *c))
-            return plan_error(err, errlen, "URL '%s': invalid character '%c' in host", text, *c);
+            return hide ? plan_error(err, errlen, "URL '%s': invalid host (percent-encode '/', '?', '#' and '@' in a password)", text)
+                        : plan_error(err, errlen, "URL '%s': invalid character '%c' in host", text, *c);
     memcpy(u->host, host, hlen);
 
     u->port = u->tls ? 443 : 80;
@@ -81,7 +94,8 @@ int url_parse(const char *url, struct url *u, char *err, size_t errlen)
         unsigned long v = 0;
         for (const char *c = port; c < auth_end; c++) {
             if (!isdigit((unsigned char)*c) || (v = v * 10 + (unsigned long)(*c - '0')) > 65535)
-                return plan_error(err, errlen, "URL '%s': invalid port '%.*s'", text, (int)(auth_end - port), port);
+                return hide ? plan_error(err, errlen, "URL '%s': invalid port (percent-encode '/', '?', '#' and '@' in a password)", text)
+                            : plan_error(err, errlen, "URL '%s': invalid port '%.*s'", text, (int)(auth_end - port), port);
         }
         if (v == 0) return plan_error(err, errlen, "URL '%s': port 0 is not a valid target", text);
         u->port = (uint16_t)v;

@@ -65,7 +65,7 @@ char *secret_mask_url(const char *url, char *out, size_t outlen)
     const char *s = url, *sep = strstr(url, "://");
     if (sep && !memchr(url, '?', (size_t)(sep - url))) {
         const char *auth = sep + 3, *auth_end = auth + strcspn(auth, "/?#");
-        const char *at = memchr(auth, '@', (size_t)(auth_end - auth));
+        const char *at = memrchr(auth, '@', (size_t)(auth_end - auth));  /* user:p@ss@host too */
         put(out, outlen, &o, url, (size_t)(auth - url));
         if (at) {
             put(out, outlen, &o, SECRET_MASK, strlen(SECRET_MASK));

@@ -7,6 +7,7 @@
 #include "check.h"
 #include "plan.h"
 #include "scenario.h"
+#include "secrets.h"
 
 static void durations(void)
 {
@@ -61,6 +62,19 @@ static void urls(void)
     CHECK(url_parse("http://h:/", &u, err, sizeof(err)) == -1);
     CHECK(url_parse("http://h/a b", &u, err, sizeof(err)) == -1);
     CHECK(url_parse("http://[::1/", &u, err, sizeof(err)) == -1);
+    /* a password with an unencoded '@' still parses (up to the last '@'); one with a '/',
+     * '?' or '#' cannot, and its error shows none of it */
+    CHECK(url_parse("http://admin:p@ss@127.0.0.1:8080/x", &u, err, sizeof(err)) == 0 && u.port == 8080 &&
+          !strcmp(u.host, "127.0.0.1") && !strcmp(u.path, "/x"));
+    const char *cut[] = {"http://admin:sek/rit@127.0.0.1:1/", "http://admin:sek?rit@127.0.0.1:1/", "http://admin:sek#rit@h/"};
+    for (unsigned i = 0; i < 3; i++) {
+        CHECK(url_parse(cut[i], &u, err, sizeof(err)) == -1 && strstr(err, "percent-encode"));
+        CHECK(!strstr(err, "sek") && !strstr(err, "rit"));
+    }
+    char shown[128];
+    CHECK(!strcmp(secret_mask_url("http://admin:p@ss@h:1/x", shown, sizeof(shown)), "http://****@h:1/x"));
+    /* a port that is digits is a port: no password to hide */
+    CHECK(url_parse("http://h:99999/users/@me", &u, err, sizeof(err)) == -1 && strstr(err, "'99999'"));
 }
 
 static void status_lists(void)
