@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_RATE 1e8  /* req/s of an open-loop target, all workers together */
+#define MAX_RATE 1e8        /* req/s of an open-loop target, all workers together */
+#define MAX_USERS 10000000  /* closed-loop users (connections) */
 
 int load_args_add_stages(struct load_args *a, const char *text)
 {
@@ -72,12 +73,11 @@ int load_model_resolve(struct plan *p, const struct load_args *a, char *err, siz
         if (p->start_load && p->max_load && p->start_load > p->max_load)
             return plan_error(err, errlen, "--start-rate is above --max-rate");
         double top = p->max_load > p->start_load ? p->max_load : p->start_load;
+        const char *flag = p->max_load >= p->start_load ? "--max-rate" : "--start-rate";
         if (!p->limit_closed && top > MAX_RATE)
-            return plan_error(err, errlen, "%s: %.0f req/s is more than barrage schedules (at most %.0f)",
-                              p->max_load >= p->start_load ? "--max-rate" : "--start-rate", top, MAX_RATE);
-        if (p->limit_closed && top > 10000000)
-            return plan_error(err, errlen, "%s: %.0f users is more than barrage runs (at most 10000000)",
-                              p->max_load >= p->start_load ? "--max-rate" : "--start-rate", top);
+            return plan_error(err, errlen, "%s: %.0f req/s is more than barrage schedules (at most %.0f)", flag, top, MAX_RATE);
+        if (p->limit_closed && top > MAX_USERS)
+            return plan_error(err, errlen, "%s: %.0f users is more than barrage runs (at most %d)", flag, top, MAX_USERS);
         return 0;
     }
     if (p->limit_closed || p->step_ns || p->start_load || p->max_load)
@@ -103,7 +103,7 @@ int load_model_resolve(struct plan *p, const struct load_args *a, char *err, siz
             if (a->connections_set)
                 return plan_error(err, errlen, "-c and %s both give the number of users; the shape's peak (%.0f) sets the connections", src[0], peak);
             if (peak < 1) return plan_error(err, errlen, "%s never reaches one user", src[0]);
-            if (peak > 10000000) return plan_error(err, errlen, "%s peaks at %.0f users; at most 10000000", src[0], peak);
+            if (peak > MAX_USERS) return plan_error(err, errlen, "%s peaks at %.0f users; at most %d", src[0], peak, MAX_USERS);
             p->connections = (uint32_t)floor(peak + 1e-9);
         } else if (peak <= 0) {
             return plan_error(err, errlen, "%s never has a rate above 0", src[0]);

@@ -208,8 +208,6 @@ static char *dup_text(const char *s, size_t len)
 
 static int oom(struct ld *l) { return fail_here(l, "out of memory"); }
 
-/* Before anything is read: no aliases (they could make a small file huge), no keys other
- * than strings, no NUL bytes in a string, bounded nesting. */
 /* libfyaml builds the first document of a stream and ignores the rest: a second one (after
  * a "---" or "..." line at column 0, which is always a document marker in a file whose
  * root is a mapping) would be dropped without a word. */
@@ -235,6 +233,8 @@ static int check_one_document(struct ld *l, const char *text, size_t len)
     return 0;
 }
 
+/* Before anything is read: no aliases (they could make a small file huge), no keys other
+ * than strings, no NUL bytes in a string, bounded nesting. */
 static int check_tree(struct ld *l, struct fy_node *n, int depth)
 {
     if (!n) return 0;
@@ -414,14 +414,17 @@ static int append_json_literal(struct tpl *t, const char *s, size_t len)
 
 enum head_part { IN_BODY, IN_HEADER, IN_PATH };
 
-/* A value that would break the request line or a header: a control character (a header
+/* A byte that would break the request line or a header: a control character (a header
  * value may hold a tab), or in the path a space. */
+static bool bad_head_char(unsigned char c, bool path)
+{
+    return (c < 0x20 && (path || c != '\t')) || c == 0x7f || (path && c == ' ');
+}
+
 static bool bad_in_head(const char *v, size_t len, enum head_part part)
 {
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)v[i];
-        if ((c < 0x20 && (part == IN_PATH || c != '\t')) || c == 0x7f || (part == IN_PATH && c == ' ')) return true;
-    }
+    for (size_t i = 0; i < len; i++)
+        if (bad_head_char((unsigned char)v[i], part == IN_PATH)) return true;
     return false;
 }
 
@@ -523,8 +526,7 @@ static int check_chars(struct ld *l, struct fy_node *n, const char *text, size_t
             i = (size_t)(close - text);
             continue;
         }
-        unsigned char c = (unsigned char)text[i];
-        if ((c < 0x20 && (path || c != '\t')) || c == 0x7f || (path && c == ' '))
+        if (bad_head_char((unsigned char)text[i], path))
             return fail_loc(l, text_loc(n, text, i), "%s: %s", what,
                             path ? "a space or control character in the path (percent-encode it)"
                                  : "a control character (CR, LF, ...) in a header");
