@@ -52,7 +52,8 @@ struct plan {
     size_t body_len;
     char *json_path;           /* owned; NULL: no JSON */
     bool status_ok[600];       /* statuses counted as ok (--expect-status; default 100-399); for a
-                                  static program, plan_prepare() sets it from the step */
+                                  static program, plan_prepare() sets it from the step.
+                                  Read through plan_status_ok(): a code may reach 999 */
     struct url url;
     char *url_text;            /* owned; as given, for reports (credentials masked) */
     const char *url_arg;       /* the URL argument (argv); NULL with a scenario's own target */
@@ -143,5 +144,11 @@ int url_parse(const char *text, struct url *u, char *err, size_t errlen);
  * Returns 0, or -1 with err set. */
 int plan_prepare(struct plan *p, char *err, size_t errlen);
 void plan_free(struct plan *p);
+
+/* Whether a response's status counts as ok. Codes 600-999 are invalid and never are. */
+static inline bool plan_status_ok(const struct plan *p, unsigned code)
+{
+    return code < 600 && p->status_ok[code];
+}
 
 #endif

@@ -328,7 +328,7 @@ void report_summary(FILE *out, const struct summary *s)
 
     fprintf(out, "  %-12s", "Status");
     int any = 0;
-    for (int code = 0; code < 600; code++)
+    for (int code = 0; code < STATUS_CODES; code++)
         if (t->status[code]) fprintf(out, "%s%d: %llu", any++ ? ", " : " ", code, (unsigned long long)t->status[code]);
     fprintf(out, "%s\n", any ? "" : " (no responses)");
 

@@ -339,8 +339,8 @@ static void class_rows(FILE *f, const struct plan *p, const char *method, const 
             }
         break;
     case ERR_STATUS:
-        for (int code = 0; code < 600 && left && !p->scenario_file; code++)
-            if (t->status[code] && !p->status_ok[code]) {
+        for (int code = 0; code < STATUS_CODES && left && !p->scenario_file; code++)
+            if (t->status[code] && !plan_status_ok(p, (unsigned)code)) {
                 snprintf(text, sizeof(text), "status %d", code);
                 take(f, method, name, text, t->status[code], &left);
             }

@@ -126,16 +126,16 @@ void html_status_table(FILE *f, const struct summary *s)
 {
     const struct stats *t = s->total;
     uint64_t all = 0;
-    for (int code = 0; code < 600; code++) all += t->status[code];
+    for (int code = 0; code < STATUS_CODES; code++) all += t->status[code];
     fputs("<section class=\"card\"><h3>Status codes</h3><p class=\"note\">Complete responses by status.</p>", f);
     if (!all) {
         fputs("<p class=\"empty\">No responses.</p></section>\n", f);
         return;
     }
     fputs("<table><thead><tr><th>status</th><th>responses</th><th>share</th></tr></thead><tbody>\n", f);
-    for (int code = 0; code < 600; code++) {
+    for (int code = 0; code < STATUS_CODES; code++) {
         if (!t->status[code]) continue;
-        bool bad = !s->plan->status_ok[code];
+        bool bad = !plan_status_ok(s->plan, (unsigned)code);
         fprintf(f, "<tr><td><span class=\"pill %s\">%d</span></td><td>%llu</td>", bad ? "fail" : "pass", code,
                 (unsigned long long)t->status[code]);
         td_bar(f, t->status[code], all, bad);

@@ -188,7 +188,7 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
         fprintf(f, "%s\"%s\":%llu", e ? "," : "", err_class_name((enum err_class)e), (unsigned long long)t->errors[e]);
     fputs("},\"status\":{", f);
     int any = 0;
-    for (int code = 0; code < 600; code++)
+    for (int code = 0; code < STATUS_CODES; code++)
         if (t->status[code]) fprintf(f, "%s\"%d\":%llu", any++ ? "," : "", code, (unsigned long long)t->status[code]);
     fprintf(f, "},\"connections\":{\"opened\":%llu,\"max_open\":%u,\"closed_by_server\":%llu,"
                "\"closed_by_client\":%llu,\"closed_unsolicited\":%llu,\"reused_requests\":%llu,"

@@ -95,7 +95,7 @@ void stats_add(struct stats *dst, const struct stats *src)
     dst->ok += src->ok;
     dst->failed += src->failed;
     add_array(dst->errors, src->errors, ERR__COUNT);
-    add_array(dst->status, src->status, 600);
+    add_array(dst->status, src->status, STATUS_CODES);
     add_array(dst->connect_errno, src->connect_errno, STATS_ERRNO_MAX);
     add_array(dst->parse_reason, src->parse_reason, STATS_PARSE_REASONS);
     dst->bytes_sent += src->bytes_sent;

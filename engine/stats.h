@@ -12,6 +12,10 @@
 
 #include "hist.h"
 
+/* A status line's code is three digits, 100-999. 600-999 are invalid (RFC 9110 section 15):
+ * each is still counted under its own code, and never as ok. */
+#define STATUS_CODES 1000
+
 /* ERR_DROPPED: open loop only, a scheduled request found the queue for connections full.
  * ERR_TLS: the TLS handshake or a record failed (reasons in tls_reason).
  * ERR_CHECK: a scenario step's check or capture failed (reasons per step). */
@@ -43,7 +47,7 @@ struct stats {
     uint64_t ok;                /* complete responses with a status below 400 */
     uint64_t failed;            /* sum of errors[] */
     uint64_t errors[ERR__COUNT];
-    uint64_t status[600];       /* complete responses by status code */
+    uint64_t status[STATUS_CODES]; /* complete responses by status code */
     uint64_t connect_errno[STATS_ERRNO_MAX];
     uint64_t parse_reason[STATS_PARSE_REASONS];
     uint64_t bytes_sent, bytes_received;

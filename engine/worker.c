@@ -638,13 +638,13 @@ static void response_done(struct worker_state *s, struct conn *c, uint32_t idx, 
         hist_record(st->latency, (now - sent) / 1000);
     }
     hist_record(st->ttfb, (c->t_first_byte - sent) / 1000);
-    unsigned code = c->parser.status < 600 ? c->parser.status : 0;
+    unsigned code = c->parser.status;  /* three digits: below STATUS_CODES */
     st->status[code]++;
     st->body_bytes += c->parser.body_bytes;
     if (__builtin_expect(s->per_step, 0)) {  /* users, or the step of a file's static program */
         if (s->scn) user_response(s, c, idx, (now - sent) / 1000, now);
         else static_step_done(s, &c->parser, now - sent);
-    } else if (p->status_ok[code]) {
+    } else if (plan_status_ok(p, code)) {
         st->ok++;
     } else {
         count_failures(s, ERR_STATUS, 1);

@@ -74,10 +74,10 @@ void static_step_done(struct worker_state *s, const struct http_resp *r, uint64_
 {
     const struct scn_step *st = static_step(s);
     struct step_stats *ss = &s->cur->steps[st->stat];
-    unsigned code = r->status < 600 ? r->status : 0;
+    unsigned code = r->status;
     hist_record(ss->latency, latency_ns / 1000);
     ss->body_bytes += r->body_bytes;
-    if (st->status_ok[code / 64] >> (code % 64) & 1) {
+    if (scn_status_ok(st, code)) {
         s->cur->ok++;
         ss->ok++;
         return;
@@ -274,11 +274,11 @@ void user_response(struct worker_state *s, struct conn *c, uint32_t idx,
 {
     uint32_t u = user_of(s, idx);
     const struct scn_step *st = user_step(&s->users, u);
-    unsigned code = c->parser.status < 600 ? c->parser.status : 0;
+    unsigned code = c->parser.status;
     char why[EXTRACT_WHY_LEN];
     const char *failed = NULL;
     enum err_class cls = ERR_CHECK;
-    if (!(st->status_ok[code / 64] >> (code % 64) & 1)) {
+    if (!scn_status_ok(st, code)) {
         snprintf(why, sizeof(why), "status %u (expected %s)", code, st->status_text);
         failed = why;
         cls = ERR_STATUS;

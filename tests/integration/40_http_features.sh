@@ -291,6 +291,8 @@ while True:
             c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n" + body)
         elif mode == "extra":  # a body longer than its Content-Length, in the same write
             c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n" + body + b"EXTRA")
+        elif mode == "status799":  # a status past 599: invalid (RFC 9110 section 15)
+            c.sendall(b"HTTP/1.1 799 Odd\r\nConnection: close\r\nContent-Length: 500\r\n\r\n" + body)
         else:                  # HTTP/1.0 without keep-alive: closes after the answer
             c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 500\r\n\r\n" + body)
         c.shutdown(socket.SHUT_WR)
@@ -336,6 +338,24 @@ expect_json "$J" requests.failed 0
 expect_json "$J" connections.closed_unsolicited 20
 expect_json "$J" connections.closed_by_client 20
 expect_grep "the summary says why" 'closed for bytes no request asked for 20' "$BAR_OUT"
+expect_accounting "$J"
+end
+
+# A status from 600 to 999 is counted under its own code, and as a failure whatever
+# --expect-status says (a client treats it as a server error, RFC 9110 section 15).
+begin status_past_599_counted_as_itself
+rm -f "$TMP/eof.port" "$TMP/eof.count"
+spawn "$PY" -S "$TMP/eof.py" status799 "$TMP/eof.port" "$TMP/eof.count"
+for ((i = 0; i < 100; i++)); do [ -s "$TMP/eof.port" ] && break; sleep 0.05; done
+bar --json "$J" --csv "$TMP/st799" -c 1 -t 1 -n 20 --timeout 5s --expect-status 100-599 "http://127.0.0.1:$(cat "$TMP/eof.port")/"
+kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
+expect_rc 0
+expect_json_str "$J" status '{"799":20}'
+expect_json "$J" requests.ok 0
+expect_json "$J" requests.failed 20
+expect_json "$J" errors.status 20
+expect_grep "the summary shows the code" 'Status +799: 20$' "$BAR_OUT"
+expect_grep "the CSV failures name it" 'status 799,20' "$TMP/st799_failures.csv"
 expect_accounting "$J"
 end
 
