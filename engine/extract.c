@@ -511,6 +511,24 @@ static int run_check(const struct check *k, struct run_state *st, const struct t
     return 0;
 }
 
+/* A value that cannot go where the variable is used in a request head (extract.h,
+ * CAP_IN_*): the capture fails rather than send a broken or injected request. */
+static bool head_bad(const struct capture *c, const char *val, size_t n, char why[EXTRACT_WHY_LEN])
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b = (unsigned char)val[i];
+        const char *where = (c->head_use & CAP_IN_HEADER) && tpl_head_byte_bad(b, false) ? "a header"
+                            : (c->head_use & CAP_IN_PATH) && tpl_head_byte_bad(b, true) ? "the path"
+                            : NULL;
+        if (where) {
+            why_f(why, "capture %s: %s has byte 0x%02x, which cannot go in %s (${%s})", c->var_name, c->spec, b,
+                  where, c->var_name);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* scratch: for regexes (the checks, which ran before, are done with it) */
 static int run_capture(const struct capture *c, struct run_state *st, char *vars, uint32_t *var_len,
                        uint32_t var_cap, char *scratch, size_t scratch_cap, char why[EXTRACT_WHY_LEN])
@@ -564,6 +582,7 @@ static int run_capture(const struct capture *c, struct run_state *st, char *vars
      * there would end the header early (and let the server write request lines). */
     if (c->kind != CAP_BODY && (memchr(val, '\r', n) || memchr(val, '\n', n)))
         return why_f(why, "capture %s: %s has a line break", c->var_name, c->spec);
+    if (c->head_use && head_bad(c, val, n, why)) return -1;
     memmove(slot, val, n);
     var_len[c->var] = (uint32_t)n;
     return 0;

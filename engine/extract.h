@@ -68,7 +68,13 @@ struct capture {
     struct json_path_part *path;  /* CAP_JSON */
     unsigned npath;
     struct regex *re;        /* CAP_REGEX */
+    uint8_t head_use;        /* CAP_IN_*: where some step puts the variable in a request head
+                                (set once the whole scenario is loaded); a value that could
+                                not go there fails the capture */
 };
+
+#define CAP_IN_HEADER 1      /* a header value: no control character but tab */
+#define CAP_IN_PATH 2        /* the request line: no control character, no space */
 
 enum check_kind { CHK_HEADER_PRESENT, CHK_HEADER_EQUALS, CHK_BODY_CONTAINS, CHK_JSON_EQUALS };
 

@@ -69,6 +69,7 @@ struct ld {
     char **class_names;       /* every class, for duplicates and --user */
     struct loc *class_locs;
     uint32_t nclass_names;
+    uint8_t var_head[SCN_MAX_VARS];  /* per variable: CAP_IN_* where steps put it in a head */
 };
 
 /* ---- messages ---- */
@@ -414,24 +415,17 @@ static int append_json_literal(struct tpl *t, const char *s, size_t len)
 
 enum head_part { IN_BODY, IN_HEADER, IN_PATH };
 
-/* A byte that would break the request line or a header: a control character (a header
- * value may hold a tab), or in the path a space. */
-static bool bad_head_char(unsigned char c, bool path)
-{
-    return (c < 0x20 && (path || c != '\t')) || c == 0x7f || (path && c == ' ');
-}
-
 static bool bad_in_head(const char *v, size_t len, enum head_part part)
 {
     for (size_t i = 0; i < len; i++)
-        if (bad_head_char((unsigned char)v[i], part == IN_PATH)) return true;
+        if (tpl_head_byte_bad((unsigned char)v[i], part == IN_PATH)) return true;
     return false;
 }
 
 /* The values known now that a placeholder put into the request line or a header (an
  * environment variable's, every row of a data column) are checked as literal text is:
- * the request would otherwise go out broken, or with a header injected. (Captures are
- * checked when captured.) */
+ * the request would otherwise go out broken, or with a header injected. Variables are
+ * only noted here (var_head): each capture into one checks its values when it captures. */
 static int check_head_values(struct ld *l, struct fy_node *n, const char *text, size_t at, size_t phlen,
                              const struct tpl *t, size_t lit_before, uint32_t seg_before, enum head_part part)
 {
@@ -439,6 +433,7 @@ static int check_head_values(struct ld *l, struct fy_node *n, const char *text, 
                                        : "a control character (CR, LF, ...), which cannot go in a header";
     for (uint32_t k = seg_before; k < t->nsegs; k++) {
         const struct tpl_seg *seg = &t->segs[k];
+        if (seg->kind == TPL_VAR) l->var_head[seg->index] |= part == IN_PATH ? CAP_IN_PATH : CAP_IN_HEADER;
         if (seg->kind != TPL_FEED) continue;
         const struct feeder *f = &l->s->feeders[seg->index];
         for (uint32_t r = 0; r < f->nrows; r++) {
@@ -526,7 +521,7 @@ static int check_chars(struct ld *l, struct fy_node *n, const char *text, size_t
             i = (size_t)(close - text);
             continue;
         }
-        if (bad_head_char((unsigned char)text[i], path))
+        if (tpl_head_byte_bad((unsigned char)text[i], path))
             return fail_loc(l, text_loc(n, text, i), "%s: %s", what,
                             path ? "a space or control character in the path (percent-encode it)"
                                  : "a control character (CR, LF, ...) in a header");
@@ -1438,6 +1433,14 @@ static bool step_static(const struct scn_step *st)
     return !st->head.dynamic && !st->body.dynamic && !st->extract.ncaps && !st->extract.nchecks;
 }
 
+/* Tells each capture where its variable goes in request heads (known only once every
+ * step is compiled: a capture may come before the step that uses it). */
+static void note_head_use(const struct ld *l, struct scn_step *st)
+{
+    for (unsigned i = 0; i < st->extract.ncaps; i++)
+        st->extract.caps[i].head_use = l->var_head[st->extract.caps[i].var];
+}
+
 static int index_stats(struct ld *l, struct scn_step *st)
 {
     struct scenario *s = l->s;
@@ -1614,11 +1617,15 @@ int scenario_parse(struct scenario *s, const char *text, size_t len, const char 
         struct scn_class *c = &s->classes[i];
         if (c->think != THINK_NONE) s->has_think = true;
         if (c->non_start || c->ntasks != 1 || c->tasks[0].nsteps != 1 || c->think != THINK_NONE) all_static = false;
-        for (uint32_t j = 0; j < c->non_start; j++)
+        for (uint32_t j = 0; j < c->non_start; j++) {
+            note_head_use(&l, &c->on_start[j]);
             if (index_stats(&l, &c->on_start[j])) goto out;
+        }
         for (uint32_t t = 0; t < c->ntasks; t++)
-            for (uint32_t j = 0; j < c->tasks[t].nsteps; j++)
+            for (uint32_t j = 0; j < c->tasks[t].nsteps; j++) {
+                note_head_use(&l, &c->tasks[t].steps[j]);
                 if (index_stats(&l, &c->tasks[t].steps[j])) goto out;
+            }
     }
     s->min_timeout_ns = s->timeout_ns;
     for (uint32_t i = 0; i < s->nclasses; i++) {

@@ -80,6 +80,13 @@ struct tpl_env {
     uint64_t *rng;               /* xorshift64* state, never 0 */
 };
 
+/* A byte that would break the request line or a header if a value put it there: a control
+ * character (a header value may hold a tab), or in the path a space. */
+static inline bool tpl_head_byte_bad(unsigned char c, bool path)
+{
+    return (c < 0x20 && (path || c != '\t')) || c == 0x7f || (path && c == ' ');
+}
+
 void tpl_init(struct tpl *t);
 void tpl_free(struct tpl *t);
 

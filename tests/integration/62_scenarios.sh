@@ -107,6 +107,41 @@ expect_json "$D/broken.json" errors.status "$l"
 expect_json "$D/broken.json" "j['steps']['list items']['failures']['status 401 (expected 100-399)']" "$l"
 end
 
+# A value captured from a response goes into a header or the path only if it can: a whole
+# body holding CR LF would inject a header, a space would split the request line. The
+# capture fails (and the variable keeps no value) instead. /echo answers with the body.
+begin scenario_capture_refuses_bytes_its_head_use_cannot_carry
+cat >"$D/inject.yaml" <<EOF
+target: $TARGET_URL
+users:
+  - name: u
+    tasks:
+      - sequence:
+          - post: /echo
+            name: crlf
+            body: "tok\\r\\nX-Injected: 1"
+            capture: { h: body }
+          - post: /echo
+            name: space
+            body: "a b"
+            capture: { p: body }
+          - post: /echo
+            name: tab
+            body: "a\\tb"
+            capture: { t: body }
+          - get: /x/\${p}
+            name: use
+            headers: { X-Token: "\${h}", X-Tab: "\${t}" }
+EOF
+bar -s "$D/inject.yaml" -t 1 -c 1 -n 40 --json "$D/inject.json"
+expect_rc 0
+expect_accounting "$D/inject.json"
+expect_json "$D/inject.json" "j['steps']['crlf']['failures']['capture h: body has byte 0x0d, which cannot go in a header (\${h})']" 10
+expect_json "$D/inject.json" "j['steps']['space']['failures']['capture p: body has byte 0x20, which cannot go in the path (\${p})']" 10
+expect_json "$D/inject.json" "j['steps']['tab']['failed']" 0
+expect_json "$D/inject.json" "j['steps']['use']['failed']" 0
+end
+
 begin scenario_pace_gives_users_over_pace_requests_per_second
 cat >"$D/pace.yaml" <<EOF
 target: $TARGET_URL
