@@ -742,21 +742,30 @@ static bool lone_placeholder(const char *s, size_t len)
     return len >= 3 && s[0] == '$' && s[1] == '{' && s[len - 1] == '}' && !memchr(s + 2, '}', len - 3);
 }
 
-/* Appends the JSON text of a YAML value. Plain scalars are typed (null, true, 12, 1.5e3;
- * a lone ${x} is emitted raw); every other scalar is a string template. */
-static int add_json(struct ld *l, struct tpl *t, struct fy_node *n, int depth)
+/* A plain scalar that YAML (1.2, core schema) reads as null or a boolean, as its JSON word
+ * ("null", "true", "false"); NULL for anything else, quoted "true" included. */
+static const char *yaml_word(struct fy_node *n)
 {
     static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
     static const char *const trues[] = {"true", "True", "TRUE", NULL};
     static const char *const falses[] = {"false", "False", "FALSE", NULL};
+    if (!is_scalar(n) || !is_plain(n)) return NULL;
+    size_t len;
+    const char *s = scalar(n, &len);
+    return one_of(s, len, nulls) ? "null" : one_of(s, len, trues) ? "true" : one_of(s, len, falses) ? "false" : NULL;
+}
+
+/* Appends the JSON text of a YAML value. Plain scalars are typed (null, true, 12, 1.5e3;
+ * a lone ${x} is emitted raw); every other scalar is a string template. */
+static int add_json(struct ld *l, struct tpl *t, struct fy_node *n, int depth)
+{
     if (depth > MAX_DEPTH) return fail(l, n, "json: nested too deep");
     if (is_scalar(n)) {
         size_t len;
         const char *s = scalar(n, &len);
+        const char *word = yaml_word(n);
+        if (word) return tpl_append_literal(t, word, strlen(word)) ? oom(l) : 0;
         if (is_plain(n)) {
-            if (one_of(s, len, nulls)) return tpl_append_literal(t, "null", 4) ? oom(l) : 0;
-            if (one_of(s, len, trues)) return tpl_append_literal(t, "true", 4) ? oom(l) : 0;
-            if (one_of(s, len, falses)) return tpl_append_literal(t, "false", 5) ? oom(l) : 0;
             if (json_number(s, len)) return tpl_append_literal(t, s, len) ? oom(l) : 0;
             if (lone_placeholder(s, len)) return add_template(l, t, n, s, len, TPL_RAW, false, IN_BODY);
         }
@@ -879,15 +888,14 @@ static int compile_expect(struct ld *l, struct fy_node *map, struct scn_step *st
                 if (!is_scalar(hv))
                     return fail(l, hv, "expect header %.*s: expected true (present) or a value, got %s", (int)hlen, h,
                                 kind_name(hv));
-                size_t vl;
-                const char *val = scalar(hv, &vl);
                 struct check *c = new_check(l, x);
                 if (!c) return -1;
                 c->name = dup_text(h, hlen);
                 if (!c->name) return oom(l);
-                if (is_plain(hv) && key_is(val, vl, "true")) {
+                const char *word = yaml_word(hv);
+                if (word && !strcmp(word, "true")) {
                     c->kind = CHK_HEADER_PRESENT;
-                } else if (is_plain(hv) && key_is(val, vl, "false")) {
+                } else if (word && !strcmp(word, "false")) {
                     return fail(l, hv, "expect header %.*s: false is not supported (true: present, or a value to equal)",
                                 (int)hlen, h);
                 } else {
@@ -932,7 +940,14 @@ static int compile_expect(struct ld *l, struct fy_node *map, struct scn_step *st
                 if (rc == -2) return oom(l);
                 if (rc) return fail(l, pkn, "expect json: %s", why);
                 x->needs_json = true;
-                if (check_value(l, c, pv)) return -1;
+                /* compared with the field's JSON text: YAML's other spellings of null and
+                 * the booleans (~, True, an empty value) mean the same JSON word */
+                const char *word = yaml_word(pv);
+                if (word) {
+                    if (!(c->value_text = strdup(word)) || tpl_append_literal(&c->value, word, strlen(word))) return oom(l);
+                } else if (check_value(l, c, pv)) {
+                    return -1;
+                }
             }
         } else {
             return unknown_key(l, kn, k, klen, "in expect", EXPECT_KEYS);

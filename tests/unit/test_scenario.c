@@ -292,9 +292,9 @@ static void checks_compile(void)
              "        capture: { v: 'regex:id=([0-9]+)' }\n"
              "        expect:\n"
              "          status: \"200-204,404\"\n"
-             "          headers: { ETag: true, X-V: \"${v}\", X-T: 'true' }\n"
+             "          headers: { ETag: True, X-V: \"${v}\", X-T: 'true' }\n"
              "          body_contains: [ok, \"${v}\"]\n"
-             "          json: { state: open, \"items[0].n\": 3 }\n",
+             "          json: { state: open, \"items[0].n\": 3, done: TRUE, gone: ~, none: , q: 'False' }\n",
              NULL))
         { CHECK(0); return; }
     const struct scn_class *c = &s.classes[0];
@@ -305,8 +305,8 @@ static void checks_compile(void)
     CHECK(status_ok(st, 200) && status_ok(st, 204) && !status_ok(st, 205) && status_ok(st, 404) && !status_ok(st, 302));
     const struct extract *x = &st->extract;
     CHECK(x->ncaps == 1 && x->caps[0].kind == CAP_REGEX);
-    CHECK_EQ_U(x->nchecks, 7);
-    if (x->nchecks != 7) { scenario_free(&s); return; }
+    CHECK_EQ_U(x->nchecks, 11);
+    if (x->nchecks != 11) { scenario_free(&s); return; }
     CHECK(x->checks[0].kind == CHK_HEADER_PRESENT && !strcmp(x->checks[0].name, "ETag"));
     CHECK(x->checks[1].kind == CHK_HEADER_EQUALS && !strcmp(x->checks[1].value_text, "${v}"));
     const char *vals[] = {"9"};
@@ -315,6 +315,13 @@ static void checks_compile(void)
     CHECK(x->checks[3].kind == CHK_BODY_CONTAINS && x->checks[4].kind == CHK_BODY_CONTAINS);
     CHECK(x->checks[5].kind == CHK_JSON_EQUALS && !strcmp(x->checks[5].name, "json.state") && x->checks[5].npath == 1);
     CHECK(x->checks[6].kind == CHK_JSON_EQUALS && x->checks[6].npath == 3 && !strcmp(x->checks[6].value_text, "3"));
+    /* YAML's spellings of true and null are the JSON words the field is compared with; a
+     * quoted 'False' stays the text it is */
+    const char *words[] = {"true", "null", "null", "False"};
+    for (int i = 0; i < 4; i++) {
+        CHECK(!strcmp(x->checks[7 + i].value_text, words[i]));
+        CHECK(!strcmp(render(&x->checks[7 + i].value, vals, 1, NULL), words[i]));
+    }
     CHECK(x->needs_body && x->needs_json);
     CHECK(s.has_think && !s.static_only);
     scenario_free(&s);
