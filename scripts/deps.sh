@@ -2,14 +2,14 @@
 # Installs what barrage needs on Debian/Ubuntu, or says exactly what to install.
 #   scripts/deps.sh          build: compiler, make, pkg-config, liburing, OpenSSL, libfyaml, jansson, zlib,
 #                            dygraphs (embedded into --html reports)
-#   scripts/deps.sh test     + what `make test` uses: clang + libFuzzer runtime, nginx, python3, curl, openssl,
+#   scripts/deps.sh test     + what `make test` uses: clang + libFuzzer runtime, nginx, python3, curl, ss, openssl,
 #                            chromium (the HTML report's screenshot test), a JRE and HdrHistogram's Java
 #                            library (an independent reader of --hdr-log files)
 #   scripts/deps.sh bench    + wrk, h2load, nginx, python3, openssl, perf
 set -eu
 want=(gcc make pkg-config liburing-dev libssl-dev libfyaml-dev libjansson-dev zlib1g-dev libjs-dygraphs)
 case "${1:-build}" in
-    test) want+=(clang libclang-rt-14-dev nginx-light python3 curl procps openssl
+    test) want+=(clang libclang-rt-14-dev nginx-light python3 curl procps iproute2 openssl
                 chromium default-jre-headless libhdrhistogram-java) ;;
     bench) want+=(wrk nghttp2-client nginx-light python3 procps openssl linux-perf) ;;
 esac

@@ -182,3 +182,33 @@ expect_json "$J" connections.opened 0
 expect_grep "errno shown" 'connect: Connection timed out: 4' "$BAR_OUT"
 expect_accounting "$J"
 end
+
+# A server that stops reading: a request still being sent when it times out. Closing it
+# gracefully would leave an orphan socket in FIN_WAIT1 holding megabytes of unsent body in
+# the kernel's TCP memory, for minutes; barrage resets it instead. The server keeps its
+# end open (unread) while the sockets are counted.
+cat >"$TMP/noread.py" <<'PY'
+import os, socket, sys, time
+ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(64); ls.settimeout(0.1)
+open(sys.argv[1] + ".tmp", "w").write(str(ls.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held, end = [], time.time() + 8
+while time.time() < end:
+    try: held.append(ls.accept()[0])
+    except socket.timeout: pass
+PY
+begin unsent_request_reset_on_timeout
+head -c $((16 << 20)) /dev/zero >"$TMP/big.body"
+rm -f "$TMP/nr.port"
+spawn "$PY" -S "$TMP/noread.py" "$TMP/nr.port"
+for ((i = 0; i < 100; i++)); do [ -s "$TMP/nr.port" ] && break; sleep 0.05; done
+NR_PORT=$(cat "$TMP/nr.port")
+bar -q --json "$J" -c 2 -t 1 -d 1500ms --timeout 300ms -m POST --body-file "$TMP/big.body" "http://127.0.0.1:$NR_PORT/"
+sleep 0.2
+orphans=$(ss -Htn state fin-wait-1 "( dport = :$NR_PORT )" | wc -l)
+kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
+expect_rc 0
+expect_ge "timeouts" "$(json_get "$J" errors.timeout)" 4
+expect_num_eq "sockets left in FIN_WAIT1" "$orphans" 0
+expect_accounting "$J"
+rm -f "$TMP/big.body"
+end
