@@ -88,13 +88,25 @@ void cli_usage(FILE *out)
           out);
 }
 
+/* strtod() limited to what people write as a decimal number: digits, '.', an exponent.
+ * strtod alone also takes "0x10" (hex: 16), "inf", "nan" and leading blanks or signs.
+ * Returns 0 with *end after the number, or -1. */
+static int parse_decimal(const char *s, double *v, char **end)
+{
+    if (!s || !(isdigit((unsigned char)*s) || *s == '.')) return -1;
+    errno = 0;
+    *v = strtod(s, end);
+    if (errno || *end == s || !isfinite(*v)) return -1;
+    for (const char *c = s; c < *end; c++)
+        if (!isdigit((unsigned char)*c) && !strchr(".eE+-", *c)) return -1;
+    return 0;
+}
+
 int parse_duration(const char *s, uint64_t *ns)
 {
-    if (!s || !*s) return -1;
     char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || !isfinite(v) || v < 0 || isspace((unsigned char)*s)) return -1;
+    double v;
+    if (parse_decimal(s, &v, &end) || v < 0) return -1;
     double scale;
     if (!strcmp(end, "") || !strcmp(end, "s")) scale = 1e9;
     else if (!strcmp(end, "ms")) scale = 1e6;
@@ -211,11 +223,9 @@ static bool valid_method(const char *m)
 /* A positive finite rate, with optional k (1000) or M suffix: "20000", "0.5", "20k". */
 int parse_rate(const char *s, double *out)
 {
-    if (!s || !(isdigit((unsigned char)*s) || *s == '.')) return -1;
     char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s) return -1;
+    double v;
+    if (parse_decimal(s, &v, &end)) return -1;
     if (*end == 'k' || *end == 'K') v *= 1e3, end++;
     else if (*end == 'M') v *= 1e6, end++;
     if (*end || !isfinite(v) || v <= 0 || v > 1e9) return -1;
@@ -319,11 +329,9 @@ static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 /* A memory growth rate: "10", "10MB/min", "500KB/min", "1GB/h" (MB = 10^6 bytes). */
 int parse_mb_per_min(const char *s, double *out)
 {
-    if (!s || !(isdigit((unsigned char)*s) || *s == '.')) return -1;
     char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || !isfinite(v) || v <= 0) return -1;
+    double v;
+    if (parse_decimal(s, &v, &end) || v <= 0) return -1;
     double scale = 1;
     if (!strncmp(end, "KB", 2)) scale = 1e-3, end += 2;
     else if (!strncmp(end, "MB", 2)) end += 2;

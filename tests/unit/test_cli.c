@@ -25,6 +25,18 @@ static void durations(void)
     CHECK(parse_duration("-1s", &ns) == -1);
     CHECK(parse_duration("1e30h", &ns) == -1);
     CHECK(parse_duration("nan", &ns) == -1);
+    /* only decimals: strtod alone reads hex, infinity and leading blanks or signs */
+    CHECK(parse_duration("0x10s", &ns) == -1);
+    CHECK(parse_duration("inf", &ns) == -1);
+    CHECK(parse_duration(" 1s", &ns) == -1);
+    CHECK(parse_duration("+1s", &ns) == -1);
+    CHECK(parse_duration(".5s", &ns) == 0 && ns == 500000000ull);
+    CHECK(parse_duration("1e3ms", &ns) == 0 && ns == 1000000000ull);
+    double r;
+    CHECK(parse_rate("0x10", &r) == -1);
+    CHECK(parse_rate("2.5k", &r) == 0 && r == 2500);
+    CHECK(parse_mb_per_min("0x10MB/min", &r) == -1);
+    CHECK(parse_mb_per_min("10MB/min", &r) == 0 && r == 10);
 }
 
 static void counts(void)
