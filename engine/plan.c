@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 int plan_error(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -256,6 +258,52 @@ static void prepare_steps(struct plan *p)
     if (longest) p->timeout_ns = longest;
 }
 
+/* The file a path names, as its directory's real path and its name: "x.json" and
+ * "/tmp/x.json" from /tmp alike, whether or not the file exists yet. */
+static void file_id(const char *path, char out[PATH_MAX + 256])
+{
+    const char *slash = strrchr(path, '/');
+    char dir[PATH_MAX], real[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+    if (!realpath(dir, real) || strlen(slash ? slash + 1 : path) > 255) {
+        snprintf(out, PATH_MAX + 256, "%s", path);  /* no such directory: writing it fails anyway */
+        return;
+    }
+    snprintf(out, PATH_MAX + 256, "%s/%s", real, slash ? slash + 1 : path);
+}
+
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (!stat(a, &sa) && !stat(b, &sb)) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;  /* links too */
+    char ia[PATH_MAX + 256], ib[PATH_MAX + 256];
+    file_id(a, ia);
+    file_id(b, ib);
+    return !strcmp(ia, ib);
+}
+
+/* Two report flags that name one file would leave only what was written last in it. */
+static int check_report_paths(const struct plan *p, char *err, size_t errlen)
+{
+    static const char *const csv_suffix[] = {"_stats.csv", "_stats_history.csv", "_failures.csv"};
+    char csv[3][4096];
+    struct { const char *flag, *path; } f[6];
+    unsigned n = 0;
+    if (p->json_path) f[n++] = (typeof(f[0])){"--json", p->json_path};
+    if (p->html_path) f[n++] = (typeof(f[0])){"--html", p->html_path};
+    if (p->hdr_log_path) f[n++] = (typeof(f[0])){"--hdr-log", p->hdr_log_path};
+    for (unsigned i = 0; p->csv_prefix && i < 3; i++) {
+        snprintf(csv[i], sizeof(csv[i]), "%s%s", p->csv_prefix, csv_suffix[i]);
+        f[n++] = (typeof(f[0])){"--csv", csv[i]};
+    }
+    for (unsigned i = 0; i < n; i++)
+        for (unsigned j = i + 1; j < n; j++)
+            if (same_file(f[i].path, f[j].path))
+                return plan_error(err, errlen, "%s and %s both write '%s': give each its own file", f[i].flag,
+                                  f[j].flag, f[j].path);
+    return 0;
+}
+
 int plan_prepare(struct plan *p, char *err, size_t errlen)
 {
     if (p->scenario_file ? load_scenario(p, err, errlen) : quick_program(p, err, errlen)) return -1;
@@ -290,7 +338,7 @@ int plan_prepare(struct plan *p, char *err, size_t errlen)
         p->tls.host = p->url.host;
         if (tls_config_check(&p->tls, err, errlen)) return -1;
     }
-    if (resolve(p, err, errlen)) return -1;
+    if (resolve(p, err, errlen) || check_report_paths(p, err, errlen)) return -1;
     /* Found out now, not after the run; and last, so that a run refused for another
      * reason leaves no empty file behind. */
     if (p->json_path) {

@@ -71,6 +71,13 @@ bad unresolvable_with_json "no-such-host-for-barrage\\.invalid" --json "$TMP/nev
 begin bad_input_leaves_no_json_file
 [ -e "$TMP/never.json" ] && _err "an empty --json file was left: $(ls -l "$TMP/never.json")"
 end
+# Two reports into one file would leave only the last one written: refused, whatever the
+# spelling of the path, and before anything is written.
+bad reports_same_file "--json and --html both write '.*/\\./same\\.out'" --json "$TMP/same.out" --html "$TMP/./same.out" "$URL"
+bad reports_csv_name_clash "--hdr-log and --csv both write '.*clash_stats\\.csv'" --hdr-log "$TMP/clash_stats.csv" --csv "$TMP/clash" "$URL"
+begin reports_same_file_writes_nothing
+[ -e "$TMP/same.out" ] && _err "a report file was written: $(ls -l "$TMP/same.out")"
+end
 bad url_long_path_keeps_reason "\\.\\.\\.': path too long$" "http://127.0.0.1:1/$(printf 'b%.0s' {1..4095})"
 
 # None of the above sent a request.
