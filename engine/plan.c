@@ -71,6 +71,9 @@ int url_parse(const char *url, struct url *u, char *err, size_t errlen)
         host = s + 1;
         host_end = memchr(host, ']', (size_t)(auth_end - host));
         if (!host_end) return plan_error(err, errlen, "URL '%s': unterminated IPv6 address", text);
+        if (!memchr(host, ':', (size_t)(host_end - host)))  /* RFC 3986: brackets hold an IPv6 address */
+            return plan_error(err, errlen, "URL '%s': '[...]' holds no IPv6 address (an IPv4 address or a name goes "
+                                           "without brackets)", text);
         u->ipv6_literal = true;
         if (host_end + 1 < auth_end) {
             if (host_end[1] != ':') return plan_error(err, errlen, "URL '%s': junk after IPv6 address", text);

@@ -74,6 +74,8 @@ static void urls(void)
     CHECK(url_parse("http://h:/", &u, err, sizeof(err)) == -1);
     CHECK(url_parse("http://h/a b", &u, err, sizeof(err)) == -1);
     CHECK(url_parse("http://[::1/", &u, err, sizeof(err)) == -1);
+    CHECK(url_parse("http://[127.0.0.1]:80/", &u, err, sizeof(err)) == -1 && strstr(err, "holds no IPv6 address"));
+    CHECK(url_parse("http://[]/", &u, err, sizeof(err)) == -1);
     /* a password with an unencoded '@' still parses (up to the last '@'); one with a '/',
      * '?' or '#' cannot, and its error shows none of it */
     CHECK(url_parse("http://admin:p@ss@127.0.0.1:8080/x", &u, err, sizeof(err)) == 0 && u.port == 8080 &&
