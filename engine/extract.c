@@ -571,6 +571,10 @@ static int run_capture(const struct capture *c, struct run_state *st, char *vars
         if (!val) {  /* written into the slot already, if it fit */
             if (n > var_cap)
                 return why_f(why, "capture %s: %zu bytes, over the %u a variable holds", c->var_name, n, var_cap);
+            if (c->head_use && head_bad(c, slot, n, why)) {
+                var_len[c->var] = 0;  /* its old value is overwritten: empty, not half of each */
+                return -1;
+            }
             var_len[c->var] = (uint32_t)n;
             return 0;
         }

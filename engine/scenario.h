@@ -48,6 +48,8 @@ struct scn_step {
     bool idempotent;         /* GET, HEAD, PUT, DELETE, OPTIONS: may be sent again after a
                                 keep-alive race (set by plan.c from the head) */
     uint64_t status_ok[10];  /* bit s set: status s (0..639) passes; read by scn_status_ok() */
+    uint64_t path_vars;      /* bit v: ${v} goes into the request line (SCN_MAX_VARS <= 64) */
+    uint64_t header_vars;    /* bit v: ${v} goes into a header value */
     char *status_text;       /* for messages: "200" or "200, 201" or "100-399" */
     struct extract extract;  /* captures and checks */
     uint64_t timeout_ns;     /* per request */
@@ -122,6 +124,8 @@ void scenario_free(struct scenario *s);
  * lives on worker j mod threads). Smooth weighted round robin, so that of the first n
  * users class k has within one of n * weight_k / sum of weights, for every n. */
 void scenario_assign_classes(const struct scenario *s, uint64_t nusers, uint32_t *class_of);
+
+_Static_assert(SCN_MAX_VARS <= 64, "scn_step's path_vars and header_vars hold a bit per variable");
 
 /* Whether a step passes a response's status. Codes 640-999 lie past the bits: never ok. */
 static inline bool scn_status_ok(const struct scn_step *st, unsigned code)

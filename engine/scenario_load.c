@@ -69,7 +69,7 @@ struct ld {
     char **class_names;       /* every class, for duplicates and --user */
     struct loc *class_locs;
     uint32_t nclass_names;
-    uint8_t var_head[SCN_MAX_VARS];  /* per variable: CAP_IN_* where steps put it in a head */
+    struct scn_step *step;    /* the step being compiled: its head notes the variables it uses */
 };
 
 /* ---- messages ---- */
@@ -425,7 +425,8 @@ static bool bad_in_head(const char *v, size_t len, enum head_part part)
 /* The values known now that a placeholder put into the request line or a header (an
  * environment variable's, every row of a data column) are checked as literal text is:
  * the request would otherwise go out broken, or with a header injected. Variables are
- * only noted here (var_head): each capture into one checks its values when it captures. */
+ * only noted here (the step's path_vars, header_vars): each capture into one checks its
+ * values when it captures. */
 static int check_head_values(struct ld *l, struct fy_node *n, const char *text, size_t at, size_t phlen,
                              const struct tpl *t, size_t lit_before, uint32_t seg_before, enum head_part part)
 {
@@ -433,7 +434,7 @@ static int check_head_values(struct ld *l, struct fy_node *n, const char *text, 
                                        : "a control character (CR, LF, ...), which cannot go in a header";
     for (uint32_t k = seg_before; k < t->nsegs; k++) {
         const struct tpl_seg *seg = &t->segs[k];
-        if (seg->kind == TPL_VAR) l->var_head[seg->index] |= part == IN_PATH ? CAP_IN_PATH : CAP_IN_HEADER;
+        if (seg->kind == TPL_VAR && l->step) *(part == IN_PATH ? &l->step->path_vars : &l->step->header_vars) |= 1ull << seg->index;
         if (seg->kind != TPL_FEED) continue;
         const struct feeder *f = &l->s->feeders[seg->index];
         for (uint32_t r = 0; r < f->nrows; r++) {
@@ -895,9 +896,9 @@ static int compile_expect(struct ld *l, struct fy_node *map, struct scn_step *st
                 const char *word = yaml_word(hv);
                 if (word && !strcmp(word, "true")) {
                     c->kind = CHK_HEADER_PRESENT;
-                } else if (word && !strcmp(word, "false")) {
-                    return fail(l, hv, "expect header %.*s: false is not supported (true: present, or a value to equal)",
-                                (int)hlen, h);
+                } else if (word) {  /* false, or null (~, an empty value) */
+                    return fail(l, hv, "expect header %.*s: %s is not supported (true: present, or a value to equal; "
+                                "\"\" for an empty one)", (int)hlen, h, word);
                 } else {
                     c->kind = CHK_HEADER_EQUALS;
                     if (check_value(l, c, hv)) return -1;
@@ -1023,6 +1024,7 @@ static bool is_method_key(const char *k, size_t klen, unsigned *m)
 static int compile_step(struct ld *l, struct fy_node *map, struct scn_step *st, bool in_task)
 {
     memset(st, 0, sizeof(*st));
+    l->step = st;
     tpl_init(&st->head);
     tpl_init(&st->body);
     if (!is_map(map)) return fail(l, map, "a step: expected a mapping (get: /path, ...), got %s", kind_name(map));
@@ -1448,12 +1450,32 @@ static bool step_static(const struct scn_step *st)
     return !st->head.dynamic && !st->body.dynamic && !st->extract.ncaps && !st->extract.nchecks;
 }
 
-/* Tells each capture where its variable goes in request heads (known only once every
- * step is compiled: a capture may come before the step that uses it). */
-static void note_head_use(const struct ld *l, struct scn_step *st)
+/* Tells each capture of a class where its variable goes in the request heads of the
+ * steps that class runs (known once they are all compiled and selected: a capture may
+ * come before the step that uses it; each user has variables of its own). */
+static void set_head_use(struct scn_step *st, uint64_t path, uint64_t header)
 {
-    for (unsigned i = 0; i < st->extract.ncaps; i++)
-        st->extract.caps[i].head_use = l->var_head[st->extract.caps[i].var];
+    for (unsigned i = 0; i < st->extract.ncaps; i++) {
+        struct capture *cap = &st->extract.caps[i];
+        cap->head_use = (uint8_t)((path >> cap->var & 1 ? CAP_IN_PATH : 0) | (header >> cap->var & 1 ? CAP_IN_HEADER : 0));
+    }
+}
+
+static void note_head_use(struct scn_class *c)
+{
+    uint64_t path = 0, header = 0;
+    for (uint32_t j = 0; j < c->non_start; j++) {
+        path |= c->on_start[j].path_vars;
+        header |= c->on_start[j].header_vars;
+    }
+    for (uint32_t t = 0; t < c->ntasks; t++)
+        for (uint32_t j = 0; j < c->tasks[t].nsteps; j++) {
+            path |= c->tasks[t].steps[j].path_vars;
+            header |= c->tasks[t].steps[j].header_vars;
+        }
+    for (uint32_t j = 0; j < c->non_start; j++) set_head_use(&c->on_start[j], path, header);
+    for (uint32_t t = 0; t < c->ntasks; t++)
+        for (uint32_t j = 0; j < c->tasks[t].nsteps; j++) set_head_use(&c->tasks[t].steps[j], path, header);
 }
 
 static int index_stats(struct ld *l, struct scn_step *st)
@@ -1632,15 +1654,12 @@ int scenario_parse(struct scenario *s, const char *text, size_t len, const char 
         struct scn_class *c = &s->classes[i];
         if (c->think != THINK_NONE) s->has_think = true;
         if (c->non_start || c->ntasks != 1 || c->tasks[0].nsteps != 1 || c->think != THINK_NONE) all_static = false;
-        for (uint32_t j = 0; j < c->non_start; j++) {
-            note_head_use(&l, &c->on_start[j]);
+        note_head_use(c);
+        for (uint32_t j = 0; j < c->non_start; j++)
             if (index_stats(&l, &c->on_start[j])) goto out;
-        }
         for (uint32_t t = 0; t < c->ntasks; t++)
-            for (uint32_t j = 0; j < c->tasks[t].nsteps; j++) {
-                note_head_use(&l, &c->tasks[t].steps[j]);
+            for (uint32_t j = 0; j < c->tasks[t].nsteps; j++)
                 if (index_stats(&l, &c->tasks[t].steps[j])) goto out;
-            }
     }
     s->min_timeout_ns = s->timeout_ns;
     for (uint32_t i = 0; i < s->nclasses; i++) {

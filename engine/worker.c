@@ -42,6 +42,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,15 +268,16 @@ uint32_t worker_idle_pop(struct worker_state *s)
 
 /* ---- closing ---- */
 
-/* A socket closed with request bytes still unsent (a server that stopped reading) would
- * linger as an orphan in FIN_WAIT1 for minutes, holding those bytes (megabytes each with a
- * large body) in the kernel's TCP memory, which the server under test shares. Zero linger
- * makes the close reset the connection and free them at once. A synchronous syscall, but
- * only on this error path. */
-static void abort_on_close(int fd)
+/* A socket closed with request bytes the server has not taken (one that stopped reading)
+ * would linger as an orphan in FIN_WAIT1 for minutes, holding those bytes (megabytes each
+ * with a large body) in the kernel's TCP memory, which the server under test shares. Zero
+ * linger makes the close reset the connection and free them at once. Synchronous
+ * syscalls, but only for a connection closed with requests unanswered. */
+static void abort_if_unsent(int fd)
 {
     static const struct linger reset = {.l_onoff = 1, .l_linger = 0};
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    int queued = 0;  /* bytes not yet acknowledged: on loopback, bytes the server left unread */
+    if (!ioctl(fd, SIOCOUTQ, &queued) && queued > 0) setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
 }
 
 /* Closes the socket without waiting. A pending multishot recv holds a file reference, so
@@ -297,7 +300,7 @@ static void close_socket(struct worker_state *s, struct conn *c, uint32_t idx, b
      * few µs). After a clean exchange only the recv can be pending: it is cancelled
      * inline. Nothing pending (the server's EOF ended the recv): close alone. */
     if (unanswered || c->sending) {
-        if (c->sending) abort_on_close(c->fd);
+        abort_if_unsent(c->fd);
         sqe = get_sqe(s);
         io_uring_prep_shutdown(sqe, c->fd, SHUT_RDWR);
         sqe->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS;
@@ -1131,7 +1134,7 @@ static void state_destroy(struct worker_state *s)
     if (s->conns)
         for (uint32_t i = 0; i < s->w->nconns; i++) {
             if (s->conns[i].fd >= 0) {
-                if (s->conns[i].sending) abort_on_close(s->conns[i].fd);
+                if (s->conns[i].inflight || s->conns[i].sending) abort_if_unsent(s->conns[i].fd);
                 close(s->conns[i].fd);
             }
             tls_conn_destroy(s->conns[i].tls);

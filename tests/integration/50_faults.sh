@@ -183,9 +183,9 @@ expect_grep "errno shown" 'connect: Connection timed out: 4' "$BAR_OUT"
 expect_accounting "$J"
 end
 
-# A server that stops reading: a request still being sent when it times out. Closing it
-# gracefully would leave an orphan socket in FIN_WAIT1 holding megabytes of unsent body in
-# the kernel's TCP memory, for minutes; barrage resets it instead. The server keeps its
+# A server that stops reading: a request the server has not taken when it times out.
+# Closing it gracefully would leave an orphan socket in FIN_WAIT1 holding megabytes of
+# unsent body in the kernel's TCP memory, for minutes; barrage resets it instead. The server keeps its
 # end open (unread) while the sockets are counted.
 cat >"$TMP/noread.py" <<'PY'
 import os, socket, sys, time
@@ -196,19 +196,25 @@ while time.time() < end:
     try: held.append(ls.accept()[0])
     except socket.timeout: pass
 PY
-begin unsent_request_reset_on_timeout
-head -c $((16 << 20)) /dev/zero >"$TMP/big.body"
-rm -f "$TMP/nr.port"
-spawn "$PY" -S "$TMP/noread.py" "$TMP/nr.port"
-for ((i = 0; i < 100; i++)); do [ -s "$TMP/nr.port" ] && break; sleep 0.05; done
-NR_PORT=$(cat "$TMP/nr.port")
-bar -q --json "$J" -c 2 -t 1 -d 1500ms --timeout 300ms -m POST --body-file "$TMP/big.body" "http://127.0.0.1:$NR_PORT/"
-sleep 0.2
-orphans=$(ss -Htn state fin-wait-1 "( dport = :$NR_PORT )" | wc -l)
-kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
-expect_rc 0
-expect_ge "timeouts" "$(json_get "$J" errors.timeout)" 4
-expect_num_eq "sockets left in FIN_WAIT1" "$orphans" 0
-expect_accounting "$J"
-rm -f "$TMP/big.body"
-end
+unsent_reset() {  # name body-bytes
+    begin "$1"
+    head -c "$2" /dev/zero >"$TMP/big.body"
+    rm -f "$TMP/nr.port"
+    spawn "$PY" -S "$TMP/noread.py" "$TMP/nr.port"
+    for ((i = 0; i < 100; i++)); do [ -s "$TMP/nr.port" ] && break; sleep 0.05; done
+    local port orphans
+    port=$(cat "$TMP/nr.port")
+    bar -q --json "$J" -c 2 -t 1 -d 1500ms --timeout 300ms -m POST --body-file "$TMP/big.body" "http://127.0.0.1:$port/"
+    sleep 0.2
+    orphans=$(ss -Htn state fin-wait-1 "( dport = :$port )" | wc -l)
+    kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
+    expect_rc 0
+    expect_ge "timeouts" "$(json_get "$J" errors.timeout)" 4
+    expect_num_eq "sockets left in FIN_WAIT1" "$orphans" 0
+    expect_accounting "$J"
+    rm -f "$TMP/big.body"
+    end
+}
+# 1 MiB: the send completed into the kernel's buffers; 16 MiB: it was still going on
+unsent_reset unsent_request_reset_on_timeout_sent 1048576
+unsent_reset unsent_request_reset_on_timeout_sending 16777216

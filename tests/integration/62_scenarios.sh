@@ -129,17 +129,47 @@ users:
             name: tab
             body: "a\\tb"
             capture: { t: body }
-          - get: /x/\${p}
+          - post: /echo
+            name: array
+            json: { a: ["x y"] }
+            capture: { arr: json.a }
+          - get: /x/\${p}/\${arr}
             name: use
             headers: { X-Token: "\${h}", X-Tab: "\${t}" }
 EOF
-bar -s "$D/inject.yaml" -t 1 -c 1 -n 40 --json "$D/inject.json"
+bar -s "$D/inject.yaml" -t 1 -c 1 -n 50 --json "$D/inject.json"
 expect_rc 0
 expect_accounting "$D/inject.json"
+expect_json "$D/inject.json" "j['steps']['array']['failures']['capture arr: json.a has byte 0x20, which cannot go in the path (\${arr})']" 10
 expect_json "$D/inject.json" "j['steps']['crlf']['failures']['capture h: body has byte 0x0d, which cannot go in a header (\${h})']" 10
 expect_json "$D/inject.json" "j['steps']['space']['failures']['capture p: body has byte 0x20, which cannot go in the path (\${p})']" 10
 expect_json "$D/inject.json" "j['steps']['tab']['failed']" 0
 expect_json "$D/inject.json" "j['steps']['use']['failed']" 0
+# Only the steps a user runs count: here ${q} goes into a path in another class, and into
+# a body in the class that captures it.
+cat >"$D/inject2.yaml" <<EOF
+target: $TARGET_URL
+users:
+  - name: capturer
+    tasks:
+      - sequence:
+          - post: /echo
+            name: qcap
+            body: "a b"
+            capture: { q: body }
+          - post: /echo
+            name: qbody
+            body: "q=\${q}"
+  - name: other
+    tasks:
+      - get: /y/\${q}
+        name: qpath
+EOF
+bar -s "$D/inject2.yaml" -t 1 -c 2 -d 1s --json "$D/inject2.json"
+expect_rc 0
+expect_gt "qcap requests" "$(step_field "$D/inject2.json" qcap requests)" 10
+expect_json "$D/inject2.json" "j['steps']['qcap']['failed']" 0
+expect_json "$D/inject2.json" "j['steps']['qpath']['failed']" 0
 end
 
 begin scenario_pace_gives_users_over_pace_requests_per_second

@@ -358,6 +358,8 @@ static void reports_errors_with_position(void)
     CHECK(fails(STEP("      - get: /a\n        expect: { status: [200, x] }\n"), NULL, "t.yaml:6:33: ", "'x' is not a status"));
     CHECK(fails(STEP("      - get: /a\n        expect: { status: 700 }\n"), NULL, "t.yaml:6:27: ", "'700' is not a status"));
     CHECK(fails(STEP("      - get: /a\n        expect: { headers: { A: false } }\n"), NULL, "t.yaml:6:33: ", "false is not supported"));
+    CHECK(fails(STEP("      - get: /a\n        expect: { headers: { A: ~ } }\n"), NULL, "t.yaml:6:33: ",
+                "expect header A: null is not supported (true: present, or a value to equal; \"\" for an empty one)"));
     CHECK(fails(STEP("      - get: /a\n        capture: { x: jsn.a }\n"), NULL, "t.yaml:6:23: ", "unknown capture 'jsn.a'"));
     CHECK(fails(STEP("      - get: /a\n        capture: { uuid: body }\n"), NULL, "t.yaml:6:20: ", "is a built-in"));
     CHECK(fails(STEP("      - get: /a\n        timeout: soon\n"), NULL, "t.yaml:6:18: ", "not a duration"));
