@@ -284,7 +284,7 @@ int find_limit(const struct plan *p)
         if (i) strcat(slo_text, ",");
         strcat(slo_text, p->slo.cond[i].text);
     }
-    struct hist *lat = hist_create(p->timeout_ns / 1000);
+    struct hist *lat = hist_create(stats_highest_us(p->timeout_ns));
     struct limit_search *ls = malloc(sizeof(*ls));
     if (!lat || !ls) {
         fprintf(stderr, "barrage: out of memory\n");

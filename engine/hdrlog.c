@@ -4,7 +4,7 @@
  * read while the run goes on:
  *   start,length,max,BASE64           start relative to StartTime (= BaseTime), seconds
  *   Tag=NAME,start,length,max,BASE64  the same for each scenario step name
- * max is the highest value equivalent to the interval's max, divided by 1000 (milliseconds,
+ * max is the highest value equivalent to the histogram's max, divided by 1000 (milliseconds,
  * as Java's writer divides nanoseconds by 10^6 by default); readers take it from the
  * histogram. Write failures are kept and reported by hdrlog_close(). */
 #include "hdrlog.h"
@@ -198,7 +198,9 @@ static void write_line(struct hdrlog *h, const char *tag, const struct interval_
         note_failure(h, ENOMEM);
         return;
     }
-    double max = hist->total ? (double)hist_index_high(hist_index(hist->max)) / MAX_UNIT_RATIO : 0;
+    /* the max of the counts encoded (a value past highest is counted at highest) */
+    uint64_t top = hist->max < hist->highest ? hist->max : hist->highest;
+    double max = hist->total ? (double)hist_index_high(hist_index(top)) / MAX_UNIT_RATIO : 0;
     if (fprintf(h->f, "%s%s%s%.3f,%.3f,%.3f,%s\n", tag ? "Tag=" : "", tag ? tag : "", tag ? "," : "", r->t0,
                 r->t - r->t0, max, b64) < 0)
         note_failure(h, errno);

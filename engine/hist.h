@@ -3,8 +3,8 @@
  * Values are integers in microseconds. Each power-of-two range is split into
  * HIST_SUB_HALF linear sub-buckets, so a recorded value is kept to within
  * 1/HIST_SUB_HALF of itself (3 significant decimal digits). Values above the
- * histogram's highest trackable value are clamped to it and counted in
- * `clamped`, never dropped.
+ * histogram's highest trackable value are counted in `clamped` and in the bucket of
+ * `highest`, never dropped; min, max and the sum stay exact.
  *
  * Ownership: hist_create() allocates one block; hist_destroy() frees it
  * (accepts NULL). Recording never allocates.
@@ -43,15 +43,15 @@ static inline uint32_t hist_index(uint64_t v)
 
 static inline void hist_record(struct hist *h, uint64_t v)
 {
+    h->total++;
+    h->sum += v;  /* min, max and the mean stay exact for a value past highest */
+    if (v < h->min) h->min = v;
+    if (v > h->max) h->max = v;
     if (v > h->highest) {
         v = h->highest;
         h->clamped++;
     }
     h->counts[hist_index(v)]++;
-    h->total++;
-    h->sum += v;
-    if (v < h->min) h->min = v;
-    if (v > h->max) h->max = v;
 }
 
 /* Lowest and highest value that share counts[index]. */

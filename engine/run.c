@@ -230,18 +230,18 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
     unsigned n = p->threads;
     uint32_t nsteps = p->scenario_file ? p->scenario->nstats : 0;  /* step statistics: for a scenario file */
     struct worker *ws = calloc(n, sizeof(*ws));
-    struct stats *interval = stats_create(p->timeout_ns / 1000, nsteps);
+    struct stats *interval = stats_create(stats_highest_us(p->timeout_ns), nsteps);
     struct interval_log log = {0};
     struct summary *sum = &out->sum;
     *sum = (struct summary){.plan = p, .threads = n};
-    out->total = stats_create(p->timeout_ns / 1000, nsteps);
+    out->total = stats_create(stats_highest_us(p->timeout_ns), nsteps);
     out->intervals = NULL;
     out->measured_from_s = 0;
     int code = 1;
     if (!ws || !interval || !out->total) goto out_oom;
     for (unsigned i = 0; i < n; i++) {
-        ws[i].stats.slot[0] = stats_create(p->timeout_ns / 1000, nsteps);
-        ws[i].stats.slot[1] = stats_create(p->timeout_ns / 1000, nsteps);
+        ws[i].stats.slot[0] = stats_create(stats_highest_us(p->timeout_ns), nsteps);
+        ws[i].stats.slot[1] = stats_create(stats_highest_us(p->timeout_ns), nsteps);
         if (!ws[i].stats.slot[0] || !ws[i].stats.slot[1]) goto out_oom;
     }
 

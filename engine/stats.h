@@ -16,6 +16,14 @@
  * each is still counted under its own code, and never as ok. */
 #define STATUS_CODES 1000
 
+/* The highest value the histograms of a run track, in µs. A latency can reach twice the
+ * timeout: in open loop it runs from the schedule, through up to --timeout of waiting for a
+ * connection and up to --timeout of service; and a timeout fires up to a twentieth late. */
+static inline uint64_t stats_highest_us(uint64_t timeout_ns)
+{
+    return timeout_ns / 1000 * 2 + timeout_ns / 1000 / 8;
+}
+
 /* ERR_DROPPED: open loop only, a scheduled request found the queue for connections full.
  * ERR_TLS: the TLS handshake or a record failed (reasons in tls_reason).
  * ERR_CHECK: a scenario step's check or capture failed (reasons per step). */

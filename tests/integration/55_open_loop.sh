@@ -101,6 +101,27 @@ expect_gt "errors.timeout" "$(json_get "$J" errors.timeout)" 20
 expect_gt "rate.timed_out_waiting" "$(json_get "$J" rate.timed_out_waiting)" 10
 end
 
+# Latency runs from the schedule: up to --timeout waiting for a connection, then up to
+# --timeout of service, so it can pass --timeout. Its max and mean are exact (they were
+# cut at --timeout, and a threshold on them passed when it should not have).
+begin latency_past_timeout_kept_whole
+start_target
+bar -q -t 1 -R 2000 -c 2 --timeout 20ms -d 1s --threshold 'max<20.5ms' --json "$TMP/w.json" "$TARGET_URL/delay/1"
+stop_target
+J=$TMP/w.json
+expect_rc 99
+expect_accounting "$J"
+expect_gt "pool_wait_us.p50" "$(json_get "$J" pool_wait_us.p50)" 15000
+expect_gt "latency_us.max" "$(json_get "$J" latency_us.max)" 20500
+expect_gt "latency_us.p99" "$(json_get "$J" latency_us.p99)" 20500
+expect_ok "latency mean = pool wait mean + service mean" "$PY" -S -c "
+import json, sys
+j = json.load(open('$J'))
+lat, parts = j['latency_us']['mean'], j['pool_wait_us']['mean'] + j['service_time_us']['mean']
+if abs(lat - parts) > 0.03 * parts: sys.exit('latency mean %s, pool wait + service %s' % (lat, parts))
+"
+end
+
 # Refused connections fail the requests waiting for them as connect errors.
 begin connect_refused
 port=$(free_port)
