@@ -96,7 +96,7 @@ struct interval_log {
 };
 
 /* t0, t1: the interval's boundaries in seconds since the start (the workers publish at
- * them); span: how long the reporter's collection covered, for the rate. */
+ * them, so its counts run from one to the other); span: t1 - t0, for the rate. */
 static struct interval_rec *log_interval(struct interval_log *log, const struct plan *p, double t0, double t1,
                                          double span, const struct stats *iv)
 {
@@ -148,7 +148,7 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
                              double *measured_from_s, char *stopped_early, size_t stopped_len)
 {
     bool tty = isatty(STDOUT_FILENO), live = o->live && !p->quiet;
-    uint64_t iv = p->interval_ns, last = start, last_boundary = start;
+    uint64_t iv = p->interval_ns, last_boundary = start;
     bool warm = o->warmup_ns == 0;
     /* Wake just after each boundary so the workers have published. */
     uint64_t next = start + iv + 2000000;
@@ -160,7 +160,7 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
         if (now < next) continue;
         if (!warm && now - start >= o->warmup_ns) {
             stats_reset(total);  /* what ran before is warm-up: measure from here */
-            *measured_from_s = (double)(last - start) / 1e9;
+            *measured_from_s = (double)(last_boundary - start) / 1e9;
             warm = true;
         }
         stats_reset(interval);
@@ -170,16 +170,18 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
         uint64_t k = (now - start) / iv, give_up = now + (iv / 4 < 50000000 ? iv / 4 : 50000000);
         while (collect(ws, n, interval, total, k) < n && mono_ns() < give_up) sleep_until(mono_ns() + 1000000);
         now = mono_ns();
-        uint64_t boundary = start + (now - start) / iv * iv;
+        /* The counts run between the boundaries the workers published at, not between
+         * the reporter's wake-ups (a few ms after them, and not always equally late). */
+        uint64_t boundary = start + k * iv;
         struct interval_rec *r = log_interval(log, p, (double)(last_boundary - start) / 1e9,
-                                              (double)(boundary - start) / 1e9, (double)(now - last) / 1e9, interval);
+                                              (double)(boundary - start) / 1e9, (double)(boundary - last_boundary) / 1e9,
+                                              interval);
         if (o->outputs) outputs_interval(o->outputs, r, interval, total);
         if (live) report_live(stdout, p, r, (unsigned)(log->n - 1), tty);
         if (!stopped_early[0] &&
             threshold_breached(p, total, outputs_watch_results(o->outputs),
                                (double)(now - start) / 1e9 - *measured_from_s, stopped_early, stopped_len))
             atomic_store(&stop_requested, true);
-        last = now;
         last_boundary = boundary;
         while (next <= now) next += iv;
     }

@@ -77,6 +77,24 @@ expect_grep "summary" '^barrage .* 2 threads?|^barrage .* 1 thread' "$BAR_OUT"
 grep -q $'\r\|\033' "$BAR_OUT" && _err "terminal escapes in non-tty output"
 end
 
+# An interval's rate is its responses over its own span, boundary to boundary (it was
+# divided by the time between the reporter's wake-ups: 11% off at 20 ms intervals).
+begin interval_rps_over_its_span
+start_target
+bar -q --json "$TMP/r.json" -c 4 -t 1 -d 1s --interval 20ms "$TARGET_URL/delay/2"
+stop_target
+expect_rc 0
+expect_ok "rps = ok / (t - t0), every interval" "$PY" -S -c "
+import json, sys
+iv = json.load(open('$TMP/r.json'))['intervals']
+if len(iv) < 30: sys.exit('%d intervals' % len(iv))
+for i in iv:
+    span = i['t'] - i['t0']
+    if span <= 0 or abs(i['rps'] * span - i['ok']) > 0.001 * i['ok'] + 1e-6:
+        sys.exit('interval %s: rps %s over %s s, ok %s' % (i['t0'], i['rps'], span, i['ok']))
+"
+end
+
 begin live_lines_default_interval
 start_target
 bar -c 2 -t 1 -d 2s "$TARGET_URL/"
