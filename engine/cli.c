@@ -536,15 +536,23 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
         case OPT_FIND_LIMIT:
             p->find_limit = true;
             break;
-        case OPT_SLO:
-            if (slo_parse(&p->slo, optarg, "--slo", err, errlen)) return CLI_EXIT_USAGE;
-            for (unsigned i = 0; i < p->slo.n; i++)
-                if (slo_metric_is_server(p->slo.cond[i].metric)) {
-                    plan_error(err, errlen, "--slo: '%s': a server metric goes in a --threshold", p->slo.cond[i].text);
+        case OPT_SLO: {  /* repeated: the conditions add up, as --threshold's do */
+            struct slo more;
+            if (slo_parse(&more, optarg, "--slo", err, errlen)) return CLI_EXIT_USAGE;
+            for (unsigned i = 0; i < more.n; i++) {
+                if (slo_metric_is_server(more.cond[i].metric)) {
+                    plan_error(err, errlen, "--slo: '%s': a server metric goes in a --threshold", more.cond[i].text);
                     return CLI_EXIT_USAGE;
                 }
+                if (p->slo.n == SLO_MAX_CONDS) {
+                    plan_error(err, errlen, "--slo: at most %d conditions in all", SLO_MAX_CONDS);
+                    return CLI_EXIT_USAGE;
+                }
+                p->slo.cond[p->slo.n++] = more.cond[i];
+            }
             p->slo_set = true;
             break;
+        }
         case OPT_THRESHOLD:
             if (threshold_add(&p->thresholds, optarg, err, errlen)) return CLI_EXIT_USAGE;
             break;

@@ -225,6 +225,11 @@ static void load_models(void)
     CHECK(parse(&p, err, limit) == CLI_RUN);
     CHECK(p.find_limit && p.slo.n == 1 && p.step_ns == 2000000000ull);
     plan_free(&p);
+    /* --slo again adds its conditions (the last one alone was kept) */
+    const char *two[] = {"--find-limit", "--slo", "p99<1ms", "--slo", "errors<1%,rps>10", "http://127.0.0.1:9/", NULL};
+    CHECK(parse(&p, err, two) == CLI_RUN);
+    CHECK(p.slo.n == 3 && !strcmp(p.slo.cond[0].text, "p99<1ms") && !strcmp(p.slo.cond[2].text, "rps>10"));
+    plan_free(&p);
 
     /* a scenario: each step sets the arrival rate or the users; the pool is sized per step */
     const char *scn[] = {"--find-limit", "-s", "shop.yaml", "--closed", "--share-connections", NULL};
