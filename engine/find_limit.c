@@ -38,6 +38,7 @@ struct units {
 struct step_measure {
     double rps;        /* answered requests/s */
     double achieved;   /* what the policy judges: rps, or ended users/s (units.arrivals) */
+    double span_s;     /* the measured part of the step, s */
     double p50_us, p99_us, error_rate;
     bool slo_ok;
     double slo_value[SLO_MAX_CONDS];
@@ -65,6 +66,7 @@ static void measure(const struct plan *p, const struct units *u, const struct ru
     hist_add(lat, t->latency);
     hist_add(lat, t->age_at_stop);
     double span = out->sum.duration_s - out->measured_from_s;
+    m->span_s = span;
     m->rps = span > 0 ? (double)answered(t) / span : 0;
     m->achieved = !u->arrivals ? m->rps : span > 0 ? (double)t->arrivals_done / span : 0;
     m->p50_us = hist_q(lat, 0.5);
@@ -263,8 +265,8 @@ static int run_step(const struct plan *p, const struct units *u, struct limit_se
         return 1;
     }
     drain(p, left, m.rps);
-    struct limit_step rec = {.achieved = m.achieved, .rps = m.rps, .p50_us = m.p50_us, .p99_us = m.p99_us,
-                             .error_rate = m.error_rate, .slo_ok = m.slo_ok};
+    struct limit_step rec = {.achieved = m.achieved, .rps = m.rps, .span_s = m.span_s, .p50_us = m.p50_us,
+                             .p99_us = m.p99_us, .error_rate = m.error_rate, .slo_ok = m.slo_ok};
     limit_record(ls, &rec);
     const struct limit_step *done = &ls->steps[ls->n - 1];
     char why[160] = "";

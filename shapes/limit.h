@@ -16,7 +16,10 @@
  *     is ignored. A step above max_load is run at max_load instead, once.
  *   A step breaks when (first that applies):
  *     LIMIT_BROKE_SLO         slo_ok is false;
- *     LIMIT_BROKE_THROUGHPUT  open loop: achieved < 0.9 × offered;
+ *     LIMIT_BROKE_THROUGHPUT  open loop: achieved < LIMIT_FOLLOW (0.98) × offered, less two
+ *                             completions over the measured span (a short step at a low rate
+ *                             counts few; none never holds); at 0.9 a load 11% past the
+ *                             server's capacity held;
  *     LIMIT_BROKE_LATENCY     closed loop, against the recorded step P with the next lower
  *                             load, r = load / P's load: achieved / P.achieved − 1 < 0.02 (r − 1)
  *                             and p99 / P.p99 − 1 > 0.2 (r − 1). For a doubling (r = 2) that is
@@ -30,7 +33,7 @@
  *   Stop at LIMIT_MAX_STEPS steps, or after a step at max_load that did not break.
  *   limit = the highest load whose step did not break (0 if none).
  *   knee  = the lowest load whose step shows saturation, 0 if none: p99 > 2 × the p99 of the
- *     lowest-load step, or (open loop) achieved < 0.97 × offered, or (closed loop) achieved
+ *     lowest-load step, or (open loop) achieved < LIMIT_FOLLOW × offered, or (closed loop) achieved
  *     < 0.9 × the throughput the lowest-load step would give scaled linearly to this load.
  *
  * Pure logic: no I/O, no clock, no allocation. */
@@ -38,6 +41,8 @@
 #define BARRAGE_LIMIT_H
 
 #include <stdbool.h>
+
+#define LIMIT_FOLLOW 0.98  /* open loop: the share of the offered rate a holding step achieves */
 
 #define LIMIT_MAX_STEPS 64
 #define LIMIT_REFINE_STEPS 3
@@ -59,6 +64,7 @@ struct limit_step {
                           loop, arriving users/s */
     double achieved;   /* completed req/s (with a scenario in open loop: ended users/s) */
     double rps;        /* completed req/s, for reports (not judged) */
+    double span_s;     /* the measured part of the step: achieved is a count over it */
     double p50_us, p99_us;
     double error_rate; /* 0..1 */
     bool slo_ok;       /* every SLO condition held (true when there is no SLO) */
