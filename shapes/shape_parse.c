@@ -187,7 +187,12 @@ static int list_fit(struct stage_list *l, double start, double until)
         }
         if (t + st->duration_s > until) {
             double keep = until - t;
+            if (keep < SHAPE_MIN_DURATION) {  /* cut an instant after it starts: not there at all */
+                l->n = i;
+                return 0;
+            }
             st->target = prev + (st->target - prev) * (keep / st->duration_s);
+            if (st->target < SHAPE_MIN_VALUE) st->target = 0;  /* as list_push would */
             st->duration_s = keep;
             l->n = i + 1;
             return 0;
