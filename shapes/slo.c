@@ -159,18 +159,29 @@ static const char *parse_cond(struct slo_cond *c)
     else return "expected an operator: <, <=, > or >=";
     while (is_space(*p)) p++;
 
+    bool ok;
+    const char *expected;
     switch (c->metric) {
     case SLO_ERRORS:
-        return parse_fraction(p, &c->value) ? NULL : "expected an error rate such as 1% or 0.01";
+        ok = parse_fraction(p, &c->value), expected = "expected an error rate such as 1% or 0.01";
+        break;
     case SLO_RPS:
-        return parse_rate(p, &c->value) ? NULL : "expected a rate in req/s such as 5000 or 5k";
+        ok = parse_rate(p, &c->value), expected = "expected a rate in req/s such as 5000 or 5k";
+        break;
     case SLO_SERVER_CPU:
-        return parse_cpu(p, &c->value) ? NULL : "expected a CPU share such as 80% (100% is one core)";
+        ok = parse_cpu(p, &c->value), expected = "expected a CPU share such as 80% (100% is one core)";
+        break;
     case SLO_SERVER_RSS_GROWTH:
-        return parse_size_mb(p, &c->value) ? NULL : "expected a size such as 100MB (KB, MB or GB)";
+        ok = parse_size_mb(p, &c->value), expected = "expected a size such as 100MB (KB, MB or GB)";
+        break;
     default:
-        return parse_latency(p, &c->value) ? NULL : "expected a duration such as 100ms";
+        ok = parse_latency(p, &c->value), expected = "expected a duration such as 100ms";
+        break;
     }
+    if (!ok) return expected;
+    /* every metric but the RSS growth is 0 or more: such a condition would fail every run */
+    if (c->op == SLO_LT && c->value <= 0 && c->metric != SLO_SERVER_RSS_GROWTH) return "can never hold: nothing is below 0";
+    return NULL;
 }
 
 int slo_parse(struct slo *s, const char *text, const char *flag, char *err, size_t errlen)

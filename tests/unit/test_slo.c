@@ -66,6 +66,8 @@ static void rejects_bad_input_naming_the_condition(void)
         const char *in, *err; /* err: the whole message, or its start when it ends in '*' */
     } cases[] = {
         {"p99<abc", "--slo: 'p99<abc': expected a duration such as 100ms"},
+        {"p99<0", "--slo: 'p99<0': can never hold: nothing is below 0"},
+        {"errors<0%", "--slo: 'errors<0%': can never hold: nothing is below 0"},
         {"p99<1ms, p95 < 10 ms", "--slo: 'p95 < 10 ms': expected a duration such as 100ms"},
         {"p99<", "--slo: 'p99<': expected a duration*"},
         {"p99<1m", "--slo: 'p99<1m': expected a duration*"},
