@@ -533,6 +533,9 @@ static void open_send(struct worker_state *s, uint32_t idx, uint64_t intended, u
 static void conn_ready(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
 {
     if (c->sending) return;  /* the send's completion comes back here */
+    /* Already waiting: bytes that end no response (a TLS 1.3 session ticket after the
+     * handshake) bring an idle connection back here; on the stack twice, it overflows. */
+    if (c->idle_pos != NOT_IDLE) return;
     if (s->wait_len) open_send(s, idx, waiting_pop(s), now);
     else idle_push(s, idx);
 }

@@ -306,6 +306,18 @@ tls_checks "$J"
 end
 
 
+# Open loop with more connections than the rate keeps busy: a TLS 1.3 session ticket
+# reaches a connection already idle, which must not be made idle twice (it was put on the
+# idle stack again, past its end: a heap overflow, an abort, no report).
+begin tls_open_loop_idle_connections
+bar --json "$J" "${CA[@]}" -t 1 -c 16 -R 200 -d 1500ms --timeout 5s "$U:$TLS_PORT_ALL/"
+expect_rc 0
+expect_range "requests.ok" "$(json_get "$J" requests.ok)" 280 301
+expect_json "$J" requests.failed 0
+expect_le "connections.opened" "$(json_get "$J" connections.opened)" 16
+tls_checks "$J"
+end
+
 # bench/compare_pooling.py: one row per pooling mode, each measuring what it says: keep-alive
 # opens c connections, N per connection about ok/N, a new connection per request one per
 # request; over https the resumed row resumes and the full row does not.
