@@ -913,6 +913,10 @@ static bool tls_receive(struct worker_state *s, struct conn *c, uint32_t idx, co
             return false;
         } else {
             stats_tls_reason(s->cur, tls_conn_error(c->tls), c->inflight);
+            if (!c->inflight) {  /* a bad record when no request waits: no request fails, as consume() */
+                s->cur->closed_unsolicited++;
+                s->cur->closed_by_client++;
+            }
             bool answered = c->sent > c->inflight;
             conn_close(s, idx, ERR_TLS);
             if (answered) queue_connect(s, idx);

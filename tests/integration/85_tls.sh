@@ -318,6 +318,51 @@ expect_le "connections.opened" "$(json_get "$J" connections.opened)" 16
 tls_checks "$J"
 end
 
+# A record that does not decrypt, sent while no request waits (20 ms after each response):
+# no request fails, and each such close is counted, as bytes nobody asked for are over http
+# (it was counted nowhere).
+cat >"$TMP/badrec.py" <<'PY'
+import os, socket, ssl, sys, threading, time
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[2] + "/server.pem", sys.argv[2] + "/server.key")
+ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(64); ls.settimeout(8)
+open(sys.argv[1] + ".tmp", "w").write(str(ls.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+def serve(c):
+    try:
+        t = ctx.wrap_socket(c, server_side=True)
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            d = t.recv(4096)
+            if not d: return
+            buf += d
+        t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        time.sleep(0.02)
+        os.write(t.fileno(), b"\x17\x03\x03\x00\x20" + b"\x55" * 32)  # past the TLS layer
+        time.sleep(1)
+    except (OSError, ssl.SSLError):
+        pass
+    finally:
+        c.close()
+while True:
+    try: c = ls.accept()[0]
+    except socket.timeout: break
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+begin tls_bad_record_while_idle_counted
+rm -f "$TMP/badrec.port"
+spawn "$PY" -S "$TMP/badrec.py" "$TMP/badrec.port" "$CERTS"
+for ((i = 0; i < 100; i++)); do [ -s "$TMP/badrec.port" ] && break; sleep 0.05; done
+bar --json "$J" "${CA[@]}" -t 1 -c 1 -R 10 -d 1s --timeout 5s "$U:$(cat "$TMP/badrec.port")/"
+kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
+expect_rc 0
+expect_json "$J" requests.failed 0
+expect_range "requests.ok" "$(json_get "$J" requests.ok)" 9 10
+expect_ge "connections.closed_unsolicited" "$(json_get "$J" connections.closed_unsolicited)" 8
+expect_ge "connections.closed_by_client" "$(json_get "$J" connections.closed_by_client)" \
+    "$(json_get "$J" connections.closed_unsolicited)"
+tls_checks "$J"
+end
+
 # bench/compare_pooling.py: one row per pooling mode, each measuring what it says: keep-alive
 # opens c connections, N per connection about ok/N, a new connection per request one per
 # request; over https the resumed row resumes and the full row does not.
