@@ -220,6 +220,18 @@ static bool valid_method(const char *m)
     return true;
 }
 
+/* A server name as TLS carries it (RFC 6066: a DNS host name, at most 255 bytes; OpenSSL
+ * refuses a longer one only when each connection starts). Underscores are let through, as
+ * some internal names have them. */
+static bool valid_sni(const char *s)
+{
+    size_t n = strlen(s);
+    if (!n || n > 255) return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("-._", *s)) return false;
+    return true;
+}
+
 /* A positive finite rate, with optional k (1000) or M suffix: "20000", "0.5", "20k". */
 int parse_rate(const char *s, double *out)
 {
@@ -588,7 +600,11 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             tls_flag = "--key";
             break;
         case OPT_SNI:
-            if (!*optarg) goto bad_value;
+            if (!valid_sni(optarg)) {
+                plan_error(err, errlen, "--sni: '%.80s%s' is not a host name (letters, digits, '-', '_' and '.', "
+                           "at most 255 characters)", optarg, strlen(optarg) > 80 ? "..." : "");
+                return CLI_EXIT_USAGE;
+            }
             p->tls.sni = optarg;
             tls_flag = "--sni";
             break;

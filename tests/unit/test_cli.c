@@ -239,6 +239,7 @@ static void load_models(void)
 
     static const struct bad_case bad[] = {
         {{"-R", "0", "http://h/"}, "-R/--rate: invalid value '0'"},
+        {{"--sni", "a b", "https://h/"}, "--sni: 'a b' is not a host name"},
         {{"-R", "fast", "http://h/"}, "-R/--rate"},
         {{"-R", "100", "--stages", "1s:10", "http://h/"}, "--open"},
         {{"--open", "http://h/"}, "--open needs"},
