@@ -53,7 +53,8 @@ static int check_readable(const char *flag, const char *path, char *err, size_t 
     return 0;
 }
 
-static int set_ciphers(SSL_CTX *sc, const char *spec, char *err, size_t errlen)
+/* min, max: the versions allowed (0: no limit), for a list that no allowed version uses. */
+static int set_ciphers(SSL_CTX *sc, const char *spec, int min, int max, char *err, size_t errlen)
 {
     /* Split the list: TLS_* names are TLS 1.3 suites, the rest a TLS 1.2 cipher string.
      * OpenSSL skips unknown names inside a list, so each name is tried alone first. */
@@ -88,6 +89,15 @@ static int set_ciphers(SSL_CTX *sc, const char *spec, char *err, size_t errlen)
     }
     if (!suites[0] && !list[0]) {
         snprintf(err, errlen, "--ciphers: empty list");
+        goto out;
+    }
+    /* The other version would go on with its defaults: the list would be silently unused. */
+    if (!list[0] && max == TLS1_2_VERSION) {
+        snprintf(err, errlen, "--ciphers: only TLS 1.3 suites (TLS_...), which --tls-max 1.2 rules out");
+        goto out;
+    }
+    if (!suites[0] && min == TLS1_3_VERSION) {
+        snprintf(err, errlen, "--ciphers: only TLS 1.2 ciphers, which --tls-min 1.3 rules out (TLS 1.3 suites are TLS_...)");
         goto out;
     }
     rc = 0;
@@ -245,7 +255,7 @@ struct tls_ctx *tls_ctx_create(const struct tls_config *cfg, char *err, size_t e
         fail_openssl(err, errlen, "TLS version");
         goto fail;
     }
-    if (cfg->ciphers && set_ciphers(sc, cfg->ciphers, err, errlen)) goto fail;
+    if (cfg->ciphers && set_ciphers(sc, cfg->ciphers, cfg->min_version, cfg->max_version, err, errlen)) goto fail;
     if (load_trust(ctx, cfg, err, errlen)) goto fail;
     if (load_client_cert(sc, cfg, err, errlen)) goto fail;
     if (!ctx->have_cert) SSL_CTX_set_client_cert_cb(sc, tls_on_cert_request);

@@ -790,6 +790,17 @@ static void config_check_names_the_flag(void)
     CHECK_HAS(err, "TLS_NOPE");
     cfg.ciphers = "TLS_AES_128_GCM_SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:!aNULL";
     CHECK(tls_config_check(&cfg, err, sizeof(err)) == 0);
+    /* a list no allowed version would use (it went unused, the other version's defaults on) */
+    cfg.ciphers = "TLS_AES_128_GCM_SHA256";
+    cfg.max_version = TLS1_2_VERSION;
+    CHECK(tls_config_check(&cfg, err, sizeof(err)) == -1);
+    CHECK_HAS(err, "which --tls-max 1.2 rules out");
+    cfg.max_version = 0;
+    cfg.ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256";
+    cfg.min_version = TLS1_3_VERSION;
+    CHECK(tls_config_check(&cfg, err, sizeof(err)) == -1);
+    CHECK_HAS(err, "which --tls-min 1.3 rules out");
+    cfg.min_version = 0;
 
     cfg = base_config();
     cfg.min_version = TLS1_3_VERSION;
