@@ -54,7 +54,8 @@ def main():
                 sys.exit("compare_pooling: %s failed: %s" % (name, r.stderr.strip()))
             j = json.load(open(out))
             t = j.get("tls", {})
-            rows.append((name, j["rate"]["achieved"], j["latency_us"]["p50"], j["latency_us"]["p99"],
+            lat = j["latency_us"] if j["latency_us"]["count"] else {"p50": None, "p99": None}  # none succeeded: "-"
+            rows.append((name, j["rate"]["achieved"], lat["p50"], lat["p99"],
                          j["connect_us"]["p50"] if j["connect_us"]["count"] else None,
                          t["handshake_full_us"]["p50"] if t and t["handshake_full_us"]["count"] else None,
                          t["handshake_resumed_us"]["p50"] if t and t["handshake_resumed_us"]["count"] else None,
