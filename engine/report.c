@@ -320,8 +320,10 @@ void report_summary(FILE *out, const struct summary *s)
     quantile_line(out, "TTFB", t->ttfb);
     quantile_line(out, "Connect", t->connect);
     if (p->url.tls) {
-        fprintf(out, "  %-12s %llu full handshakes, %llu resumed\n", "TLS", (unsigned long long)t->handshakes_full,
+        fprintf(out, "  %-12s %llu full handshakes, %llu resumed", "TLS", (unsigned long long)t->handshakes_full,
                 (unsigned long long)t->handshakes_resumed);
+        if (s->tls_version[0]) fprintf(out, "; %s, %s", s->tls_version, s->tls_cipher);
+        fputc('\n', out);
         if (t->handshake_full->total) quantile_line(out, "  full", t->handshake_full);
         if (t->handshake_resumed->total) quantile_line(out, "  resumed", t->handshake_resumed);
     }

@@ -69,6 +69,8 @@ struct summary {
     double start_epoch;          /* wall clock at the start, seconds since 1970 */
     const struct watch_result *watch;  /* --watch-pid: plan->nwatch of them; NULL otherwise */
     struct client_use client;
+    char tls_version[16];        /* what the first TLS handshake agreed ("" if none) */
+    char tls_cipher[64];
 };
 
 /* One interval, the row-th of the run (from 0). Off a terminal a table row (and its header

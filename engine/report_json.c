@@ -162,8 +162,12 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
     fputc(',', f);
     json_hist(f, "in_flight_age_us", t->age_at_stop);
     if (p->url.tls) {
-        fprintf(f, ",\"tls\":{\"handshakes_full\":%llu,\"handshakes_resumed\":%llu,",
+        fprintf(f, ",\"tls\":{\"handshakes_full\":%llu,\"handshakes_resumed\":%llu,\"version\":",
                 (unsigned long long)t->handshakes_full, (unsigned long long)t->handshakes_resumed);
+        json_string(f, s->tls_version);
+        fputs(",\"cipher\":", f);
+        json_string(f, s->tls_cipher);
+        fputc(',', f);
         struct hist *all = hist_create(t->handshake_full->highest);  /* full and resumed together */
         if (all) {
             hist_add(all, t->handshake_full);

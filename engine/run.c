@@ -306,6 +306,10 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
         sum->in_flight += w->in_flight;
         sum->queued_at_stop += w->queued_at_stop;
         sum->max_open += w->max_open;
+        if (!sum->tls_version[0] && w->tls_version[0]) {
+            memcpy(sum->tls_version, w->tls_version, sizeof(sum->tls_version));
+            memcpy(sum->tls_cipher, w->tls_cipher, sizeof(sum->tls_cipher));
+        }
         if (w->stopped_ns > stopped) stopped = w->stopped_ns;
         add_client_use(&sum->client, w, i, started);
     }

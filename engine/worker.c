@@ -894,6 +894,12 @@ static bool tls_receive(struct worker_state *s, struct conn *c, uint32_t idx, co
         }
         bool resumed = tls_conn_resumed(c->tls);
         hist_record(resumed ? s->cur->handshake_resumed : s->cur->handshake_full, (now - c->t_established) / 1000);
+        if (__builtin_expect(!s->w->tls_version[0], 0)) {  /* for the report: what the server chose */
+            int v = tls_conn_version(c->tls);
+            snprintf(s->w->tls_version, sizeof(s->w->tls_version), "%s",
+                     v == TLS_V1_3 ? "TLS 1.3" : v == TLS_V1_2 ? "TLS 1.2" : "TLS (older)");
+            snprintf(s->w->tls_cipher, sizeof(s->w->tls_cipher), "%s", tls_conn_cipher(c->tls));
+        }
         if (resumed) s->cur->handshakes_resumed++;
         else s->cur->handshakes_full++;
         /* The client's last handshake flight (its Finished) goes out with the first

@@ -41,6 +41,8 @@ struct worker {
     uint64_t completions;        /* completions handled in its loop */
     uint64_t kernel_timed;       /* of them, receives timed by the kernel (rx_time.h) */
     uint64_t sends;              /* send operations it submitted */
+    char tls_version[16];        /* what its first TLS handshake agreed ("TLS 1.3"); "" if none */
+    char tls_cipher[64];         /* and the cipher ("TLS_AES_256_GCM_SHA384") */
 
     pthread_t thread;
 };

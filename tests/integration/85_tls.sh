@@ -216,6 +216,9 @@ resume_run() {
     bar --json "$J" "${CA[@]}" --no-keepalive -t 1 -c 4 -d 1.5s --timeout 5s "$@" "$U:$port/"
     expect_rc 0
     expect_resumption "$J" "$port" "$proto"
+    # the version agreed, as nginx logged it, and a cipher, in the JSON and the console
+    expect_json_str "$J" tls.version "TLS 1.${proto: -1}"
+    expect_grep "console TLS line" "^ +TLS +[0-9]+ full handshakes, [0-9]+ resumed; TLS 1\\.${proto: -1}, [A-Z][A-Z0-9_-]+\$" "$BAR_OUT"
     end
 }
 resume_run tls_resumption "$TLS_PORT_ALL" 'TLSv1\.3'
