@@ -225,6 +225,10 @@ static int conn_consume(struct serve_worker *w, struct serve_conn *c, struct ser
     int rc = CONSUMED_NEED_INPUT;
     while (off < len) {
         if (c->body_left) {
+            if (c->body_mode == SERVE_BODY_ECHO && serve_outq_full(q)) {  /* a client not reading */
+                rc = CONSUMED_QUEUE_FULL;
+                break;
+            }
             off += conn_body(w, c, q, buf + off, len - off);
             continue;
         }
@@ -291,8 +295,9 @@ static int conn_read(struct serve_worker *w, struct serve_conn *c, struct serve_
         c->may_read = 0;
         return CONSUMED_NEED_INPUT;
     }
-    /* A short read emptied the socket; edge-triggered epoll reports the next bytes. */
-    if ((size_t)n < room) c->may_read = 0;
+    /* A short read emptied the socket; edge-triggered epoll reports the next bytes. Not
+     * so the peer's FIN, when it came with them: that event is spent, read on to the EOF. */
+    if ((size_t)n < room && !c->hup) c->may_read = 0;
     return conn_consume(w, c, q, w->rbuf, have + (size_t)n);
 }
 

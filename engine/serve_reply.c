@@ -122,8 +122,15 @@ static void build_default(struct serve_outq *q, bool head, enum conn_kind conn)
     }
 }
 
-static void put_default(struct serve_outq *q, bool head, enum conn_kind conn)
+/* Neither chunked framing nor a 1xx response may go to an HTTP/1.0 client (RFC 9112 6.1,
+ * RFC 9110 15.2): it gets a Content-Length instead, and only the final response. */
+static void put_default(struct serve_outq *q, bool head, enum conn_kind conn, bool http10)
 {
+    if (http10 && config->chunked) {
+        put_head(q, 200, FRAME_LENGTH, config->body_size, conn);
+        if (!head) serve_outq_put_pattern(q, 0, config->body_size);
+        return;
+    }
     const struct prebuilt *p = &prebuilt[head][conn];
     if (p->len) serve_outq_put(q, p->bytes, p->len);
     else build_default(q, head, conn);
@@ -167,8 +174,12 @@ void serve_reply_fini(void)
 /* /status/CODE. Returns false when what it queued is no response and the connection must
  * end after it (101). */
 static bool put_status_route(struct serve_outq *q, unsigned status, bool head,
-                             enum conn_kind conn)
+                             enum conn_kind conn, bool http10)
 {
+    if (status < 200 && http10) {  /* no interim response, no upgrade: the final one alone */
+        put_default(q, head, conn, true);
+        return true;
+    }
     if (status == 101) {   /* the protocol would change: nothing HTTP can follow */
         serve_outq_puts(q, "HTTP/1.1 101 Switching Protocols\r\n"
                            "Connection: upgrade\r\nUpgrade: barrage-none\r\n\r\n");
@@ -177,7 +188,7 @@ static bool put_status_route(struct serve_outq *q, unsigned status, bool head,
     if (status < 200) {    /* interim response, then a final one: 1xx never stands alone */
         put_status_line(q, status);
         serve_outq_puts(q, "\r\n");
-        put_default(q, head, conn);
+        put_default(q, head, conn, false);
     } else if (status == 204 || status == 304) {
         put_head(q, status, FRAME_NONE, 0, conn);
     } else {
@@ -209,7 +220,7 @@ enum serve_after serve_reply_queue(struct serve_outq *q, const struct serve_requ
     if (gate < not_before) gate = not_before;
     if (gate) serve_outq_mark(q, SERVE_OUT_GATE, gate);
 
-    bool head = req->head;
+    bool head = req->head, http10 = req->minor == 0;
     uint64_t n = req->route_arg;
     switch ((enum serve_route)req->route) {
     case SERVE_ROUTE_DEFAULT:
@@ -220,10 +231,10 @@ enum serve_after serve_reply_queue(struct serve_outq *q, const struct serve_requ
     case SERVE_ROUTE_API_ITEMS:
     case SERVE_ROUTE_API_ITEM:
     case SERVE_ROUTE_API_OTHER:
-        put_default(q, head, conn);
+        put_default(q, head, conn, http10);
         break;
     case SERVE_ROUTE_CLOSE:
-        put_default(q, head, CONN_CLOSE);
+        put_default(q, head, CONN_CLOSE, http10);
         close = true;
         break;
     case SERVE_ROUTE_BYTES:
@@ -231,11 +242,13 @@ enum serve_after serve_reply_queue(struct serve_outq *q, const struct serve_requ
         if (!head) serve_outq_put_pattern(q, 0, n);
         break;
     case SERVE_ROUTE_CHUNKED:
-        put_head(q, 200, FRAME_CHUNKED, 0, conn);
-        if (!head) put_chunked_body(q, n);
+        put_head(q, 200, http10 ? FRAME_LENGTH : FRAME_CHUNKED, n, conn);
+        if (head) break;
+        if (http10) serve_outq_put_pattern(q, 0, n);
+        else put_chunked_body(q, n);
         break;
     case SERVE_ROUTE_STATUS:
-        if (!put_status_route(q, (unsigned)n, head, conn)) {
+        if (!put_status_route(q, (unsigned)n, head, conn, http10)) {
             serve_outq_mark(q, SERVE_OUT_CLOSE, 0);
             return SERVE_AFTER_CLOSE;
         }

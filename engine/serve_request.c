@@ -166,6 +166,7 @@ static int parse_head(const char *base, const char *p, const char *end,
     }
     /* HTTP/1.1 keeps the connection unless told otherwise; HTTP/1.0 only when asked. */
     req->keep_alive = req->minor >= 1 ? !conn_close : conn_keep && !conn_close;
+    if (req->minor == 0) req->expect_continue = 0;  /* HTTP/1.0: ignored (RFC 9110 10.1.1) */
     return 0;
 }
 
