@@ -191,6 +191,8 @@ static bool put_status_route(struct serve_outq *q, unsigned status, bool head,
         put_default(q, head, conn, false);
     } else if (status == 204 || status == 304) {
         put_head(q, status, FRAME_NONE, 0, conn);
+    } else if (status == 205) {  /* no content (RFC 9110 15.3.6), but framed: a 0 length */
+        put_head(q, status, FRAME_LENGTH, 0, conn);
     } else {
         const char *reason = reason_phrase(status);
         put_head(q, status, FRAME_LENGTH, 4 + strlen(reason) + 1, conn);

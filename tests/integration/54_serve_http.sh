@@ -39,6 +39,8 @@ h, b = send(b"GET /status/103 HTTP/1.0\r\n\r\n")
 checks.append(("/status/103", h.startswith("HTTP/1.1 200 ") and h.count("HTTP/1.1") == 1 and b"HTTP/1.1" not in b))
 h, b = send(b"POST /echo HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi")
 checks.append(("Expect", h.startswith("HTTP/1.1 200 ") and b == b"hi"))
+h, b = send(b"GET /status/205 HTTP/1.1\r\nConnection: close\r\n\r\n")  # no content (RFC 9110 15.3.6)
+checks.append(("/status/205", "Content-Length: 0" in h and b == b""))
 h, b = send(b"GET /chunked/4 HTTP/1.1\r\nConnection: close\r\n\r\n")  # 1.1 still chunked
 checks.append(("/chunked/4 over 1.1", "Transfer-Encoding: chunked" in h))
 print(" ".join(name for name, ok in checks if not ok) or "ok")
