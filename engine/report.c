@@ -171,7 +171,8 @@ static void live_row(FILE *out, const struct plan *p, const struct interval_rec 
     format_us(q[1], sizeof(q[1]), r->p90_us);
     format_us(q[2], sizeof(q[2]), r->p99_us);
     format_us(q[3], sizeof(q[3]), r->max_us);
-    fprintf(out, "%7.1fs %10.0f", r->t, r->rps);
+    int decimals = p->interval_ns % 100000000 ? 2 : 1;  /* 250ms intervals: 0.25s, 0.50s, ... */
+    fprintf(out, "%7.*fs %10.0f", decimals, r->t, r->rps);
     if (target) fprintf(out, " %10.*f", r->target < 10 ? 2 : 0, r->target);
     fprintf(out, " %9s %9s %9s %9s %8llu %7llu", q[0], q[1], q[2], q[3], (unsigned long long)r->errors,
             (unsigned long long)r->users);
@@ -211,7 +212,8 @@ static void live_dashboard(FILE *out, const struct plan *p, const struct interva
     else snprintf(users, sizeof(users), "conns %llu", (unsigned long long)r->users);
     double cpu, mb;
     if (p->nwatch && server_totals(p, r, &cpu, &mb)) snprintf(server, sizeof(server), "  server %.0f%% %.0fMB", cpu, mb);
-    fprintf(out, "\r\033[K%s%6.1fs  %s req/s%s  p99 %s  errors %.1f%%  %s%s", bar, r->t, rps, target, p99, err_pct,
+    fprintf(out, "\r\033[K%s%6.*fs  %s req/s%s  p99 %s  errors %.1f%%  %s%s", bar,
+            p->interval_ns % 100000000 ? 2 : 1, r->t, rps, target, p99, err_pct,
             users, server);
     fflush(out);
 }
