@@ -313,6 +313,25 @@ static int write_file_atomically(const char *path, const char *text)
     return err;
 }
 
+/* Found out at the start, not after the whole run: --stats-file's directory takes its file
+ * (write_file_atomically's temporary one, removed again). */
+static int stats_file_check(const char *path)
+{
+    size_t n = strlen(path) + 5;
+    char *tmp = malloc(n);
+    if (!tmp) return -1;
+    snprintf(tmp, n, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    int err = f ? 0 : errno;
+    if (f) {
+        fclose(f);
+        unlink(tmp);
+    }
+    free(tmp);
+    if (err) fprintf(stderr, "barrage serve: --stats-file %s: cannot write: %s\n", path, strerror(err));
+    return err ? -1 : 0;
+}
+
 static void set_port(struct sockaddr_storage *addr, uint16_t port)
 {
     if (addr->ss_family == AF_INET6) ((struct sockaddr_in6 *)addr)->sin6_port = htons(port);
@@ -466,6 +485,10 @@ int serve_main(int argc, char **argv)
     code = 1;
     if (serve_reply_init(&cfg) < 0) {
         fprintf(stderr, "barrage serve: out of memory\n");
+        goto out;
+    }
+    if (cfg.stats_file && stats_file_check(cfg.stats_file) < 0) {
+        code = 2;
         goto out;
     }
     if (server_listen(&s, &code) < 0 || server_announce(&s) < 0) goto out;
