@@ -186,6 +186,9 @@ void user_send(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t no
  * good and the others would never run. */
 void share_next(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
 {
+    /* Part of a response read: the connection stays with the request's user, even one the
+     * shape has stopped meanwhile (the rest of the response is still its own). */
+    if (c->inflight) return;
     uint32_t u = s->conn_user[idx];
     if (u != USER_NONE && s->user_conn[u] != idx) u = USER_NONE;  /* it has moved on to another */
     if (u != USER_NONE && s->restart_when_free && s->restart_when_free[u] &&

@@ -286,6 +286,24 @@ end
 # at --pool connections. 100 users by 1 s, held 1 s, down to 0 in 0.5 s; each logs in once
 # and lists every 100 ms: about 175 user-seconds, 1750 lists (a few more: a user lists at once
 # after its login, before any think time).
+# A shape that stops users while their responses are half read (2 MB each, many reads):
+# the connection stays with the stopped user until its response is whole (it was given
+# away mid-response, and the rest of it found no user: a crash).
+begin scenario_share_connections_users_stopped_mid_response
+cat >"$D/big.yaml" <<EOF
+target: $TARGET_URL
+users:
+  - name: a
+    tasks:
+      - get: /bytes/2000000
+EOF
+bar -s "$D/big.yaml" --stages '0s:4,500ms:4,0s:1,500ms:1' -t 1 --share-connections --pool 2 --json "$D/big.json"
+expect_rc 0
+expect_accounting "$D/big.json"
+expect_json "$D/big.json" requests.failed 0
+expect_gt "requests.ok" "$(json_get "$D/big.json" requests.ok)" 100
+end
+
 begin scenario_share_connections_shape_of_users
 cat >"$D/shape.yaml" <<EOF
 target: $TARGET_URL
