@@ -975,8 +975,20 @@ static void worker_dispatch(struct worker_state *s, struct io_uring_cqe *cqe, ui
 
 /* ---- timers and statistics ---- */
 
+/* Scenario users that have all stopped for good (on_failure: stop), none to restart. */
+static bool users_all_stopped(const struct worker_state *s)
+{
+    for (uint32_t i = 0; i < s->users.n; i++)
+        if (s->users.users[i].state != USER_STOPPED || (s->restart_when_free && s->restart_when_free[i])) return false;
+    return true;
+}
+
 static void scan_timers(struct worker_state *s, uint64_t now)
 {
+    /* -n alone ends when the budget is spent; a worker whose users all stopped never
+     * spends its own: it is done (the run ends with fewer than -n, all accounted for). */
+    if (s->scn && s->w->max_requests && !s->w->end_ns && !s->inflight && !s->stopping && users_all_stopped(s))
+        s->stopping = true;
     const struct plan *p = s->plan;
     uint64_t next_backoff = UINT64_MAX;
     for (uint32_t i = 0; i < s->w->nconns; i++) {

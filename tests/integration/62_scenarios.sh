@@ -289,6 +289,24 @@ end
 # A shape that stops users while their responses are half read (2 MB each, many reads):
 # the connection stays with the stopped user until its response is whole (it was given
 # away mid-response, and the rest of it found no user: a crash).
+# -n alone, and every user stops (on_failure: stop) before the budget is spent: the run ends
+# then, every request accounted for (it waited for ever for requests no user would send).
+begin scenario_requests_budget_users_all_stopped
+cat >"$D/allstop.yaml" <<EOF
+target: $TARGET_URL
+users:
+  - name: bad
+    on_failure: stop
+    tasks: [ { get: /status/401 } ]
+EOF
+bar -s "$D/allstop.yaml" -c 2 -t 2 -n 100 --json "$D/allstop.json"
+expect_rc 0
+expect_le "wall-clock seconds" "$BAR_WALL" 3
+expect_json "$D/allstop.json" requests.issued 2
+expect_json "$D/allstop.json" requests.failed 2
+expect_accounting "$D/allstop.json"
+end
+
 begin scenario_share_connections_users_stopped_mid_response
 cat >"$D/big.yaml" <<EOF
 target: $TARGET_URL
