@@ -699,29 +699,6 @@ static bool consume(struct worker_state *s, struct conn *c, uint32_t idx, const 
     return true;
 }
 
-/* After a batch of bytes: keep the connection busy, or retire it. */
-static void after_responses(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
-{
-    const struct plan *p = s->plan;
-    if (c->inflight) {
-        fill_pipeline(s, c, idx, now);
-        return;
-    }
-    if (c->server_closing) {
-        s->cur->closed_by_server++;
-        conn_end(s, idx, ERR_RESET);
-    } else if (p->requests_per_conn && c->sent >= p->requests_per_conn) {
-        s->cur->closed_by_client++;
-        conn_end(s, idx, ERR_RESET);
-    } else if (idx >= s->active || user_stopped(s, idx)) {
-        park(s, idx);
-    } else if (p->open_loop && !s->scn) {
-        conn_ready(s, c, idx, now);
-    } else {
-        fill_pipeline(s, c, idx, now);
-    }
-}
-
 /* The server closed or reset a reused connection before a byte of the next response:
  * the keep-alive race, in which a server that closes an idle connection never read the
  * requests that crossed its FIN; or a close it announced (Connection: close, a body that
@@ -747,6 +724,38 @@ static bool retry_unanswered(struct worker_state *s, struct conn *c, uint32_t id
     return true;
 }
 
+/* After a batch of bytes: keep the connection busy, or retire it. */
+static void after_responses(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
+{
+    const struct plan *p = s->plan;
+    if (c->inflight && c->server_closing) {
+        /* Connection: close with requests pipelined behind it: the server will not answer
+         * them (RFC 9112 9.6), so close now instead of waiting for its FIN. */
+        if (!retry_unanswered(s, c, idx)) {
+            s->cur->closed_by_server++;
+            conn_end(s, idx, ERR_RESET);
+        }
+        return;
+    }
+    if (c->inflight) {
+        fill_pipeline(s, c, idx, now);
+        return;
+    }
+    if (c->server_closing) {
+        s->cur->closed_by_server++;
+        conn_end(s, idx, ERR_RESET);
+    } else if (p->requests_per_conn && c->sent >= p->requests_per_conn) {
+        s->cur->closed_by_client++;
+        conn_end(s, idx, ERR_RESET);
+    } else if (idx >= s->active || user_stopped(s, idx)) {
+        park(s, idx);
+    } else if (p->open_loop && !s->scn) {
+        conn_ready(s, c, idx, now);
+    } else {
+        fill_pipeline(s, c, idx, now);
+    }
+}
+
 static void on_eof(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
 {
     if (retry_unanswered(s, c, idx)) return;
@@ -759,8 +768,9 @@ static void on_eof(struct worker_state *s, struct conn *c, uint32_t idx, uint64_
         s->cur->parse_reason[HTTP_E_TRUNCATED]++;
         /* the response being read was cut short: that request is a reset, below */
     }
-    /* Unanswered requests fail as "closed early"; an idle close is routine. */
-    if (!c->inflight) s->cur->closed_by_server++;
+    /* Unanswered requests fail as "closed early" (the close counts whatever the method:
+     * only idempotent ones are sent again); an idle close is routine. */
+    s->cur->closed_by_server++;
     conn_end(s, idx, ERR_RESET);
 }
 
@@ -811,8 +821,11 @@ static void on_recv(struct worker_state *s, struct conn *c, uint32_t idx, struct
     } else if (res == 0) {
         on_eof(s, c, idx, now);
         return;
-    } else if (res != -ENOBUFS) {
-        if (!retry_unanswered(s, c, idx)) conn_end(s, idx, ERR_RESET);
+    } else if (res != -ENOBUFS) {  /* a reset: the server closed it, as on_eof() counts */
+        if (!retry_unanswered(s, c, idx)) {
+            s->cur->closed_by_server++;
+            conn_end(s, idx, ERR_RESET);
+        }
         return;
     }
     /* ENOBUFS or a single-shot/terminated recv: re-arm once buffers are back. */

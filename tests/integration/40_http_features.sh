@@ -376,6 +376,60 @@ expect_gt "connections.retried_requests" "$(json_get "$J" connections.retried_re
 expect_accounting "$J"
 end
 
+# A response that says Connection: close, from a server that then keeps the connection
+# open (reading, for 2 s) before its FIN: the requests pipelined behind are sent again at
+# once on a new connection (RFC 9112 9.6: the client closes), not left to time out. A POST
+# is not sent again: it fails as reset, and the close is counted all the same.
+cat >"$TMP/linger.py" <<'PY'
+import os, socket, sys, threading, time
+ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(64); ls.settimeout(15)
+open(sys.argv[1] + ".tmp", "w").write(str(ls.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+def serve(c):
+    buf = b""
+    try:
+        while b"\r\n\r\n" not in buf:
+            d = c.recv(65536)
+            if not d: return
+            buf += d
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        c.settimeout(0.05)
+        end = time.time() + 2
+        while time.time() < end:
+            try:
+                if not c.recv(65536): break
+            except socket.timeout: pass
+    except OSError:
+        pass
+    finally:
+        c.close()
+while True:
+    try: c = ls.accept()[0]
+    except socket.timeout: break
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+begin announced_close_pipelined_requests_sent_again_at_once
+rm -f "$TMP/linger.port"
+spawn "$PY" -S "$TMP/linger.py" "$TMP/linger.port"
+for ((i = 0; i < 100; i++)); do [ -s "$TMP/linger.port" ] && break; sleep 0.05; done
+bar -q --json "$J" -c 2 -t 1 --pipeline 4 -n 20 --timeout 1s "http://127.0.0.1:$(cat "$TMP/linger.port")/"
+expect_rc 0
+expect_le "wall-clock seconds" "$BAR_WALL" 1.5
+expect_json "$J" requests.ok 20
+expect_json "$J" requests.failed 0
+expect_json "$J" connections.closed_by_server 20
+expect_gt "connections.retried_requests" "$(json_get "$J" connections.retried_requests)" 0
+expect_accounting "$J"
+bar -q --json "$J" -c 1 -t 1 --pipeline 4 -n 8 --timeout 1s -m POST -b x "http://127.0.0.1:$(cat "$TMP/linger.port")/"
+kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
+expect_rc 0
+expect_le "wall-clock seconds (POST)" "$BAR_WALL" 1.5
+expect_json "$J" errors.timeout 0
+expect_json "$J" connections.retried_requests 0
+expect_json "$J" 'j["requests"]["ok"] + j["errors"]["reset"]' 8
+expect_json "$J" connections.closed_by_server "$(json_get "$J" requests.ok)"
+expect_accounting "$J"
+end
+
 # The path and query go out as given
 begin path_and_query_sent_verbatim
 capture_path='/echo/a%20b?x=1&y=two'
@@ -454,4 +508,19 @@ race() {  # name K fin|rst N [barrage flags]
 race keepalive_race_fin 5 fin 100 -c 2 -t 1
 race keepalive_race_rst 5 rst 100 -c 2 -t 1
 race keepalive_race_pipelined 3 fin 90 -c 1 -t 1 --pipeline 4
+# A server that resets each connection 50 ms after its one answer, while it is idle (-R 10
+# on 2 connections: a request every 200 ms each): every reset is a close by the server,
+# counted as a FIN would be (it was counted nowhere).
+begin idle_reset_counted_as_server_close
+rm -f "$TMP/drop.port" "$TMP/drop.count"
+spawn "$PY" -S "$TMP/drop.py" 1 rst "$TMP/drop.port" "$TMP/drop.count"
+for ((i = 0; i < 100; i++)); do [ -s "$TMP/drop.port" ] && break; sleep 0.05; done
+bar -q --json "$J" -R 10 -c 2 -t 1 -d 1s --timeout 3s "http://127.0.0.1:$(cat "$TMP/drop.port")/"
+kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
+expect_rc 0
+expect_json "$J" requests.failed 0
+expect_ge "connections.closed_by_server" "$(json_get "$J" connections.closed_by_server)" \
+    "$(json_get "$J" 'j["requests"]["ok"] - 2')"
+expect_accounting "$J"
+end
 # (barrage serve --drop-after, the same race on the built-in target: 45_keepalive_close.sh)
