@@ -246,6 +246,7 @@ void waiters_time_out(struct worker_state *s, uint64_t now)
         s->uf_len--;
         s->uqueued[u] = 0;
         if (s->users.users[u].state != USER_READY) continue;
+        if (!budget_left(s)) continue;  /* -n is spent: its request would never have gone out */
         s->issued++;
         s->cur->issued++;
         count_failures(s, ERR_TIMEOUT, 1);

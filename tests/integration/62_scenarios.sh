@@ -307,6 +307,23 @@ expect_json "$D/allstop.json" requests.failed 2
 expect_accounting "$D/allstop.json"
 end
 
+# -n with users that time out waiting for the one shared connection: the budget holds
+# (each wait that timed out was issued on top of it: 6 for -n 5)
+begin scenario_requests_budget_with_waits_timing_out
+cat >"$D/wait.yaml" <<EOF
+target: $TARGET_URL
+users:
+  - name: a
+    tasks:
+      - get: /delay/300
+        timeout: 1s
+EOF
+bar -s "$D/wait.yaml" -c 6 --share-connections --pool 1 -t 1 -n 5 --json "$D/wait.json"
+expect_rc 0
+expect_json "$D/wait.json" requests.issued 5
+expect_accounting "$D/wait.json"
+end
+
 begin scenario_share_connections_users_stopped_mid_response
 cat >"$D/big.yaml" <<EOF
 target: $TARGET_URL
