@@ -1197,6 +1197,7 @@ static void state_destroy(struct worker_state *s)
         for (uint32_t i = 0; i < s->w->nconns; i++) free(s->rsp[i]);
     free(s->req);
     free(s->req_cap);
+    free(s->req_len);
     free(s->rsp);
     free(s->rsp_len);
     free(s->rsp_cap);
@@ -1247,13 +1248,14 @@ static struct worker_state *state_create(struct worker *w)
         s->scn = p->scenario;
         s->req = calloc(w->nconns, sizeof(*s->req));
         s->req_cap = calloc(w->nconns, sizeof(*s->req_cap));
+        s->req_len = calloc(w->nconns, sizeof(*s->req_len));
         s->rsp = calloc(w->nconns, sizeof(*s->rsp));
         s->rsp_len = calloc(w->nconns, sizeof(*s->rsp_len));
         s->rsp_cap = calloc(w->nconns, sizeof(*s->rsp_cap));
         s->rsp_keep = calloc(w->nconns, sizeof(*s->rsp_keep));
         s->scratch_cap = p->scenario->scratch_need > 4096 ? p->scenario->scratch_need : 4096;
         s->scratch = malloc(s->scratch_cap);
-        oom |= !s->req || !s->req_cap || !s->rsp || !s->rsp_len || !s->rsp_cap || !s->rsp_keep || !s->scratch;
+        oom |= !s->req || !s->req_cap || !s->req_len || !s->rsp || !s->rsp_len || !s->rsp_cap || !s->rsp_keep || !s->scratch;
         if (p->share_connections) {
             s->conn_user = malloc(w->nconns * sizeof(*s->conn_user));
             s->ufifo = calloc(w->nusers, sizeof(*s->ufifo));

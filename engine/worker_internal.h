@@ -107,6 +107,7 @@ struct worker_state {
     struct user_pool users;
     char **req;                  /* per connection: the rendered request being sent */
     uint32_t *req_cap;
+    uint32_t *req_len;           /* its length: a request sent again goes out as it was */
     char **rsp;                  /* per connection: the response kept for captures */
     uint32_t *rsp_len, *rsp_cap; /* rsp_len UINT32_MAX: it outgrew RSP_KEEP_MAX */
     uint8_t *rsp_keep;           /* per connection: keep this response */

@@ -34,7 +34,11 @@ static bool grow(char **buf, uint32_t *cap, size_t need, size_t limit)
  * length, or 0 when it cannot be built (too large: over 16 MiB, or out of memory). */
 static size_t render_request(struct worker_state *s, uint32_t idx, uint32_t u)
 {
+    uint64_t seq = s->users.seq, rng = s->users.rng;
     for (int tries = 0; tries < 3; tries++) {
+        /* a rendering again, into grown buffers, draws the same ${seq}, ${rand}, ${uuid} */
+        s->users.seq = seq;
+        s->users.rng = rng;
         size_t body_need;
         size_t n = user_render(&s->users, u, s->req[idx], s->req_cap[idx], s->scratch, s->scratch_cap, &body_need);
         if (body_need) {
@@ -147,7 +151,9 @@ void user_send(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t no
     if (!resend && (u->state != USER_READY || !budget_left(s))) return;
     if (!resend && p->requests_per_conn && c->sent >= p->requests_per_conn) return;
     const struct scn_step *st = user_step(&s->users, uid);
-    size_t len = render_request(s, idx, uid);
+    /* sent again (the server closed on it unread): the same bytes, ${seq} and all */
+    size_t len = resend && s->req_len[idx] ? s->req_len[idx] : render_request(s, idx, uid);
+    s->req_len[idx] = (uint32_t)len;
     if (!len) {  /* cannot be built: the step fails without being sent */
         s->issued++;
         s->cur->issued++;

@@ -324,6 +324,47 @@ expect_json "$D/wait.json" requests.issued 5
 expect_accounting "$D/wait.json"
 end
 
+# ${seq} counts 0, 1, 2, ... with no value skipped: a request over the first buffer's 4 KiB
+# is rendered again once the buffer grew, and that draws the same values (it skipped some).
+cat >"$TMP/logsrv.py" <<'PY'
+import os, socket, sys, threading
+ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(64); ls.settimeout(5)
+open(sys.argv[1] + ".tmp", "w").write(str(ls.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+log = open(sys.argv[2], "a")
+lock = threading.Lock()
+def serve(c):
+    buf = b""
+    try:
+        while True:
+            while b"\r\n\r\n" not in buf:
+                d = c.recv(65536)
+                if not d: return
+                buf += d
+            head, _, buf = buf.partition(b"\r\n\r\n")
+            with lock:
+                log.write(head.split(b"\r\n")[0].decode() + "\n"); log.flush()
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    except OSError:
+        pass
+    finally:
+        c.close()
+while True:
+    try: c = ls.accept()[0]
+    except socket.timeout: break
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+begin scenario_seq_no_value_skipped
+rm -f "$TMP/ls.port" "$TMP/ls.log"
+spawn "$PY" -S "$TMP/logsrv.py" "$TMP/ls.port" "$TMP/ls.log"
+for ((i = 0; i < 100; i++)); do [ -s "$TMP/ls.port" ] && break; sleep 0.05; done
+printf 'target: http://127.0.0.1:%s\nusers:\n  - name: a\n    tasks:\n      - get: /a?s=${seq}&pad=%s\n' \
+    "$(cat "$TMP/ls.port")" "$(printf 'x%.0s' {1..5000})" >"$D/seq.yaml"
+bar -s "$D/seq.yaml" -c 3 -t 1 -n 12 --json "$D/seq.json"
+kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
+expect_rc 0
+expect_eq "seq values the server saw" "$(sed 's/&pad.*//; s/.*s=//' "$TMP/ls.log" | sort -n | tr '\n' ' ')" "0 1 2 3 4 5 6 7 8 9 10 11 "
+end
+
 begin scenario_share_connections_users_stopped_mid_response
 cat >"$D/big.yaml" <<EOF
 target: $TARGET_URL
