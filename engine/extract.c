@@ -459,13 +459,21 @@ struct run_state {
     struct resp_view *v;
     json_t *root;
     bool parsed;  /* root tried */
+    char why_not[64];  /* root NULL: jansson's reason, without its "near ..." (one reason per kind) */
 };
 
+/* The body as JSON. \u0000 in strings is let through (the value is cut there when used);
+ * an integer past 64 bits is not, and says so. */
 static json_t *get_root(struct run_state *st)
 {
     if (!st->parsed) {
         st->parsed = true;
-        st->root = json_loadb(st->v->body, st->v->body_len, JSON_DECODE_ANY, NULL);
+        json_error_t e;
+        st->root = json_loadb(st->v->body, st->v->body_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+        if (!st->root) {
+            char *near = strstr(e.text, " near");
+            snprintf(st->why_not, sizeof(st->why_not), "%.*s", near ? (int)(near - e.text) : (int)strlen(e.text), e.text);
+        }
     }
     return st->root;
 }
@@ -495,7 +503,7 @@ static int run_check(const struct check *k, struct run_state *st, const struct t
         return 0;
     case CHK_JSON_EQUALS: {
         json_t *root = get_root(st);
-        if (!root) return why_f(why, "%s: body is not JSON", k->name);
+        if (!root) return why_f(why, "%s: body is not JSON (%s)", k->name, st->why_not);
         json_t *j = json_walk(root, k->path, k->npath);
         if (!j) return why_f(why, "%s not found", k->name);
         /* compared as text: a string by its content, anything else by its JSON text */
@@ -564,7 +572,7 @@ static int run_capture(const struct capture *c, struct run_state *st, char *vars
     }
     case CAP_JSON: {
         json_t *root = get_root(st);
-        if (!root) return why_f(why, "capture %s: body is not JSON", c->var_name);
+        if (!root) return why_f(why, "capture %s: body is not JSON (%s)", c->var_name, st->why_not);
         json_t *j = json_walk(root, c->path, c->npath);
         if (!j) return why_f(why, "capture %s: %s not found", c->var_name, c->spec);
         n = json_text(j, slot, var_cap, &val);
