@@ -768,7 +768,7 @@ static int add_json(struct ld *l, struct tpl *t, struct fy_node *n, int depth)
         if (word) return tpl_append_literal(t, word, strlen(word)) ? oom(l) : 0;
         if (is_plain(n)) {
             if (json_number(s, len)) return tpl_append_literal(t, s, len) ? oom(l) : 0;
-            if (lone_placeholder(s, len)) return add_template(l, t, n, s, len, TPL_RAW, false, IN_BODY);
+            if (lone_placeholder(s, len)) return add_template(l, t, n, s, len, TPL_JSON_VALUE, false, IN_BODY);
         }
         if (tpl_append_literal(t, "\"", 1) || add_template(l, t, n, s, len, TPL_JSON, true, IN_BODY) ||
             tpl_append_literal(t, "\"", 1))

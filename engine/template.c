@@ -89,7 +89,8 @@ static size_t json_escape_byte(unsigned char c, char *out)
 /* Appends a value known at compile time (an environment variable), escaped. */
 static int append_value(struct tpl *t, const char *s, size_t len, enum tpl_escape escape)
 {
-    if (escape == TPL_RAW) return tpl_append_literal(t, s, len);
+    if (escape == TPL_JSON_VALUE && !len) return tpl_append_literal(t, "null", 4);
+    if (escape != TPL_JSON) return tpl_append_literal(t, s, len);
     size_t from = 0;
     for (size_t i = 0; i < len; i++) {
         char esc[JSON_WORST];
@@ -280,7 +281,11 @@ static inline void put(char *dst, size_t cap, size_t *n, const char *s, size_t l
 
 static void put_value(char *dst, size_t cap, size_t *n, const char *s, size_t len, enum tpl_escape escape)
 {
-    if (escape == TPL_RAW) {
+    if (escape == TPL_JSON_VALUE && !len) {  /* not captured yet: the JSON stays valid */
+        put(dst, cap, n, "null", 4);
+        return;
+    }
+    if (escape != TPL_JSON) {
         put(dst, cap, n, s, len);
         return;
     }
@@ -387,6 +392,7 @@ size_t tpl_max_len(const struct tpl *t, const struct tpl_env *env)
     for (uint32_t i = 0; i < t->nsegs; i++) {
         const struct tpl_seg *s = &t->segs[i];
         size_t grow = s->escape == TPL_JSON ? JSON_WORST : 1;
+        if (s->escape == TPL_JSON_VALUE) n += 4;  /* an empty value renders as null */
         switch ((enum tpl_seg_kind)s->kind) {
         case TPL_LIT: n += s->len; break;
         case TPL_VAR: n += (size_t)(env ? env->var_cap : 0) * grow; break;

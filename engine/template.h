@@ -38,6 +38,7 @@ enum tpl_seg_kind {
 enum tpl_escape {
     TPL_RAW,        /* as it is */
     TPL_JSON,       /* inside a JSON string: " \ and control characters escaped */
+    TPL_JSON_VALUE, /* a whole JSON value (json: count: ${n}): as it is, an empty one as null */
 };
 
 struct tpl_seg {
