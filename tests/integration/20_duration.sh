@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 
 # time, rps, [target], p50, p90, p99, max, errors, conns
-LIVE='^ *[0-9]+\.[0-9]s +[0-9]+( +[0-9.]+)? +([0-9.]+(us|ms|s) +){4}[0-9]+ +[0-9]+$'
+LIVE='^ *[0-9]+\.[0-9]{1,2}s +[0-9]+( +[0-9.]+)? +([0-9.]+(us|ms|s) +){4}[0-9]+ +[0-9]+$'
 HEADER='^ +time +rps +.*p50 +p90 +p99 +max +errors +conns$'
 
 begin duration_2s
