@@ -381,9 +381,9 @@ end
 # once on a new connection (RFC 9112 9.6: the client closes), not left to time out. A POST
 # is not sent again: it fails as reset, and the close is counted all the same.
 cat >"$TMP/linger.py" <<'PY'
-import os, socket, sys, threading, time
-ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(64); ls.settimeout(15)
-open(sys.argv[1] + ".tmp", "w").write(str(ls.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+import socket, sys, time
+from pyserve import listen, serve_each
+ls = listen(sys.argv[1])
 def serve(c):
     buf = b""
     try:
@@ -402,16 +402,11 @@ def serve(c):
         pass
     finally:
         c.close()
-while True:
-    try: c = ls.accept()[0]
-    except socket.timeout: break
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
+serve_each(ls, serve, 15)
 PY
 begin announced_close_pipelined_requests_sent_again_at_once
-rm -f "$TMP/linger.port"
-spawn "$PY" -S "$TMP/linger.py" "$TMP/linger.port"
-for ((i = 0; i < 100; i++)); do [ -s "$TMP/linger.port" ] && break; sleep 0.05; done
-bar -q --json "$J" -c 2 -t 1 --pipeline 4 -n 20 --timeout 1s "http://127.0.0.1:$(cat "$TMP/linger.port")/"
+py_server "$TMP/linger.py"
+bar -q --json "$J" -c 2 -t 1 --pipeline 4 -n 20 --timeout 1s "http://127.0.0.1:$PY_PORT/"
 expect_rc 0
 expect_le "wall-clock seconds" "$BAR_WALL" 1.5
 expect_json "$J" requests.ok 20
@@ -419,7 +414,7 @@ expect_json "$J" requests.failed 0
 expect_json "$J" connections.closed_by_server 20
 expect_gt "connections.retried_requests" "$(json_get "$J" connections.retried_requests)" 0
 expect_accounting "$J"
-bar -q --json "$J" -c 1 -t 1 --pipeline 4 -n 8 --timeout 1s -m POST -b x "http://127.0.0.1:$(cat "$TMP/linger.port")/"
+bar -q --json "$J" -c 1 -t 1 --pipeline 4 -n 8 --timeout 1s -m POST -b x "http://127.0.0.1:$PY_PORT/"
 kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
 expect_rc 0
 expect_le "wall-clock seconds (POST)" "$BAR_WALL" 1.5
@@ -447,10 +442,10 @@ end
 # connection (RFC 9112 9.3.2); nothing fails, and the server answers exactly N. (The python
 # server closes gracefully, so that no answer it sent can be lost to its own RST.)
 cat >"$TMP/drop.py" <<'PY'
-import os, socket, struct, sys, threading, time
-k, how, portfile, countfile = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(64); ls.settimeout(20)
-open(portfile + ".tmp", "w").write(str(ls.getsockname()[1])); os.rename(portfile + ".tmp", portfile)
+import socket, struct, sys, threading, time
+from pyserve import listen, serve_each
+k, how, countfile = int(sys.argv[2]), sys.argv[3], sys.argv[4]
+ls = listen(sys.argv[1])
 lock = threading.Lock(); answered = [0]
 def serve(c):
     c.settimeout(10); buf = b""; n = 0
@@ -477,21 +472,15 @@ def serve(c):
         pass
     finally:
         c.close()
-while True:
-    try:
-        c, _ = ls.accept()
-    except socket.timeout:
-        break
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
+serve_each(ls, serve, 20)
 PY
 race() {  # name K fin|rst N [barrage flags]
-    local name=$1 k=$2 how=$3 n=$4 i
+    local name=$1 k=$2 how=$3 n=$4
     shift 4
     begin "$name"
-    rm -f "$TMP/drop.port" "$TMP/drop.count"
-    spawn "$PY" -S "$TMP/drop.py" "$k" "$how" "$TMP/drop.port" "$TMP/drop.count"
-    for ((i = 0; i < 100; i++)); do [ -s "$TMP/drop.port" ] && break; sleep 0.05; done
-    bar -q --json "$J" -n "$n" --timeout 3s "$@" "http://127.0.0.1:$(cat "$TMP/drop.port")/"
+    rm -f "$TMP/drop.count"
+    py_server "$TMP/drop.py" "$k" "$how" "$TMP/drop.count"
+    bar -q --json "$J" -n "$n" --timeout 3s "$@" "http://127.0.0.1:$PY_PORT/"
     sleep 0.1
     kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
     expect_rc 0
@@ -512,10 +501,9 @@ race keepalive_race_pipelined 3 fin 90 -c 1 -t 1 --pipeline 4
 # on 2 connections: a request every 200 ms each): every reset is a close by the server,
 # counted as a FIN would be (it was counted nowhere).
 begin idle_reset_counted_as_server_close
-rm -f "$TMP/drop.port" "$TMP/drop.count"
-spawn "$PY" -S "$TMP/drop.py" 1 rst "$TMP/drop.port" "$TMP/drop.count"
-for ((i = 0; i < 100; i++)); do [ -s "$TMP/drop.port" ] && break; sleep 0.05; done
-bar -q --json "$J" -R 10 -c 2 -t 1 -d 1s --timeout 3s "http://127.0.0.1:$(cat "$TMP/drop.port")/"
+rm -f "$TMP/drop.count"
+py_server "$TMP/drop.py" 1 rst "$TMP/drop.count"
+bar -q --json "$J" -R 10 -c 2 -t 1 -d 1s --timeout 3s "http://127.0.0.1:$PY_PORT/"
 kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
 expect_rc 0
 expect_json "$J" requests.failed 0

@@ -327,9 +327,9 @@ end
 # ${seq} counts 0, 1, 2, ... with no value skipped: a request over the first buffer's 4 KiB
 # is rendered again once the buffer grew, and that draws the same values (it skipped some).
 cat >"$TMP/logsrv.py" <<'PY'
-import os, socket, sys, threading
-ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(64); ls.settimeout(5)
-open(sys.argv[1] + ".tmp", "w").write(str(ls.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+import sys, threading
+from pyserve import listen, serve_each
+ls = listen(sys.argv[1])
 log = open(sys.argv[2], "a")
 lock = threading.Lock()
 def serve(c):
@@ -348,17 +348,13 @@ def serve(c):
         pass
     finally:
         c.close()
-while True:
-    try: c = ls.accept()[0]
-    except socket.timeout: break
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
+serve_each(ls, serve, 5)
 PY
 begin scenario_seq_no_value_skipped
-rm -f "$TMP/ls.port" "$TMP/ls.log"
-spawn "$PY" -S "$TMP/logsrv.py" "$TMP/ls.port" "$TMP/ls.log"
-for ((i = 0; i < 100; i++)); do [ -s "$TMP/ls.port" ] && break; sleep 0.05; done
+rm -f "$TMP/ls.log"
+py_server "$TMP/logsrv.py" "$TMP/ls.log"
 printf 'target: http://127.0.0.1:%s\nusers:\n  - name: a\n    tasks:\n      - get: /a?s=${seq}&pad=%s\n' \
-    "$(cat "$TMP/ls.port")" "$(printf 'x%.0s' {1..5000})" >"$D/seq.yaml"
+    "$PY_PORT" "$(printf 'x%.0s' {1..5000})" >"$D/seq.yaml"
 bar -s "$D/seq.yaml" -c 3 -t 1 -n 12 --json "$D/seq.json"
 kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
 expect_rc 0

@@ -325,11 +325,11 @@ end
 # no request fails, and each such close is counted, as bytes nobody asked for are over http
 # (it was counted nowhere).
 cat >"$TMP/badrec.py" <<'PY'
-import os, socket, ssl, sys, threading, time
+import os, ssl, sys, time
+from pyserve import listen, serve_each
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(sys.argv[2] + "/server.pem", sys.argv[2] + "/server.key")
-ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(64); ls.settimeout(8)
-open(sys.argv[1] + ".tmp", "w").write(str(ls.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+ls = listen(sys.argv[1])
 def serve(c):
     try:
         t = ctx.wrap_socket(c, server_side=True)
@@ -346,16 +346,11 @@ def serve(c):
         pass
     finally:
         c.close()
-while True:
-    try: c = ls.accept()[0]
-    except socket.timeout: break
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
+serve_each(ls, serve, 8)
 PY
 begin tls_bad_record_while_idle_counted
-rm -f "$TMP/badrec.port"
-spawn "$PY" -S "$TMP/badrec.py" "$TMP/badrec.port" "$CERTS"
-for ((i = 0; i < 100; i++)); do [ -s "$TMP/badrec.port" ] && break; sleep 0.05; done
-bar --json "$J" "${CA[@]}" -t 1 -c 1 -R 10 -d 1s --timeout 5s "$U:$(cat "$TMP/badrec.port")/"
+py_server "$TMP/badrec.py" "$CERTS"
+bar --json "$J" "${CA[@]}" -t 1 -c 1 -R 10 -d 1s --timeout 5s "$U:$PY_PORT/"
 kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
 expect_rc 0
 expect_json "$J" requests.failed 0

@@ -58,6 +58,33 @@ spawn() {
     SPAWNED_PID=$!
 }
 
+# Python test servers share their scaffolding (pyserve.py): listen(portfile) binds a
+# loopback port and announces it in the file; serve_each(ls, serve, idle_s) runs
+# serve(conn) in a thread per connection, until no client came for idle_s.
+cat >"$TMP/pyserve.py" <<'PY'
+import os, socket, threading
+def listen(portfile):
+    ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(64)
+    open(portfile + ".tmp", "w").write(str(ls.getsockname()[1])); os.rename(portfile + ".tmp", portfile)
+    return ls
+def serve_each(ls, serve, idle_s):
+    ls.settimeout(idle_s)
+    while True:
+        try: c = ls.accept()[0]
+        except socket.timeout: break
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+
+# py_server SCRIPT ARGS...: runs SCRIPT PORTFILE ARGS in the background (SPAWNED_PID), a
+# server built on pyserve.py; sets PY_PORT once it listens.
+py_server() {
+    local i
+    rm -f "$TMP/py.port"
+    spawn env PYTHONPATH="$TMP" "$PY" -S "$1" "$TMP/py.port" "${@:2}"
+    for ((i = 0; i < 100; i++)); do [ -s "$TMP/py.port" ] && break; sleep 0.05; done
+    PY_PORT=$(cat "$TMP/py.port" 2>/dev/null)
+}
+
 # Only children not yet waited for are signalled (jobs -p), so a recycled pid is never hit.
 _cleanup() {
     local pid
