@@ -579,8 +579,8 @@ static void release_arrivals(struct worker_state *s, uint64_t now, uint64_t unti
         }
         uint64_t at = s->next_arrival;
         hist_record(s->cur->schedule_lag, (now - at) / 1000);
-        if (s->scn) {
-            if (send) scenario_arrival(s, at);
+        if (s->scn) {  /* a new user, waiting for a connection (counted at stop if it still is) */
+            scenario_arrival(s, at);
             schedule_next(s);
             continue;
         }
@@ -1356,8 +1356,10 @@ static void pin(struct worker *w)
 }
 
 /* At stop: how long each request still in flight (sent, or waiting for a connection)
- * has been going, from its intended start. (latency_from_wait: scenario users waiting for
- * a connection count too, from the start of their wait.) */
+ * has been going, from its intended start. Scenario users waiting for a connection count
+ * too where their wait is part of their latency (open loop: an arrival's request was due
+ * when it came, as a queued request of the quick mode is; latency_from_wait): they are
+ * issued and in flight, queued at stop, aged from the start of their wait. */
 static void record_in_flight(struct worker_state *s, uint64_t now)
 {
     const struct plan *p = s->plan;
@@ -1372,10 +1374,16 @@ static void record_in_flight(struct worker_state *s, uint64_t now)
     }
     for (uint32_t k = 0, j = s->wait_head; k < s->wait_len; k++, j = j + 1 == s->wait_cap ? 0 : j + 1)
         hist_record(age, now > s->waiting[j] ? (now - s->waiting[j]) / 1000 : 0);
-    if (!p->latency_from_wait || !s->ufifo) return;
-    for (uint32_t k = 0, j = s->uf_head; k < s->uf_len; k++, j = j + 1 == s->users.n ? 0 : j + 1)
-        if (s->users.users[s->ufifo[j]].state == USER_READY)
-            hist_record(age, now > s->ufifo_at[j] ? (now - s->ufifo_at[j]) / 1000 : 0);
+    if (!(p->open_loop || p->latency_from_wait) || !s->ufifo) return;
+    for (uint32_t k = 0, j = s->uf_head; k < s->uf_len; k++, j = j + 1 == s->users.n ? 0 : j + 1) {
+        if (s->users.users[s->ufifo[j]].state != USER_READY) continue;  /* retired meanwhile */
+        if (!budget_left(s)) break;  /* -n is spent: its request would never have gone out */
+        s->issued++;
+        s->cur->issued++;
+        s->inflight++;
+        s->users_waiting++;
+        hist_record(age, now > s->ufifo_at[j] ? (now - s->ufifo_at[j]) / 1000 : 0);
+    }
 }
 
 static uint64_t thread_cpu_ns(void)
@@ -1438,7 +1446,7 @@ static void *worker_main(void *arg)
     w->completions = batch_completions(&s->batch);
 
     record_in_flight(s, w->stopped_ns);
-    w->queued_at_stop = s->wait_len;
+    w->queued_at_stop = s->wait_len + s->users_waiting;
     w->in_flight = s->inflight;
     w->max_open = s->max_open;
     record_gauges(s);

@@ -118,6 +118,7 @@ struct worker_state {
     uint32_t *ufifo;             /* users waiting for a connection (a ring of users.n) */
     uint64_t *ufifo_at;          /* since when each has waited */
     uint32_t uf_head, uf_len;
+    uint64_t users_waiting;      /* at stop: ready users still in ufifo, counted in flight */
     uint8_t *uqueued;            /* per user: in ufifo */
     uint32_t *user_conn;         /* per user: the connection it was last given (see share_next) */
     uint32_t users_active;       /* with a shape: users [0, users_active) run (the pool stays open) */

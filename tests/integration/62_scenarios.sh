@@ -464,6 +464,28 @@ expect_json "$D/slow.json" "j['steps']['login']['failures']['dropped: every user
 end
 stop_target
 
+# An arrival is due when it comes: users still waiting for a connection at the stop are
+# issued and in flight, queued at stop, as the quick mode's queued arrivals are.
+begin scenario_open_loop_counts_users_waiting_at_stop
+start_target --delay 100
+cat >"$D/wait.yaml" <<EOF
+target: $TARGET_URL
+users:
+  - name: u
+    tasks:
+      - { get: /, name: slow }
+EOF
+bar -s "$D/wait.yaml" -R 200 -c 2 -t 1 -d 2s --json "$D/wait.json"
+expect_rc 0
+expect_accounting "$D/wait.json"
+# 2 connections at 100 ms answer about 40 of the 400 arrivals; the rest wait
+expect_range "issued" "$(json_get "$D/wait.json" requests.issued)" 395 401
+expect_range "queued at stop" "$(json_get "$D/wait.json" requests.queued_at_stop)" 340 370
+expect_ge "oldest in flight (us)" "$(json_get "$D/wait.json" in_flight_age_us.max)" 1500000
+expect_grep "summary says they wait" 'in flight at stop \([0-9]+ of them waiting for a connection\)' "$BAR_OUT"
+end
+stop_target
+
 # --share-connections, users that never think: each lets its connection go between tasks
 # while others wait, so all 6 users run (their on_start steps), not just the first 2.
 begin scenario_share_connections_users_take_turns
