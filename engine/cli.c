@@ -691,6 +691,10 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
         plan_error(err, errlen, "%s applies to https:// URLs; this one is http://", tls_flag);
         return CLI_EXIT_USAGE;
     }
+    if (p->tls.insecure && p->tls.cacert) {  /* one of them is a mistake: say which cannot apply */
+        plan_error(err, errlen, "--cacert has no effect with --insecure (nothing is verified); give one of them");
+        return CLI_EXIT_USAGE;
+    }
     if (p->tls.min_version && p->tls.max_version && p->tls.min_version > p->tls.max_version) {
         plan_error(err, errlen, "--tls-min 1.3 is above --tls-max 1.2");
         return CLI_EXIT_USAGE;

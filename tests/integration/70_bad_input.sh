@@ -35,6 +35,7 @@ bad unknown_short_flag "unknown option.*-Z"             -Z "$URL"
 bad missing_url       "URL"                             -c 2
 bad two_urls          "'http://127.0.0.1:1/b'"          "$URL" http://127.0.0.1:1/b
 bad tls_flag_on_http  "--insecure applies to https://"  --insecure "$URL"
+bad insecure_with_cacert "--cacert has no effect with --insecure" --insecure --cacert /etc/hostname https://127.0.0.1:$TARGET_PORT/
 bad cacert_missing    "--cacert.*/nonexistent/ca.pem"   --cacert /nonexistent/ca.pem https://127.0.0.1:$TARGET_PORT/
 bad ftp_url           "ftp"                             ftp://127.0.0.1/
 bad no_scheme         "127\.0\.0\.1"                    127.0.0.1:$TARGET_PORT/
