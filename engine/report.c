@@ -15,6 +15,12 @@ void format_us(char *buf, size_t len, uint64_t us)
     else snprintf(buf, len, "%.2fs", (double)us / 1e6);
 }
 
+void format_rate(char *buf, size_t len, double r)
+{
+    if (r > 0 && r < 0.01) snprintf(buf, len, "%.3g", r);
+    else snprintf(buf, len, "%.2f", r);
+}
+
 static void format_bytes(char *buf, size_t len, double b)
 {
     const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -173,7 +179,12 @@ static void live_row(FILE *out, const struct plan *p, const struct interval_rec 
     format_us(q[3], sizeof(q[3]), r->max_us);
     int decimals = p->interval_ns % 100000000 ? 2 : 1;  /* 250ms intervals: 0.25s, 0.50s, ... */
     fprintf(out, "%7.*fs %10.0f", decimals, r->t, r->rps);
-    if (target) fprintf(out, " %10.*f", r->target < 10 ? 2 : 0, r->target);
+    if (target) {
+        char t[32];
+        if (r->target < 10) format_rate(t, sizeof(t), r->target);
+        else snprintf(t, sizeof(t), "%.0f", r->target);
+        fprintf(out, " %10s", t);
+    }
     fprintf(out, " %9s %9s %9s %9s %8llu %7llu", q[0], q[1], q[2], q[3], (unsigned long long)r->errors,
             (unsigned long long)r->users);
     double cpu, mb;
@@ -201,7 +212,8 @@ static void live_dashboard(FILE *out, const struct plan *p, const struct interva
     format_thousands(rps, sizeof(rps), r->rps);
     if (p->open_loop) {
         char t[32];
-        format_thousands(t, sizeof(t), r->target);
+        if (r->target < 10) format_rate(t, sizeof(t), r->target);  /* -R 0.5: not "of 1" */
+        else format_thousands(t, sizeof(t), r->target);
         snprintf(target, sizeof(target), " of %s", t);
     }
     format_us(p99, sizeof(p99), r->p99_us);
@@ -298,11 +310,12 @@ void report_summary(FILE *out, const struct summary *s)
     }
     fputc('\n', out);
     if (p->open_loop) {
-        char lag[32];
+        char lag[32], want[32];
         format_us(lag, sizeof(lag), t->schedule_lag->max);
+        format_rate(want, sizeof(want), summary_target_rps(s));
         /* a scenario's arrivals are users that each run one task: the rate is of users */
-        fprintf(out, "  %-12s target %.2f %s%s, achieved %.2f req/s, dropped %llu (queue full), max schedule lag %s\n",
-                "Rate", summary_target_rps(s), !p->static_program ? "users/s (each runs one task)" : "req/s",
+        fprintf(out, "  %-12s target %s %s%s, achieved %.2f req/s, dropped %llu (queue full), max schedule lag %s\n",
+                "Rate", want, !p->static_program ? "users/s (each runs one task)" : "req/s",
                 p->poisson ? " (Poisson arrivals)" : "", summary_rps(s), (unsigned long long)t->errors[ERR_DROPPED], lag);
     }
     format_bytes(rx, sizeof(rx), s->duration_s > 0 ? (double)t->bytes_received / s->duration_s : 0);

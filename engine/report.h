@@ -97,5 +97,7 @@ bool summary_client_saturated(const struct summary *s);
 double summary_target_rps(const struct summary *s);
 /* "850us", "1.25ms", "2.50s" */
 void format_us(char *buf, size_t len, uint64_t us);
+/* A rate with two decimals, or three significant digits below 0.01 ("0.002", never "0.00") */
+void format_rate(char *buf, size_t len, double r);
 
 #endif

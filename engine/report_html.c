@@ -272,8 +272,12 @@ static void run_card(FILE *f, const struct summary *s)
     dl_row(f, "load", line);
     if (p->shaped || p->open_loop) shape_describe(&p->shape, shape, sizeof(shape));
     if (p->open_loop)
-        snprintf(line, sizeof(line), "open: requests arrive on a schedule (%s), target %.2f req/s%s%s",
-                 p->poisson ? "Poisson" : "uniform", summary_target_rps(s), shape[0] ? ", " : "", shape);
+    {
+        char want[32];
+        format_rate(want, sizeof(want), summary_target_rps(s));
+        snprintf(line, sizeof(line), "open: requests arrive on a schedule (%s), target %s req/s%s%s",
+                 p->poisson ? "Poisson" : "uniform", want, shape[0] ? ", " : "", shape);
+    }
     else snprintf(line, sizeof(line), "closed: each user sends when its last response came%s%s", shape[0] ? ", " : "", shape);
     dl_row(f, "model", line);
     snprintf(line, sizeof(line), "%llu issued = %llu ok + %llu failed + %llu in flight at stop",

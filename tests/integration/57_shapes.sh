@@ -245,6 +245,11 @@ expect_rc 0
 expect_json "$TMP/l2.json" requests.issued 6
 expect_json "$TMP/l2.json" requests.ok 6
 expect_accounting "$TMP/l2.json"
+# a rate below 0.01 keeps its digits in the summary and the live rows (it read "0.00")
+bar --json "$TMP/l3.json" -R 0.002 -t 1 -d 300ms --interval 100ms "$TARGET_URL/"
+expect_rc 0
+expect_grep "summary target" '^  Rate +target 0\.002 req/s' "$BAR_OUT"
+expect_grep "live row target" '^ +0\.[0-9]s +[0-9]+ +0\.002 ' "$BAR_OUT"
 end
 
 # ---- a full queue drops: one connection, 200 ms answers, 200 req/s, room for 5 waiting.
