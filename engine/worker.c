@@ -1082,17 +1082,17 @@ static void run_loop(struct worker_state *s)
     for (;;) {
         if (now >= s->next_rotate) rotate_stats(s, now);
         if (now >= s->batch.next_tune) tune_batch(s, now);
+        if (atomic_load_explicit(w->stop, memory_order_relaxed)) break;
+        if (w->end_ns && now >= w->end_ns) {
+            /* Time is up, also while -n's last answers are awaited: what is in flight stays
+             * in flight. Arrivals due before the end still count, even when the wake-up
+             * came late: as waiting, since nothing is sent any more. */
+            if (!s->stopping) release_arrivals(s, now, w->end_ns - 1, false);
+            break;
+        }
         if (!s->stopping) {
-            if (atomic_load_explicit(w->stop, memory_order_relaxed)) break;
-            if (w->end_ns && now >= w->end_ns) {
-                /* Time is up: what is in flight stays in flight. Arrivals due before the
-                 * end still count, even when the wake-up came late: as waiting, since
-                 * nothing is sent any more. */
-                release_arrivals(s, now, w->end_ns - 1, false);
-                break;
-            }
             if (w->max_requests && s->issued >= w->max_requests) s->stopping = true;
-        } else if (!s->inflight || atomic_load_explicit(w->stop, memory_order_relaxed)) {
+        } else if (!s->inflight) {
             break;  /* -n: every request answered (or timed out) */
         }
         if (now >= s->next_scan) scan_timers(s, now);

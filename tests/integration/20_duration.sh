@@ -53,6 +53,25 @@ expect_range "requests.ok" "$(json_get "$TMP/dd.json" requests.ok)" 10 42
 expect_accounting "$TMP/dd.json"
 end
 
+# ... and -n reached before -d with its answers slow to come: -d still ends the run (it
+# waited for the answers, spinning on a deadline already past), closed and open loop.
+begin duration_ends_while_count_waits_for_answers
+start_target
+bar -q --json "$TMP/dw.json" -c 4 -t 1 -n 4 -d 1s --timeout 20s "$TARGET_URL/delay/3000"
+expect_rc 0
+expect_range "wall-clock seconds" "$BAR_WALL" 0.9 2.0
+expect_json "$TMP/dw.json" requests.in_flight 4
+expect_accounting "$TMP/dw.json"
+expect_le "waits" "$(json_get "$TMP/dw.json" client.waits)" 1000
+bar -q --json "$TMP/dwo.json" -c 4 -t 1 -R 1000 -n 100 -d 1s --timeout 20s "$TARGET_URL/delay/3000"
+expect_rc 0
+expect_range "wall-clock seconds (open loop)" "$BAR_WALL" 0.9 2.0
+expect_json "$TMP/dwo.json" requests.in_flight 100
+expect_accounting "$TMP/dwo.json"
+expect_le "waits (open loop)" "$(json_get "$TMP/dwo.json" client.waits)" 1000
+stop_target
+end
+
 begin live_lines_interval_500ms
 start_target
 bar --json "$TMP/l.json" -c 4 -t 1 -d 2s --interval 500ms "$TARGET_URL/"
