@@ -318,13 +318,15 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
     sum->client.cpu_s = rusage_cpu_s(&ru1) - rusage_cpu_s(&ru0);
     if (started < n) code = 1;
     sum->duration_s = (double)(stopped - start) / 1e9;
-    /* the last, partial interval: what was published after the reporter's last look */
+    /* The last, partial interval: what was published after the reporter's last look. It
+     * is a row however short (a -n run of a millisecond, a worker that published late),
+     * so that the rows add up to the totals. */
     double last_t = log.n ? log.rec[log.n - 1].t : 0;
-    if (interval->issued || interval->failed || interval->ok || interval->errors[ERR_STATUS])
-        if (sum->duration_s > last_t + 1e-3) {
-            struct interval_rec *r = log_interval(&log, p, last_t, sum->duration_s, sum->duration_s - last_t, interval);
-            if (o->outputs) outputs_interval(o->outputs, r, interval, out->total);
-        }
+    if (interval->issued || interval->failed || interval->ok || interval->errors[ERR_STATUS]) {
+        double end = sum->duration_s > last_t ? sum->duration_s : last_t;
+        struct interval_rec *r = log_interval(&log, p, last_t, end, end - last_t, interval);
+        if (o->outputs) outputs_interval(o->outputs, r, interval, out->total);
+    }
     sum->watch = outputs_watch_results(o->outputs);
     sum->intervals = out->intervals = log.rec;
     sum->nintervals = log.n;

@@ -112,6 +112,17 @@ expect_bad_input hdr_log_cannot_create \
     '^barrage: --hdr-log: cannot create /nonexistent/dir/x: No such file or directory$' \
     -d 1s --hdr-log /nonexistent/dir/x "$TARGET_URL"
 
+# A run shorter than a millisecond past its last boundary still has its line: every count
+# is in one line (with -n 5 the whole run was dropped, and Java's processor crashed on it).
+begin hdr_log_run_shorter_than_a_millisecond
+bar -q -t 2 -c 4 -n 5 --hdr-log "$TMP/n.hlog" --json "$TMP/n.json" --csv "$TMP/n" "$TARGET_URL"
+expect_rc 0
+expect_num_eq "count read back" "$(read_total "$TMP/n.hlog" count)" 5
+expect_json_str "$TMP/n.json" 'sum(i["ok"] for i in j["intervals"])' 5
+expect_num_eq "history rows" "$(($(wc -l <"$TMP/n_stats_history.csv") - 1))" 1
+expect_accounting "$TMP/n.json"
+end
+
 begin hdrlog_read_refuses_a_bad_line
 { head -5 "$TMP/x.hlog"; echo '0.000,1.000,0.100,HISTFAAAACd42pNpmSzM'; } >"$TMP/bad.hlog"
 "$BARRAGE" hdrlog-read "$TMP/bad.hlog" >"$BAR_OUT" 2>"$BAR_ERR"

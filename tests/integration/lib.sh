@@ -243,6 +243,11 @@ try:
             bad.append("schedule_lag_us.count %d != issued %d" % (j["schedule_lag_us"]["count"], r["issued"]))
     if j["connect_us"]["count"] > c["opened"]:
         bad.append("connect_us.count %d > connections.opened %d" % (j["connect_us"]["count"], c["opened"]))
+    # every response and failure is in one interval row: the rows add up to the totals
+    ivs = j.get("intervals", [])
+    if sum(iv["ok"] for iv in ivs) != r["ok"] or sum(iv["errors"] for iv in ivs) != r["failed"]:
+        bad.append("intervals add up to ok %d, errors %d; the totals say %d, %d" % (
+            sum(iv["ok"] for iv in ivs), sum(iv["errors"] for iv in ivs), r["ok"], r["failed"]))
     # an interval's open connections never exceed the sum of each worker's peak
     for i, iv in enumerate(j.get("intervals", [])):
         if iv["users"] > c["max_open"]:
