@@ -366,29 +366,38 @@ static void park(struct worker_state *s, uint32_t idx)
 
 /* A connect (or its TLS handshake: why = ERR_TLS) failed: the request it stood for
  * fails, and the connection backs off before it tries again. */
+/* The requests a failed connect attempt fails: those already issued on it; in open loop
+ * the oldest waiting one, which would have used it; in closed loop the one it was opened
+ * for (a scenario user's only when one is waiting: not while the user thinks). */
+static uint64_t attempt_requests(const struct worker_state *s, const struct conn *c, uint32_t idx)
+{
+    if (c->owed) return c->owed;
+    if (s->plan->open_loop) return s->wait_len ? 1 : 0;
+    if (!s->scn) return 1;
+    uint32_t u = user_of(s, idx);
+    return u != USER_NONE && s->users.users[u].state == USER_READY;
+}
+
 static void attempt_failed(struct worker_state *s, struct conn *c, enum err_class why, int err, uint64_t now)
 {
     uint32_t idx = (uint32_t)(c - s->conns);
+    uint64_t failed = attempt_requests(s, c, idx);
     s->connecting--;
-    if (c->owed) {  /* the attempt was for requests already issued: they fail */
-        count_failures(s, why, c->owed);
+    if (c->owed) {
         s->inflight -= c->owed;
         c->owed = 0;
-    } else if (s->plan->open_loop) {  /* the oldest waiting request would have used it */
-        if (s->wait_len) {
-            waiting_pop(s);
-            s->inflight--;
-            count_failures(s, why, 1);
-        }
-    } else if (!s->scn || (user_of(s, idx) != USER_NONE && s->users.users[user_of(s, idx)].state == USER_READY)) {
-        /* a connect attempt stands for the request it was opened for (a scenario user's
-         * only when one is waiting: not while the user thinks) */
+    } else if (failed && s->plan->open_loop) {
+        waiting_pop(s);
+        s->inflight--;
+    } else if (failed) {
         s->issued++;
         s->cur->issued++;
         if (s->scn) step_failed(s, idx, err_class_name(why), now);
-        count_failures(s, why, 1);
     }
-    if (err > 0 && err < STATS_ERRNO_MAX) s->cur->connect_errno[err]++;
+    if (failed) count_failures(s, why, failed);
+    /* the reasons under the class count add up to it: an attempt no request stood for
+     * (open loop, nothing waiting) is retried, not counted */
+    if (failed && why == ERR_CONNECT && err > 0 && err < STATS_ERRNO_MAX) s->cur->connect_errno[err] += failed;
     close_socket(s, c, idx, false);
     c->gen++;
     backoff(c, now);
@@ -426,8 +435,7 @@ static void tls_flush(struct worker_state *s, struct conn *c, uint32_t idx)
 /* The handshake failed or the server went away during it. */
 static void handshake_failed(struct worker_state *s, struct conn *c, const char *reason, uint64_t now)
 {
-    /* as many requests as attempt_failed() fails */
-    uint64_t n = c->owed ? c->owed : !s->plan->open_loop || s->wait_len;
+    uint64_t n = attempt_requests(s, c, (uint32_t)(c - s->conns));  /* as attempt_failed() counts */
     if (n) stats_tls_reason(s->cur, reason, n);
     attempt_failed(s, c, ERR_TLS, 0, now);
 }

@@ -130,4 +130,7 @@ J=$TMP/c.json
 expect_accounting "$J"
 expect_json "$J" requests.ok 0
 expect_gt "errors.connect" "$(json_get "$J" errors.connect)" 10
+# the reasons under the class add up to it (attempts that failed no request were counted)
+expect_num_eq "connect reasons in the summary" \
+    "$(awk -F': ' '/^ +connect: /{n+=$NF} END{print n+0}' "$BAR_OUT")" "$(json_get "$J" errors.connect)"
 end
