@@ -576,6 +576,18 @@ static void schedule_next(struct worker_state *s)
 }
 
 
+/* Open loop: requests that waited for a connection as long as the timeout fail as
+ * timeouts (the oldest are first in the queue). */
+static void expire_waiting(struct worker_state *s, uint64_t now)
+{
+    while (s->wait_len && now - s->waiting[s->wait_head] >= s->plan->timeout_ns) {
+        waiting_pop(s);
+        s->inflight--;
+        count_failures(s, ERR_TIMEOUT, 1);
+        s->cur->timeouts_queued++;
+    }
+}
+
 /* Open loop: every arrival due by `until` (<= now) is issued: sent on an idle connection
  * (when `send`), or queued with its intended start, or dropped when the queue is full. */
 static void release_arrivals(struct worker_state *s, uint64_t now, uint64_t until, bool send)
@@ -597,7 +609,13 @@ static void release_arrivals(struct worker_state *s, uint64_t now, uint64_t unti
         s->inflight++;
         if (send && s->nidle && !s->wait_len) {
             open_send(s, idle_pop(s), at, now);
-        } else if (s->wait_len < s->wait_cap) {
+            schedule_next(s);
+            continue;
+        }
+        /* A full queue first lets go of what has timed out: those fail as timeouts, not
+         * the new arrival as dropped (the scan that expires them runs every timeout / 20). */
+        if (s->wait_len == s->wait_cap) expire_waiting(s, now);
+        if (s->wait_len < s->wait_cap) {
             uint32_t slot = s->wait_head + s->wait_len++;
             s->waiting[slot >= s->wait_cap ? slot - s->wait_cap : slot] = at;
         } else {
@@ -1028,13 +1046,7 @@ static void scan_timers(struct worker_state *s, uint64_t now)
         }
     }
     if (s->conn_user) waiters_time_out(s, now);
-    /* Requests that waited for a connection as long as the timeout fail as timeouts. */
-    while (s->wait_len && now - s->waiting[s->wait_head] >= p->timeout_ns) {
-        waiting_pop(s);
-        s->inflight--;
-        count_failures(s, ERR_TIMEOUT, 1);
-        s->cur->timeouts_queued++;
-    }
+    expire_waiting(s, now);
     s->next_scan = now + s->scan_every;
     if (next_backoff < s->next_scan) s->next_scan = next_backoff;
 }

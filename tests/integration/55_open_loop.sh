@@ -122,6 +122,18 @@ if abs(lat - parts) > 0.03 * parts: sys.exit('latency mean %s, pool wait + servi
 "
 end
 
+# The default queue holds rate x timeout: in an overload, arrivals that find it full of
+# requests already past the timeout push those out as timeouts instead of being dropped.
+begin full_queue_times_out_before_it_drops
+start_target --delay 50
+bar -q -t 1 -R 2000 -c 2 --timeout 1s -d 2500ms --json "$TMP/fq.json" "$TARGET_URL/"
+expect_rc 0
+expect_accounting "$TMP/fq.json"
+expect_json "$TMP/fq.json" errors.dropped 0
+expect_gt "errors.timeout" "$(json_get "$TMP/fq.json" errors.timeout)" 1000
+stop_target
+end
+
 # Refused connections fail the requests waiting for them as connect errors.
 begin connect_refused
 port=$(free_port)
