@@ -1,6 +1,7 @@
 /* The --html report's tables: latency percentiles, scenario steps, status codes, errors
  * with their reasons, connections and TLS, the watched server. They show what the console
  * summary (report.c) shows, from the same figures. */
+#include <math.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -243,10 +244,14 @@ void html_watch_table(FILE *f, const struct summary *s)
         fputs("<tr><td class=\"text\">", f);
         html_esc(f, w->comm);
         if (w->exited) fputs(" <span class=\"pill warn\">exited</span>", f);
+        /* NaN: a run too short for a trend, a process gone before its first CPU sample */
+        char slope[48] = "too short", mean[32] = "n/a", max[32] = "n/a";
+        if (!isnan(w->rss_slope_mb_per_min)) snprintf(slope, sizeof(slope), "%+.2f MB/min", w->rss_slope_mb_per_min);
+        if (!isnan(w->cpu_mean_pct)) snprintf(mean, sizeof(mean), "%.1f%%", w->cpu_mean_pct);
+        if (!isnan(w->cpu_max_pct)) snprintf(max, sizeof(max), "%.1f%%", w->cpu_max_pct);
         fprintf(f, "</td><td>%d</td><td>%.1f MB</td><td>%.1f MB</td><td>%.1f MB</td><td>%+.1f MB</td>"
-                   "<td>%+.2f MB/min</td><td>%.1f%%</td><td>%.1f%%</td></tr>\n",
-                w->pid, w->rss_start_mb, w->rss_end_mb, w->rss_peak_mb, w->rss_growth_mb, w->rss_slope_mb_per_min,
-                w->cpu_mean_pct, w->cpu_max_pct);
+                   "<td>%s</td><td>%s</td><td>%s</td></tr>\n",
+                w->pid, w->rss_start_mb, w->rss_end_mb, w->rss_peak_mb, w->rss_growth_mb, slope, mean, max);
     }
     fputs("</tbody></table></div>", f);
     for (unsigned i = 0; i < p->nwatch; i++) {

@@ -93,8 +93,11 @@ end
 _kill_wait "$HELPER"
 
 begin watch_the_target_server
-bar -q -t 1 -c 4 -d 2s --watch-pid "$TARGET_PID" --threshold 'server_cpu<10000%' "$TARGET_URL/"
+bar -q -t 1 -c 4 -d 2s --watch-pid "$TARGET_PID" --threshold 'server_cpu<10000%' --html "$TMP/w.html" "$TARGET_URL/"
 expect_rc 0
+# the HTML's table says so too (it printed "+nan MB/min")
+expect_no_grep "no nan in the HTML table" '<td>[^<]*nan' "$TMP/w.html"
+expect_grep "HTML slope cell" '<td>too short</td>' "$TMP/w.html"
 expect_grep "Server line" "^  Server +barrage \\(pid $TARGET_PID\\): CPU mean" "$BAR_OUT"
 expect_gt "server CPU mean (%)" "$(server_cpu_mean "$TARGET_PID")" 0
 # two samples under load over a 2 s run: no MB/min figure, so no warning either
