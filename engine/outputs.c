@@ -23,8 +23,7 @@ struct outputs *outputs_open(const struct plan *p, char *err, size_t errlen)
         return NULL;
     }
     o->plan = p;
-    if ((p->html_path && report_html_check(p->html_path, err, errlen)) ||
-        (p->nwatch && !(o->watch = watch_open(p, err, errlen))) ||
+    if ((p->nwatch && !(o->watch = watch_open(p, err, errlen))) ||
         (p->csv_prefix && !(o->csv = csv_open(p->csv_prefix, p, err, errlen))) ||
         (p->hdr_log_path && !(o->hdr = hdrlog_open(p->hdr_log_path, p, err, errlen)))) {
         outputs_close(o);

@@ -286,6 +286,23 @@ static bool same_file(const char *a, const char *b)
 }
 
 /* Two report flags that name one file would leave only what was written last in it. */
+/* Whether path can be written, found out before the run without leaving a trace: a file
+ * made here is removed again, one that exists is neither truncated nor changed (a run
+ * refused later, or for another report, keeps the last run's files). -1 with errno. */
+static int probe_writable(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        close(fd);
+        unlink(path);
+        return 0;
+    }
+    if (errno == EEXIST) fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    close(fd);
+    return 0;
+}
+
 static int check_report_paths(const struct plan *p, char *err, size_t errlen)
 {
     static const char *const csv_suffix[] = {"_stats.csv", "_stats_history.csv", "_failures.csv"};
@@ -304,6 +321,8 @@ static int check_report_paths(const struct plan *p, char *err, size_t errlen)
             if (same_file(f[i].path, f[j].path))
                 return plan_error(err, errlen, "%s and %s both write '%s': give each its own file", f[i].flag,
                                   f[j].flag, f[j].path);
+    for (unsigned i = 0; i < n; i++)
+        if (probe_writable(f[i].path)) return plan_error(err, errlen, "%s: cannot create %s: %s", f[i].flag, f[i].path, strerror(errno));
     return 0;
 }
 
@@ -342,13 +361,6 @@ int plan_prepare(struct plan *p, char *err, size_t errlen)
         if (tls_config_check(&p->tls, err, errlen)) return -1;
     }
     if (resolve(p, err, errlen) || check_report_paths(p, err, errlen)) return -1;
-    /* Found out now, not after the run; and last, so that a run refused for another
-     * reason leaves no empty file behind. */
-    if (p->json_path) {
-        int fd = open(p->json_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0) return plan_error(err, errlen, "--json: cannot write '%s': %s", p->json_path, strerror(errno));
-        close(fd);
-    }
     /* Bound connects in progress so a burst of them does not overflow the server's
      * listen backlog (somaxconn is commonly 4096, tcp_max_syn_backlog 2048). */
     p->max_connecting = 1024 / p->threads;

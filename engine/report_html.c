@@ -15,21 +15,6 @@
 #include "report_html_assets.h"
 #include "report_html_parts.h"
 
-int report_html_check(const char *path, char *err, size_t errlen)
-{
-    /* a file we create here is removed again: the report is written at the end */
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd >= 0) {
-        close(fd);
-        unlink(path);
-        return 0;
-    }
-    if (errno == EEXIST) fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return errfmt_line(err, errlen, "--html: cannot create %s: %s", path, strerror(errno));
-    close(fd);
-    return 0;
-}
-
 /* ---------------------------------------------------------------- the data for the charts */
 
 /* A JSON string that is also safe inside <script>: < > & as \u escapes (no "</script"). */

@@ -6,8 +6,6 @@
 
 #include "report.h"
 
-/* Before the run: fails (-1, err set) when path cannot be written; leaves no new file. */
-int report_html_check(const char *path, char *err, size_t errlen);
 /* Writes the report. Returns 0, or -1 with err set. */
 int report_html(const char *path, const struct summary *s, char *err, size_t errlen);
 

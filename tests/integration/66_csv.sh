@@ -159,3 +159,18 @@ expect_num_eq "stderr lines" "$(wc -l <"$BAR_ERR")" 1
 expect_grep "message" '^barrage: --csv: cannot create /nonexistent/dir/x_stats.csv: No such file or directory$' "$BAR_ERR"
 [ -s "$BAR_OUT" ] && _err "stdout not empty: $(head -c 200 "$BAR_OUT")"
 end
+
+# A run refused for another report's path, or for a process to watch that is gone, keeps
+# the last run's files as they were and leaves no new one.
+begin refused_run_keeps_old_files
+echo PREV >"$TMP/old_stats.csv"
+bar -d 1s --csv "$TMP/old" --hdr-log /nonexistent/dir/x.hlog "$TARGET_URL/"
+expect_rc 2
+expect_eq "old CSV kept" "$(cat "$TMP/old_stats.csv")" PREV
+[ -e "$TMP/old_failures.csv" ] && _err "a new CSV was left: $(ls "$TMP"/old_*)"
+"$PY" -S -c pass & gone=$!
+wait "$gone"
+bar -d 1s --json "$TMP/gone.json" --csv "$TMP/gone" --watch-pid "$gone" "$TARGET_URL/"
+expect_rc 2
+ls "$TMP"/gone* >/dev/null 2>&1 && _err "files were left: $(ls "$TMP"/gone*)"
+end
