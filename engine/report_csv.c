@@ -127,8 +127,8 @@ static void put_percentiles(FILE *f, const struct entry *e)
 {
     for (size_t i = 0; i < NPCT; i++) {
         fputc(',', f);
-        if (e->requests) put_ms_int(f, hist_quantile(e->latency, PCT[i]));
-        else fputs("N/A", f);
+        if (e->latency->total) put_ms_int(f, hist_quantile(e->latency, PCT[i]));
+        else fputs("N/A", f);  /* no latencies: none answered (refused connections, say) */
     }
 }
 

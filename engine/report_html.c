@@ -208,20 +208,25 @@ static void figures(FILE *f, const struct summary *s)
     snprintf(sub, sizeof(sub), "%s/s received, %s/s sent", a, b);
     figure(f, "Throughput", v, "req/s", sub, false);
     if (s->plan->open_loop) {
-        snprintf(v, sizeof(v), "%.1f", summary_target_rps(s));
+        format_rate(v, sizeof(v), summary_target_rps(s));
         snprintf(sub, sizeof(sub), "%s arrivals, %llu dropped (queue full)", s->plan->poisson ? "Poisson" : "uniform",
                  (unsigned long long)t->errors[ERR_DROPPED]);
         figure(f, "Target rate", v, "req/s", sub, false);
     }
-    format_us(v, sizeof(v), hist_quantile(t->latency, 0.5));
-    format_us(a, sizeof(a), (uint64_t)(hist_mean(t->latency) + 0.5));
-    snprintf(sub, sizeof(sub), "mean %s", a);
-    figure(f, "Latency p50", v, "", sub, false);
-    format_us(v, sizeof(v), hist_quantile(t->latency, 0.99));
-    format_us(a, sizeof(a), hist_quantile(t->latency, 0.999));
-    format_us(b, sizeof(b), t->latency->max);
-    snprintf(sub, sizeof(sub), "p99.9 %s, max %s", a, b);
-    figure(f, "Latency p99", v, "", sub, false);
+    if (!t->latency->total) {  /* as the console's "Latency (none)": not a latency of 0us */
+        figure(f, "Latency p50", "none", "", "no responses", false);
+        figure(f, "Latency p99", "none", "", "no responses", false);
+    } else {
+        format_us(v, sizeof(v), hist_quantile(t->latency, 0.5));
+        format_us(a, sizeof(a), (uint64_t)(hist_mean(t->latency) + 0.5));
+        snprintf(sub, sizeof(sub), "mean %s", a);
+        figure(f, "Latency p50", v, "", sub, false);
+        format_us(v, sizeof(v), hist_quantile(t->latency, 0.99));
+        format_us(a, sizeof(a), hist_quantile(t->latency, 0.999));
+        format_us(b, sizeof(b), t->latency->max);
+        snprintf(sub, sizeof(sub), "p99.9 %s, max %s", a, b);
+        figure(f, "Latency p99", v, "", sub, false);
+    }
     uint64_t outcomes = t->ok + t->failed;
     snprintf(v, sizeof(v), "%.2f", outcomes ? 100.0 * (double)t->failed / (double)outcomes : 0);
     snprintf(sub, sizeof(sub), "%llu failed of %llu finished", (unsigned long long)t->failed,

@@ -151,6 +151,16 @@ size=$(csv_get "$TMP/s_stats.csv" "float([r['Average Content Size'] for r in row
 expect_range "list items content size" "$size" 100 1000
 end
 
+# Requests that all failed before an answer have no latencies: the percentiles are N/A
+# (not 0), and the HTML's key figures say none (not 0us).
+begin csv_html_no_latencies
+port=$(free_port)
+bar -q -t 1 -c 2 -d 300ms --csv "$TMP/nl" --html "$TMP/nl.html" "http://127.0.0.1:$port/"
+expect_gt "failed requests" "$(csv_get "$TMP/nl_stats.csv" "[r['Failure Count'] for r in rows if r['Name'] == 'Aggregated'][0]")" 0
+expect_eq "Aggregated 50%" "$(csv_get "$TMP/nl_stats.csv" "[r['50%'] for r in rows if r['Name'] == 'Aggregated'][0]")" N/A
+expect_grep "HTML latency figure" '<div class="label">Latency p99</div><div class="value">none<' "$TMP/nl.html"
+end
+
 begin csv_cannot_create_fails_before_the_run
 bar -d 5s --csv /nonexistent/dir/x "$TARGET_URL/"
 expect_rc 2
