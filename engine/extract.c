@@ -512,7 +512,8 @@ static int run_check(const struct check *k, struct run_state *st, const struct t
         size_t room = scratch_cap - want;
         size_t n = json_text(j, text, room, &direct);
         if (n != want || (!direct && n > room) || memcmp(direct ? direct : text, scratch, n))
-            return why_f(why, "%s is not \"%s\"", k->name, k->value_text);
+            return why_f(why, "%s is not \"%s\"", k->name,
+                         secret_name(k->name, strlen(k->name)) ? SECRET_MASK : k->value_text);
         return 0;
     }
     }

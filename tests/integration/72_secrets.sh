@@ -51,6 +51,10 @@ users:
         name: list
         headers: { Authorization: "Bearer \${token}", X-Session: sess_SECRET_8 }
         expect: { headers: { X-Auth-Token: tok_SECRET_9 } }
+      - post: /api/login
+        name: relogin
+        json: { user: alice, password: "pw-alice" }
+        expect: { json: { access_token: tok_SECRET_10 } }
 YAML
 bar -t 1 -c 2 -d 1s -s "$TMP/s.yaml" --json "$O/r.json" --csv "$O/r" --html "$O/r.html" --hdr-log "$O/r.hlog"
 expect_rc 0
