@@ -65,3 +65,11 @@ bar -q -t 1 -c 2 -d 1s -s "$TMP/s.yaml" --json "$TMP/s.json"
 expect_rc 0
 check_shape scenario "$TMP/s.json"
 end
+
+# A URL with bytes that are not UTF-8 (Latin-1 é) still gives JSON that parses; valid
+# UTF-8 is kept as it is.
+begin json_url_not_utf8
+bar -q -t 1 -c 1 -n 2 --json "$TMP/u.json" "$TARGET_URL/caf"$'\xe9'"/"$'\xc3\xa9'
+expect_rc 0
+expect_json_str "$TMP/u.json" 'j["url"].endswith("/caf\ufffd/\u00e9")' true
+end
