@@ -1,8 +1,13 @@
 /* Dispatches the run's intervals and summary to the report files that were asked for. */
 #include "outputs.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "errfmt.h"
 #include "hdrlog.h"
 #include "report_csv.h"
 #include "report_html.h"
@@ -14,6 +19,20 @@ struct outputs {
     struct hdrlog *hdr;
     struct watch *watch;
 };
+
+int output_path_check(const char *flag, const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        close(fd);
+        unlink(path);
+        return 0;
+    }
+    if (errno == EEXIST) fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errfmt_line(err, errlen, "%s: cannot create %s: %s", flag, path, strerror(errno));
+    close(fd);
+    return 0;
+}
 
 struct outputs *outputs_open(const struct plan *p, char *err, size_t errlen)
 {

@@ -20,6 +20,12 @@ struct interval_view {
 
 struct outputs;
 
+/* Before the run (plan_prepare): whether path can be written, found out without leaving a
+ * trace. A file made here is removed again; one that exists is neither truncated nor
+ * changed, so a run refused later (or for another file) keeps the last run's reports.
+ * Returns 0, or -1 with a one-line "FLAG: cannot create PATH: reason" in err. */
+int output_path_check(const char *flag, const char *path, char *err, size_t errlen);
+
 /* Opens the plan's report files and watched processes. Returns NULL with err set when one
  * cannot be opened (or out of memory). */
 struct outputs *outputs_open(const struct plan *p, char *err, size_t errlen);

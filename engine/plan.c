@@ -1,6 +1,7 @@
 /* URL parsing, target resolution, the program (a scenario file, or the quick mode's one
  * request) and, when the program is static, its pre-rendered request. */
 #include "plan.h"
+#include "outputs.h"
 #include "secrets.h"
 #include "quick_program.h"
 #include "scenario.h"
@@ -286,23 +287,6 @@ static bool same_file(const char *a, const char *b)
 }
 
 /* Two report flags that name one file would leave only what was written last in it. */
-/* Whether path can be written, found out before the run without leaving a trace: a file
- * made here is removed again, one that exists is neither truncated nor changed (a run
- * refused later, or for another report, keeps the last run's files). -1 with errno. */
-static int probe_writable(const char *path)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-        close(fd);
-        unlink(path);
-        return 0;
-    }
-    if (errno == EEXIST) fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    close(fd);
-    return 0;
-}
-
 static int check_report_paths(const struct plan *p, char *err, size_t errlen)
 {
     static const char *const csv_suffix[] = {"_stats.csv", "_stats_history.csv", "_failures.csv"};
@@ -322,7 +306,7 @@ static int check_report_paths(const struct plan *p, char *err, size_t errlen)
                 return plan_error(err, errlen, "%s and %s both write '%s': give each its own file", f[i].flag,
                                   f[j].flag, f[j].path);
     for (unsigned i = 0; i < n; i++)
-        if (probe_writable(f[i].path)) return plan_error(err, errlen, "%s: cannot create %s: %s", f[i].flag, f[i].path, strerror(errno));
+        if (output_path_check(f[i].flag, f[i].path, err, errlen)) return -1;
     return 0;
 }
 

@@ -185,6 +185,10 @@ void shape_describe(const struct shape *s, char *buf, size_t len)
     if (!len) return;
     char d[64];
     if (!s->nstages || (s->nstages == 1 && s->stages[0].target == s->start)) {
+        if (s->total_s <= 0) {  /* -n without -d: for as long as the requests take */
+            snprintf(buf, len, "constant %.10g", s->start);
+            return;
+        }
         format_duration(s->total_s, d, sizeof(d));
         snprintf(buf, len, "constant %.10g for %s", s->start, d);
         return;

@@ -3,7 +3,7 @@
  * holds no "<" that could end its <script>, the sections a summary calls for are there
  * (steps, open loop, TLS, the watched server and its leak warning, the load generator's
  * CPU and its saturation warning), and a path that cannot
- * be written fails with one line, before the run (report_html_check) and after it.
+ * be written fails with one line, before the run (output_path_check) and after it.
  * HTML_OUT=FILE also writes the page there, to look at (tests/integration/68_html.sh
  * loads it in a browser). */
 #include <stdlib.h>
@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "outputs.h"
 #include "report_html.h"
 #include "scenario.h"
 
@@ -181,12 +182,12 @@ static void bad_path_fails_in_one_line(void)
     struct summary s;
     struct stats *t = fixture(&s);
     char err[512] = "";
-    CHECK(report_html_check("/nonexistent/dir/x.html", err, sizeof(err)) == -1);
+    CHECK(output_path_check("--html", "/nonexistent/dir/x.html", err, sizeof(err)) == -1);
     CHECK(!strcmp(err, "--html: cannot create /nonexistent/dir/x.html: No such file or directory"));
     err[0] = 0;
     CHECK(report_html("/nonexistent/dir/x.html", &s, err, sizeof(err)) == -1);
     CHECK(!strcmp(err, "--html: cannot create /nonexistent/dir/x.html: No such file or directory"));
-    CHECK(report_html_check("/nonexistent/a\nb.html", err, sizeof(err)) == -1);
+    CHECK(output_path_check("--html", "/nonexistent/a\nb.html", err, sizeof(err)) == -1);
     CHECK(!strchr(err, '\n'));
     stats_destroy(t);
     shape_free(&plan.shape);
@@ -199,12 +200,12 @@ static void check_leaves_files_as_they_were(void)
     CHECK(fd >= 0);
     CHECK(write(fd, "old", 3) == 3);
     close(fd);
-    CHECK(report_html_check(path, err, sizeof(err)) == 0);
+    CHECK(output_path_check("--html", path, err, sizeof(err)) == 0);
     char *old = slurp(path);
     CHECK(old && !strcmp(old, "old"));  /* an existing file is not truncated before the run */
     free(old);
     unlink(path);
-    CHECK(report_html_check(path, err, sizeof(err)) == 0);
+    CHECK(output_path_check("--html", path, err, sizeof(err)) == 0);
     CHECK(access(path, F_OK) == -1);  /* nor is a new one left behind */
 }
 

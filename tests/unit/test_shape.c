@@ -480,6 +480,10 @@ static void describe(void)
     shape_describe(&s, buf, sizeof(buf));
     CHECK(!strcmp(buf, "constant 50 for 1m"));
     shape_free(&s);
+    shape_constant(&s, 100, 0);  /* -n without -d: no "for 0s" */
+    shape_describe(&s, buf, sizeof(buf));
+    CHECK(!strcmp(buf, "constant 100"));
+    shape_free(&s);
     CHECK(shape_parse_preset(&s, "spike,base=1,peak=9,at=1s,for=1s", 3, err, sizeof(err)) == 0);
     shape_describe(&s, buf, sizeof(buf));
     CHECK(!strcmp(buf, "stages from 1: 1s:1, 0s:9, 1s:9, 0s:1, 1s:1"));
