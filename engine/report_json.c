@@ -160,7 +160,7 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
             (unsigned long long)s->in_flight, (unsigned long long)s->queued_at_stop);
     fprintf(f, "\"rate\":{\"achieved\":%.2f", summary_rps(s));
     if (p->open_loop)
-        fprintf(f, ",\"target\":%.2f,\"dropped\":%llu,\"timed_out_waiting\":%llu,\"max_schedule_lag_us\":%llu",
+        fprintf(f, ",\"target\":%.10g,\"dropped\":%llu,\"timed_out_waiting\":%llu,\"max_schedule_lag_us\":%llu",
                 summary_target_rps(s), (unsigned long long)t->errors[ERR_DROPPED],
                 (unsigned long long)t->timeouts_queued, (unsigned long long)t->schedule_lag->max);
     fputs("},", f);
@@ -236,7 +236,7 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
     fputs(",\"intervals\":[", f);
     for (size_t i = 0; i < s->nintervals; i++) {
         const struct interval_rec *r = &s->intervals[i];
-        fprintf(f, "%s{\"t0\":%.3f,\"t\":%.3f,\"target\":%.2f,\"rps\":%.2f,\"p50_us\":%llu,\"p90_us\":%llu,"
+        fprintf(f, "%s{\"t0\":%.3f,\"t\":%.3f,\"target\":%.10g,\"rps\":%.2f,\"p50_us\":%llu,\"p90_us\":%llu,"
                    "\"p99_us\":%llu,\"max_us\":%llu,\"ok\":%llu,\"errors\":%llu,\"users\":%llu",
                 i ? "," : "", r->t0, r->t, r->target, r->rps, (unsigned long long)r->p50_us, (unsigned long long)r->p90_us,
                 (unsigned long long)r->p99_us, (unsigned long long)r->max_us, (unsigned long long)r->ok,

@@ -249,6 +249,7 @@ expect_accounting "$TMP/l2.json"
 bar --json "$TMP/l3.json" -R 0.002 -t 1 -d 300ms --interval 100ms "$TARGET_URL/"
 expect_rc 0
 expect_grep "summary target" '^  Rate +target 0\.002 req/s' "$BAR_OUT"
+expect_json_str "$TMP/l3.json" 'j["rate"]["target"], j["intervals"][0]["target"]' '(0.002, 0.002)'
 expect_grep "live row target" '^ +0\.[0-9]s +[0-9]+ +0\.002 ' "$BAR_OUT"
 end
 
