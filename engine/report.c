@@ -371,7 +371,7 @@ void report_summary(FILE *out, const struct summary *s)
     if (p->scenario_file) report_steps(out, s);
     fprintf(out, "  %-12s opened %llu, most open %u, closed by server %llu, by client %llu, reused requests %llu",
             "Connections", (unsigned long long)t->conns_opened, s->max_open, (unsigned long long)t->closed_by_server,
-            (unsigned long long)t->closed_by_client, (unsigned long long)t->reused_requests);
+            (unsigned long long)t->closed_by_client, (unsigned long long)stats_reused(t));
     if (t->retried_requests)
         fprintf(out, ", retried after a keep-alive close %llu", (unsigned long long)t->retried_requests);
     if (t->closed_unsolicited)

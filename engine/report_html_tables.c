@@ -202,7 +202,7 @@ void html_connections_table(FILE *f, const struct summary *s)
     kv(f, "closed by the server", t->closed_by_server);
     kv(f, "closed by barrage", t->closed_by_client);
     if (t->closed_unsolicited) kv(f, "of those, for bytes no request asked for", t->closed_unsolicited);
-    kv(f, "requests on a reused connection", t->reused_requests);
+    kv(f, "requests on a reused connection", stats_reused(t));
     kv(f, "retried after a keep-alive close", t->retried_requests);
     if (s->plan->url.tls) {
         kv(f, "TLS handshakes, full", t->handshakes_full);

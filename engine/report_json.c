@@ -218,7 +218,7 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
                "\"retried_requests\":%llu}",
             (unsigned long long)t->conns_opened, s->max_open, (unsigned long long)t->closed_by_server,
             (unsigned long long)t->closed_by_client, (unsigned long long)t->closed_unsolicited,
-            (unsigned long long)t->reused_requests, (unsigned long long)t->retried_requests);
+            (unsigned long long)stats_reused(t), (unsigned long long)t->retried_requests);
     fputs(",\"client\":{", f);
     json_named_number(f, "cpu_s", s->client.cpu_s);
     json_named_number(f, ",cpu_us_per_request", summary_cpu_us_per_request(s));

@@ -64,7 +64,11 @@ struct stats {
     uint64_t closed_by_server;  /* server closed a connection (idle, or Connection: close) */
     uint64_t closed_by_client;  /* --requests-per-conn / --no-keepalive / errors */
     uint64_t closed_unsolicited; /* of those: the server sent bytes no request asked for */
-    uint64_t reused_requests;   /* requests sent on a connection that had served one before */
+    /* Requests sent on a connection that had carried one before. Signed: a request sent
+     * again on a new connection (the server closed the old one unread) gives back the
+     * reuse counted at its first send, in whatever interval that happens; read the sum
+     * through stats_reused(). */
+    int64_t reused_requests;
     uint64_t retried_requests;  /* re-sent after the server closed a reused connection unread */
     uint64_t handshakes_full, handshakes_resumed;  /* TLS handshakes completed */
     struct reason_count tls_reason[STATS_TLS_REASONS];
@@ -91,6 +95,10 @@ struct stats {
 /* nsteps: scenario step names to keep statistics for (0: none). */
 struct stats *stats_create(uint64_t highest_us, uint32_t nsteps);
 void stats_destroy(struct stats *s);
+static inline uint64_t stats_reused(const struct stats *s)
+{
+    return s->reused_requests > 0 ? (uint64_t)s->reused_requests : 0;
+}
 void stats_reset(struct stats *s);
 /* dst += src (the gauges open_conns, active_users and queued are summed too: callers add one
  * slot per worker, and keep only the newer of two slots' gauges from one worker). */

@@ -510,7 +510,12 @@ static void fill_pipeline(struct worker_state *s, struct conn *c, uint32_t idx, 
     uint64_t *ring = s->sent_at + (size_t)idx * p->pipeline;
     uint32_t slot = c->head + c->inflight + owed;
     for (uint32_t i = 0; i < n; i++, slot++) ring[slot >= p->pipeline ? slot - p->pipeline : slot] = now;
-    if (owed) c->retried = 1, c->owed = 0, c->inflight += owed, c->sent += owed;
+    if (owed) {
+        /* The first request on a new connection: it was counted as reused at its first
+         * send, on the connection that answered one before it (retry_unanswered). */
+        s->cur->reused_requests--;
+        c->retried = 1, c->owed = 0, c->inflight += owed, c->sent += owed;
+    }
     s->cur->reused_requests += c->sent ? n : n - 1;
     c->sent += n;
     c->inflight += n;

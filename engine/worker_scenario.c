@@ -164,7 +164,8 @@ void user_send(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t no
         slot_free(s, uid);
         return;
     }
-    if (resend) {  /* already issued and timed */
+    if (resend) {  /* already issued and timed; first on a new connection, no longer reused */
+        s->cur->reused_requests--;
         c->retried = 1;
         c->owed = 0;
     } else {

@@ -16,6 +16,8 @@ for depth in 1 4; do
     expect_num_eq "server requests" "$(server_count requests)" 1000
     expect_gt "retried_requests" "$(json_get "$TMP/k.json" connections.retried_requests)" 0
     expect_ge "closed_by_server" "$(json_get "$TMP/k.json" connections.closed_by_server)" 90
+    # a re-sent request is the first on its new connection: not reused (it counted twice)
+    expect_json "$TMP/k.json" connections.reused_requests $((1000 - $(json_get "$TMP/k.json" connections.opened)))
     expect_le "wall seconds" "$BAR_WALL" 2.5
     expect_accounting "$TMP/k.json"
     end
@@ -29,6 +31,19 @@ stop_target || _err "the target did not stop cleanly"
 expect_json "$TMP/k1.json" requests.issued 50
 expect_accounting "$TMP/k1.json"
 expect_num_eq "server requests == ok" "$(server_count requests)" "$(json_get "$TMP/k1.json" requests.ok)"
+expect_json "$TMP/k1.json" connections.reused_requests 0
+end
+
+# Connection: close with a request pipelined behind it: that one is sent again as the
+# first on a new connection, so every request is answered on a fresh one; none reused.
+begin "announced_close_resends_are_not_reused"
+start_target
+bar -q --json "$TMP/c2.json" -t 1 -c 1 -n 10 --pipeline 2 "$TARGET_URL/close"
+stop_target || _err "the target did not stop cleanly"
+expect_json "$TMP/c2.json" requests.ok 10
+expect_json "$TMP/c2.json" connections.opened 10
+expect_json "$TMP/c2.json" connections.reused_requests 0
+expect_accounting "$TMP/c2.json"
 end
 
 # An idle keep-alive connection closed by the server is routine, not an error: two
