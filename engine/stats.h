@@ -61,8 +61,8 @@ struct stats {
     uint64_t bytes_sent, bytes_received;
     uint64_t body_bytes;        /* bodies of complete responses, decoded (--csv: Average Content Size) */
     uint64_t conns_opened;      /* connects that succeeded */
-    uint64_t closed_by_server;  /* server closed a connection (idle, or Connection: close) */
-    uint64_t closed_by_client;  /* --requests-per-conn / --no-keepalive / errors */
+    uint64_t closed_by_server;  /* server closed a connection (idle, reset, Connection: close) */
+    uint64_t closed_by_client;  /* --requests-per-conn / --no-keepalive / errors on our side (worker.c enum closer) */
     uint64_t closed_unsolicited; /* of those: the server sent bytes no request asked for */
     /* Requests sent on a connection that had carried one before. Signed: a request sent
      * again on a new connection (the server closed the old one unread) gives back the

@@ -318,12 +318,22 @@ static void close_socket(struct worker_state *s, struct conn *c, uint32_t idx, b
     c->fd = -1;
 }
 
+/* Who ended a connection, for connections.closed_by_server / closed_by_client: every
+ * connection opened is closed by one of them, or still open at the stop. */
+enum closer { BY_SERVER, BY_CLIENT };
+
+static void count_close(struct worker_state *s, enum closer who)
+{
+    if (who == BY_SERVER) s->cur->closed_by_server++;
+    else s->cur->closed_by_client++;
+}
+
 /* Ends a connection. Its unanswered requests fail with `why`; then it reconnects
  * unless the run is winding down. */
-
-static void conn_close(struct worker_state *s, uint32_t idx, enum err_class why)
+static void conn_close(struct worker_state *s, uint32_t idx, enum err_class why, enum closer who)
 {
     struct conn *c = &s->conns[idx];
+    count_close(s, who);
     bool unanswered = c->inflight > 0;
     if (c->inflight) {
         if (s->scn) step_failed(s, idx, err_class_name(why), mono_ns());
@@ -346,9 +356,9 @@ static void backoff(struct conn *c, uint64_t now)
     c->t_connect = now + c->backoff_ns;
 }
 
-static void conn_end(struct worker_state *s, uint32_t idx, enum err_class why)
+static void conn_end(struct worker_state *s, uint32_t idx, enum err_class why, enum closer who)
 {
-    conn_close(s, idx, why);
+    conn_close(s, idx, why, who);
     queue_connect(s, idx);
 }
 
@@ -356,7 +366,7 @@ static void conn_end(struct worker_state *s, uint32_t idx, enum err_class why)
 static void park(struct worker_state *s, uint32_t idx)
 {
     struct conn *c = &s->conns[idx];
-    s->cur->closed_by_client++;
+    count_close(s, BY_CLIENT);
     if (c->state == C_OPEN) s->open--;
     else if (c->state == C_CONNECTING) s->connecting--;
     close_socket(s, c, idx, false);
@@ -364,8 +374,6 @@ static void park(struct worker_state *s, uint32_t idx)
     c->state = C_PARKED;
 }
 
-/* A connect (or its TLS handshake: why = ERR_TLS) failed: the request it stood for
- * fails, and the connection backs off before it tries again. */
 /* The requests a failed connect attempt fails: those already issued on it; in open loop
  * the oldest waiting one, which would have used it; in closed loop the one it was opened
  * for (a scenario user's only when one is waiting: not while the user thinks). */
@@ -378,6 +386,8 @@ static uint64_t attempt_requests(const struct worker_state *s, const struct conn
     return u != USER_NONE && s->users.users[u].state == USER_READY;
 }
 
+/* A connect (or its TLS handshake: why = ERR_TLS) failed: the request it stood for
+ * fails, and the connection backs off before it tries again. */
 static void attempt_failed(struct worker_state *s, struct conn *c, enum err_class why, int err, uint64_t now)
 {
     uint32_t idx = (uint32_t)(c - s->conns);
@@ -432,11 +442,14 @@ static void tls_flush(struct worker_state *s, struct conn *c, uint32_t idx)
     c->send_len = (uint32_t)n;
 }
 
-/* The handshake failed or the server went away during it. */
-static void handshake_failed(struct worker_state *s, struct conn *c, const char *reason, uint64_t now)
+/* The handshake failed (who: BY_CLIENT), or the server went away during it (BY_SERVER).
+ * The TCP connection was opened: its close is counted. */
+static void handshake_failed(struct worker_state *s, struct conn *c, const char *reason, enum closer who,
+                             uint64_t now)
 {
     uint64_t n = attempt_requests(s, c, (uint32_t)(c - s->conns));  /* as attempt_failed() counts */
     if (n) stats_tls_reason(s->cur, reason, n);
+    count_close(s, who);
     attempt_failed(s, c, ERR_TLS, 0, now);
 }
 
@@ -449,7 +462,7 @@ static bool send_bytes(struct worker_state *s, struct conn *c, uint32_t idx, con
     if (c->tls) {
         if (tls_conn_write(c->tls, data, len) < 0) {
             stats_tls_reason(s->cur, tls_conn_error(c->tls), c->inflight);
-            conn_end(s, idx, ERR_TLS);
+            conn_end(s, idx, ERR_TLS, BY_CLIENT);
             return false;
         }
         tls_flush(s, c, idx);
@@ -711,8 +724,7 @@ static bool consume(struct worker_state *s, struct conn *c, uint32_t idx, const 
     while (len) {
         if (!c->inflight) {  /* bytes nobody asked for: no request fails, the connection ends */
             s->cur->closed_unsolicited++;
-            s->cur->closed_by_client++;
-            conn_end(s, idx, ERR_PARSE);
+            conn_end(s, idx, ERR_PARSE, BY_CLIENT);
             return false;
         }
         if (!http_resp_started(&c->parser)) c->t_first_byte = now;
@@ -720,7 +732,7 @@ static bool consume(struct worker_state *s, struct conn *c, uint32_t idx, const 
         if (__builtin_expect(s->scn != NULL, 0) && n > 0 && s->rsp_keep[idx]) rsp_append(s, idx, data, (size_t)n);
         if (n < 0) {
             s->cur->parse_reason[c->parser.error < STATS_PARSE_REASONS ? c->parser.error : 0]++;
-            conn_end(s, idx, ERR_PARSE);
+            conn_end(s, idx, ERR_PARSE, BY_CLIENT);
             return false;
         }
         data += n;
@@ -745,7 +757,7 @@ static bool retry_unanswered(struct worker_state *s, struct conn *c, uint32_t id
     if (!c->inflight || c->retried || c->sent == c->inflight || http_resp_started(&c->parser) || !idempotent)
         return false;
     s->cur->retried_requests += c->inflight;
-    s->cur->closed_by_server++;
+    count_close(s, BY_SERVER);
     c->owed = c->inflight;
     c->inflight = 0;  /* still counted in s->inflight: they are in flight */
     s->open--;
@@ -762,10 +774,7 @@ static void after_responses(struct worker_state *s, struct conn *c, uint32_t idx
     if (c->inflight && c->server_closing) {
         /* Connection: close with requests pipelined behind it: the server will not answer
          * them (RFC 9112 9.6), so close now instead of waiting for its FIN. */
-        if (!retry_unanswered(s, c, idx)) {
-            s->cur->closed_by_server++;
-            conn_end(s, idx, ERR_RESET);
-        }
+        if (!retry_unanswered(s, c, idx)) conn_end(s, idx, ERR_RESET, BY_SERVER);
         return;
     }
     if (c->inflight) {
@@ -773,11 +782,9 @@ static void after_responses(struct worker_state *s, struct conn *c, uint32_t idx
         return;
     }
     if (c->server_closing) {
-        s->cur->closed_by_server++;
-        conn_end(s, idx, ERR_RESET);
+        conn_end(s, idx, ERR_RESET, BY_SERVER);
     } else if (p->requests_per_conn && c->sent >= p->requests_per_conn) {
-        s->cur->closed_by_client++;
-        conn_end(s, idx, ERR_RESET);
+        conn_end(s, idx, ERR_RESET, BY_CLIENT);
     } else if (idx >= s->active || user_stopped(s, idx)) {
         park(s, idx);
     } else if (p->open_loop && !s->scn) {
@@ -801,8 +808,7 @@ static void on_eof(struct worker_state *s, struct conn *c, uint32_t idx, uint64_
     }
     /* Unanswered requests fail as "closed early" (the close counts whatever the method:
      * only idempotent ones are sent again); an idle close is routine. */
-    s->cur->closed_by_server++;
-    conn_end(s, idx, ERR_RESET);
+    conn_end(s, idx, ERR_RESET, BY_SERVER);
 }
 
 /* ---- completions ---- */
@@ -832,7 +838,7 @@ static void on_recv(struct worker_state *s, struct conn *c, uint32_t idx, struct
             if (!ok || !rx.len) {
                 return_buffer(s, cqe->flags);
                 if (ok) on_eof(s, c, idx, now);
-                else conn_end(s, idx, ERR_RESET);
+                else conn_end(s, idx, ERR_RESET, BY_CLIENT);  /* a buffer we cannot read */
                 return;
             }
             s->rx_received++;
@@ -847,16 +853,14 @@ static void on_recv(struct worker_state *s, struct conn *c, uint32_t idx, struct
         if (!alive) return;
         if (c->state == C_OPEN) after_responses(s, c, idx, now);
     } else if (c->state == C_CONNECTING && res != -ENOBUFS) {  /* https: gone during the handshake */
-        handshake_failed(s, c, res ? "connection reset during the TLS handshake" : "the server closed the connection during the TLS handshake", now);
+        handshake_failed(s, c, res ? "connection reset during the TLS handshake"
+                                   : "the server closed the connection during the TLS handshake", BY_SERVER, now);
         return;
     } else if (res == 0) {
         on_eof(s, c, idx, now);
         return;
     } else if (res != -ENOBUFS) {  /* a reset: the server closed it, as on_eof() counts */
-        if (!retry_unanswered(s, c, idx)) {
-            s->cur->closed_by_server++;
-            conn_end(s, idx, ERR_RESET);
-        }
+        if (!retry_unanswered(s, c, idx)) conn_end(s, idx, ERR_RESET, BY_SERVER);
         return;
     }
     /* ENOBUFS or a single-shot/terminated recv: re-arm once buffers are back. */
@@ -901,11 +905,11 @@ static void on_connect(struct worker_state *s, struct conn *c, uint32_t idx, int
     c->t_established = now;
     c->tls = tls_conn_create(s->tls_ctx);
     if (!c->tls) {
-        handshake_failed(s, c, "out of memory for a TLS connection", now);
+        handshake_failed(s, c, "out of memory for a TLS connection", BY_CLIENT, now);
         return;
     }
     if (tls_conn_handshake(c->tls) == TLS_ERROR) {
-        handshake_failed(s, c, tls_conn_error(c->tls), now);
+        handshake_failed(s, c, tls_conn_error(c->tls), BY_CLIENT, now);
         return;
     }
     tls_flush(s, c, idx);
@@ -919,17 +923,17 @@ static bool tls_receive(struct worker_state *s, struct conn *c, uint32_t idx, co
     if (tls_conn_feed(c->tls, data, len)) {
         static const char why[] = "received bytes while earlier ones were unread";
         if (c->state == C_CONNECTING) {
-            handshake_failed(s, c, why, now);
+            handshake_failed(s, c, why, BY_CLIENT, now);
         } else {
             stats_tls_reason(s->cur, why, c->inflight);
-            conn_end(s, idx, ERR_TLS);
+            conn_end(s, idx, ERR_TLS, BY_CLIENT);
         }
         return false;
     }
     if (c->state == C_CONNECTING) {
         enum tls_status st = tls_conn_handshake(c->tls);
         if (st == TLS_ERROR) {
-            handshake_failed(s, c, tls_conn_error(c->tls), now);
+            handshake_failed(s, c, tls_conn_error(c->tls), BY_CLIENT, now);
             return false;
         }
         if (st == TLS_WANT) {
@@ -963,12 +967,10 @@ static bool tls_receive(struct worker_state *s, struct conn *c, uint32_t idx, co
             return false;
         } else {
             stats_tls_reason(s->cur, tls_conn_error(c->tls), c->inflight);
-            if (!c->inflight) {  /* a bad record when no request waits: no request fails, as consume() */
-                s->cur->closed_unsolicited++;
-                s->cur->closed_by_client++;
-            }
+            /* a bad record when no request waits: no request fails, as consume() */
+            if (!c->inflight) s->cur->closed_unsolicited++;
             bool answered = c->sent > c->inflight;
-            conn_close(s, idx, ERR_TLS);
+            conn_close(s, idx, ERR_TLS, BY_CLIENT);
             if (answered) queue_connect(s, idx);
             else backoff(c, now);  /* refused before any response: as a failed handshake */
             return false;
@@ -1001,8 +1003,9 @@ static void worker_dispatch(struct worker_state *s, struct io_uring_cqe *cqe, ui
         bool silent = !c->sending;
         c->sending = 0;
         if (silent || cqe->res < 0 || (uint32_t)cqe->res != c->send_len) {
-            if (c->state == C_CONNECTING) handshake_failed(s, c, "the TLS handshake could not be sent", now);
-            else if (!retry_unanswered(s, c, idx)) conn_end(s, idx, ERR_RESET);
+            /* the server reset the connection under the send */
+            if (c->state == C_CONNECTING) handshake_failed(s, c, "the TLS handshake could not be sent", BY_SERVER, now);
+            else if (!retry_unanswered(s, c, idx)) conn_end(s, idx, ERR_RESET, BY_SERVER);
         } else if (c->tls && (tls_flush(s, c, idx), c->state != C_OPEN)) {
             /* handshake bytes sent: wait for the server's */
         } else if (!s->plan->open_loop || s->scn) {
@@ -1041,9 +1044,10 @@ static void scan_timers(struct worker_state *s, uint64_t now)
             uint64_t sent = s->sent_at[(size_t)i * p->pipeline + c->head];
             uint64_t limit = s->scn && user_of(s, i) != USER_NONE ? user_step(&s->users, user_of(s, i))->timeout_ns
                                                                   : p->timeout_ns;
-            if (now - sent >= limit) conn_end(s, i, ERR_TIMEOUT);
+            if (now - sent >= limit) conn_end(s, i, ERR_TIMEOUT, BY_CLIENT);
         } else if (c->state == C_CONNECTING && now - c->t_connect >= p->timeout_ns) {
-            if (c->tls) handshake_failed(s, c, "no TLS handshake within --timeout (is the server speaking TLS?)", now);
+            if (c->tls)
+                handshake_failed(s, c, "no TLS handshake within --timeout (is the server speaking TLS?)", BY_CLIENT, now);
             else connect_failed(s, c, ETIMEDOUT, now);
         } else if (c->state == C_BACKOFF) {
             if (now >= c->t_connect) queue_connect(s, i);

@@ -17,6 +17,7 @@ fault() {
     expect_json "$J" requests.in_flight 0
     expect_json "$J" "errors.$class" "$n"
     expect_accounting "$J"
+    expect_closes_balance "$J"
 }
 
 start_target --threads 2

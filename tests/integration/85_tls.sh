@@ -294,6 +294,9 @@ expect_json "$J" errors.timeout 0
 expect_json "$J" 'sum(v for k, v in j["tls"]["errors"].items() if "within --timeout" in k)' 0
 expect_range "errors.tls (retried, backing off)" "$(json_get "$J" errors.tls)" 6 40
 expect_range "wall seconds" "$BAR_WALL" 1.9 3.5
+# each connection that failed its handshake was closed, and counted so
+expect_gt "connections.opened" "$(json_get "$J" connections.opened)" 5
+expect_closes_balance "$J"
 end
 
 # Keep-alive throughput: two threads, each with its own TLS context.

@@ -298,6 +298,11 @@ expect_json_str() {
     expect_eq "$2" "$v" "$3"
 }
 expect_accounting() { expect_ok "accounting" check_accounting "$1"; }
+# Every connection opened was closed by the server or by barrage, or is open at the stop
+# (the last interval's open connections): for runs whose last interval ends at the stop.
+expect_closes_balance() {
+    expect_json_str "$1" '(lambda c, iv: c["opened"] - c["closed_by_server"] - c["closed_by_client"] - (iv[-1]["users"] if iv else 0))(j["connections"], j["intervals"])' 0
+}
 
 # ------------------------------------------------------------------------ barrage
 
