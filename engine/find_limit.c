@@ -254,7 +254,9 @@ static int run_step(const struct plan *p, const struct units *u, struct limit_se
     limit_step_free(&st, p);
     if (!out.total) return 1;
     measure(p, u, &out, lat, &m);
-    uint64_t left = out.sum.in_flight, connect_errors = out.total->errors[ERR_CONNECT];
+    /* what the server still has to answer: requests still waiting for a connection at
+     * the stop never reached it */
+    uint64_t left = out.sum.in_flight - out.sum.queued_at_stop, connect_errors = out.total->errors[ERR_CONNECT];
     bool any = answered(out.total) > 0;
     run_output_free(&out);
     if (run_interrupted()) return 1;  /* a cut-short step says nothing */

@@ -1119,11 +1119,8 @@ static void run_loop(struct worker_state *s)
             if (!s->stopping) release_arrivals(s, now, w->end_ns - 1, false);
             break;
         }
-        if (!s->stopping) {
-            if (w->max_requests && s->issued >= w->max_requests) s->stopping = true;
-        } else if (!s->inflight) {
-            break;  /* -n: every request answered (or timed out) */
-        }
+        if (!s->stopping && w->max_requests && s->issued >= w->max_requests) s->stopping = true;
+        if (s->stopping && !s->inflight) break;  /* -n: every request answered (or timed out) */
         if (now >= s->next_scan) scan_timers(s, now);
         if (now >= s->next_shape_check) update_users(s, now);
         if (!s->stopping) release_arrivals(s, now, now, true);

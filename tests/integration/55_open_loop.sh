@@ -134,6 +134,16 @@ expect_gt "errors.timeout" "$(json_get "$TMP/fq.json" errors.timeout)" 1000
 stop_target
 end
 
+# -n in open loop ends when its last answer comes (it waited for the next 50 ms tick):
+# the last of 850 arrivals at 1,000/s is due at 0.849 s.
+begin count_ends_at_the_last_answer
+start_target
+bar -q -t 1 -R 1000 -c 4 -n 850 --json "$TMP/n.json" "$TARGET_URL/"
+stop_target
+expect_json "$TMP/n.json" requests.ok 850
+expect_range "duration_s" "$(json_get "$TMP/n.json" duration_s)" 0.848 0.875
+end
+
 # Refused connections fail the requests waiting for them as connect errors.
 begin connect_refused
 port=$(free_port)
