@@ -211,7 +211,8 @@ static void figures(FILE *f, const struct summary *s)
         format_rate(v, sizeof(v), summary_target_rps(s));
         snprintf(sub, sizeof(sub), "%s arrivals, %llu dropped (queue full)", s->plan->poisson ? "Poisson" : "uniform",
                  (unsigned long long)t->errors[ERR_DROPPED]);
-        figure(f, "Target rate", v, "req/s", sub, false);
+        /* a scenario's arrivals are users that each run one task */
+        figure(f, "Target rate", v, s->plan->static_program ? "req/s" : "users/s", sub, false);
     }
     if (!t->latency->total) {  /* as the console's "Latency (none)": not a latency of 0us */
         figure(f, "Latency p50", "none", "", "no responses", false);
@@ -265,8 +266,9 @@ static void run_card(FILE *f, const struct summary *s)
     {
         char want[32];
         format_rate(want, sizeof(want), summary_target_rps(s));
-        snprintf(line, sizeof(line), "open: requests arrive on a schedule (%s), target %s req/s%s%s",
-                 p->poisson ? "Poisson" : "uniform", want, shape[0] ? ", " : "", shape);
+        snprintf(line, sizeof(line), "open: %s arrive on a schedule (%s), target %s %s%s%s",
+                 p->static_program ? "requests" : "users", p->poisson ? "Poisson" : "uniform", want,
+                 p->static_program ? "req/s" : "users/s (each runs one task)", shape[0] ? ", " : "", shape);
     }
     else snprintf(line, sizeof(line), "closed: each user sends when its last response came%s%s", shape[0] ? ", " : "", shape);
     dl_row(f, "model", line);

@@ -171,6 +171,14 @@ expect_rc 0
 expect_ok "page facts" page_facts "$TMP/o.html" "$TMP/o.json"
 expect_grep "target chart" 'Target vs achieved rate' "$TMP/o.html"
 expect_grep "service time" '<td>Service time</td>' "$TMP/o.html"
+expect_grep "a rate of requests" 'target 300\.00 req/s' "$TMP/o.html"
+end
+
+# In open loop a scenario's arrivals are users, each running one task: its rate says so.
+begin html_open_loop_scenario_rate_of_users
+bar -q -t 1 -c 4 -R 50 -d 1s -s "$D/two.yaml" --html "$TMP/os.html" "$TARGET_URL/"
+expect_grep "target in users/s" 'open: users arrive on a schedule \(uniform\), target 50\.00 users/s' "$TMP/os.html"
+expect_no_grep "not req/s" 'target 50\.00 req/s' "$TMP/os.html"
 end
 
 # The unit test's summary: the watched server, TLS and hostile text in every place.
