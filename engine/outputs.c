@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "errfmt.h"
@@ -22,13 +23,25 @@ struct outputs {
 
 int output_path_check(const char *flag, const char *path, char *err, size_t errlen)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* a FIFO read by another process (opening it would hand the reader an EOF),
+         * /dev/stdout, ...: asked, not opened */
+        if (S_ISDIR(st.st_mode)) errno = EISDIR;
+        else if (!access(path, W_OK)) return 0;
+        return errfmt_line(err, errlen, "%s: cannot create %s: %s", flag, path, strerror(errno));
+    }
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd >= 0) {
         close(fd);
         unlink(path);
         return 0;
     }
-    if (errno == EEXIST) fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (errno == EEXIST) {
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        /* a symlink to a file yet to be made: the write at the end makes it */
+        if (fd < 0 && errno == ENOENT && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) return 0;
+    }
     if (fd < 0) return errfmt_line(err, errlen, "%s: cannot create %s: %s", flag, path, strerror(errno));
     close(fd);
     return 0;

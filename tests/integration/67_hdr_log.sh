@@ -123,6 +123,22 @@ expect_num_eq "history rows" "$(($(wc -l <"$TMP/n_stats_history.csv") - 1))" 1
 expect_accounting "$TMP/n.json"
 end
 
+# A FIFO read by another process while the run goes on (the check before the run must
+# not open it: the reader would take that for the end); a symlink to a file not made yet.
+begin hdr_log_into_a_fifo_and_a_dangling_symlink
+mkfifo "$TMP/fifo"
+cat "$TMP/fifo" >"$TMP/fifo.out" &
+reader=$!
+bar -q -t 1 -c 2 -d 1200ms --interval 500ms --hdr-log "$TMP/fifo" "$TARGET_URL"
+expect_rc 0
+_kill_wait "$reader"
+expect_ge "lines read through the FIFO" "$(grep -c '^[0-9]' "$TMP/fifo.out")" 2
+ln -s "$TMP/made-later.hlog" "$TMP/link.hlog"
+bar -q -t 1 -c 2 -d 300ms --hdr-log "$TMP/link.hlog" "$TARGET_URL"
+expect_rc 0
+expect_grep "written through the link" '^#\[Histogram log format' "$TMP/made-later.hlog"
+end
+
 begin hdrlog_read_refuses_a_bad_line
 { head -5 "$TMP/x.hlog"; echo '0.000,1.000,0.100,HISTFAAAACd42pNpmSzM'; } >"$TMP/bad.hlog"
 "$BARRAGE" hdrlog-read "$TMP/bad.hlog" >"$BAR_OUT" 2>"$BAR_ERR"
