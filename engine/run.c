@@ -89,6 +89,15 @@ static bool all_done(struct worker *ws, unsigned n)
     return true;
 }
 
+/* When the last worker stopped (all of them have). */
+static uint64_t last_stop(const struct worker *ws, unsigned n)
+{
+    uint64_t t = 0;
+    for (unsigned i = 0; i < n; i++)
+        if (ws[i].stopped_ns > t) t = ws[i].stopped_ns;
+    return t;
+}
+
 /* The intervals of the run, for the JSON. Grows on the reporter thread only. */
 struct interval_log {
     struct interval_rec *rec;
@@ -163,16 +172,19 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
             *measured_from_s = (double)(last_boundary - start) / 1e9;
             warm = true;
         }
+        uint64_t k = (now - start) / iv, boundary = start + k * iv;
+        /* Every worker stopped before this boundary: what they did since the last one is
+         * the run's last, partial interval, which run_once writes up to the stop. */
+        if (all_done(ws, n) && last_stop(ws, n) < boundary) break;
         stats_reset(interval);
         /* A worker that published late last time had its next publish refused until now:
          * take what it delivers over the next few milliseconds, so that it catches up
          * instead of staying one interval behind. */
-        uint64_t k = (now - start) / iv, give_up = now + (iv / 4 < 50000000 ? iv / 4 : 50000000);
+        uint64_t give_up = now + (iv / 4 < 50000000 ? iv / 4 : 50000000);
         while (collect(ws, n, interval, total, k) < n && mono_ns() < give_up) sleep_until(mono_ns() + 1000000);
         now = mono_ns();
         /* The counts run between the boundaries the workers published at, not between
          * the reporter's wake-ups (a few ms after them, and not always equally late). */
-        uint64_t boundary = start + k * iv;
         struct interval_rec *r = log_interval(log, p, (double)(last_boundary - start) / 1e9,
                                               (double)(boundary - start) / 1e9, (double)(boundary - last_boundary) / 1e9,
                                               interval);
@@ -320,9 +332,10 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
     sum->duration_s = (double)(stopped - start) / 1e9;
     /* The last, partial interval: what was published after the reporter's last look. It
      * is a row however short (a -n run of a millisecond, a worker that published late),
-     * so that the rows add up to the totals. */
+     * so that the rows add up to the totals; a row without results (only requests still
+     * in flight at the stop) adds nothing. */
     double last_t = log.n ? log.rec[log.n - 1].t : 0;
-    if (interval->issued || interval->failed || interval->ok || interval->errors[ERR_STATUS]) {
+    if (interval->ok || interval->failed) {
         double end = sum->duration_s > last_t ? sum->duration_s : last_t;
         struct interval_rec *r = log_interval(&log, p, last_t, end, end - last_t, interval);
         if (o->outputs) outputs_interval(o->outputs, r, interval, out->total);

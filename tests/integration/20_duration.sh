@@ -72,6 +72,19 @@ expect_le "waits (open loop)" "$(json_get "$TMP/dwo.json" client.waits)" 1000
 stop_target
 end
 
+# A -n run that ends just before an interval boundary: its answers are in one row that
+# ends at the stop (they were in an empty row after it, with rps 0).
+begin count_ends_before_a_boundary
+start_target
+for i in 1 2 3; do  # (the reporter may notice the stop before the boundary: then all is well anyway)
+    bar -q --json "$TMP/nb.json" -c 2 -t 1 -n 2 "$TARGET_URL/delay/995"
+    expect_rc 0
+    expect_accounting "$TMP/nb.json"  # the last row ends by the stop
+    expect_json_str "$TMP/nb.json" '[i["ok"] for i in j["intervals"] if i["ok"] and not i["rps"]]' '[]'
+done
+stop_target
+end
+
 begin live_lines_interval_500ms
 start_target
 bar --json "$TMP/l.json" -c 4 -t 1 -d 2s --interval 500ms "$TARGET_URL/"

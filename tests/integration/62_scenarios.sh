@@ -483,6 +483,8 @@ expect_range "issued" "$(json_get "$D/wait.json" requests.issued)" 395 401
 expect_range "queued at stop" "$(json_get "$D/wait.json" requests.queued_at_stop)" 340 370
 expect_ge "oldest in flight (us)" "$(json_get "$D/wait.json" in_flight_age_us.max)" 1500000
 expect_grep "summary says they wait" 'in flight at stop \([0-9]+ of them waiting for a connection\)' "$BAR_OUT"
+# counting them at the stop adds no row of its own: the last row holds results
+expect_json_str "$D/wait.json" 'j["intervals"][-1]["ok"] > 0' true
 end
 stop_target
 

@@ -245,6 +245,8 @@ try:
         bad.append("connect_us.count %d > connections.opened %d" % (j["connect_us"]["count"], c["opened"]))
     # every response and failure is in one interval row: the rows add up to the totals
     ivs = j.get("intervals", [])
+    if ivs and ivs[-1]["t"] > j["duration_s"] + 0.0015:  # (t is rounded to the ms)
+        bad.append("the last interval ends at %s, after the stop at %s" % (ivs[-1]["t"], j["duration_s"]))
     if sum(iv["ok"] for iv in ivs) != r["ok"] or sum(iv["errors"] for iv in ivs) != r["failed"]:
         bad.append("intervals add up to ok %d, errors %d; the totals say %d, %d" % (
             sum(iv["ok"] for iv in ivs), sum(iv["errors"] for iv in ivs), r["ok"], r["failed"]))
