@@ -151,7 +151,7 @@ static int open_socket(struct worker_state *s)
     return fd;
 }
 
-static void attempt_failed(struct worker_state *s, struct conn *c, enum err_class why, int err, uint64_t now);
+static uint64_t attempt_failed(struct worker_state *s, struct conn *c, enum err_class why, int err, uint64_t now);
 
 static void connect_failed(struct worker_state *s, struct conn *c, int err, uint64_t now)
 {
@@ -374,43 +374,44 @@ static void park(struct worker_state *s, uint32_t idx)
     c->state = C_PARKED;
 }
 
-/* The requests a failed connect attempt fails: those already issued on it; in open loop
- * the oldest waiting one, which would have used it; in closed loop the one it was opened
- * for (a scenario user's only when one is waiting: not while the user thinks). */
-static uint64_t attempt_requests(const struct worker_state *s, const struct conn *c, uint32_t idx)
-{
-    if (c->owed) return c->owed;
-    if (s->plan->open_loop) return s->wait_len ? 1 : 0;
-    if (!s->scn) return 1;
-    uint32_t u = user_of(s, idx);
-    return u != USER_NONE && s->users.users[u].state == USER_READY;
-}
-
-/* A connect (or its TLS handshake: why = ERR_TLS) failed: the request it stood for
- * fails, and the connection backs off before it tries again. */
-static void attempt_failed(struct worker_state *s, struct conn *c, enum err_class why, int err, uint64_t now)
+/* A connect (or its TLS handshake: why = ERR_TLS) failed: the requests it stood for fail,
+ * and the connection backs off before it tries again. Those are the ones already issued
+ * on it; sharing connections, the oldest user waiting for one; in open loop the oldest
+ * waiting request, which would have used it; in closed loop the one it was opened for (a
+ * scenario user's only when one is waiting: not while the user thinks). Returns how many
+ * failed (an attempt no request stood for is retried, not counted). */
+static uint64_t attempt_failed(struct worker_state *s, struct conn *c, enum err_class why, int err, uint64_t now)
 {
     uint32_t idx = (uint32_t)(c - s->conns);
-    uint64_t failed = attempt_requests(s, c, idx);
+    uint64_t failed = 0;
     s->connecting--;
     if (c->owed) {
+        failed = c->owed;
         s->inflight -= c->owed;
         c->owed = 0;
-    } else if (failed && s->plan->open_loop) {
-        waiting_pop(s);
-        s->inflight--;
-    } else if (failed) {
+        count_failures(s, why, failed);
+    } else if (s->conn_user) {
+        failed = waiter_failed_first(s, why, now);  /* counts it */
+    } else if (s->plan->open_loop) {
+        if (s->wait_len) {
+            waiting_pop(s);
+            s->inflight--;
+            failed = 1;
+            count_failures(s, why, 1);
+        }
+    } else if (!s->scn || (user_of(s, idx) != USER_NONE && s->users.users[user_of(s, idx)].state == USER_READY)) {
         s->issued++;
         s->cur->issued++;
         if (s->scn) step_failed(s, idx, err_class_name(why), now);
+        failed = 1;
+        count_failures(s, why, 1);
     }
-    if (failed) count_failures(s, why, failed);
-    /* the reasons under the class count add up to it: an attempt no request stood for
-     * (open loop, nothing waiting) is retried, not counted */
+    /* the reasons under the class count add up to it */
     if (failed && why == ERR_CONNECT && err > 0 && err < STATS_ERRNO_MAX) s->cur->connect_errno[err] += failed;
     close_socket(s, c, idx, false);
     c->gen++;
     backoff(c, now);
+    return failed;
 }
 
 /* ---- TLS ---- */
@@ -447,10 +448,11 @@ static void tls_flush(struct worker_state *s, struct conn *c, uint32_t idx)
 static void handshake_failed(struct worker_state *s, struct conn *c, const char *reason, enum closer who,
                              uint64_t now)
 {
-    uint64_t n = attempt_requests(s, c, (uint32_t)(c - s->conns));  /* as attempt_failed() counts */
-    if (n) stats_tls_reason(s->cur, reason, n);
+    char why[160];  /* the reason may live in the TLS state the close frees */
+    snprintf(why, sizeof(why), "%s", reason);
     count_close(s, who);
-    attempt_failed(s, c, ERR_TLS, 0, now);
+    uint64_t n = attempt_failed(s, c, ERR_TLS, 0, now);
+    if (n) stats_tls_reason(s->cur, why, n);
 }
 
 /* ---- sending ---- */

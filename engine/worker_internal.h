@@ -194,6 +194,9 @@ void share_next(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t n
 /* --share-connections: idle connections to waiting users; waits past their step's timeout. */
 void serve_waiters(struct worker_state *s, uint64_t now);
 void waiters_time_out(struct worker_state *s, uint64_t now);
+/* --share-connections: a connect that the oldest waiting user would have taken failed: that
+ * user's step fails as cls. Returns 1, or 0 when no user waits (or -n is spent). */
+uint64_t waiter_failed_first(struct worker_state *s, enum err_class cls, uint64_t now);
 /* Keeps response bytes for captures and checks (cold: only steps that need the body). */
 void rsp_append(struct worker_state *s, uint32_t idx, const char *data, size_t n);
 /* A scenario response is complete: checks, captures and the user's next step. */

@@ -239,6 +239,19 @@ void serve_waiters(struct worker_state *s, uint64_t now)
     }
 }
 
+/* --share-connections: user u, taken from the line, fails its step without having had a
+ * connection: its request counts as issued and failed (cls). */
+static void waiter_failed(struct worker_state *s, uint32_t u, enum err_class cls, const char *why, uint64_t now)
+{
+    s->issued++;
+    s->cur->issued++;
+    count_failures(s, cls, 1);
+    step_record(s, u, why, UINT64_MAX);
+    enum user_next next = user_step_done(&s->users, u, true, now);
+    if (next == USER_SEND) user_enqueue(s, u, now);
+    else if (next == USER_STOP) slot_free(s, u);
+}
+
 /* --share-connections: users that waited for a connection as long as their step's
  * timeout fail that step as a timeout. */
 void waiters_time_out(struct worker_state *s, uint64_t now)
@@ -254,15 +267,24 @@ void waiters_time_out(struct worker_state *s, uint64_t now)
         s->uqueued[u] = 0;
         if (s->users.users[u].state != USER_READY) continue;
         if (!budget_left(s)) continue;  /* -n is spent: its request would never have gone out */
-        s->issued++;
-        s->cur->issued++;
-        count_failures(s, ERR_TIMEOUT, 1);
         s->cur->timeouts_queued++;
-        step_record(s, u, "no connection within the timeout", UINT64_MAX);
-        enum user_next next = user_step_done(&s->users, u, true, now);
-        if (next == USER_SEND) user_enqueue(s, u, now);
-        else if (next == USER_STOP) slot_free(s, u);
+        waiter_failed(s, u, ERR_TIMEOUT, "no connection within the timeout", now);
     }
+}
+
+uint64_t waiter_failed_first(struct worker_state *s, enum err_class cls, uint64_t now)
+{
+    while (s->uf_len) {
+        uint32_t u = s->ufifo[s->uf_head];
+        if (++s->uf_head == s->users.n) s->uf_head = 0;
+        s->uf_len--;
+        s->uqueued[u] = 0;
+        if (s->users.users[u].state != USER_READY) continue;  /* retired meanwhile */
+        if (!budget_left(s)) return 0;  /* -n is spent: its request would never have gone out */
+        waiter_failed(s, u, cls, err_class_name(cls), now);
+        return 1;
+    }
+    return 0;
 }
 
 /* Keeps the bytes of a response whose step reads more than its status. */

@@ -488,6 +488,29 @@ expect_json_str "$D/wait.json" 'j["intervals"][-1]["ok"] > 0' true
 end
 stop_target
 
+# Users sharing connections (open loop, or --share-connections) against a closed port:
+# each refused connect fails the oldest waiting user's step as connect (it showed only as
+# timeouts and drops).
+begin scenario_shared_connect_refused_is_a_connect_error
+port=$(free_port)
+cat >"$D/refused.yaml" <<EOF
+target: http://127.0.0.1:$port
+users:
+  - name: u
+    tasks:
+      - { get: /, name: home }
+EOF
+bar -q -s "$D/refused.yaml" -R 200 -c 4 -t 1 -d 1s --timeout 300ms --json "$D/refused.json"
+expect_accounting "$D/refused.json"
+expect_gt "errors.connect (open loop)" "$(json_get "$D/refused.json" errors.connect)" 5
+expect_num_eq "connect reasons in the summary" \
+    "$(awk -F': ' '/^ +connect: [A-Za-z ]+: [0-9]+$/{n+=$NF} END{print n+0}' "$BAR_OUT")" "$(json_get "$D/refused.json" errors.connect)"
+bar -q -s "$D/refused.yaml" --share-connections --pool 2 -c 10 -t 1 -d 1s --json "$D/refused2.json"
+expect_accounting "$D/refused2.json"
+expect_gt "errors.connect (sharing)" "$(json_get "$D/refused2.json" errors.connect)" 5
+expect_json_str "$D/refused2.json" "j['errors']['connect'] == j['requests']['failed']" true
+end
+
 # --share-connections, users that never think: each lets its connection go between tasks
 # while others wait, so all 6 users run (their on_start steps), not just the first 2.
 begin scenario_share_connections_users_take_turns
