@@ -1,4 +1,5 @@
 /* barrage: an HTTP/1.1 load generator on io_uring.  `barrage --help` */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +20,18 @@ static void print_error(const char *err)
         else fputc(*c, stderr);
     }
     fputc('\n', stderr);
+}
+
+/* The report goes to standard output: a write that failed there (a full disk, a reader
+ * that went away) fails the run too, as a --json file that cannot be written does. A
+ * reader that left on purpose (| head) gets no message. */
+static int stdout_checked(int code)
+{
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return code;
+    if (errno != EPIPE) fprintf(stderr, "barrage: cannot write the report to standard output: %s\n",
+                                strerror(errno ? errno : EIO));
+    return code ? code : 1;
 }
 
 int main(int argc, char **argv)
@@ -43,7 +56,7 @@ int main(int argc, char **argv)
             code = 2;
             break;
         }
-        code = run_load(&plan);
+        code = stdout_checked(run_load(&plan));
     }
     plan_free(&plan);
     return code;

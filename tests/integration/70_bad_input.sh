@@ -101,6 +101,16 @@ expect_num_eq "stderr lines" "$(wc -l <"$BAR_ERR")" 1
 expect_grep "names --json and the path" "--json.*$TMP/no/such/dir/out.json" "$BAR_ERR"
 end
 
+# The report cannot be written to stdout (a full disk): said on stderr, exit 1, not 0
+begin stdout_unwritable
+start_target
+timeout -k 2 "$BAR_LIMIT" "$BARRAGE" -q -c 1 -t 1 -n 10 "$TARGET_URL/" >/dev/full 2>"$BAR_ERR"
+BAR_RC=$?
+stop_target
+expect_rc 1
+expect_grep "says so" '^barrage: cannot write the report to standard output: No space left on device$' "$BAR_ERR"
+end
+
 begin help_and_version
 bar --help
 expect_rc 0
