@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "http_parse.h"
 #include "scenario.h"
@@ -224,9 +225,21 @@ static void live_dashboard(FILE *out, const struct plan *p, const struct interva
     else snprintf(users, sizeof(users), "conns %llu", (unsigned long long)r->users);
     double cpu, mb;
     if (p->nwatch && server_totals(p, r, &cpu, &mb)) snprintf(server, sizeof(server), "  server %.0f%% %.0fMB", cpu, mb);
-    fprintf(out, "\r\033[K%s%6.*fs  %s req/s%s  p99 %s  errors %.1f%%  %s%s", bar,
-            p->interval_ns % 100000000 ? 2 : 1, r->t, rps, target, p99, err_pct,
-            users, server);
+    char line[320];
+    int n = snprintf(line, sizeof(line), "%s%6.*fs  %s req/s%s  p99 %s  errors %.1f%%  %s%s", bar,
+                     p->interval_ns % 100000000 ? 2 : 1, r->t, rps, target, p99, err_pct, users, server);
+    /* A line that wraps cannot be rewritten in place (\r goes back to its last row only):
+     * cut to the terminal's width, the progress bar first to go. */
+    struct winsize ws;
+    if (n > 0 && ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1) {
+        size_t cols = (size_t)ws.ws_col - 1, len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+        const char *shown = line;
+        if (len > cols && bar[0]) shown += strlen(bar), len -= strlen(bar);
+        n = (int)(len < cols ? len : cols);
+        fprintf(out, "\r\033[K%.*s", n, shown);
+    } else {
+        fprintf(out, "\r\033[K%s", line);
+    }
     fflush(out);
 }
 

@@ -194,5 +194,12 @@ expect_grep "progress bar" $'\r\033\\[K\\[#+\\.*\\] +[0-9]+% +[0-9.]+s +[0-9,]+ 
 expect_grep "full at the end" '\[#{20}\] 100%' "$BAR_TTY"
 expect_no_grep "no table on a terminal" "$HEADER" "$BAR_TTY"
 expect_grep "summary" '^barrage .* 1 thread' "$BAR_TTY"
+# a narrow terminal: the line is cut to fit (a wrapped line cannot be rewritten in place)
+start_target
+timeout 20 script -qec "stty cols 40; $BARRAGE -c 2 -t 1 -d 1s --interval 500ms $TARGET_URL/" /dev/null >"$BAR_TTY" 2>&1
+stop_target
+expect_grep "dashboard lines" ' +[0-9.]+s +[0-9,]+ req/s +p99 ' "$BAR_TTY"
+expect_num_eq "dashboard lines wider than 39 columns" \
+    "$(sed -n '1,/^barrage /p' "$BAR_TTY" | tr '\r' '\n' | sed 's/\x1b\[K//' | awk 'length > 39' | grep -vc '^barrage ')" 0
 fi
 end
