@@ -2,6 +2,7 @@
 #include "plan.h"
 #include "secrets.h"
 #include "load_model.h"
+#include "shape.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,8 +20,8 @@ void cli_usage(FILE *out)
           "       barrage serve [options]          (the built-in target server; serve --help)\n"
           "\n"
           "  -c, --connections N     connections to keep open (default 10)\n"
-          "  -t, --threads N         worker threads, each pinned to a CPU (default: all online CPUs)\n"
-          "  -d, --duration T        run for T: 500ms, 10s, 2m, 1h (default 10s)\n"
+          "  -t, --threads N         worker threads, each pinned to a CPU (default: each CPU it may run on)\n"
+          "  -d, --duration T        run for T: 500ms, 10s, 2m, 1h, 1m30s (default 10s)\n"
           "  -n, --requests N        stop after N requests (with -d: whichever comes first)\n"
           "  -m, --method M          request method (default GET)\n"
           "  -H, --header 'K: V'     add a request header (repeatable)\n"
@@ -104,19 +105,9 @@ static int parse_decimal(const char *s, double *v, char **end)
 
 int parse_duration(const char *s, uint64_t *ns)
 {
-    char *end;
-    double v;
-    if (parse_decimal(s, &v, &end) || v < 0) return -1;
-    double scale;
-    if (!strcmp(end, "") || !strcmp(end, "s")) scale = 1e9;
-    else if (!strcmp(end, "ms")) scale = 1e6;
-    else if (!strcmp(end, "us")) scale = 1e3;
-    else if (!strcmp(end, "m")) scale = 60e9;
-    else if (!strcmp(end, "h")) scale = 3600e9;
-    else return -1;
-    double r = v * scale;
-    if (r >= 1.8e19) return -1;
-    *ns = (uint64_t)(r + 0.5);
+    double sec;
+    if (!s || shape_parse_duration(s, s + strlen(s), &sec) || !(sec * 1e9 < 1.8e19)) return -1;
+    *ns = (uint64_t)(sec * 1e9 + 0.5);
     return 0;
 }
 
@@ -370,6 +361,8 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
     const char *body_file = NULL;
     struct load_args la = {0};
     const char *tls_flag = NULL;   /* the last TLS flag given, for "only with https://" */
+    uint32_t range_lo = 0, range_hi = 0;  /* a count out of its range: said in the error */
+#define BAD_U32(lo, hi) do { range_lo = (lo), range_hi = (hi); goto bad_value; } while (0)
     const char *quick_flag = NULL; /* the last flag that shapes the one request of the quick mode */
     p->tls.resume = true;
     p->leak_mb_per_min = 10;
@@ -383,12 +376,12 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
         uint32_t u;
         switch (c) {
         case 'c':
-            if (parse_u32(optarg, 1, 10000000, &u)) goto bad_value;
+            if (parse_u32(optarg, 1, 10000000, &u)) BAD_U32(1, 10000000);
             p->connections = u;
             connections_set = true;
             break;
         case 't':
-            if (parse_u32(optarg, 1, 1024, &u)) goto bad_value;
+            if (parse_u32(optarg, 1, 1024, &u)) BAD_U32(1, 1024);
             p->threads = u;
             break;
         case 'd':
@@ -458,18 +451,18 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             p->share_connections = true;
             break;
         case OPT_POOL:
-            if (parse_u32(optarg, 1, 10000000, &u)) goto bad_value;
+            if (parse_u32(optarg, 1, 10000000, &u)) BAD_U32(1, 10000000);
             p->pool = u;
             break;
         case OPT_PIPELINE:  /* with -s too: plan_prepare() takes it for a static scenario only */
-            if (parse_u32(optarg, 1, 1024, &u)) goto bad_value;
+            if (parse_u32(optarg, 1, 1024, &u)) BAD_U32(1, 1024);
             p->pipeline = u;
             break;
         case OPT_NO_KEEPALIVE:
             p->keepalive = false;
             break;
         case OPT_RPC:
-            if (parse_u32(optarg, 1, UINT32_MAX, &u)) goto bad_value;
+            if (parse_u32(optarg, 1, UINT32_MAX, &u)) BAD_U32(1, UINT32_MAX);
             p->requests_per_conn = u;
             break;
         case OPT_INTERVAL:
@@ -496,7 +489,7 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             p->html_path = optarg;
             break;
         case OPT_WATCH_PID:
-            if (parse_u32(optarg, 1, INT32_MAX, &u)) goto bad_value;
+            if (parse_u32(optarg, 1, INT32_MAX, &u)) BAD_U32(1, INT32_MAX);
             if (p->nwatch == PLAN_MAX_WATCH) {
                 plan_error(err, errlen, "--watch-pid: at most %d processes", PLAN_MAX_WATCH);
                 return CLI_EXIT_USAGE;
@@ -655,9 +648,13 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
         }
         continue;
     bad_value:
-        plan_error(err, errlen, "%s: invalid value '%s'", opt_name(c, name, sizeof(name)), optarg);
+        if (range_hi)
+            plan_error(err, errlen, "%s: invalid value '%s' (a whole number from %u to %u)",
+                       opt_name(c, name, sizeof(name)), optarg, range_lo, range_hi);
+        else plan_error(err, errlen, "%s: invalid value '%s'", opt_name(c, name, sizeof(name)), optarg);
         return CLI_EXIT_USAGE;
     }
+#undef BAD_U32
 
     if (p->scenario_file && quick_flag) {
         plan_error(err, errlen, "%s: not with --scenario (each step of the file says its method, headers and body)",

@@ -124,8 +124,8 @@ int plan_error(char *err, size_t errlen, const char *fmt, ...) __attribute__((fo
 enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size_t errlen);
 void cli_usage(FILE *out);
 
-/* Parses "500ms", "10s", "2m", "1h", "1.5s", or a plain number of seconds.
- * Returns 0 and sets *ns, or -1. */
+/* Parses "500ms", "10s", "2m", "1h", "1.5s", "1m30s", or a plain number of seconds
+ * (shape_parse_duration's syntax). Returns 0 and sets *ns, or -1. */
 int parse_duration(const char *s, uint64_t *ns);
 /* Parses "200-299,404" into ok[100..599]. Returns 0, or -1. */
 int parse_status_list(const char *s, bool ok[600]);

@@ -41,6 +41,12 @@ struct shape {
 /* All parsers: return 0, or -1 with a one-line message in err naming the flag or
  * file:line and what was expected. */
 
+/* A duration as people write it, the whole of [p, end): "1.5s", "500ms", "250us", "2m",
+ * "1h", "1m30s", "1h30m"; a bare number is seconds. Returns 0 with *seconds, or -1 (no
+ * range limits: each user of it applies its own). The one duration syntax of barrage:
+ * the shapes, -d and every other duration flag, scenario files. */
+int shape_parse_duration(const char *p, const char *end, double *seconds);
+
 /* k6 style, "30s:100,1m:100,30s:0"; the start value is 0. */
 int shape_parse_stages(struct shape *s, const char *text, char *err, size_t errlen);
 

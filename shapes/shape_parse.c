@@ -63,9 +63,7 @@ static int parse_value(const char *p, const char *end, double *v)
     return q == end && *v <= SHAPE_MAX_VALUE && (*v == 0 || *v >= SHAPE_MIN_VALUE) ? 0 : -1;
 }
 
-/* The whole of [p, end) as a duration in seconds: "1.5s", "500ms", "2m", "1h", "250us",
- * "1m30s"; a bare number is seconds. Returns 0, or -1. */
-static int parse_duration_s(const char *p, const char *end, double *out)
+int shape_parse_duration(const char *p, const char *end, double *seconds)
 {
     double total = 0;
     int first = 1;
@@ -85,7 +83,18 @@ static int parse_duration_s(const char *p, const char *end, double *out)
         first = 0;
         p = q;
     }
-    if (first || !(total <= SHAPE_MAX_DURATION) || (total > 0 && total < SHAPE_MIN_DURATION)) return -1;
+    if (first || !isfinite(total)) return -1;
+    *seconds = total;
+    return 0;
+}
+
+/* A stage's or a preset's duration: shape_parse_duration() within the shapes' limits. */
+static int parse_duration_s(const char *p, const char *end, double *out)
+{
+    double total;
+    if (shape_parse_duration(p, end, &total) || !(total <= SHAPE_MAX_DURATION) ||
+        (total > 0 && total < SHAPE_MIN_DURATION))
+        return -1;
     *out = total;
     return 0;
 }

@@ -20,6 +20,7 @@ bad c_zero            "(-c|--connections).*'0'"         -c 0 "$URL"
 bad c_negative        "(-c|--connections).*'-5'"        -c -5 "$URL"
 bad c_missing_value   "(-c|--connections).*(value|argument)" "$URL" -c
 bad t_zero            "(-t|--threads).*'0'"             -t 0 "$URL"
+bad t_too_many        "-t/--threads: invalid value '100000' \\(a whole number from 1 to 1024\\)" -t 100000 "$URL"
 bad d_bad_unit        "(-d|--duration).*'5x'"           -d 5x "$URL"
 bad d_zero            "(-d|--duration).*'0s'"           -d 0s "$URL"
 bad d_words           "(-d|--duration).*'soon'"         -d soon "$URL"

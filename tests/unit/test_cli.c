@@ -19,6 +19,12 @@ static void durations(void)
     CHECK(parse_duration("1.5s", &ns) == 0 && ns == 1500000000ull);
     CHECK(parse_duration("3", &ns) == 0 && ns == 3000000000ull);
     CHECK(parse_duration("250us", &ns) == 0 && ns == 250000ull);
+    /* compound, as the shapes take them */
+    CHECK(parse_duration("1m30s", &ns) == 0 && ns == 90000000000ull);
+    CHECK(parse_duration("1h30m", &ns) == 0 && ns == 5400000000000ull);
+    CHECK(parse_duration("1s500ms", &ns) == 0 && ns == 1500000000ull);
+    CHECK(parse_duration("1m30", &ns) == -1);  /* a bare number only alone */
+    CHECK(parse_duration("1s 5ms", &ns) == -1);
     CHECK(parse_duration("", &ns) == -1);
     CHECK(parse_duration("s", &ns) == -1);
     CHECK(parse_duration("10x", &ns) == -1);
