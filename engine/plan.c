@@ -293,7 +293,7 @@ static int check_report_paths(const struct plan *p, char *err, size_t errlen)
     char csv[3][4096];
     struct { const char *flag, *path; } f[6];
     unsigned n = 0;
-    if (p->json_path) f[n++] = (typeof(f[0])){"--json", p->json_path};
+    if (p->json_path && !p->json_to_stdout) f[n++] = (typeof(f[0])){"--json", p->json_path};
     if (p->html_path) f[n++] = (typeof(f[0])){"--html", p->html_path};
     if (p->hdr_log_path) f[n++] = (typeof(f[0])){"--hdr-log", p->hdr_log_path};
     for (unsigned i = 0; p->csv_prefix && i < 3; i++) {
@@ -344,6 +344,10 @@ int plan_prepare(struct plan *p, char *err, size_t errlen)
         p->tls.host = p->url.host;
         if (tls_config_check(&p->tls, err, errlen)) return -1;
     }
+    p->json_to_stdout = p->json_path && (!strcmp(p->json_path, "-") || same_file(p->json_path, "/dev/stdout"));
+    if (p->json_to_stdout && p->find_limit)
+        return plan_error(err, errlen, "--json %s: not with --find-limit, whose table goes to standard output; give a file",
+                          p->json_path);
     if (resolve(p, err, errlen) || check_report_paths(p, err, errlen)) return -1;
     /* Bound connects in progress so a burst of them does not overflow the server's
      * listen backlog (somaxconn is commonly 4096, tcp_max_syn_backlog 2048). */

@@ -51,6 +51,8 @@ struct plan {
     char *body;                /* owned */
     size_t body_len;
     char *json_path;           /* owned; NULL: no JSON */
+    bool json_to_stdout;       /* --json - (or this process's stdout): the JSON alone goes to stdout,
+                                * the live rows and the summary to stderr (plan_prepare) */
     bool status_ok[600];       /* statuses counted as ok (--expect-status; default 100-399); for a
                                   static program, plan_prepare() sets it from the step.
                                   Read through plan_status_ok(): a code may reach 999 */

@@ -138,7 +138,9 @@ static void json_watch(FILE *f, const struct summary *s)
 int report_json(const char *path, const struct summary *s, char *err, size_t errlen)
 {
     const struct stats *t = s->total;
-    FILE *f = fopen(path, "w");
+    /* stdout is written where it stands: reopening /dev/stdout would truncate a file the
+     * shell appends to */
+    FILE *f = s->plan->json_to_stdout ? stdout : fopen(path, "w");
     if (!f) {
         snprintf(err, errlen, "--json: cannot write '%s': %s", path, strerror(errno));
         return -1;
@@ -251,7 +253,7 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
         fputc('}', f);
     }
     fputs("]}\n", f);
-    if (fclose(f)) {
+    if (f == stdout ? fflush(f) || ferror(f) : fclose(f)) {
         snprintf(err, errlen, "--json: cannot write '%s': %s", path, strerror(errno));
         return -1;
     }

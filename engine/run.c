@@ -156,7 +156,8 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
                              uint64_t start, struct stats *interval, struct stats *total, struct interval_log *log,
                              double *measured_from_s, char *stopped_early, size_t stopped_len)
 {
-    bool tty = isatty(STDOUT_FILENO), live = o->live && !p->quiet;
+    FILE *out = report_stream(p);
+    bool tty = isatty(fileno(out)), live = o->live && !p->quiet;
     uint64_t iv = p->interval_ns, last_boundary = start;
     bool warm = o->warmup_ns == 0;
     /* Wake just after each boundary so the workers have published. */
@@ -189,7 +190,7 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
                                               (double)(boundary - start) / 1e9, (double)(boundary - last_boundary) / 1e9,
                                               interval);
         if (o->outputs) outputs_interval(o->outputs, r, interval, total);
-        if (live) report_live(stdout, p, r, (unsigned)(log->n - 1), tty);
+        if (live) report_live(out, p, r, (unsigned)(log->n - 1), tty);
         if (!stopped_early[0] &&
             threshold_breached(p, total, outputs_watch_results(o->outputs),
                                (double)(now - start) / 1e9 - *measured_from_s, stopped_early, stopped_len))
@@ -197,7 +198,7 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
         last_boundary = boundary;
         while (next <= now) next += iv;
     }
-    if (live && tty) fputc('\n', stdout);
+    if (live && tty) fputc('\n', out);
 }
 
 int run_setup(const struct plan *p)
@@ -383,7 +384,7 @@ int run_load(struct plan *p)
     struct run_output out;
     code = run_once(p, &(struct run_opts){.live = true, .outputs = files}, &out);
     if (out.total) {
-        report_summary(stdout, &out.sum);  /* also with -q, and after a worker failed: what ran counts */
+        report_summary(report_stream(p), &out.sum);  /* also with -q, and after a worker failed: what ran counts */
         struct threshold_result res[THRESHOLD_MAX];
         bool passed = summary_thresholds(&out.sum, res) && !out.sum.stopped_early[0];
         if (!passed && !code) code = 99;  /* CI: a threshold failed (README, "Thresholds and grades") */

@@ -73,3 +73,20 @@ bar -q -t 1 -c 1 -n 2 --json "$TMP/u.json" "$TARGET_URL/caf"$'\xe9'"/"$'\xc3\xa9
 expect_rc 0
 expect_json_str "$TMP/u.json" 'j["url"].endswith("/caf\ufffd/\u00e9")' true
 end
+
+# --json - (or /dev/stdout): the JSON alone on stdout, the report on stderr, and a file the
+# shell appends stdout to is appended to, not truncated.
+begin json_to_stdout
+printf 'EARLIER LINE\n' >"$TMP/log.txt"
+timeout -k 2 20 "$BARRAGE" -t 1 -c 2 -n 50 --json /dev/stdout "$TARGET_URL/" >>"$TMP/log.txt" 2>"$BAR_ERR"
+expect_num_eq "exit code" "$?" 0
+expect_eq "earlier line kept" "$(head -1 "$TMP/log.txt")" "EARLIER LINE"
+expect_ok "the rest is one JSON document" "$PY" -c "
+import json, sys
+j = json.loads(open('$TMP/log.txt').read().split('\n', 1)[1])
+sys.exit(0 if j['requests']['ok'] == 50 else 'ok %d' % j['requests']['ok'])"
+expect_grep "the summary on stderr" '^  Requests +50 issued' "$BAR_ERR"
+timeout -k 2 20 "$BARRAGE" -t 1 -c 2 -n 20 -q --json - "$TARGET_URL/" >"$TMP/dash.out" 2>/dev/null
+expect_json "$TMP/dash.out" requests.ok 20
+[ -e ./- ] && _err "a file named '-' was written"
+end
