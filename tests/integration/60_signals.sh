@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SIGINT and SIGTERM stop a run early: prompt exit, summary printed, JSON written and marked.
+# SIGINT, SIGTERM and SIGHUP stop a run early: prompt exit, summary printed, JSON written and marked.
 source "$(dirname "$0")/lib.sh"
 J=$TMP/s.json
 
@@ -46,6 +46,11 @@ end
 interrupt sigterm_duration_run TERM / -c 10 -t 2 -d 30s
 expect_gt "requests.ok" "$(json_get "$J" requests.ok)" 100
 expect_json "$J" requests.failed 0
+end
+
+# A hang-up (the terminal or SSH session gone) stops the run the same way: files written
+interrupt sighup_duration_run HUP / -c 4 -t 1 -d 30s
+expect_gt "requests.ok" "$(json_get "$J" requests.ok)" 100
 end
 
 # A -n run that would take far longer than the test
