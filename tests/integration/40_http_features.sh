@@ -382,15 +382,11 @@ end
 # is not sent again: it fails as reset, and the close is counted all the same.
 cat >"$TMP/linger.py" <<'PY'
 import socket, sys, time
-from pyserve import listen, serve_each
+from pyserve import listen, serve_each, read_head
 ls = listen(sys.argv[1])
 def serve(c):
-    buf = b""
     try:
-        while b"\r\n\r\n" not in buf:
-            d = c.recv(65536)
-            if not d: return
-            buf += d
+        if read_head(c) is None: return
         c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
         c.settimeout(0.05)
         end = time.time() + 2
@@ -443,7 +439,7 @@ end
 # server closes gracefully, so that no answer it sent can be lost to its own RST.)
 cat >"$TMP/drop.py" <<'PY'
 import socket, struct, sys, threading, time
-from pyserve import listen, serve_each
+from pyserve import listen, serve_each, read_head
 k, how, countfile = int(sys.argv[2]), sys.argv[3], sys.argv[4]
 ls = listen(sys.argv[1])
 lock = threading.Lock(); answered = [0]
@@ -451,11 +447,9 @@ def serve(c):
     c.settimeout(10); buf = b""; n = 0
     try:
         while n < k:
-            while b"\r\n\r\n" not in buf:
-                d = c.recv(65536)
-                if not d: return
-                buf += d
-            buf = buf.split(b"\r\n\r\n", 1)[1]
+            got = read_head(c, buf)
+            if got is None: return
+            buf = got[1]
             c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             n += 1
             with lock:

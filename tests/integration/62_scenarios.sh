@@ -328,7 +328,7 @@ end
 # is rendered again once the buffer grew, and that draws the same values (it skipped some).
 cat >"$TMP/logsrv.py" <<'PY'
 import sys, threading
-from pyserve import listen, serve_each
+from pyserve import listen, serve_each, read_head
 ls = listen(sys.argv[1])
 log = open(sys.argv[2], "a")
 lock = threading.Lock()
@@ -336,11 +336,9 @@ def serve(c):
     buf = b""
     try:
         while True:
-            while b"\r\n\r\n" not in buf:
-                d = c.recv(65536)
-                if not d: return
-                buf += d
-            head, _, buf = buf.partition(b"\r\n\r\n")
+            got = read_head(c, buf)
+            if got is None: return
+            head, buf = got
             with lock:
                 log.write(head.split(b"\r\n")[0].decode() + "\n"); log.flush()
             c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")

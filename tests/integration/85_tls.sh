@@ -329,18 +329,14 @@ end
 # (it was counted nowhere).
 cat >"$TMP/badrec.py" <<'PY'
 import os, ssl, sys, time
-from pyserve import listen, serve_each
+from pyserve import listen, serve_each, read_head
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(sys.argv[2] + "/server.pem", sys.argv[2] + "/server.key")
 ls = listen(sys.argv[1])
 def serve(c):
     try:
         t = ctx.wrap_socket(c, server_side=True)
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            d = t.recv(4096)
-            if not d: return
-            buf += d
+        if read_head(t) is None: return
         t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         time.sleep(0.02)
         os.write(t.fileno(), b"\x17\x03\x03\x00\x20" + b"\x55" * 32)  # past the TLS layer

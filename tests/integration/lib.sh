@@ -60,7 +60,8 @@ spawn() {
 
 # Python test servers share their scaffolding (pyserve.py): listen(portfile) binds a
 # loopback port and announces it in the file; serve_each(ls, serve, idle_s) runs
-# serve(conn) in a thread per connection, until no client came for idle_s.
+# serve(conn) in a thread per connection, until no client came for idle_s; read_head(conn,
+# buf) reads until a request head is whole: (head, what came after it), or None at EOF.
 cat >"$TMP/pyserve.py" <<'PY'
 import os, socket, threading
 def listen(portfile):
@@ -73,6 +74,13 @@ def serve_each(ls, serve, idle_s):
         try: c = ls.accept()[0]
         except socket.timeout: break
         threading.Thread(target=serve, args=(c,), daemon=True).start()
+def read_head(c, buf=b""):
+    while b"\r\n\r\n" not in buf:
+        d = c.recv(65536)
+        if not d: return None
+        buf += d
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    return head, rest
 PY
 
 # py_server SCRIPT ARGS...: runs SCRIPT PORTFILE ARGS in the background (SPAWNED_PID), a
