@@ -202,7 +202,6 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
         last_boundary = boundary;
         while (next <= now) next += iv;
     }
-    if (live && tty) fputc('\n', out);
 }
 
 int run_setup(const struct plan *p)
@@ -256,6 +255,7 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
     out->total = stats_create(stats_highest_us(p->timeout_ns), nsteps);
     out->intervals = NULL;
     out->measured_from_s = 0;
+    bool live = o->live && !p->quiet, live_tty = isatty(fileno(report_stream(p)));
     int code = 1;
     if (!ws || !interval || !out->total) goto out_oom;
     for (unsigned i = 0; i < n; i++) {
@@ -344,7 +344,10 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
         double end = sum->duration_s > last_t ? sum->duration_s : last_t;
         struct interval_rec *r = log_interval(&log, p, last_t, end, end - last_t, interval);
         if (o->outputs) outputs_interval(o->outputs, r, interval, out->total);
+        if (live) report_live(report_stream(p), p, r, (unsigned)(log.n - 1), live_tty);
     }
+    /* The dashboard's line ends before the summary. */
+    if (live && live_tty && log.n) fputc('\n', report_stream(p));
     sum->watch = outputs_watch_results(o->outputs);
     sum->intervals = out->intervals = log.rec;
     sum->nintervals = log.n;

@@ -109,6 +109,22 @@ expect_grep "summary" '^barrage .* 2 threads?|^barrage .* 1 thread' "$BAR_OUT"
 grep -q $'\r\|\033' "$BAR_OUT" && _err "terminal escapes in non-tty output"
 end
 
+# The live rows end at the stop, as the JSON's intervals do: a run stopping between two
+# boundaries prints its last, partial interval too (it printed only whole ones), and the
+# dashboard on a terminal shows that row before the summary.
+begin live_rows_end_at_the_stop
+start_target
+bar --json "$TMP/ls.json" -c 2 -t 1 -d 1300ms --interval 500ms "$TARGET_URL/"
+expect_rc 0
+expect_num_eq "live rows" "$(grep -Ec "$LIVE" "$BAR_OUT")" "$(json_get "$TMP/ls.json" 'len(j["intervals"])')"
+expect_range "last live row's time" "$(grep -E "$LIVE" "$BAR_OUT" | tail -1 | awk '{print $1+0}')" 1.25 1.45
+if command -v script >/dev/null; then
+    timeout 20 script -qec "$BARRAGE -c 2 -t 1 -d 1300ms --interval 500ms $TARGET_URL/" /dev/null >"$TMP/ls.tty" 2>&1
+    expect_grep "the dashboard's last line at the stop" $'\r\033\\[K\\[#{20}\\] 100% +1\\.[34][0-9]?s ' "$TMP/ls.tty"
+fi
+stop_target
+end
+
 # An interval's rate is its responses over its own span, boundary to boundary (it was
 # divided by the time between the reporter's wake-ups: 11% off at 20 ms intervals).
 begin interval_rps_over_its_span
