@@ -76,14 +76,18 @@ static const struct limit_step *step_below(const struct limit_search *ls, double
     return best;
 }
 
+/* Open loop: whether the step achieved the rate offered, give or take two completions (a
+ * count's own grain over the step's span). The verdict and the knee both ask this. */
+static bool follows_offered(const struct limit_step *st)
+{
+    double slack = st->span_s > 0 ? 2 / st->span_s : 0;
+    return st->achieved > 0 && st->achieved + slack >= LIMIT_FOLLOW * st->offered;
+}
+
 static enum limit_verdict judge(const struct limit_search *ls, const struct limit_step *st)
 {
     if (!st->slo_ok) return LIMIT_BROKE_SLO;
-    if (!ls->closed) {
-        double slack = st->span_s > 0 ? 2 / st->span_s : 0;  /* whole completions: a count's own grain */
-        bool follows = st->achieved > 0 && st->achieved + slack >= LIMIT_FOLLOW * st->offered;
-        return follows ? LIMIT_OK : LIMIT_BROKE_THROUGHPUT;
-    }
+    if (!ls->closed) return follows_offered(st) ? LIMIT_OK : LIMIT_BROKE_THROUGHPUT;
     const struct limit_step *prev = step_below(ls, st->offered);
     if (!prev || !(prev->achieved > 0) || !(prev->p99_us > 0)) return LIMIT_OK;
     double r = st->offered / prev->offered - 1;
@@ -111,7 +115,7 @@ void limit_record(struct limit_search *ls, const struct limit_step *st)
 static bool saturated(const struct limit_search *ls, const struct limit_step *base, const struct limit_step *st)
 {
     if (base->p99_us > 0 && st->p99_us > 2 * base->p99_us) return true;
-    if (!ls->closed) return st->achieved < LIMIT_FOLLOW * st->offered;
+    if (!ls->closed) return !follows_offered(st);
     return st->achieved < 0.9 * base->achieved * st->offered / base->offered;
 }
 

@@ -33,7 +33,7 @@
  *   Stop at LIMIT_MAX_STEPS steps, or after a step at max_load that did not break.
  *   limit = the highest load whose step did not break (0 if none).
  *   knee  = the lowest load whose step shows saturation, 0 if none: p99 > 2 × the p99 of the
- *     lowest-load step, or (open loop) achieved < LIMIT_FOLLOW × offered, or (closed loop) achieved
+ *     lowest-load step, or (open loop) the step did not follow (as in Throughput above), or (closed loop) achieved
  *     < 0.9 × the throughput the lowest-load step would give scaled linearly to this load.
  *
  * Pure logic: no I/O, no clock, no allocation. */

@@ -179,6 +179,33 @@ static void open_queueing_server_knee_before_limit(void)
     CHECK(r.steps[r.break_step].verdict == LIMIT_BROKE_SLO);
 }
 
+/* A short step at a low rate counts few completions: one held within the two-completion
+ * slack is no knee (the knee put a step judged ok below the limit: "Knee 50, Limit 100"). */
+static void open_knee_follows_the_verdict(void)
+{
+    struct limit_search ls;
+    struct limit_result r;
+    limit_init(&ls, false, 50, 0, 100);
+    struct limit_step st = {.achieved = 48.9, .span_s = 0.5, .p50_us = 2000, .p99_us = 5000, .slo_ok = true};
+    CHECK(limit_next(&ls) == 50);
+    limit_record(&ls, &st);  /* 48.9 + 2 / 0.5 >= 0.98 x 50: it held */
+    CHECK(limit_next(&ls) == 100);
+    st.achieved = 99.5;
+    limit_record(&ls, &st);
+    limit_result(&ls, &r);
+    CHECK(r.steps[0].verdict == LIMIT_OK && r.steps[1].verdict == LIMIT_OK);
+    CHECK(r.limit == 100);
+    CHECK(r.knee == 0);
+
+    /* below the slack: it broke, and it is the knee */
+    limit_init(&ls, false, 50, 0, 100);
+    st.achieved = 40;
+    limit_record(&ls, &st);
+    limit_result(&ls, &r);
+    CHECK(r.steps[0].verdict == LIMIT_BROKE_THROUGHPUT);
+    CHECK(r.knee == 50);
+}
+
 static void closed_loop_users(void)
 {
     /* 10 ms per request, 2000 req/s at most: saturated from 20 users on. */
@@ -331,6 +358,7 @@ int main(void)
     RUN(open_without_hint_finds_2000);
     RUN(open_with_hint_is_within_5_percent);
     RUN(open_queueing_server_knee_before_limit);
+    RUN(open_knee_follows_the_verdict);
     RUN(closed_loop_users);
     RUN(server_that_errors_above_a_rate);
     RUN(server_that_never_breaks);
