@@ -80,6 +80,8 @@ FUZZ_LIB_fuzz_regex := engine/regex_vm.c
 FUZZ_LIB_fuzz_rx_time := engine/rx_time.c
 # The scenario loader reaches into most of the engine (durations, URLs, templates, captures).
 FUZZ_LIB_fuzz_scenario_load := $(LIB_SRC) $(GEN_SRC)
+# cli.c and plan.c (url_parse, the flags' values) link against most of the engine too.
+FUZZ_LIB_fuzz_cli_values := $(LIB_SRC) $(GEN_SRC)
 .SECONDEXPANSION:
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_LIB_fuzz_$$*)
 	@mkdir -p $(dir $@)

@@ -341,6 +341,7 @@ int parse_mb_per_min(const char *s, double *out)
     else if (!strncmp(end, "GB", 2)) scale = 1e3, end += 2;
     if (!strcmp(end, "/h")) scale /= 60;
     else if (*end && strcmp(end, "/min")) return -1;
+    if (!isfinite(v * scale)) return -1;  /* "1e308GB/min" */
     *out = v * scale;
     return 0;
 }

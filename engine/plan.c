@@ -31,7 +31,7 @@ int plan_error(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-int url_parse(const char *url, struct url *u, char *err, size_t errlen)
+static int parse_url(const char *url, struct url *u, char *err, size_t errlen)
 {
     memset(u, 0, sizeof(*u));
     char text[512];  /* the URL as errors show it: credentials masked, cut so the reason fits */
@@ -47,6 +47,12 @@ int url_parse(const char *url, struct url *u, char *err, size_t errlen)
     } else if (slen == 4 && !strncasecmp(s, "http", 4)) {
         strcpy(u->scheme, "http");
     } else {
+        /* Not parsed further, so where a password with a '/' ends is unknown: hide up to the
+         * last '@'. */
+        const char *last_at = strrchr(sep + 3, '@');
+        if (last_at)
+            snprintf(text, sizeof(text), "%.*s://" SECRET_MASK "%.80s%s", (int)slen, url, last_at,
+                     strlen(last_at) > 80 ? "..." : "");
         return plan_error(err, errlen, "URL '%s': unsupported scheme '%.*s' (http:// or https://)", text, (int)slen, s);
     }
     s = sep + 3;
@@ -121,6 +127,15 @@ int url_parse(const char *url, struct url *u, char *err, size_t errlen)
         if ((unsigned char)*c <= ' ' || *c == 127)
             return plan_error(err, errlen, "URL '%s': the path has a space or control character (percent-encode it)", text);
     return 0;
+}
+
+int url_parse(const char *url, struct url *u, char *err, size_t errlen)
+{
+    if (parse_url(url, u, err, errlen) == 0) return 0;
+    /* one line: the URL (or a piece of it) quoted in the message may hold control characters */
+    for (char *c = err; errlen && *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
+    return -1;
 }
 
 static int resolve(struct plan *p, char *err, size_t errlen)

@@ -43,6 +43,8 @@ static void durations(void)
     CHECK(parse_rate("2.5k", &r) == 0 && r == 2500);
     CHECK(parse_mb_per_min("0x10MB/min", &r) == -1);
     CHECK(parse_mb_per_min("10MB/min", &r) == 0 && r == 10);
+    CHECK(parse_mb_per_min("1e308GB/min", &r) == -1);  /* past DBL_MAX once scaled: was infinity */
+    CHECK(parse_mb_per_min("1e300GB/h", &r) == 0 && r > 1.6e301 && r < 1.7e301);
 }
 
 static void counts(void)
@@ -82,6 +84,13 @@ static void urls(void)
     CHECK(url_parse("http://[::1/", &u, err, sizeof(err)) == -1);
     CHECK(url_parse("http://[127.0.0.1]:80/", &u, err, sizeof(err)) == -1 && strstr(err, "holds no IPv6 address"));
     CHECK(url_parse("http://[]/", &u, err, sizeof(err)) == -1);
+    /* one line even when the URL holds a newline (it is quoted in the message) */
+    CHECK(url_parse("h\n", &u, err, sizeof(err)) == -1 && !strchr(err, '\n') && strstr(err, "'h?'"));
+    CHECK(url_parse("http://h/a\nb", &u, err, sizeof(err)) == -1 && !strchr(err, '\n'));
+    CHECK(url_parse("ht\ntp://h/", &u, err, sizeof(err)) == -1 && !strchr(err, '\n'));
+    /* an unsupported scheme is not parsed further: everything up to the last '@' is hidden */
+    CHECK(url_parse("ftp://u:pa/ss@h/x", &u, err, sizeof(err)) == -1 && !strstr(err, "ss") && strstr(err, "@h/x") &&
+          strstr(err, "unsupported scheme 'ftp'"));
     /* a password with an unencoded '@' still parses (up to the last '@'); one with a '/',
      * '?' or '#' cannot, and its error shows none of it */
     CHECK(url_parse("http://admin:p@ss@127.0.0.1:8080/x", &u, err, sizeof(err)) == 0 && u.port == 8080 &&
