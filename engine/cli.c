@@ -18,6 +18,7 @@ void cli_usage(FILE *out)
     fputs("usage: barrage [options] URL\n"
           "       barrage -s SCENARIO.yaml [options] [URL]   (user scenarios; URL overrides target:)\n"
           "       barrage serve [options]          (the built-in target server; serve --help)\n"
+          "       barrage hdrlog-read FILE         (count, p50, p99, max of each line of an --hdr-log)\n"
           "\n"
           "  -c, --connections N     connections to keep open (default 10)\n"
           "  -t, --threads N         worker threads, each pinned to a CPU (default: each CPU it may run on)\n"
