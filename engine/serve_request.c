@@ -170,18 +170,31 @@ static int parse_head(const char *base, const char *p, const char *end,
     return 0;
 }
 
+/* *scanned before a request line has begun: the empty-line bytes seen, with this bit. Once
+ * it has, *scanned lies past its first byte, and the empty lines are not looked at again
+ * until the head is whole (else feeding them a byte at a time would take quadratic time). */
+#define SCANNED_EMPTY_LINES ((size_t)1 << (sizeof(size_t) * 8 - 1))
+
 ssize_t serve_request_parse(const char *buf, size_t len, size_t *scanned,
                             struct serve_request *req)
 {
-    size_t skip = 0;
-    while (skip < len && (buf[skip] == '\r' || buf[skip] == '\n')) skip++;
-    size_t from = *scanned > skip ? *scanned : skip;
-    size_t end = find_head_end(buf, len, from, scanned);
     /* Leading empty lines count against the limit too, so what a caller must keep while
      * waiting for a head never exceeds SERVE_MAX_HEADER_BYTES. */
+    size_t from = *scanned;
+    if (!from || (from & SCANNED_EMPTY_LINES)) {
+        from &= ~SCANNED_EMPTY_LINES;
+        while (from < len && (buf[from] == '\r' || buf[from] == '\n')) from++;
+        if (from == len) {
+            *scanned = len | SCANNED_EMPTY_LINES;
+            return len > SERVE_MAX_HEADER_BYTES ? SERVE_REQ_TOO_LARGE : SERVE_REQ_INCOMPLETE;
+        }
+    }
+    size_t end = find_head_end(buf, len, from, scanned);
     if (!end) return len > SERVE_MAX_HEADER_BYTES ? SERVE_REQ_TOO_LARGE : SERVE_REQ_INCOMPLETE;
     if (end > SERVE_MAX_HEADER_BYTES) return SERVE_REQ_TOO_LARGE;
     *scanned = 0;
+    size_t skip = 0;   /* the request line is in buf[0, end): this stops before end */
+    while (buf[skip] == '\r' || buf[skip] == '\n') skip++;
     if (parse_head(buf, buf + skip, buf + end, req) < 0) return SERVE_REQ_BAD;
     return (ssize_t)end;
 }

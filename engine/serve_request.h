@@ -2,9 +2,9 @@
  * route its target names.
  *
  * Pure functions: no allocation, no I/O, no global state. The parser is restartable the
- * simple way: it is handed all unparsed bytes each time and a caller-kept offset
+ * simple way: it is handed all unparsed bytes each time and a caller-kept value
  * (`scanned`) says where the search for the end of the head resumes, so feeding a head one
- * byte at a time costs linear, not quadratic, time.
+ * byte at a time, empty lines before it included, costs linear, not quadratic, time.
  */
 #ifndef BARRAGE_SERVE_REQUEST_H
 #define BARRAGE_SERVE_REQUEST_H

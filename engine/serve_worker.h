@@ -66,7 +66,7 @@ struct serve_conn {
     uint32_t responses;    /* responses queued, for --close-after */
     uint64_t body_left;    /* request body bytes still to come */
     struct serve_request body_req;  /* the request whose body is being read */
-    size_t scanned;        /* serve_request_parse() resume offset into in */
+    size_t scanned;        /* serve_request_parse() resume state for in */
     char *in;              /* unparsed input carried to the next read: a partial request */
     size_t in_len, in_cap;
     struct serve_outq *out;   /* created when output first has to wait; NULL before */
