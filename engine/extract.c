@@ -125,8 +125,9 @@ static long dechunk(char *body, size_t len)
     for (;;) {
         size_t size = 0;
         int digits = 0, h;
-        while (p < end && (h = hexval(*p)) >= 0) {
-            if (++digits > 15) return -1;
+        while (p < end && (h = hexval(*p)) >= 0) {  /* leading zeros allowed, as http_parse does */
+            if (size >> 56) return -1;
+            digits++;
             size = size * 16 + (size_t)h;
             p++;
         }
@@ -146,17 +147,29 @@ static long dechunk(char *body, size_t len)
     return (long)(out - body);
 }
 
-/* Does the header value (a list of codings) end in "chunked"? */
+static bool is_ows(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+/* Is the header value (a list of codings) chunked, as the worker's parser reads it
+ * (http_parse.c): its last non-empty element, without OWS around it, is "chunked"? */
 static bool is_chunked(const char *v, size_t n)
 {
-    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t')) n--;
-    return n >= 7 && !strncasecmp(v + n - 7, "chunked", 7) && (n == 7 || v[n - 8] == ',' || v[n - 8] == ' ');
+    for (;;) {
+        size_t b = n;
+        while (b && v[b - 1] != ',') b--;
+        size_t s = b, e = n;
+        while (s < e && is_ows(v[s])) s++;
+        while (e > s && is_ows(v[e - 1])) e--;
+        if (s < e) return e - s == 7 && !strncasecmp(v + s, "chunked", 7);
+        if (!b) return false;
+        n = b - 1;
+    }
 }
 
 int resp_view_parse(struct resp_view *v, char *raw, size_t len)
 {
     memset(v, 0, sizeof(*v));
     const char *end = raw + len;
+again:
     if (len < 12 || memcmp(raw, "HTTP/1.", 7) || raw[7] < '0' || raw[7] > '9' || raw[8] != ' ') return -1;
     unsigned status = 0;
     for (int i = 9; i < 12; i++) {
@@ -182,17 +195,37 @@ int resp_view_parse(struct resp_view *v, char *raw, size_t len)
         if (!nl) return -1;
         p = nl + 1;
     }
+    if (status >= 100 && status < 200 && status != 101) {  /* an interim 1xx: the worker kept it too */
+        len = (size_t)(end - p);
+        raw += p - raw;
+        goto again;
+    }
     v->status = status;
     v->head = head;
     v->body = raw + (p - raw);
     v->body_len = (size_t)(end - p);
 
-    size_t n;
-    const char *te = resp_header(v, "Transfer-Encoding", &n);
-    if (te && is_chunked(te, n)) {
-        long got = dechunk(v->body, v->body_len);
-        if (got < 0) return -1;
-        v->body_len = (size_t)got;
+    /* framed as the worker's parser does: the last Transfer-Encoding decides, and any
+     * overrides Content-Length (without chunked, the body ran to the close) */
+    size_t n, ten = 0;
+    const char *te = NULL;
+    for (struct resp_view rest = *v;;) {
+        const char *h = resp_header(&rest, "Transfer-Encoding", &n);
+        if (!h) break;
+        te = h;
+        ten = n;
+        const char *eol = memchr(h, '\n', (size_t)(rest.head + rest.head_len - h));
+        if (!eol) break;
+        rest.head_len -= (size_t)(eol + 1 - rest.head);
+        rest.head = eol + 1;
+    }
+    if (te) {
+        /* no bytes at all: a response that has no body (to HEAD, a 204 or 304) */
+        if (is_chunked(te, ten) && v->body_len) {
+            long got = dechunk(v->body, v->body_len);
+            if (got < 0) return -1;
+            v->body_len = (size_t)got;
+        }
     } else {
         const char *cl = resp_header(v, "Content-Length", &n);
         if (cl && n > 0 && n < 19) {
@@ -578,8 +611,10 @@ static int run_capture(const struct capture *c, struct run_state *st, char *vars
         if (!j) return why_f(why, "capture %s: %s not found", c->var_name, c->spec);
         n = json_text(j, slot, var_cap, &val);
         if (!val) {  /* written into the slot already, if it fit */
-            if (n > var_cap)
+            if (n > var_cap) {
+                var_len[c->var] = 0;  /* json_dumpb wrote what fit over its old value: empty, not half of each */
                 return why_f(why, "capture %s: %zu bytes, over the %u a variable holds", c->var_name, n, var_cap);
+            }
             if (c->head_use && head_bad(c, slot, n, why)) {
                 var_len[c->var] = 0;  /* its old value is overwritten: empty, not half of each */
                 return -1;

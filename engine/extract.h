@@ -46,8 +46,11 @@ struct resp_view {
     size_t body_len;
 };
 
-/* Views raw (len bytes, de-chunked in place; nothing after them is touched). Returns 0,
- * or -1 if it is not a complete HTTP/1.x response. */
+/* Views raw (len bytes, de-chunked in place; nothing after them is touched), framed as the
+ * worker's parser (http_parse.h) read it: interim 1xx responses before the final one are
+ * skipped; the last Transfer-Encoding decides, and overrides Content-Length; a chunked body
+ * of no bytes at all is empty (HEAD, 204, 304). Returns 0, or -1 if it is not a complete
+ * HTTP/1.x response. */
 int resp_view_parse(struct resp_view *v, char *raw, size_t len);
 /* The value of the first header `name` (trimmed) and its length, or NULL. */
 const char *resp_header(const struct resp_view *v, const char *name, size_t *len);

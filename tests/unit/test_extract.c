@@ -68,6 +68,43 @@ static void views_plain_lf_and_chunked_responses(void)
     }
 }
 
+/* The worker keeps the bytes its parser (http_parse) read as one response: the view frames
+ * them the same way (found by fuzz_extract). */
+static void views_responses_as_the_worker_framed_them(void)
+{
+    int rc;
+    /* an interim 1xx is kept with the final response: it is skipped */
+    struct resp_view v = view("HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+                              "HTTP/1.1 200 OK\r\nX-Id: final\r\nContent-Length: 2\r\n\r\nok", &rc);
+    CHECK(rc == 0 && v.status == 200 && body_is(&v, "ok"));
+    size_t n;
+    const char *h = resp_header(&v, "X-Id", &n);
+    CHECK(h && n == 5 && !memcmp(h, "final", 5));
+    view("HTTP/1.1 100 Continue\r\n\r\n", &rc);
+    CHECK(rc == -1);  /* no final response */
+
+    /* chunked, but no body at all: the response to HEAD (or a 204, a 304) */
+    v = view("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nETag: x\r\n\r\n", &rc);
+    CHECK(rc == 0 && v.status == 200 && v.body_len == 0);
+
+    /* a chunk size may have leading zeros */
+    v = view("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000005\r\nhello\r\n0\r\n\r\n", &rc);
+    CHECK(rc == 0 && body_is(&v, "hello"));
+    view("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000005\r\nhello\r\n0\r\n\r\n", &rc);
+    CHECK(rc == -1);
+
+    /* codings as http_parse reads them: OWS around each, the last one of the last header */
+    v = view("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip,\tchunked ,\r\n\r\n2\r\nab\r\n0\r\n\r\n", &rc);
+    CHECK(rc == 0 && body_is(&v, "ab"));
+    v = view("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip chunked\r\n\r\n2\r\nab\r\n", &rc);
+    CHECK(rc == 0 && body_is(&v, "2\r\nab\r\n"));  /* not a coding list: the body ran to the close */
+    v = view("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n2\r\nab\r\n", &rc);
+    CHECK(rc == 0 && body_is(&v, "2\r\nab\r\n"));
+    /* Transfer-Encoding overrides Content-Length */
+    v = view("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\nabcd", &rc);
+    CHECK(rc == 0 && body_is(&v, "abcd"));
+}
+
 static void finds_headers_case_insensitively(void)
 {
     int rc;
@@ -354,6 +391,7 @@ static void a_value_over_the_slot_fails(void)
     CHECK(run(&x, "HTTP/1.1 200 OK\r\n\r\n{\"t\": \"\", \"o\": {\"a\": \"1234567890123456789012345\"}}", why) == -1);
     CHECK(!strcmp(why, "capture obj: 33 bytes, over the 32 a variable holds"));
     CHECK_EQ_U(var_len[0], 0);
+    CHECK_EQ_U(var_len[1], 0);  /* the JSON text overwrote what fit of the old value: emptied, not half of each */
     extract_free(&x);
 }
 
@@ -493,6 +531,7 @@ int main(void)
 {
     extract_global_init();
     RUN(views_plain_lf_and_chunked_responses);
+    RUN(views_responses_as_the_worker_framed_them);
     RUN(finds_headers_case_insensitively);
     RUN(compiles_json_paths);
     RUN(compiles_capture_specs);
