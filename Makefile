@@ -86,10 +86,10 @@ FUZZ_LIB_fuzz_scenario_load := $(LIB_SRC) $(GEN_SRC)
 # cli.c and plan.c (url_parse, the flags' values) link against most of the engine too.
 FUZZ_LIB_fuzz_cli_values := $(LIB_SRC) $(GEN_SRC)
 .SECONDEXPANSION:
-$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_LIB_fuzz_$$*)
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_LIB_fuzz_$$*) tests/fuzz/fuzz_pieces.h
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Iengine -Ishapes -Itls $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
-	    -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+	    -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c,$^) $(LDLIBS)
 
 fuzzers: $(FUZZ_BIN)
 

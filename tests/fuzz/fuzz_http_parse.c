@@ -12,6 +12,7 @@
  * Build: clang -fsanitize=fuzzer,address,undefined -Iengine tests/fuzz/fuzz_http_parse.c engine/http_parse.c
  */
 #include "http_parse.h"
+#include "fuzz_pieces.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -106,23 +107,6 @@ static void parse(const uint8_t *data, size_t len, bool no_body, size_t (*next_p
         if (p.error != HTTP_E_TRUNCATED) die("EOF error is not HTTP_E_TRUNCATED");
         record(run, &p, p.error, 0);
     }
-}
-
-static size_t piece_all(uint32_t *s) { (void)s; return SIZE_MAX; }
-static size_t piece_one(uint32_t *s) { (void)s; return 1; }
-static size_t piece_fixed(uint32_t *s) { return *s; }
-static size_t piece_random(uint32_t *s)  /* 1..64, xorshift */
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return 1 + (*s & 63);
-}
-static size_t piece_two(uint32_t *s)  /* one cut at *s, then the rest */
-{
-    size_t n = *s;
-    *s = UINT32_MAX;
-    return n;
 }
 
 static void compare(const struct run *a, const struct run *b, const char *what)

@@ -32,6 +32,7 @@
  */
 #include "serve_config.h"
 #include "serve_request.h"
+#include "fuzz_pieces.h"
 
 #include <sanitizer/asan_interface.h>
 #include <stdbool.h>
@@ -433,23 +434,6 @@ static int consume(char *b, size_t len, size_t (*next)(uint32_t *), uint32_t see
     ASAN_UNPOISON_MEMORY_REGION(b, len);
     if (!whole && k != nwant) die("fewer results than with the whole input");
     return end;
-}
-
-static size_t piece_all(uint32_t *s) { (void)s; return SIZE_MAX; }
-static size_t piece_one(uint32_t *s) { (void)s; return 1; }
-static size_t piece_fixed(uint32_t *s) { return *s; }
-static size_t piece_random(uint32_t *s)  /* 1..64, xorshift */
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return 1 + (*s & 63);
-}
-static size_t piece_two(uint32_t *s)  /* one cut at *s, then the rest */
-{
-    size_t n = *s;
-    *s = UINT32_MAX;
-    return n;
 }
 
 /* Control bit 2: keep the first line, repeat the rest past SERVE_MAX_HEADER_BYTES, so that
