@@ -39,7 +39,11 @@ static int parse_url(const char *url, struct url *u, char *err, size_t errlen)
     if (strlen(text) > 100) memcpy(text + 97, "...", 4);
     const char *s = url;
     const char *sep = strstr(s, "://");
-    if (!sep) return plan_error(err, errlen, "URL '%s': expected http://host[:port]/path", text);
+    if (!sep) {
+        const char *last_at = strrchr(url, '@');  /* "user:pass@host/x": no scheme to mask after */
+        if (last_at) snprintf(text, sizeof(text), SECRET_MASK "%.80s%s", last_at, strlen(last_at) > 80 ? "..." : "");
+        return plan_error(err, errlen, "URL '%s': expected http://host[:port]/path", text);
+    }
     size_t slen = (size_t)(sep - s);
     if (slen == 5 && !strncasecmp(s, "https", 5)) {
         u->tls = true;

@@ -304,12 +304,19 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
                                         sum->stopped_early, sizeof(sum->stopped_early));
     sum->total = out->total;
     stats_reset(interval);
+    /* The dashboard's line, if one is up, ends before anything else is printed. */
+    bool dash_open = live && live_tty && log.n;
     uint64_t stopped = start;
     code = 0;
     for (unsigned i = 0; i < started; i++) {
         struct worker *w = &ws[i];
         worker_join(w);
         if (w->error) {
+            if (dash_open) {
+                fputc('\n', report_stream(p));
+                fflush(report_stream(p));
+                dash_open = false;
+            }
             fprintf(stderr, "barrage: worker %u: %s\n", i, w->errmsg);
             code = 1;
         }
@@ -345,9 +352,9 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
         struct interval_rec *r = log_interval(&log, p, last_t, end, end - last_t, interval);
         if (o->outputs) outputs_interval(o->outputs, r, interval, out->total);
         if (live) report_live(report_stream(p), p, r, (unsigned)(log.n - 1), live_tty);
+        dash_open = live && live_tty;
     }
-    /* The dashboard's line ends before the summary. */
-    if (live && live_tty && log.n) fputc('\n', report_stream(p));
+    if (dash_open) fputc('\n', report_stream(p));
     sum->watch = outputs_watch_results(o->outputs);
     sum->intervals = out->intervals = log.rec;
     sum->nintervals = log.n;

@@ -99,12 +99,13 @@ static void fuzz_url(const char *in)
         check_error(in, err, rc_small, small);
     }
 
-    /* The same with a password: no message may show it. */
+    /* The same with a password (after the scheme, or first where there is none): no
+     * message may show it. */
     const char *sep = strstr(in, "://");
-    if (sep && !memchr(in, '?', (size_t)(sep - in)) && !strcasestr(in, "secret")) {
-        size_t cap = strlen(in) + 16;
+    if ((!sep || !memchr(in, '?', (size_t)(sep - in))) && !strcasestr(in, "secret")) {
+        size_t cap = strlen(in) + 16, at = sep ? (size_t)(sep + 3 - in) : 0;
         char *text = malloc(cap);
-        snprintf(text, cap, "%.*su:SeCrEt@%s", (int)(sep + 3 - in), in, sep + 3);
+        snprintf(text, cap, "%.*su:SeCrEt@%s", (int)at, in, in + at);
         if (url_parse(text, &again, err2, ERRLEN)) {
             if (strcasestr(err2, "secret")) die("an error shows the password", text, err2);
             check_error(text, err2, url_parse(text, &again, small, 9), small);

@@ -89,6 +89,9 @@ static void urls(void)
     CHECK(url_parse("http://h/a\nb", &u, err, sizeof(err)) == -1 && !strchr(err, '\n'));
     CHECK(url_parse("ht\ntp://h/", &u, err, sizeof(err)) == -1 && !strchr(err, '\n'));
     /* an unsupported scheme is not parsed further: everything up to the last '@' is hidden */
+    CHECK(url_parse("user:s3cret@host/x", &u, err, sizeof(err)) == -1 && !strstr(err, "s3cret") &&
+          strstr(err, "'****@host/x'"));
+    CHECK(url_parse("ftp:/u:s3cret@h", &u, err, sizeof(err)) == -1 && !strstr(err, "s3cret"));
     CHECK(url_parse("ftp://u:pa/ss@h/x", &u, err, sizeof(err)) == -1 && !strstr(err, "ss") && strstr(err, "@h/x") &&
           strstr(err, "unsupported scheme 'ftp'"));
     /* a password with an unencoded '@' still parses (up to the last '@'); one with a '/',
