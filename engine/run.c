@@ -20,11 +20,21 @@
 
 static atomic_bool stop_requested;
 static volatile sig_atomic_t signals_seen;
+static _Atomic int64_t first_signal_ns;
 
+/* A second signal leaves at once only when it comes 250 ms or more after the first: GNU
+ * timeout(1) (without --foreground) sends its signal to the child and then to the child's
+ * process group, so one `timeout -s INT` delivers two in a row. clock_gettime is
+ * async-signal-safe. */
 static void on_signal(int sig)
 {
     (void)sig;
-    if (signals_seen++) _exit(130);  /* a second Ctrl-C: leave now */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, zero = 0;
+    if (!atomic_compare_exchange_strong(&first_signal_ns, &zero, now) && now - zero >= 250000000)
+        _exit(130);  /* a second Ctrl-C: leave now */
+    signals_seen = 1;
     atomic_store(&stop_requested, true);
 }
 
@@ -76,6 +86,8 @@ static unsigned collect(struct worker *ws, unsigned n, struct stats *interval, s
         struct stats *slot = handover_take(&ws[i].stats);
         if (slot) {
             if (slot->boundary > ws[i].reported) ws[i].reported = slot->boundary;
+            ws[i].gauge_open = slot->open_conns, ws[i].gauge_users = slot->active_users;
+            ws[i].gauge_queued = slot->queued;
             if (interval) stats_add(interval, slot);
             stats_add(total, slot);
             stats_reset(slot);
@@ -187,6 +199,14 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
          * instead of staying one interval behind. */
         uint64_t give_up = now + (iv / 4 < 50000000 ? iv / 4 : 50000000);
         while (collect(ws, n, interval, total, k) < n && mono_ns() < give_up) sleep_until(mono_ns() + 1000000);
+        /* The gauges are each worker's newest: a late worker may have handed over two slots
+         * in this interval (summing both would count its connections twice) or none. */
+        interval->open_conns = interval->active_users = interval->queued = 0;
+        for (unsigned i = 0; i < n; i++) {
+            interval->open_conns += ws[i].gauge_open;
+            interval->active_users += ws[i].gauge_users;
+            interval->queued += ws[i].gauge_queued;
+        }
         now = mono_ns();
         /* The counts run between the boundaries the workers published at, not between
          * the reporter's wake-ups (a few ms after them, and not always equally late). */

@@ -27,6 +27,7 @@ struct worker {
 
     struct stats_handover stats;
     uint64_t reported;           /* reporter only: the last interval boundary received */
+    uint64_t gauge_open, gauge_users, gauge_queued;  /* reporter only: the newest slot's gauges */
     _Alignas(64) atomic_bool done;             /* the worker has left its loop */
 
     /* valid after worker_join() */
