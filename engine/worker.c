@@ -733,7 +733,8 @@ static bool consume(struct worker_state *s, struct conn *c, uint32_t idx, const 
         ssize_t n = http_resp_feed(&c->parser, data, len);
         if (__builtin_expect(s->scn != NULL, 0) && n > 0 && s->rsp_keep[idx]) rsp_append(s, idx, data, (size_t)n);
         if (n < 0) {
-            s->cur->parse_reason[c->parser.error < STATS_PARSE_REASONS ? c->parser.error : 0]++;
+            /* every request in flight on it fails as parse (conn_close): the reason counts them all */
+            s->cur->parse_reason[c->parser.error < STATS_PARSE_REASONS ? c->parser.error : 0] += c->inflight;
             conn_end(s, idx, ERR_PARSE, BY_CLIENT);
             return false;
         }

@@ -41,6 +41,9 @@ expect_json_str "$J" status '{}'
 expect_grep "parse reason shown" '^ +response: .*: 200$' "$BAR_OUT"
 end
 fault garbage_pipelined 200 /garbage parse -c 1 -t 1 --pipeline 8
+# every request that failed for the unreadable response counts under its reason (it counted
+# once per connection: 25 of 200)
+expect_grep "parse reason counts every request" '^ +response: .*: 200$' "$BAR_OUT"
 end
 
 # no answer within --timeout: 4 requests on 2 connections, two rounds of 300 ms
