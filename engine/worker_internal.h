@@ -21,6 +21,9 @@ enum conn_state { C_QUEUED, C_BACKOFF, C_CONNECTING, C_OPEN, C_PARKED };
 #define NOT_IDLE UINT32_MAX          /* conn.idle_pos: not in the idle stack */
 /* A scenario response kept for captures and checks is at most this long. */
 #define RSP_KEEP_MAX (1u << 20)
+/* ... and its buffer is given back after use when it grew past this: a big response must
+ * not stay held by every connection that once read one (1 MiB × -c). */
+#define RSP_KEEP_IDLE (64u << 10)
 
 struct conn {
     int fd;
@@ -111,6 +114,9 @@ struct worker_state {
     char **rsp;                  /* per connection: the response kept for captures */
     uint32_t *rsp_len, *rsp_cap; /* rsp_len UINT32_MAX: it outgrew RSP_KEEP_MAX */
     uint8_t *rsp_keep;           /* per connection: keep this response */
+    uint64_t clock_after_extract; /* when the last captures and checks ended: sends made later
+                                     in the same batch are stamped no earlier (a big regex
+                                     capture's CPU is not the next request's latency) */
     char *scratch;               /* request bodies, expected values, regex captures */
     size_t scratch_cap;
     /* --share-connections: users are not tied to connections */

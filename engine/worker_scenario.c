@@ -169,6 +169,7 @@ void user_send(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t no
         c->retried = 1;
         c->owed = 0;
     } else {
+        if (s->clock_after_extract > now) now = s->clock_after_extract;
         s->sent_at[idx] = now;  /* pipeline is 1 with scenarios: one slot per connection */
         if (s->intended) s->intended[idx] = now;  /* serve_waiters moves it back to the wait's start */
         s->inflight++;
@@ -322,6 +323,12 @@ void user_response(struct worker_state *s, struct conn *c, uint32_t idx,
         } else if (user_extract(&s->users, u, s->rsp[idx], s->rsp_len[idx], s->scratch, s->scratch_cap, why)) {
             failed = why;
         }
+        if (s->rsp_cap[idx] > RSP_KEEP_IDLE) {
+            free(s->rsp[idx]);
+            s->rsp[idx] = NULL;
+            s->rsp_cap[idx] = 0;
+        }
+        s->clock_after_extract = now = mono_ns();
     }
     if (failed) count_failures(s, cls, 1);
     else s->cur->ok++;
