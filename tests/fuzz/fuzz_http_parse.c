@@ -127,21 +127,8 @@ static void compare(const struct run *a, const struct run *b, const char *what)
     }
 }
 
-/* Control bit 4: keep the first line, repeat the rest past HTTP_MAX_HEADER_BYTES, so
- * that the header limits are reached too. Returns a malloc'd copy, or NULL. */
-static uint8_t *amplify(const uint8_t *data, size_t *size)
-{
-    const uint8_t *lf = memchr(data, '\n', *size);
-    size_t head = lf ? (size_t)(lf - data) + 1 : 0, unit = *size - head;
-    if (!unit) return NULL;
-    size_t total = head + unit * ((HTTP_MAX_HEADER_BYTES + 1024) / unit + 1);
-    uint8_t *out = malloc(total);
-    memcpy(out, data, head);
-    for (size_t at = head; at < total; at += unit) memcpy(out + at, data + head, unit);
-    *size = total;
-    return out;
-}
-
+/* Control bit 4: fuzz_amplify past HTTP_MAX_HEADER_BYTES, so that the header limits are
+ * reached too. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2) return 0;
@@ -151,7 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *big = NULL;
     data += 2;
     size -= 2;
-    if ((data[-2] & 0x10) && size && (big = amplify(data, &size))) data = big;
+    if ((data[-2] & 0x10) && size && (big = fuzz_amplify(data, &size, HTTP_MAX_HEADER_BYTES))) data = big;
 
     static struct run whole, bytes, chosen;
     parse(data, size, no_body, piece_all, 0, &whole);

@@ -436,22 +436,8 @@ static int consume(char *b, size_t len, size_t (*next)(uint32_t *), uint32_t see
     return end;
 }
 
-/* Control bit 2: keep the first line, repeat the rest past SERVE_MAX_HEADER_BYTES, so that
- * the limit is reached (by headers, or by empty lines when the first line is one). */
-static char *amplify(const uint8_t *data, size_t *size)
-{
-    const uint8_t *lf = memchr(data, '\n', *size);
-    size_t head = lf ? (size_t)(lf - data) + 1 : 0, unit = *size - head;
-    if (!unit) return NULL;
-    size_t total = head + unit * ((SERVE_MAX_HEADER_BYTES + 1024) / unit + 1);
-    char *out = malloc(total);
-    if (!out) die("out of memory");
-    memcpy(out, data, head);
-    for (size_t at = head; at < total; at += unit) memcpy(out + at, data + head, unit);
-    *size = total;
-    return out;
-}
-
+/* Control bit 2: fuzz_amplify past SERVE_MAX_HEADER_BYTES, so that the limit is reached (by
+ * headers, or by empty lines when the first line is one). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2 || size > 65536) return 0;
@@ -464,7 +450,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct serve_request route;
     check_route((const char *)data, size, &route);
 
-    char *b = big && size ? amplify(data, &size) : NULL;
+    char *b = big && size ? (char *)fuzz_amplify(data, &size, SERVE_MAX_HEADER_BYTES) : NULL;
     if (!b) b = copy((const char *)data, size, NULL, 0);
     int whole = consume(b, size, piece_all, 0, true, param);
     if (consume(b, size, piece_one, 0, false, param) != whole) die("byte at a time ends otherwise");
