@@ -27,6 +27,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -298,6 +299,24 @@ static const char *ref_decimal(const char *s, long double *v, bool *unsure)
     return q;
 }
 
+/* The verdict on a parser of positive decimal values against its reference: rc and *out
+ * (r, -7 before the call) against the reference's value v, validity and doubt (unsure: v
+ * sits on a rounding or range edge, where either answer is right); max: the most accepted. */
+static void check_value(const char *in, int rc, double r, long double v, bool valid, bool unsure, double max)
+{
+    char got[64];
+    snprintf(got, sizeof(got), "%.17g, reference %.17Lg", r, v);
+    if (rc == 0) {
+        if (!isfinite(r) || r <= 0 || r > max) die("value not finite, positive and at most the maximum", in, got);
+        if (!valid && !unsure) die("accepts an invalid value", in, got);
+        if (fabsl(r - v) > v * 1e-15L) die("wrong value", in, got);
+    } else {
+        if (rc != -1) die("neither 0 nor -1", in, NULL);
+        if (r != -7) die("a failure wrote *out", in, NULL);
+        if (valid && !unsure) die("refuses a valid value", in, got);
+    }
+}
+
 static void fuzz_rate(const char *in)
 {
     double r = -7;
@@ -312,17 +331,7 @@ static void fuzz_rate(const char *in)
         valid = !*q && v > 0 && v <= 1e9L;
         if (valid && v > 1e9L * (1 - 1e-15L)) unsure = true;
     }
-    char got[64];
-    snprintf(got, sizeof(got), "%.17g, reference %.17Lg", r, v);
-    if (rc == 0) {
-        if (!isfinite(r) || r <= 0 || r > 1e9) die("rate out of (0, 1e9]", in, got);
-        if (!valid && !unsure) die("accepts an invalid rate", in, got);
-        if (fabsl(r - v) > v * 1e-15L) die("wrong rate", in, got);
-    } else {
-        if (rc != -1) die("neither 0 nor -1", in, NULL);
-        if (r != -7) die("a failure wrote *out", in, NULL);
-        if (valid && !unsure) die("refuses a valid rate", in, got);
-    }
+    check_value(in, rc, r, v, valid, unsure, 1e9);
 }
 
 static void fuzz_mb_per_min(const char *in)
@@ -342,17 +351,7 @@ static void fuzz_mb_per_min(const char *in)
         if (valid && !(v < 1e308L)) valid = false;  /* past what a double holds */
         if (v > 1e307L) unsure = true;
     }
-    char got[64];
-    snprintf(got, sizeof(got), "%.17g, reference %.17Lg", r, v);
-    if (rc == 0) {
-        if (!isfinite(r) || r <= 0) die("growth rate not finite and positive", in, got);
-        if (!valid && !unsure) die("accepts an invalid growth rate", in, got);
-        if (fabsl(r - v) > v * 1e-15L) die("wrong growth rate", in, got);
-    } else {
-        if (rc != -1) die("neither 0 nor -1", in, NULL);
-        if (r != -7) die("a failure wrote *out", in, NULL);
-        if (valid && !unsure) die("refuses a valid growth rate", in, got);
-    }
+    check_value(in, rc, r, v, valid, unsure, DBL_MAX);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
