@@ -1047,6 +1047,7 @@ static void scan_timers(struct worker_state *s, uint64_t now)
             uint64_t sent = s->sent_at[(size_t)i * p->pipeline + c->head];
             uint64_t limit = s->scn && user_of(s, i) != USER_NONE ? user_step(&s->users, user_of(s, i))->timeout_ns
                                                                   : p->timeout_ns;
+            /* a send made after captures in this batch is stamped later than now (user_send) */
             if (now > sent && now - sent >= limit) conn_end(s, i, ERR_TIMEOUT, BY_CLIENT);
         } else if (c->state == C_CONNECTING && now - c->t_connect >= p->timeout_ns) {
             if (c->tls)
@@ -1167,9 +1168,6 @@ static void run_loop(struct worker_state *s)
         unsigned head, seen = 0;
         io_uring_for_each_cqe(ring, head, cqe) {
             worker_dispatch(s, cqe, now);
-            /* Captures and checks that took long moved the clock on (user_response); what
-             * follows is timed from there, as the sends they made were. */
-            if (__builtin_expect(s->clock_after_extract > now, 0)) now = s->clock_after_extract;
             seen++;
         }
         io_uring_cq_advance(ring, seen);
