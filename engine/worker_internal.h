@@ -1,7 +1,7 @@
-/* What the worker's two files share: its state and connections (worker.c owns them), the
- * few connection functions the scenario code calls, and the scenario users' entry points
- * (worker_scenario.c). Private to the worker: nothing else includes it.
- * See worker.c's top comment for the connection life and the load models. */
+/* What the worker's files share: its state and connections (worker.c runs them,
+ * worker_state.c allocates them), the few connection functions the scenario code calls,
+ * and the scenario users' entry points (worker_scenario.c). Private to the worker: nothing
+ * else includes it. See worker.c's top comment for the connection life and the load models. */
 #ifndef BARRAGE_WORKER_INTERNAL_H
 #define BARRAGE_WORKER_INTERNAL_H
 
@@ -179,7 +179,17 @@ static inline bool user_stopped(const struct worker_state *s, uint32_t idx)
     return s->scn && !s->conn_user && s->users.users[idx].state == USER_STOPPED;
 }
 
-/* ---- worker.c, for the scenario code ---- */
+/* ---- worker_state.c: the state's allocation (cold) ---- */
+
+/* Allocates worker w's state and creates its ring; NULL with w->errmsg set on failure. */
+struct worker_state *state_create(struct worker *w);
+/* Closes what is still open and frees it all (NULL is fine). */
+void state_destroy(struct worker_state *s);
+
+/* ---- worker.c, for the scenario code and the set-up ---- */
+
+/* Before closing a socket: reset it if the server left request bytes unread. */
+void abort_if_unsent(int fd);
 
 /* Sends len bytes on the connection (encrypting first on https); false when it closed. */
 bool worker_send_bytes(struct worker_state *s, struct conn *c, uint32_t idx, const char *data, size_t len);
