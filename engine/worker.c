@@ -806,8 +806,9 @@ static void on_eof(struct worker_state *s, struct conn *c, uint32_t idx, uint64_
         c->server_closing = 1;
         if (retry_unanswered(s, c, idx)) return;  /* pipelined behind a body that ran to the close */
     } else if (r < 0) {
-        s->cur->parse_reason[HTTP_E_TRUNCATED]++;
-        /* the response being read was cut short: that request is a reset, below */
+        /* The response being read was cut short: it and the requests pipelined behind it
+         * fail as resets (below), all lost to that close, so the reason counts them all. */
+        s->cur->parse_reason[HTTP_E_TRUNCATED] += c->inflight;
     }
     /* Unanswered requests fail as "closed early" (the close counts whatever the method:
      * only idempotent ones are sent again); an idle close is routine. */

@@ -34,6 +34,9 @@ fault truncate 200 /truncate reset -c 4 -t 2
 expect_json_str "$J" status '{}'
 end
 fault truncate_pipelined 200 /truncate reset -c 2 -t 1 --pipeline 8
+# the requests pipelined behind the cut response count under its reason too (only the cut
+# one did: 25 of 200)
+expect_grep "truncation reason counts every request" '^ +response: connection closed mid-response: 200$' "$BAR_OUT"
 end
 
 fault garbage 200 /garbage parse -c 4 -t 2
