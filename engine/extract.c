@@ -257,6 +257,35 @@ const char *resp_header(const struct resp_view *v, const char *name, size_t *len
     return NULL;
 }
 
+const char *resp_cookie(const struct resp_view *v, const char *name, size_t *len)
+{
+    size_t nlen = strlen(name);
+    const char *found = NULL, *p = v->head, *end = v->head + v->head_len;
+    *len = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        if (le - p > 11 && p[10] == ':' && !strncasecmp(p, "Set-Cookie", 10)) {
+            const char *s = p + 11, *e = memchr(s, ';', (size_t)(le - s));
+            if (!e) e = le;
+            while (s < e && is_ows(*s)) s++;
+            while (e > s && is_ows(e[-1])) e--;
+            const char *eq = memchr(s, '=', (size_t)(e - s));
+            if (eq) {  /* RFC 6265 5.2: a pair without '=' is ignored */
+                const char *ne = eq, *vs = eq + 1;
+                while (ne > s && is_ows(ne[-1])) ne--;
+                while (vs < e && is_ows(*vs)) vs++;
+                if ((size_t)(ne - s) == nlen && !memcmp(s, name, nlen)) {  /* the last one wins */
+                    found = vs;
+                    *len = (size_t)(e - vs);
+                }
+            }
+        }
+        p = le + 1;
+    }
+    return found;
+}
+
 /* ---- compiling ---- */
 
 int json_path_compile(const char *path, struct json_path_part **parts, unsigned *nparts, char *err, size_t errlen)
@@ -373,6 +402,19 @@ int capture_compile(struct capture *c, const char *var_name, uint32_t var, const
                 goto fail;
             }
         if (!(c->header = strdup(h))) goto oom;
+    } else if (!strncmp(spec, "cookie.", 7)) {
+        c->kind = CAP_COOKIE;
+        const char *h = spec + 7;
+        if (!*h) {
+            errfmt(err, errlen, "capture %s: 'cookie.' needs a cookie name, such as cookie.session", var_name);
+            goto fail;
+        }
+        for (const char *p = h; *p; p++)  /* RFC 6265: a cookie name is a token */
+            if (*p <= ' ' || *p == 0x7f || strchr("()<>@,;:\\\"/[]?={}", *p)) {
+                errfmt(err, errlen, "capture %s: '%s' is not a cookie name", var_name, h);
+                goto fail;
+            }
+        if (!(c->header = strdup(h))) goto oom;
     } else if (!strncmp(spec, "regex:", 6)) {
         c->kind = CAP_REGEX;
         if (!spec[6]) {
@@ -387,7 +429,7 @@ int capture_compile(struct capture *c, const char *var_name, uint32_t var, const
     } else if (!strcmp(spec, "body")) {
         c->kind = CAP_BODY;
     } else {
-        errfmt(err, errlen, "capture %s: unknown capture '%s' (expected json.PATH, header.NAME, regex:RE or body)",
+        errfmt(err, errlen, "capture %s: unknown capture '%s' (expected json.PATH, header.NAME, cookie.NAME, regex:RE or body)",
                 var_name, spec);
         goto fail;
     }
@@ -582,6 +624,10 @@ static int run_capture(const struct capture *c, struct run_state *st, char *vars
     case CAP_HEADER:
         val = resp_header(st->v, c->header, &n);
         if (!val) return why_f(why, "capture %s: %s not found", c->var_name, c->spec);
+        break;
+    case CAP_COOKIE:
+        val = resp_cookie(st->v, c->header, &n);
+        if (!val) return why_f(why, "capture %s: %s not set", c->var_name, c->spec);
         break;
     case CAP_BODY:
         val = st->v->body;

@@ -12,6 +12,8 @@
  *                   a string is taken as it is, a number/true/false/null as its JSON text;
  *                   an object or array as compact JSON
  *   header.NAME     the first header of that name (case-insensitive), value trimmed
+ *   cookie.NAME     the value the response's Set-Cookie headers give cookie NAME (the last
+ *                   one naming it; attributes ignored)
  *   regex:RE        a regex (regex_vm.h: POSIX ERE syntax and \d \w \s, leftmost-first) on
  *                   the body; group 1 if RE has one, else the match. It runs in the
  *                   caller's scratch (extract_scratch_need), in time linear in the body
@@ -54,8 +56,12 @@ struct resp_view {
 int resp_view_parse(struct resp_view *v, char *raw, size_t len);
 /* The value of the first header `name` (trimmed) and its length, or NULL. */
 const char *resp_header(const struct resp_view *v, const char *name, size_t *len);
+/* The value of cookie `name` as the response sets it (RFC 6265 5.2): of the Set-Cookie
+ * headers naming it, the last one's, the text between the '=' and the first ';', trimmed;
+ * its attributes (Path, Expires, Max-Age, ...) are not looked at. NULL if none names it. */
+const char *resp_cookie(const struct resp_view *v, const char *name, size_t *len);
 
-enum capture_kind { CAP_JSON, CAP_HEADER, CAP_REGEX, CAP_BODY };
+enum capture_kind { CAP_JSON, CAP_HEADER, CAP_COOKIE, CAP_REGEX, CAP_BODY };
 
 struct json_path_part {
     char *key;               /* NULL: an array index */
@@ -67,7 +73,7 @@ struct capture {
     uint32_t var;            /* slot written */
     char *var_name;          /* for messages */
     char *spec;              /* as written */
-    char *header;            /* CAP_HEADER */
+    char *header;            /* CAP_HEADER: the header's name; CAP_COOKIE: the cookie's */
     struct json_path_part *path;  /* CAP_JSON */
     unsigned npath;
     struct regex *re;        /* CAP_REGEX */

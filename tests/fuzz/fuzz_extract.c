@@ -16,9 +16,10 @@
  * - framing agrees with the worker's parser (http_parse.h): when it finds a complete final
  *   response in the input, the bytes it consumed (what the worker keeps for captures) view
  *   as that response: same status, body_len its body_bytes;
- * - resp_header finds what a reference lookup finds, trimmed, inside the head;
+ * - resp_header finds what a reference lookup finds, trimmed, inside the head; so does
+ *   resp_cookie (the last Set-Cookie naming the cookie, its value up to the first ';');
  * - each selected check and capture is run alone and its result (pass or fail, the value
- *   captured) is the one a reference predicts: header/body/regex/JSON (jansson outside the
+ *   captured) is the one a reference predicts: header/cookie/body/regex/JSON (jansson outside the
  *   arena) value, over the variable's size, a line break, a byte head_use forbids; a failed
  *   capture leaves its variable as it was or empty, never half of each; every reason is
  *   non-empty, NUL-terminated inside EXTRACT_WHY_LEN, on one line; a pass leaves it "";
@@ -56,7 +57,7 @@ static const char *CAP_SPECS[NCAPS] = {
     "regex:[a-z]+\\d*",
     "regex:(ab)?c",
     "regex:^(.*)$",
-    "regex:x{2,5}?",
+    "cookie.sid",
     "body",
     "header.Transfer-Encoding",
 };
@@ -147,6 +148,41 @@ static long ref_header(const char *head, size_t n, const char *name, size_t *vle
     }
     *vlen = 0;
     return -1;
+}
+
+static bool ref_ows(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+/* The cookie `name` of head[0, n): over the lines "set-cookie:" (any case), the last whose
+ * text up to its first ';' is NAME=VALUE with OWS (SP, HT, CR) around either; VALUE's offset
+ * in head, or -1. */
+static long ref_cookie(const char *head, size_t n, const char *name, size_t *vlen)
+{
+    size_t nlen = strlen(name);
+    long found = -1;
+    *vlen = 0;
+    for (size_t at = 0; at < n;) {
+        size_t e = at;
+        while (e < n && head[e] != '\n') e++;
+        if (e - at > 11 && head[at + 10] == ':' && ci_eq(head + at, "set-cookie", 10)) {
+            size_t a = at + 11, z = a;
+            while (z < e && head[z] != ';') z++;
+            size_t eq = a;
+            while (eq < z && head[eq] != '=') eq++;
+            if (eq < z) {
+                size_t ns = a, ne = eq, vs = eq + 1, ve = z;
+                while (ns < ne && ref_ows(head[ns])) ns++;
+                while (ne > ns && ref_ows(head[ne - 1])) ne--;
+                while (vs < ve && ref_ows(head[vs])) vs++;
+                while (ve > vs && ref_ows(head[ve - 1])) ve--;
+                if (ne - ns == nlen && !memcmp(head + ns, name, nlen)) {
+                    found = (long)vs;
+                    *vlen = ve - vs;
+                }
+            }
+        }
+        at = e + 1;
+    }
+    return found;
 }
 
 static int xval(char c)
@@ -301,6 +337,20 @@ static void check_view(const char *orig, char *raw, size_t len, int rc, const st
         if (h < v->head || h + n > v->head + v->head_len) die("header value outside the head");
         if (memchr(h, '\n', n)) die("header value over two lines");
         if (n && (h[0] == ' ' || h[0] == '\t' || strchr(" \t\r", h[n - 1] ? h[n - 1] : 'x'))) die("header value not trimmed");
+    }
+    static const char *cookies[] = {"sid", "SID", "a", "theme"};
+    for (size_t i = 0; i < sizeof(cookies) / sizeof(cookies[0]); i++) {
+        size_t n = 12345, rn;
+        const char *h = resp_cookie(v, cookies[i], &n);
+        long off = ref_cookie(orig + r.head_off, r.head_len, cookies[i], &rn);
+        if (!h != (off < 0)) die("resp_cookie and reference disagree on presence");
+        if (!h) {
+            if (n != 0) die("resp_cookie: absent with a length");
+            continue;
+        }
+        if (n != rn || (n && h != v->head + off)) die("resp_cookie and reference disagree on the value");
+        if (h < v->head || h + n > v->head + v->head_len) die("cookie value outside the head");
+        if (memchr(h, '\n', n) || memchr(h, ';', n)) die("cookie value over two lines or past a ';'");
     }
 }
 
@@ -479,6 +529,12 @@ static bool capture_passes(const struct ctx *c, const struct capture *cap, char 
     case CAP_HEADER:
         if (!(s = resp_header(c->v, cap->header, n))) return false;
         break;
+    case CAP_COOKIE: {
+        long off = ref_cookie(c->v->head, c->v->head_len, cap->header, n);
+        if (off < 0) return false;
+        s = c->v->head + off;
+        break;
+    }
     case CAP_BODY:
         s = c->v->body;
         *n = c->v->body_len;

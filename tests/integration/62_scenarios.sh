@@ -359,6 +359,64 @@ expect_rc 0
 expect_eq "seq values the server saw" "$(sed 's/&pad.*//; s/.*s=//' "$TMP/ls.log" | sort -n | tr '\n' ' ')" "0 1 2 3 4 5 6 7 8 9 10 11 "
 end
 
+# A session kept in a cookie: /login sets sid (each login its own, next to another cookie
+# and attributes), /me answers 200 only to the Cookie: sid=... of a login that happened.
+cat >"$TMP/cookiesrv.py" <<'PY'
+import sys, threading, itertools
+from pyserve import listen, serve_each, read_head
+ls = listen(sys.argv[1])
+issued, seq, lock = set(), itertools.count(1), threading.Lock()
+def serve(c):
+    buf = b""
+    try:
+        while True:
+            got = read_head(c, buf)
+            if got is None: return
+            head, buf = got
+            lines = head.decode().split("\r\n")
+            path = lines[0].split()[1]
+            cookie = next((l.split(":", 1)[1].strip() for l in lines[1:] if l.lower().startswith("cookie:")), "")
+            if path == "/login":
+                with lock:
+                    sid = "s%d" % next(seq)
+                    issued.add(sid)
+                c.sendall(("HTTP/1.1 200 OK\r\nSet-Cookie: theme=dark; Path=/\r\n"
+                           "Set-Cookie: sid=%s; Path=/; HttpOnly; SameSite=Lax\r\nContent-Length: 2\r\n\r\nok" % sid).encode())
+            else:
+                with lock:
+                    ok = cookie.startswith("sid=") and cookie[4:] in issued
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nme" if ok else
+                          b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
+    except OSError:
+        pass
+    finally:
+        c.close()
+serve_each(ls, serve, 5)
+PY
+begin scenario_cookie_capture_keeps_a_session
+py_server "$TMP/cookiesrv.py"
+cat >"$D/cookie.yaml" <<EOF
+target: http://127.0.0.1:$PY_PORT
+users:
+  - name: u
+    on_start:
+      - get: /login
+        name: login
+        capture: { sid: cookie.sid, theme: cookie.theme }
+    tasks:
+      - get: /me
+        name: me
+        headers: { Cookie: "sid=\${sid}" }
+EOF
+bar -s "$D/cookie.yaml" -c 4 -t 1 -n 100 --json "$D/cookie.json"
+kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
+expect_rc 0
+expect_accounting "$D/cookie.json"
+expect_json "$D/cookie.json" requests.failed 0
+expect_json "$D/cookie.json" "j['steps']['login']['requests']" 4
+expect_json "$D/cookie.json" "j['steps']['me']['requests']" 96
+end
+
 begin scenario_share_connections_users_stopped_mid_response
 cat >"$D/big.yaml" <<EOF
 target: $TARGET_URL

@@ -201,7 +201,10 @@ static void compiles_capture_specs(void)
         {"regex:", "capture token: 'regex:' needs a pattern"},
         {"regex:a(b", "capture token: bad regex at 2: unmatched ("},
         {"regex:[0-9]{2,1}", "capture token: bad regex at 6: bad repeat {2,1}"},
-        {"jsn.token", "capture token: unknown capture 'jsn.token' (expected json.PATH, header.NAME, regex:RE or body)"},
+        {"cookie.", "capture token: 'cookie.' needs a cookie name, such as cookie.session"},
+        {"cookie.a=b", "capture token: 'a=b' is not a cookie name"},
+        {"cookie.a;b", "capture token: 'a;b' is not a cookie name"},
+        {"jsn.token", "capture token: unknown capture 'jsn.token' (expected json.PATH, header.NAME, cookie.NAME, regex:RE or body)"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         CHECK(capture_compile(&c, "token", 0, bad[i].spec, err, sizeof(err)) == -1);
@@ -527,6 +530,34 @@ static void no_allocation_per_response_once_grown(void)
     CHECK_EQ_U(extract_arena_size(), 0);
 }
 
+/* RFC 6265 5.2: name=value up to the first ';', trimmed; the last Set-Cookie of a name
+ * wins; other names, a pair without '=', and attributes are not it. */
+static void captures_cookies(void)
+{
+    struct extract x = {0};
+    add_capture(&x, "sid", 0, "cookie.sid");
+    add_capture(&x, "theme", 1, "cookie.theme");
+    add_capture(&x, "gone", 2, "cookie.gone");
+    char why[EXTRACT_WHY_LEN];
+    memset(var_len, 0, sizeof(var_len));
+    CHECK(run(&x, "HTTP/1.1 200 OK\r\n"
+                  "Set-Cookie: sidx=no; Path=/\r\n"
+                  "set-cookie:sid=abc123; Path=/; HttpOnly; sid=attr\r\n"
+                  "Set-Cookie: sid\r\n"
+                  "X-Set-Cookie: theme=no\r\n"
+                  "Set-Cookie:  theme = \"dark blue\" ;Secure\r\n"
+                  "Set-Cookie: gone=old\r\n"
+                  "Set-Cookie: gone=; Max-Age=0\r\n"
+                  "Content-Length: 0\r\n\r\n", why) == 0);
+    CHECK(!strcmp(var(0), "abc123"));
+    CHECK(!strcmp(var(1), "\"dark blue\""));
+    CHECK_EQ_U(var_len[2], 0);  /* the last one says it is gone: empty */
+    CHECK(run(&x, "HTTP/1.1 200 OK\r\nSet-Cookie: theme=x\r\nSet-Cookie: SID=up\r\n\r\n", why) == -1);
+    CHECK(!strcmp(why, "capture sid: cookie.sid not set"));  /* names are case-sensitive */
+    CHECK(!strcmp(var(0), "abc123"));  /* kept */
+    extract_free(&x);
+}
+
 int main(void)
 {
     extract_global_init();
@@ -536,6 +567,7 @@ int main(void)
     RUN(compiles_json_paths);
     RUN(compiles_capture_specs);
     RUN(captures_each_kind);
+    RUN(captures_cookies);
     RUN(a_value_over_the_slot_fails);
     RUN(a_value_with_a_line_break_fails);
     RUN(checks_run_first_with_their_reasons);
