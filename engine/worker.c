@@ -1126,7 +1126,6 @@ static void run_loop(struct worker_state *s)
         }
         if (!s->stopping && w->max_requests && s->issued >= w->max_requests) s->stopping = true;
         if (s->stopping && !s->inflight) break;  /* -n: every request answered (or timed out) */
-        if (now >= s->next_scan) scan_timers(s, now);
         if (now >= s->next_shape_check) update_users(s, now);
         if (!s->stopping) release_arrivals(s, now, now, true);
         if (s->scn && !s->stopping) wake_users(s, now);
@@ -1166,6 +1165,9 @@ static void run_loop(struct worker_state *s)
         now = mono_ns();
         s->wait_now = now;
         if (s->rx_timed) s->mono_minus_real = rx_time_offset();
+        /* Timeouts before the completions: a worker that got no CPU for a while must not
+         * take a response that came long past its request's timeout as a success. */
+        if (now >= s->next_scan) scan_timers(s, now);
         unsigned head, seen = 0;
         io_uring_for_each_cqe(ring, head, cqe) {
             worker_dispatch(s, cqe, now);
