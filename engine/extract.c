@@ -165,7 +165,7 @@ static bool is_chunked(const char *v, size_t n)
     }
 }
 
-int resp_view_parse(struct resp_view *v, char *raw, size_t len)
+int resp_view_head(struct resp_view *v, char *raw, size_t len)
 {
     memset(v, 0, sizeof(*v));
     const char *end = raw + len;
@@ -204,7 +204,12 @@ again:
     v->head = head;
     v->body = raw + (p - raw);
     v->body_len = (size_t)(end - p);
+    return 0;
+}
 
+int resp_view_parse(struct resp_view *v, char *raw, size_t len)
+{
+    if (resp_view_head(v, raw, len)) return -1;
     /* framed as the worker's parser does: the last Transfer-Encoding decides, and any
      * overrides Content-Length (without chunked, the body ran to the close) */
     size_t n, ten = 0;

@@ -54,6 +54,9 @@ struct resp_view {
  * of no bytes at all is empty (HEAD, 204, 304). Returns 0, or -1 if it is not a complete
  * HTTP/1.x response. */
 int resp_view_parse(struct resp_view *v, char *raw, size_t len);
+/* The same up to the end of the final response's head: status and head; the body is
+ * whatever follows, unframed (raw may end anywhere after the head). */
+int resp_view_head(struct resp_view *v, char *raw, size_t len);
 /* The value of the first header `name` (trimmed) and its length, or NULL. */
 const char *resp_header(const struct resp_view *v, const char *name, size_t *len);
 /* The value of cookie `name` as the response sets it (RFC 6265 5.2): of the Set-Cookie

@@ -30,7 +30,7 @@
 #endif
 
 /* NAME: names still matching (bit i = names[i]), and "the last byte was SP/HTAB". */
-#define NAME_ALL 0x07
+#define NAME_ALL 0x0f
 #define NAME_WS  0x80
 
 /* VALUE, Connection and Transfer-Encoding: what this line said so far (candidates)... */
@@ -48,11 +48,13 @@ static const struct {
     const char *lower;
     uint8_t len;
     uint8_t kind;
-} names[3] = {
+} names[4] = {
     {"content-length", 14, HDR_CONTENT_LENGTH},
     {"transfer-encoding", 17, HDR_TRANSFER_ENCODING},
     {"connection", 10, HDR_CONNECTION},
+    {"set-cookie", 10, HDR_OTHER},  /* only noted (http_resp.set_cookie) */
 };
+#define NAME_SET_COOKIE 3
 
 /* Byte classes as bitmasks over the bytes below 64: one compare and one bit test. */
 #define BIT(c) (1ull << (c))
@@ -435,16 +437,17 @@ static const char *name_bytes(struct http_resp *p, const char *s, const char *li
         if (c == ':') {
             if (p->candidates & NAME_WS) return fail(p, HTTP_E_HEADER);
             enum http_header_kind kind = HDR_OTHER;
-            for (int i = 0; i < 3; i++)
+            for (int i = 0; i < 4; i++)
                 if ((p->candidates >> i & 1) && p->match == names[i].len)
                     kind = (enum http_header_kind)names[i].kind;
+            if ((p->candidates >> NAME_SET_COOKIE & 1) && p->match == names[NAME_SET_COOKIE].len) p->set_cookie = 1;
             value_init(p, kind);
             p->state = HTTP_VALUE;
             return s + 1;
         }
         if (c == '\n') return fail(p, HTTP_E_HEADER);
         unsigned cand = p->candidates & NAME_ALL;
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 4; i++)
             if (p->match >= names[i].len || !ci_char(c, names[i].lower[p->match]))
                 cand &= ~(1u << i);
         p->candidates = (uint8_t)(cand | (is_ws(c) ? NAME_WS : 0));
@@ -507,6 +510,7 @@ static const char *header_lines(struct http_resp *p, const char *s, const char *
         size_t n = (size_t)(colon - s);
         if (lf < lim && !(n < 32 && (lengths >> n & 1))) continue;  /* the usual case */
         enum http_header_kind kind = classify(s, n);
+        if (kind == HDR_OTHER && n == 10 && ci_eq(s, "set-cookie", 10)) p->set_cookie = 1;
         if (lf == lim) {  /* the value goes on past lim */
             value_init(p, kind);
             p->state = HTTP_VALUE;

@@ -84,6 +84,7 @@ struct http_resp {
     uint8_t match;            /* progress in a status line, name or token (see http_parse.c) */
     uint8_t candidates;       /* header names still matching, or what a value said so far */
     uint8_t flags;            /* HTTP_F_* */
+    uint8_t set_cookie;       /* the final response's head has a Set-Cookie header */
     uint16_t status;
     uint16_t nheaders;
     uint32_t header_bytes;

@@ -53,6 +53,7 @@ struct scn_step {
     char *status_text;       /* for messages: "200" or "200, 201" or "100-399" */
     struct extract extract;  /* captures and checks */
     uint64_t timeout_ns;     /* per request */
+    bool own_cookie;         /* its head has a Cookie header: the user's jar adds none */
 };
 
 struct scn_task {
@@ -80,6 +81,8 @@ struct scn_class {
 struct scenario {
     char *file;              /* path as given; NULL for the quick mode */
     char *target;            /* base URL text: scheme://host[:port] (no path) */
+    char *host;              /* the target's host name or address (for cookies' Domain) */
+    bool https;
     struct scn_class *classes;
     uint32_t nclasses;
     struct feeder *feeders;
@@ -93,6 +96,7 @@ struct scenario {
     uint64_t min_timeout_ns; /* the smallest step timeout: how often timers are scanned */
     size_t scratch_need;     /* bytes of per-worker scratch the captures need (regexes) */
     bool has_think;          /* some class thinks or paces */
+    bool cookies;            /* users keep cookies (cookie_jar.h); defaults: cookies: false */
     bool static_only;        /* one class, one task, one step, no variables, no captures,
                                 no checks, no think time, no on_start, and a failure does not
                                 stop the user: every request alike, so it can be pre-rendered */

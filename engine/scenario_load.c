@@ -31,7 +31,7 @@
 static const char *const builtin_names[] = {"uuid", "rand", "seq", "user_id", "worker", "env"};
 
 #define TOP_KEYS "target, defaults, data, users"
-#define DEFAULTS_KEYS "headers, timeout, var_bytes"
+#define DEFAULTS_KEYS "headers, timeout, var_bytes, cookies"
 #define DATA_KEYS "csv, order"
 
 /* ---- reading files ---- */
@@ -232,6 +232,8 @@ static int set_target(struct ld *l, struct fy_node *node)
         s->target = NULL;
         return oom(l);
     }
+    if (!(s->host = strdup(u.host))) return oom(l);
+    s->https = u.tls;
     return 0;
 }
 
@@ -255,6 +257,12 @@ static int load_defaults(struct ld *l, struct fy_node *map)
             if (!isdigit((unsigned char)buf[0]) || *end || n < 16 || n > 65536)
                 return fail(l, v, "var_bytes: '%s' is not a whole number from 16 to 65536", buf);
             l->s->var_bytes = (uint32_t)n;
+        } else if (key_is(k, klen, "cookies")) {
+            size_t wl = 0;
+            const char *w = is_plain(v) ? scalar(v, &wl) : "";
+            if (!key_is(w, wl, "true") && !key_is(w, wl, "false"))
+                return fail(l, v, "cookies: expected true or false, got %s", is_scalar(v) ? "a string" : kind_name(v));
+            l->s->cookies = key_is(w, wl, "true");
         } else {
             return unknown_key(l, kn, k, klen, "in defaults", DEFAULTS_KEYS);
         }
@@ -514,6 +522,7 @@ int scenario_parse(struct scenario *s, const char *text, size_t len, const char 
         }
     }
     s->var_bytes = SCN_VAR_BYTES;
+    s->cookies = true;
     if (set_target(&l, target)) goto out;
     if (defaults && load_defaults(&l, defaults)) goto out;
     s->timeout_ns = l.opt->timeout_ns ? l.opt->timeout_ns : l.default_timeout ? l.default_timeout : DEFAULT_TIMEOUT_NS;
@@ -592,6 +601,7 @@ void scenario_free(struct scenario *s)
     free(s->stat_names);
     free(s->file);
     free(s->target);
+    free(s->host);
     memset(s, 0, sizeof(*s));
 }
 

@@ -438,6 +438,7 @@ int compile_step(struct ld *l, struct fy_node *map, struct scn_step *st, bool in
         if (add_template(l, t, h[i].value, val, vl, TPL_RAW, false, IN_HEADER)) return -1;
         if (tpl_append_literal(t, "\r\n", 2)) return oom(l);
     }
+    st->own_cookie = has_header(h, nh, "Cookie");
     static const char ct[] = "Content-Type: application/json\r\n";
     if (json && !has_header(h, nh, "Content-Type") && tpl_append_literal(t, ct, sizeof(ct) - 1)) return oom(l);
 

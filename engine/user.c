@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static inline uint64_t next_rand(uint64_t *state)
 {
@@ -82,7 +83,13 @@ int user_pool_init(struct user_pool *up, const struct scenario *scn, uint32_t n,
     up->var_len = calloc(n * nv + 1, sizeof(*up->var_len));
     up->feed_row = calloc(n * nf + 1, sizeof(*up->feed_row));
     up->feeders = calloc(nf + 1, sizeof(*up->feeders));
-    if (!up->users || !up->heap || !up->vars || !up->var_len || !up->feed_row || !up->feeders) {
+    if (scn->cookies) {
+        up->jars = calloc(n ? n : 1, sizeof(*up->jars));
+        up->origin = (struct jar_origin){.host = scn->host, .host_len = scn->host ? strlen(scn->host) : 0,
+                                         .https = scn->https};
+    }
+    if (!up->users || !up->heap || !up->vars || !up->var_len || !up->feed_row || !up->feeders ||
+        (scn->cookies && !up->jars)) {
         user_pool_free(up);
         snprintf(err, errlen, "out of memory for %u users", n);
         return -1;
@@ -100,6 +107,9 @@ int user_pool_init(struct user_pool *up, const struct scenario *scn, uint32_t n,
 
 void user_pool_free(struct user_pool *up)
 {
+    if (up->jars)
+        for (uint32_t i = 0; i < up->n; i++) jar_free(&up->jars[i]);
+    free(up->jars);
     free(up->users);
     free(up->heap);
     free(up->vars);
@@ -137,6 +147,7 @@ void user_start(struct user_pool *up, uint32_t i, uint64_t now)
     struct user *u = &up->users[i];
     heap_remove(up, i);
     memset(up->var_len + (size_t)i * scn->nvars, 0, scn->nvars * sizeof(*up->var_len));
+    if (up->jars) jar_clear(&up->jars[i]);
     for (uint32_t f = 0; f < scn->nfeeders; f++) {
         const struct feeder *fd = &scn->feeders[f];
         uint32_t row = fd->order == FEED_RANDOM ? (uint32_t)(next_rand(&up->rng) % fd->nrows)
@@ -200,7 +211,7 @@ static size_t finish_request(const struct scn_step *st, char *dst, size_t n, siz
 }
 
 size_t user_render(struct user_pool *up, uint32_t i, char *dst, size_t cap, char *scratch, size_t scratch_cap,
-                   size_t *body_need)
+                   size_t *body_need, uint64_t now)
 {
     const struct scn_step *st = user_step(up, i);
     struct tpl_env env = env_of(up, i);
@@ -216,7 +227,23 @@ size_t user_render(struct user_pool *up, uint32_t i, char *dst, size_t cap, char
             return SIZE_MAX;
         }
     }
-    return finish_request(st, dst, tpl_render(&st->head, &env, dst, cap), cap, scratch, body);
+    size_t n = tpl_render(&st->head, &env, dst, cap);
+    if (up->jars && up->jars[i].n && !st->own_cookie && n <= cap) {
+        size_t plen;
+        const char *path = jar_request_path(dst, n, &plen);
+        if (path) n += jar_render(&up->jars[i], up->origin.https, path, plen, now, dst + n, cap - n);
+    }
+    return finish_request(st, dst, n, cap, scratch, body);
+}
+
+int user_take_cookies(struct user_pool *up, uint32_t i, const char *req, size_t req_len, char *raw, size_t len,
+                      uint64_t now)
+{
+    struct resp_view v;
+    size_t plen;
+    const char *path = jar_request_path(req, req_len, &plen);
+    if (!up->jars || !path || resp_view_head(&v, raw, len)) return 0;
+    return jar_take(&up->jars[i], &up->origin, path, plen, v.head, v.head_len, now, (int64_t)time(NULL));
 }
 
 size_t step_render_static(const struct scn_step *st, char *dst, size_t cap)

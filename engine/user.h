@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cookie_jar.h"
 #include "extract.h"
 #include "scenario.h"
 
@@ -50,6 +51,8 @@ struct user_pool {
     const struct feeder **feeders;
     uint64_t seq;            /* ${seq} */
     uint64_t rng;            /* xorshift64* state: think times, task choice, ${rand}, ${uuid} */
+    struct cookie_jar *jars; /* n, when the scenario keeps cookies; else NULL */
+    struct jar_origin origin;
     uint32_t *heap;          /* thinking users, a binary min-heap on wake */
     uint32_t nheap;
     bool once;               /* open loop: a user runs on_start and one task, then stops */
@@ -80,9 +83,15 @@ const struct scn_step *user_step(const struct user_pool *up, uint32_t i);
 /* Renders the request of user i's current step into dst (cap bytes), using scratch
  * (scratch_cap bytes) for the body. Returns the request's length; when that is above
  * cap, or the body is above scratch_cap (*body_need says how much it needs), nothing
- * usable was written and the caller grows its buffers and calls again. */
+ * usable was written and the caller grows its buffers and calls again. The user's cookies
+ * that apply at now go in a Cookie header (unless the step writes its own). */
 size_t user_render(struct user_pool *up, uint32_t i, char *dst, size_t cap, char *scratch, size_t scratch_cap,
-                   size_t *body_need);
+                   size_t *body_need, uint64_t now);
+/* User i's request (req, req_len bytes) was answered with the response in raw: its
+ * Set-Cookie headers go into the user's jar (when it keeps cookies). Returns 0, or -1 if
+ * memory ran out for a cookie. */
+int user_take_cookies(struct user_pool *up, uint32_t i, const char *req, size_t req_len, char *raw, size_t len,
+                      uint64_t now);
 
 /* The request of a step without placeholders (head and body not dynamic), rendered as
  * user_render() would for any user. Returns its length; above cap when it does not fit. */

@@ -731,7 +731,7 @@ static bool consume(struct worker_state *s, struct conn *c, uint32_t idx, const 
         }
         if (!http_resp_started(&c->parser)) c->t_first_byte = now;
         ssize_t n = http_resp_feed(&c->parser, data, len);
-        if (__builtin_expect(s->scn != NULL, 0) && n > 0 && s->rsp_keep[idx]) rsp_append(s, idx, data, (size_t)n);
+        if (__builtin_expect(s->scn != NULL, 0) && n > 0 && s->rsp_keep[idx]) rsp_append(s, c, idx, data, (size_t)n);
         if (n < 0) {
             /* every request in flight on it fails as parse (conn_close): the reason counts them all */
             s->cur->parse_reason[c->parser.error < STATS_PARSE_REASONS ? c->parser.error : 0] += c->inflight;

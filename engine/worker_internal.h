@@ -21,6 +21,9 @@ enum conn_state { C_QUEUED, C_BACKOFF, C_CONNECTING, C_OPEN, C_PARKED };
 #define NOT_IDLE UINT32_MAX          /* conn.idle_pos: not in the idle stack */
 /* A scenario response kept for captures and checks is at most this long. */
 #define RSP_KEEP_MAX (1u << 20)
+/* worker_state.rsp_keep[idx]: what of the response on connection idx is kept */
+#define RSP_KEEP_ALL 1               /* all of it (up to RSP_KEEP_MAX): captures, checks */
+#define RSP_KEEP_HEAD 2              /* its head: the user's cookies */
 /* ... and its buffer is given back after use when it grew past this: a big response must
  * not stay held by every connection that once read one (1 MiB × -c). */
 #define RSP_KEEP_IDLE (64u << 10)
@@ -213,8 +216,8 @@ void waiters_time_out(struct worker_state *s, uint64_t now);
 /* --share-connections: a connect that the oldest waiting user would have taken failed: that
  * user's step fails as cls. Returns 1, or 0 when no user waits (or -n is spent). */
 uint64_t waiter_failed_first(struct worker_state *s, enum err_class cls, uint64_t now);
-/* Keeps response bytes for captures and checks (cold: only steps that need the body). */
-void rsp_append(struct worker_state *s, uint32_t idx, const char *data, size_t n);
+/* Keeps response bytes (the copy; rsp_append below decides). */
+void rsp_keep_bytes(struct worker_state *s, uint32_t idx, const char *data, size_t n);
 /* A scenario response is complete: checks, captures and the user's next step. */
 void user_response(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t latency_us, uint64_t now);
 /* --share-connections with a shape of users: users [0, want) of the worker run. */
@@ -228,5 +231,21 @@ void wake_users(struct worker_state *s, uint64_t now);
 void static_step_done(struct worker_state *s, const struct http_resp *r, uint64_t latency_ns);
 /* Open loop: an arrival starts a new user (at: its scheduled time). */
 void scenario_arrival(struct worker_state *s, uint64_t at);
+
+/* Keeps the bytes the parser just took, of a response whose step reads more than its status
+ * (RSP_KEEP_ALL), or of its head for the user's cookies (RSP_KEEP_HEAD): only a head with a
+ * Set-Cookie (the parser notes one), so most heads are never copied. */
+static inline void rsp_append(struct worker_state *s, struct conn *c, uint32_t idx, const char *data, size_t n)
+{
+    if (s->rsp_keep[idx] == RSP_KEEP_HEAD && c->parser.state >= HTTP_BODY_LENGTH) {
+        if (!c->parser.set_cookie) {  /* the head is whole, and sets no cookie */
+            s->rsp_keep[idx] = 0;
+            s->rsp_len[idx] = 0;
+            return;
+        }
+        s->rsp_keep[idx] = 0;  /* these bytes end the head: the last ones kept */
+    }
+    rsp_keep_bytes(s, idx, data, n);
+}
 
 #endif

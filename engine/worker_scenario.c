@@ -32,15 +32,16 @@ static bool grow(char **buf, uint32_t *cap, size_t need, size_t limit)
 
 /* Renders user u's current step into connection idx's request buffer; returns its
  * length, or 0 when it cannot be built (too large: over 16 MiB, or out of memory). */
-static size_t render_request(struct worker_state *s, uint32_t idx, uint32_t u)
+static size_t render_request(struct worker_state *s, uint32_t idx, uint32_t u, uint64_t now)
 {
     uint64_t seq = s->users.seq, rng = s->users.rng;
-    for (int tries = 0; tries < 3; tries++) {
+    for (int tries = 0; tries < 4; tries++) {  /* the body, the head, its cookies */
         /* a rendering again, into grown buffers, draws the same ${seq}, ${rand}, ${uuid} */
         s->users.seq = seq;
         s->users.rng = rng;
         size_t body_need;
-        size_t n = user_render(&s->users, u, s->req[idx], s->req_cap[idx], s->scratch, s->scratch_cap, &body_need);
+        size_t n = user_render(&s->users, u, s->req[idx], s->req_cap[idx], s->scratch, s->scratch_cap, &body_need,
+                               now);
         if (body_need) {
             uint32_t cap = (uint32_t)s->scratch_cap;
             if (!grow(&s->scratch, &cap, body_need, 16u << 20)) return 0;
@@ -152,7 +153,7 @@ void user_send(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t no
     if (!resend && p->requests_per_conn && c->sent >= p->requests_per_conn) return;
     const struct scn_step *st = user_step(&s->users, uid);
     /* sent again (the server closed on it unread): the same bytes, ${seq} and all */
-    size_t len = resend && s->req_len[idx] ? s->req_len[idx] : render_request(s, idx, uid);
+    size_t len = resend && s->req_len[idx] ? s->req_len[idx] : render_request(s, idx, uid, now);
     s->req_len[idx] = (uint32_t)len;
     if (!len) {  /* cannot be built: the step fails without being sent */
         s->issued++;
@@ -180,7 +181,7 @@ void user_send(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t no
     c->inflight = 1;
     c->sent++;
     u->state = USER_BUSY;
-    s->rsp_keep[idx] = st->extract.needs_body;
+    s->rsp_keep[idx] = st->extract.needs_body ? RSP_KEEP_ALL : s->users.jars ? RSP_KEEP_HEAD : 0;
     s->rsp_len[idx] = 0;
     http_resp_start(&c->parser, st->head_method);
     s->cur->bytes_sent += len;
@@ -288,8 +289,7 @@ uint64_t waiter_failed_first(struct worker_state *s, enum err_class cls, uint64_
     return 0;
 }
 
-/* Keeps the bytes of a response whose step reads more than its status. */
-void rsp_append(struct worker_state *s, uint32_t idx, const char *data, size_t n)
+void rsp_keep_bytes(struct worker_state *s, uint32_t idx, const char *data, size_t n)
 {
     uint32_t have = s->rsp_len[idx];
     if (have == UINT32_MAX) return;
@@ -312,10 +312,15 @@ void user_response(struct worker_state *s, struct conn *c, uint32_t idx,
     char why[EXTRACT_WHY_LEN];
     const char *failed = NULL;
     enum err_class cls = ERR_CHECK;
+    /* cookies first: a response sets them whatever its status */
+    bool cookie_oom = s->users.jars && c->parser.set_cookie && s->rsp_len[idx] && s->rsp_len[idx] != UINT32_MAX &&
+                      user_take_cookies(&s->users, u, s->req[idx], s->req_len[idx], s->rsp[idx], s->rsp_len[idx], now);
     if (!scn_status_ok(st, code)) {
         snprintf(why, sizeof(why), "status %u (expected %s)", code, st->status_text);
         failed = why;
         cls = ERR_STATUS;
+    } else if (cookie_oom) {
+        failed = "out of memory for a cookie";
     } else if (st->extract.needs_body) {
         if (s->rsp_len[idx] == UINT32_MAX) {
             snprintf(why, sizeof(why), "response over %u bytes: too long for captures and checks", RSP_KEEP_MAX);

@@ -376,15 +376,20 @@ def serve(c):
             lines = head.decode().split("\r\n")
             path = lines[0].split()[1]
             cookie = next((l.split(":", 1)[1].strip() for l in lines[1:] if l.lower().startswith("cookie:")), "")
+            jar = dict(kv.strip().split("=", 1) for kv in cookie.split(";") if "=" in kv)
             if path == "/login":
                 with lock:
                     sid = "s%d" % next(seq)
                     issued.add(sid)
                 c.sendall(("HTTP/1.1 200 OK\r\nSet-Cookie: theme=dark; Path=/\r\n"
                            "Set-Cookie: sid=%s; Path=/; HttpOnly; SameSite=Lax\r\nContent-Length: 2\r\n\r\nok" % sid).encode())
+            elif path == "/logout":
+                with lock:
+                    issued.discard(jar.get("sid"))
+                c.sendall(b"HTTP/1.1 204 No Content\r\nSet-Cookie: sid=; Path=/; Max-Age=0\r\n\r\n")
             else:
                 with lock:
-                    ok = cookie.startswith("sid=") and cookie[4:] in issued
+                    ok = jar.get("sid") in issued and jar.get("theme") in (None, "dark")
                 c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nme" if ok else
                           b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
     except OSError:
@@ -415,6 +420,36 @@ expect_accounting "$D/cookie.json"
 expect_json "$D/cookie.json" requests.failed 0
 expect_json "$D/cookie.json" "j['steps']['login']['requests']" 4
 expect_json "$D/cookie.json" "j['steps']['me']['requests']" 96
+end
+
+# Without a capture: each user's cookie jar keeps the session (RFC 6265), and a logout's
+# Max-Age=0 ends it; with defaults: cookies: false, nothing is kept.
+begin scenario_cookie_jar_keeps_and_ends_sessions
+py_server "$TMP/cookiesrv.py"
+cat >"$D/jar.yaml" <<EOF
+target: http://127.0.0.1:$PY_PORT
+users:
+  - name: u
+    tasks:
+      - sequence:
+          - { get: /login, name: login }
+          - { get: /me, name: me }
+          - { get: /logout, name: logout, expect: { status: 204 } }
+          - { get: /me, name: me after logout, expect: { status: 401 } }
+EOF
+bar -s "$D/jar.yaml" -c 4 -t 2 -n 200 --json "$D/jar.json"
+expect_rc 0
+expect_accounting "$D/jar.json"
+expect_json "$D/jar.json" requests.failed 0
+expect_ge "me" "$(step_field "$D/jar.json" me ok)" 40
+expect_ge "me after logout: 401" "$(step_field "$D/jar.json" "me after logout" ok)" 40
+printf 'defaults: { cookies: false }\n' >>"$D/jar.yaml"
+bar -s "$D/jar.yaml" -c 2 -t 1 -n 40 --json "$D/nojar.json"
+kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
+expect_accounting "$D/nojar.json"
+expect_ge "me without a jar" "$(step_field "$D/nojar.json" me requests)" 5
+expect_json "$D/nojar.json" "j['steps']['me']['failures']['status 401 (expected 100-399)']" \
+    "$(step_field "$D/nojar.json" me requests)"
 end
 
 begin scenario_share_connections_users_stopped_mid_response

@@ -608,6 +608,42 @@ static void test_fields(void)
     CHECK_EQ_U(p.flags & PUBLIC_FLAGS, L);
 }
 
+/* set_cookie: the final response's head has a header named Set-Cookie (any case), at every
+ * split of the response (the whole-line path and the byte-by-byte one); no other name, and
+ * no interim 1xx's, sets it. */
+static void test_set_cookie_noted(void)
+{
+    static const struct {
+        const char *head;
+        bool set;
+    } cases[] = {
+        {"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nContent-Length: 2\r\n\r\nok", true},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nsET-cOOKIE:a\r\n\r\nok", true},
+        {"HTTP/1.1 103 Early\r\nSet-Cookie: e=1\r\n\r\nHTTP/1.1 204 No\r\n\r\n", false},  /* not an interim's */
+        {"HTTP/1.1 103 Early\r\n\r\nHTTP/1.1 204 No\r\nSet-Cookie: f=1\r\n\r\n", true},
+        {"HTTP/1.1 200 OK\r\nSet-Cookies: a=1\r\nX-Set-Cookie: a\r\nSet-Cooki: a\r\nContent-Length: 0\r\n\r\n", false},
+        {"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: 5\r\nContent-Length: 0\r\n\r\n", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *r = cases[i].head;
+        size_t len = strlen(r);
+        for (size_t cut = 0; cut <= len; cut++) {
+            struct http_resp p;
+            http_resp_start(&p, false);
+            ssize_t a = http_resp_feed(&p, r, cut);
+            CHECK(a == (ssize_t)cut);
+            ssize_t b = http_resp_feed(&p, r + cut, len - cut);
+            CHECK(b == (ssize_t)(len - cut) && p.state == HTTP_DONE);
+            if (p.set_cookie != cases[i].set) printf("  case %zu, cut %zu\n", i, cut);
+            CHECK_EQ_U(p.set_cookie, cases[i].set);
+        }
+        struct http_resp p;  /* a byte at a time */
+        http_resp_start(&p, false);
+        for (size_t k = 0; k < len; k++) CHECK(http_resp_feed(&p, r + k, 1) == 1);
+        CHECK_EQ_U(p.set_cookie, cases[i].set);
+    }
+}
+
 int main(void)
 {
     guard_init();
@@ -629,6 +665,7 @@ int main(void)
     RUN(test_errors);
     RUN(test_header_limits);
     RUN(test_fields);
+    RUN(test_set_cookie_noted);
     printf("# %lu feeds of whole inputs\n", feeds);
     CHECK_EXIT();
 }

@@ -418,6 +418,8 @@ static void reports_errors_with_position(void)
                 NULL, "t.yaml:3:46: ", "capture name 'd' is the name of data"));
     /* limits */
     CHECK(fails("target: http://h\ndefaults: { var_bytes: 8 }\nusers: []\n", NULL, "t.yaml:2:24: ", "from 16 to 65536"));
+    CHECK(fails("target: http://h\ndefaults: { cookies: 'no' }\nusers: []\n", NULL, "t.yaml:2:23: ",
+                "cookies: expected true or false, got a string"));
 #undef STEP
 }
 
@@ -567,6 +569,15 @@ static void timeouts_and_targets(void)
     o = (struct scenario_options){.target = "http://x"};
     if (load(&s, "defaults: {var_bytes: 1024}\nusers: [{name: u, think: '0', tasks: [{get: /}]}]\n", &o)) { CHECK(0); return; }
     CHECK(s.timeout_ns == 10000000000ULL && s.var_bytes == 1024 && s.classes[0].think == THINK_NONE);
+    CHECK(s.cookies && !s.https && !strcmp(s.host, "x"));  /* users keep cookies unless told */
+    CHECK(!s.classes[0].tasks[0].steps[0].own_cookie);
+    scenario_free(&s);
+    o = (struct scenario_options){.target = "https://[::1]:8443"};
+    if (load(&s, "defaults: {cookies: false, headers: {cookie: a=1}}\nusers: [{name: u, tasks: [{get: /}]}]\n", &o)) {
+        CHECK(0);
+        return;
+    }
+    CHECK(!s.cookies && s.https && !strcmp(s.host, "::1") && s.classes[0].tasks[0].steps[0].own_cookie);
     scenario_free(&s);
 }
 

@@ -156,18 +156,18 @@ static void renders_head_length_and_body(void)
     char err[128], buf[256], scratch[64];
     CHECK(user_pool_init(&up, &scn, 1, 0, 1, NULL, 0, 3, err, sizeof(err)) == 0);
     user_start(&up, 0, 0);
-    size_t need, n = user_render(&up, 0, buf, sizeof(buf), scratch, sizeof(scratch), &need);
+    size_t need, n = user_render(&up, 0, buf, sizeof(buf), scratch, sizeof(scratch), &need, 0);
     CHECK_EQ_U(need, 0);
     CHECK(n == strlen("GET /s0 HTTP/1.1\r\nHost: h\r\n\r\n") && !memcmp(buf, "GET /s0 HTTP/1.1\r\nHost: h\r\n\r\n", n));
     /* s2 has a body: Content-Length, then the body */
     up.users[0].task = 1, up.users[0].step = 0;
-    n = user_render(&up, 0, buf, sizeof(buf), scratch, sizeof(scratch), &need);
+    n = user_render(&up, 0, buf, sizeof(buf), scratch, sizeof(scratch), &need, 0);
     const char *want = "GET /s2 HTTP/1.1\r\nHost: h\r\nContent-Length: 7\r\n\r\n{\"a\":1}";
     CHECK(n == strlen(want) && !memcmp(buf, want, n));
     /* too small: the length needed, and then it fits */
-    n = user_render(&up, 0, buf, 10, scratch, sizeof(scratch), &need);
+    n = user_render(&up, 0, buf, 10, scratch, sizeof(scratch), &need, 0);
     CHECK(n > 10 && need == 0);
-    n = user_render(&up, 0, buf, sizeof(buf), scratch, 3, &need);
+    n = user_render(&up, 0, buf, sizeof(buf), scratch, 3, &need, 0);
     CHECK_EQ_U(need, 7);
     user_pool_free(&up);
     unbuild();
