@@ -8,6 +8,9 @@ and with --no-keepalive; for https:// also with --no-keepalive --no-resume (a fu
 handshake per request; the plain --no-keepalive row resumes sessions). Options after "--"
 go to every run (e.g. --cacert ca.pem or --insecure). Prints rps, latency p50/p99, connect
 p50 and handshake p50 (full / resumed) per mode, and how many connections each opened.
+Below the table, for each mode with failed requests or no response at all, why (barrage's
+own reasons). A --threshold passed after "--" that fails keeps the table and makes the
+exit status 99, as barrage's.
 """
 import argparse
 import json
@@ -23,6 +26,31 @@ def us(v):
     if v is None:
         return "-"
     return "%dus" % v if v < 1000 else "%.2fms" % (v / 1000)
+
+
+def errors_block(summary):
+    """The reasons of barrage's summary's Errors block ("tls: ...: 56"), or its class line
+    (with the Status line, which says which statuses failed)."""
+    lines = summary.splitlines()
+    status = [l[len("  Status"):].strip() for l in lines if l.startswith("  Status ")]
+    for i, line in enumerate(lines):
+        if line.startswith("  Errors "):
+            reasons = []
+            for more in lines[i + 1:]:
+                if not more.startswith("   ") or not more.strip():
+                    break
+                reasons.append(more.strip())
+            classes = line[len("  Errors"):].strip()
+            if classes.startswith("status") and status:
+                classes += " (statuses %s)" % status[0]
+            return reasons or ([classes] if classes != "none" else [])
+    return []
+
+
+def why_failed(r):
+    """What barrage said when it exited with an error: stderr, else its summary's last lines."""
+    text = r.stderr.strip() or "\n".join(l for l in r.stdout.strip().splitlines()[-3:])
+    return "exit %d%s" % (r.returncode, ": " + text if text else "")
 
 
 def main():
@@ -43,16 +71,21 @@ def main():
              ("new connection" + (", resumed" if tls else ""), ["--no-keepalive"])]
     if tls:
         modes.append(("new connection, full", ["--no-keepalive", "--no-resume"]))
-    rows = []
+    rows, notes, thresholds_failed = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, flags in modes:
-            out = os.path.join(tmp, "r.json")
+        for k, (name, flags) in enumerate(modes):
+            out = os.path.join(tmp, "r%d.json" % k)
             cmd = [BARRAGE, "-q", "-c", str(a.c), "-d", a.d, "--json", out] + (["-t", str(a.t)] if a.t else [])
             cmd += flags + extra + [a.url]
-            r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            if r.returncode != 0 or not os.path.exists(out):
-                sys.exit("compare_pooling: %s failed: %s" % (name, r.stderr.strip()))
+            r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            if r.returncode not in (0, 99) or not os.path.exists(out):
+                sys.exit("compare_pooling: %s failed: %s" % (name, why_failed(r)))
+            if r.returncode == 99:  # a --threshold failed: the run itself was measured
+                thresholds_failed.append(name)
             j = json.load(open(out))
+            if j["requests"]["failed"] or not j["latency_us"]["count"]:
+                why = errors_block(r.stdout) or ["no response (%d connections opened)" % j["connections"]["opened"]]
+                notes.append("%s: %s" % (name, "; ".join(why)))
             t = j.get("tls", {})
             lat = j["latency_us"] if j["latency_us"]["count"] else {"p50": None, "p99": None}  # none succeeded: "-"
             rows.append((name, j["rate"]["achieved"], lat["p50"], lat["p99"],
@@ -65,6 +98,11 @@ def main():
     for name, rps, p50, p99, conn, full, res, opened, failed in rows:
         print("%-24s %10.0f %10s %10s %12s %14s %14s %10d %8d" % (name, rps, us(p50), us(p99), us(conn), us(full),
                                                                 us(res), opened, failed))
+    for note in notes:
+        print("  " + note)
+    if thresholds_failed:
+        print("compare_pooling: a --threshold failed in: %s" % ", ".join(thresholds_failed), file=sys.stderr)
+        sys.exit(99)
 
 
 if __name__ == "__main__":
