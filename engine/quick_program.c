@@ -31,16 +31,21 @@ static bool header_has_token(const struct plan *p, const char *name, const char 
     return false;
 }
 
-/* Appends formatted text to a template's literal; false when out of memory or too long. */
+/* Appends formatted text to a template's literal; false when out of memory. A line is as
+ * long as it needs (a -H of a large cookie or token: a scenario's headers have no limit
+ * either). */
 static bool lit_printf(struct tpl *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static bool lit_printf(struct tpl *t, const char *fmt, ...)
 {
-    char tmp[8192];
+    char *line;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    int n = vasprintf(&line, fmt, ap);
     va_end(ap);
-    return n >= 0 && (size_t)n < sizeof(tmp) && tpl_append_literal(t, tmp, (size_t)n) == 0;
+    if (n < 0) return false;
+    bool ok = tpl_append_literal(t, line, (size_t)n) == 0;
+    free(line);
+    return ok;
 }
 
 /* The request line and header lines, up to the Content-Length the renderer adds. */
