@@ -55,17 +55,18 @@ struct proc {
     uint64_t ticks0, ticks;      /* utime + stime at watch_open(), at the last sample */
     uint64_t t0_ns, t_ns;        /* when they were read */
     unsigned samples;            /* taken while it was alive, after watch_open()'s */
-    unsigned full_samples;       /* of them, over at least min_span_s */
+    unsigned windows;            /* CPU windows closed: samples since the last one span min_span_s */
+    uint64_t win_ticks, win_ns;  /* where the open window began */
     double rss_start, rss_end, rss_peak;
     struct slope_acc rss;        /* MB over seconds since watch_open(): the samples under load */
-    double cpu_max, cpu_max_short;  /* busiest interval: of the full ones; of the short ones */
+    double cpu_max;              /* busiest window */
 };
 
 struct watch {
     const struct plan *plan;
     unsigned n;
     double tck, page_mb;         /* clock ticks per second; MB per page */
-    double min_span_s;           /* an interval shorter than this is "short" for cpu_max */
+    double min_span_s;           /* the shortest window cpu_max is taken over */
     uint64_t open_ns;
     struct proc p[PLAN_MAX_WATCH];
     struct watch_result res[PLAN_MAX_WATCH];
@@ -147,7 +148,11 @@ struct watch *watch_open(const struct plan *p, char *err, size_t errlen)
     long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
     w->tck = tck > 0 ? (double)tck : 100;
     w->page_mb = (double)(page > 0 ? page : 4096) / 1e6;
+    /* half an interval (the run's last, partial one is left out), and never under
+     * WATCH_CPU_MIN_TICKS: the kernel counts CPU time in ticks (10 ms at 100 Hz), so at
+     * --interval 10ms one interval reads 0%, 100% or 200% of a single-threaded server */
     w->min_span_s = (double)p->interval_ns / 2e9;
+    if (w->min_span_s < WATCH_CPU_MIN_TICKS / w->tck) w->min_span_s = WATCH_CPU_MIN_TICKS / w->tck;
     for (unsigned i = 0; i < PLAN_MAX_WATCH; i++) w->p[i].fd = -1;
     for (unsigned i = 0; i < p->nwatch && i < PLAN_MAX_WATCH; i++) {
         struct proc *pr = &w->p[w->n++];
@@ -170,8 +175,8 @@ struct watch *watch_open(const struct plan *p, char *err, size_t errlen)
             open_error(pr->pid, -rc, err, errlen);
             goto err;
         }
-        pr->t_ns = pr->t0_ns = now_ns();
-        pr->ticks0 = pr->ticks;
+        pr->win_ns = pr->t_ns = pr->t0_ns = now_ns();
+        pr->win_ticks = pr->ticks0 = pr->ticks;
         pr->rss_start = pr->rss_end = pr->rss_peak = (double)pages * w->page_mb;
     }
     w->open_ns = now_ns();
@@ -198,13 +203,14 @@ void watch_sample(struct watch *w, struct interval_rec *rec)
         double cpu = span > 0 && ticks > pr->ticks ? (double)(ticks - pr->ticks) / w->tck / span * 100 : 0;
         double rss = (double)pages * w->page_mb;
         *s = (struct server_sample){.alive = true, .cpu_pct = cpu, .rss_mb = rss};
-        if (span >= w->min_span_s) {
-            pr->full_samples++;
-            if (cpu > pr->cpu_max) pr->cpu_max = cpu;
-        } else if (cpu > pr->cpu_max_short) {
-            pr->cpu_max_short = cpu;
-        }
         pr->ticks = ticks > pr->ticks ? ticks : pr->ticks;
+        double win = (double)(t - pr->win_ns) / 1e9;
+        if (win >= w->min_span_s) {  /* the samples since the last window: one more */
+            double win_cpu = (double)(pr->ticks - pr->win_ticks) / w->tck / win * 100;
+            if (!pr->windows++ || win_cpu > pr->cpu_max) pr->cpu_max = win_cpu;
+            pr->win_ticks = pr->ticks;
+            pr->win_ns = t;
+        }
         pr->t_ns = t;
         pr->samples++;
         pr->rss_end = rss;
@@ -233,7 +239,8 @@ const struct watch_result *watch_results(struct watch *w)
             .rss_slope_mb_per_min = slope,
             .leak_suspected = !isnan(slope) && slope > w->plan->leak_mb_per_min,
             .cpu_mean_pct = pr->samples && span_s > 0 ? cpu_s / span_s * 100 : NAN,
-            .cpu_max_pct = !pr->samples ? NAN : pr->full_samples ? pr->cpu_max : pr->cpu_max_short,
+            /* no window yet (a run shorter than one): the whole run's */
+            .cpu_max_pct = !pr->samples ? NAN : pr->windows ? pr->cpu_max : span_s > 0 ? cpu_s / span_s * 100 : 0,
         };
         memcpy(r->comm, pr->comm, sizeof(r->comm));
     }

@@ -11,9 +11,11 @@
  *                  when they span under WATCH_SLOPE_MIN_SPAN_S: 3 s runs or longer at the
  *                  default 1 s interval. leak_suspected: the slope is above --leak-threshold.
  *   cpu_mean_pct   CPU time from watch_open() to the last sample over that time (NaN before
- *                  the first sample); cpu_max_pct: the busiest interval, leaving out
- *                  intervals shorter than half of --interval (the run's last, partial one)
- *                  when there are others: 1/CLK_TCK ticks over a few ms read as 100s of %. */
+ *                  the first sample); cpu_max_pct: the busiest interval, leaving out one
+ *                  shorter than half of --interval (the run's last, partial one), and over
+ *                  windows of consecutive intervals of at least WATCH_CPU_MIN_TICKS when
+ *                  --interval is shorter: 1/CLK_TCK ticks over a few ms read as 100s of %
+ *                  (a run shorter than one window: its mean). */
 #ifndef BARRAGE_WATCH_H
 #define BARRAGE_WATCH_H
 
@@ -32,6 +34,8 @@ void watch_close(struct watch *w);
 
 #define WATCH_SLOPE_MIN_SAMPLES 3
 #define WATCH_SLOPE_MIN_SPAN_S 1.5
+/* cpu_max_pct is taken over windows of at least this many clock ticks (200 ms at 100 Hz) */
+#define WATCH_CPU_MIN_TICKS 20
 
 /* A least-squares line through (t, y) points added one at a time: no storage, numerically
  * stable (running means and co-moments, as Welford's variance). */

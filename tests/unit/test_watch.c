@@ -176,6 +176,45 @@ static void samples_this_process(void)
     watch_close(w);
 }
 
+/* At --interval 5ms the kernel's CPU ticks (10 ms at 100 Hz) make one interval read 0%,
+ * 200% or more of a single busy thread: the busiest is taken over 200 ms windows instead
+ * (it said 199.8% for a single-threaded server at --interval 10ms). */
+static void cpu_max_short_intervals(void)
+{
+    watch_only(getpid());
+    plan.interval_ns = 5000000;
+    char err[256] = "";
+    struct watch *w = watch_open(&plan, err, sizeof(err));
+    CHECK(w != NULL);
+    if (!w) {
+        printf("  %s\n", err);
+        return;
+    }
+    struct interval_rec rec;
+    for (int i = 0; i < 120; i++) {  /* 0.6 s, one thread busy */
+        spin(0.005);
+        watch_sample(w, &rec);
+    }
+    const struct watch_result *r = watch_results(w);
+    CHECK(r->cpu_max_pct > 20 && r->cpu_max_pct < 130);
+    if (!(r->cpu_max_pct < 130)) printf("  cpu_max_pct %.1f for one busy thread\n", r->cpu_max_pct);
+    CHECK(r->cpu_mean_pct > 20 && r->cpu_mean_pct <= r->cpu_max_pct + 1e-9);
+    watch_close(w);
+
+    /* a run shorter than a window: the max is its mean */
+    plan.interval_ns = 1000000;
+    w = watch_open(&plan, err, sizeof(err));
+    CHECK(w != NULL);
+    if (!w) return;
+    for (int i = 0; i < 3; i++) {
+        spin(0.001);
+        watch_sample(w, &rec);
+    }
+    r = watch_results(w);
+    CHECK(!isnan(r->cpu_max_pct) && near(r->cpu_max_pct, r->cpu_mean_pct, 1e-9));
+    watch_close(w);
+}
+
 /* A child named with the characters that trip a naive /proc/PID/stat parser, which exits
  * during the run: reaped (ESRCH on the open file) or not (a zombie). */
 static void process_exits(bool reap)
@@ -234,6 +273,7 @@ int main(void)
     RUN(slope_fits);
     RUN(refuses_missing_and_zombies);
     RUN(samples_this_process);
+    RUN(cpu_max_short_intervals);
     RUN(exits_reaped);
     RUN(exits_as_zombie);
     CHECK_EXIT();
