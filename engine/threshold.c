@@ -3,6 +3,7 @@
 #include "threshold.h"
 #include "errfmt.h"
 #include "report.h"
+#include "secrets.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -11,6 +12,24 @@
 
 static bool is_space(char c) { return c && strchr(" \t\n\r\v\f", c); }
 
+
+/* The expression as error messages show it: a step name before the last ':' masked as the
+ * reports mask a default step name ("GET /x?token=****:p99<1s"), since one typed from a
+ * request's path may carry a secret. Returns out. */
+static const char *shown(const char *expr, char *out, size_t outlen)
+{
+    const char *colon = strrchr(expr, ':');
+    if (!colon) {
+        snprintf(out, outlen, "%s", expr);
+        return out;
+    }
+    char name[THRESHOLD_TEXT_LEN];
+    snprintf(name, sizeof(name), "%.*s", (int)(colon - expr), expr);
+    secret_mask_url(name, out, outlen);
+    size_t n = strlen(out);
+    if (n < outlen) snprintf(out + n, outlen - n, "%s", colon);
+    return out;
+}
 
 /* [b, e) without the spaces around it. */
 static void trim(const char **b, const char **e)
@@ -25,8 +44,13 @@ int threshold_add(struct threshold_set *set, const char *text, char *err, size_t
     trim(&b, &e);
     size_t len = (size_t)(e - b);
     if (len == 0) return errfmt_line(err, errlen, "--threshold: expected a condition such as 'p99<250ms' or 'errors<1%%'");
-    if (len >= THRESHOLD_TEXT_LEN)
-        return errfmt_line(err, errlen, "--threshold: '%.40s...': too long (at most %d characters)", b, THRESHOLD_TEXT_LEN - 1);
+    char show[2 * THRESHOLD_TEXT_LEN];
+    if (len >= THRESHOLD_TEXT_LEN) {
+        char head[41];
+        snprintf(head, sizeof(head), "%.40s", b);
+        return errfmt_line(err, errlen, "--threshold: '%s...': too long (at most %d characters)",
+                           secret_mask_url(head, show, sizeof(show)), THRESHOLD_TEXT_LEN - 1);
+    }
     if (set->n == THRESHOLD_MAX) return errfmt_line(err, errlen, "--threshold: at most %d thresholds", THRESHOLD_MAX);
     struct threshold *t = &set->t[set->n];
     memset(t, 0, sizeof(*t));
@@ -38,22 +62,26 @@ int threshold_add(struct threshold_set *set, const char *text, char *err, size_t
     if (colon) {
         const char *nb = t->expr, *ne = colon;
         trim(&nb, &ne);
-        if (nb == ne) return errfmt_line(err, errlen, "--threshold: '%s': empty step name before ':'", t->expr);
+        if (nb == ne)
+            return errfmt_line(err, errlen, "--threshold: '%s': empty step name before ':'",
+                               shown(t->expr, show, sizeof(show)));
         memcpy(t->name, nb, (size_t)(ne - nb));
         cond = colon + 1;
     }
     if (strchr(cond, ','))
-        return errfmt_line(err, errlen, "--threshold: '%s': one condition per --threshold (repeat the flag)", t->expr);
+        return errfmt_line(err, errlen, "--threshold: '%s': one condition per --threshold (repeat the flag)",
+                           shown(t->expr, show, sizeof(show)));
     struct slo one;
     char why[256];
     if (slo_parse(&one, cond, "--threshold", why, sizeof(why))) {
         /* slo_parse names the condition; name the whole expression when it had a step */
-        if (colon) return errfmt_line(err, errlen, "%s (in '%s')", why, t->expr);
+        if (colon) return errfmt_line(err, errlen, "%s (in '%s')", why, shown(t->expr, show, sizeof(show)));
         return errfmt_line(err, errlen, "%s", why);
     }
     t->cond = one.cond[0];
     if (colon && slo_metric_is_server(t->cond.metric))
-        return errfmt_line(err, errlen, "--threshold: '%s': %s is on the watched server, not on a step", t->expr,
+        return errfmt_line(err, errlen, "--threshold: '%s': %s is on the watched server, not on a step",
+                           shown(t->expr, show, sizeof(show)),
                            t->cond.metric == SLO_SERVER_CPU ? "server_cpu" : "server_rss_growth");
     set->n++;
     return 0;
@@ -68,15 +96,26 @@ bool threshold_set_has_server(const struct threshold_set *set)
 
 int threshold_resolve(struct threshold_set *set, char *const *names, unsigned nnames, char *err, size_t errlen)
 {
+    char show[2 * THRESHOLD_TEXT_LEN], name[2 * THRESHOLD_TEXT_LEN];
     for (unsigned i = 0; i < set->n; i++) {
         struct threshold *t = &set->t[i];
         t->step = -1;
         if (!t->name[0]) continue;
         if (!nnames)
-            return errfmt_line(err, errlen, "--threshold: '%s': a step name needs a scenario (-s FILE)", t->expr);
+            return errfmt_line(err, errlen, "--threshold: '%s': a step name needs a scenario (-s FILE)",
+                               shown(t->expr, show, sizeof(show)));
         for (unsigned k = 0; k < nnames && t->step < 0; k++)
             if (!strcmp(names[k], t->name)) t->step = (int)k;
-        if (t->step < 0) return errfmt_line(err, errlen, "--threshold: '%s': no step named '%s' in the scenario", t->expr, t->name);
+        if (t->step < 0) {
+            secret_mask_url(t->name, name, sizeof(name));
+            for (unsigned k = 0; k < nnames; k++)
+                if (strcmp(name, t->name) && !strcmp(names[k], name))  /* typed with its secret */
+                    return errfmt_line(err, errlen,
+                                       "--threshold: '%s': write the step name as the Steps table shows it, "
+                                       "its secret masked: '%s'", shown(t->expr, show, sizeof(show)), name);
+            return errfmt_line(err, errlen, "--threshold: '%s': no step named '%s' in the scenario",
+                               shown(t->expr, show, sizeof(show)), name);
+        }
     }
     return 0;
 }

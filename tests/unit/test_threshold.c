@@ -58,6 +58,27 @@ static void parses_step_names(void)
     CHECK(strstr(err, "--threshold") && strstr(err, "no step named 'GET /a:b'"));
     CHECK(threshold_resolve(&set, NULL, 0, err, sizeof(err)) == -1);
     CHECK(strstr(err, "needs a scenario") && strstr(err, "list items:p95<100ms"));
+    /* a step name typed from a request's path: its secret is masked in the messages, as
+     * the Steps table masks it (the name to write is that one, "GET /x?token=****") */
+    struct threshold_set secret = {0};
+    CHECK(add(&secret, "GET /x?token=tok_SECRET&page=2:p99<1s", err) == 0);
+    CHECK(threshold_resolve(&secret, names, 4, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "no step named 'GET /x?token=****&page=2'") && !strstr(err, "SECRET"));
+    CHECK(strstr(err, "'GET /x?token=****&page=2:p99<1s'"));
+    char *masked_names[] = {"login", "GET /x?token=****&page=2"};  /* the step it meant */
+    CHECK(threshold_resolve(&secret, masked_names, 2, err, sizeof(err)) == -1 && !strstr(err, "SECRET"));
+    CHECK(strstr(err, "write the step name as the Steps table shows it") && strstr(err, "'GET /x?token=****&page=2'"));
+    CHECK(threshold_resolve(&secret, NULL, 0, err, sizeof(err)) == -1 && !strstr(err, "SECRET"));
+    struct threshold_set bad_secret = {0};
+    CHECK(add(&bad_secret, "GET /x?api_key=k_SECRET:p99<1s,errors<1%", err) == -1);
+    CHECK(strstr(err, "one condition per --threshold") && strstr(err, "api_key=****") && !strstr(err, "SECRET"));
+    CHECK(add(&bad_secret, "GET /x?api_key=k_SECRET:p99<<1s", err) == -1 && !strstr(err, "SECRET"));
+    CHECK(add(&bad_secret, "GET /x?api_key=k_SECRET:server_cpu<50%", err) == -1 && !strstr(err, "SECRET"));
+    char longer[300];
+    snprintf(longer, sizeof(longer), "GET /x?sig=SECRET%0250d:p99<1s", 0);
+    CHECK(add(&bad_secret, longer, err) == -1 && strstr(err, "too long") && !strstr(err, "SECRET"));
+    CHECK(bad_secret.n == 0);
+
     struct threshold_set totals = {0};
     CHECK(add(&totals, "p99<1s", err) == 0);
     CHECK(threshold_resolve(&totals, NULL, 0, err, sizeof(err)) == 0 && totals.t[0].step == -1);
