@@ -6,7 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
-static bool is_ws(char c) { return c == ' ' || c == '\t'; }
+/* A bare CR in a header line is white space, as the HTTP parser takes it (RFC 9112 2.2). */
+static bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c; }
 
 static void trim(const char **s, const char **e)
@@ -185,21 +186,50 @@ static bool domain_matches(const struct jar_origin *o, const char *d, size_t n)
     return tail[-1] == '.' && !ip;
 }
 
+/* ---- Set-Cookie headers ---- */
+
+bool jar_next_set_cookie(const char **at, const char *end, const char **value, size_t *len)
+{
+    for (const char *p = *at; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *line = p, *le = nl ? nl : end;
+        p = le + 1;
+        if (le - line > 11 && line[10] == ':' && !strncasecmp(line, "Set-Cookie", 10)) {
+            const char *s = line + 11, *e = le;
+            if (e > s && e[-1] == '\r') e--;
+            *at = p;
+            *value = s;
+            *len = (size_t)(e - s);
+            return true;
+        }
+    }
+    *at = end;
+    return false;
+}
+
+bool jar_cookie_pair(const char *s, size_t n, const char **name, size_t *name_len, const char **value,
+                     size_t *value_len)
+{
+    const char *semi = memchr(s, ';', n), *pe = semi ? semi : s + n;
+    const char *eq = memchr(s, '=', (size_t)(pe - s));
+    if (!eq) return false;
+    const char *ns = s, *ne = eq, *vs = eq + 1, *ve = pe;
+    trim(&ns, &ne);
+    trim(&vs, &ve);
+    *name = ns, *name_len = (size_t)(ne - ns);
+    *value = vs, *value_len = (size_t)(ve - vs);
+    return true;
+}
+
 /* One Set-Cookie value, s[0, n): false if the cookie is to be ignored. */
 static bool parse_set_cookie(const struct jar_origin *o, const char *s, size_t n, struct parsed *p)
 {
     memset(p, 0, sizeof(*p));
     p->domain_ok = true;
     const char *end = s + n, *semi = memchr(s, ';', n);
-    const char *pe = semi ? semi : end, *eq = memchr(s, '=', (size_t)(pe - s));
-    if (!eq) return false;
-    const char *ns = s, *ne = eq, *vs = eq + 1, *ve = pe;
-    trim(&ns, &ne);
-    trim(&vs, &ve);
-    p->name = ns, p->name_len = (size_t)(ne - ns);
-    p->value = vs, p->value_len = (size_t)(ve - vs);
-    if (!p->name_len || p->name_len + p->value_len > JAR_COOKIE_MAX || has_ctl(ns, p->name_len) ||
-        has_ctl(vs, p->value_len))
+    if (!jar_cookie_pair(s, n, &p->name, &p->name_len, &p->value, &p->value_len)) return false;
+    if (!p->name_len || p->name_len + p->value_len > JAR_COOKIE_MAX || has_ctl(p->name, p->name_len) ||
+        has_ctl(p->value, p->value_len))
         return false;
     for (const char *a = semi; a && a < end;) {
         const char *as = a + 1, *ae = memchr(as, ';', (size_t)(end - as));
@@ -277,22 +307,15 @@ int jar_take(struct cookie_jar *j, const struct jar_origin *o, const char *path,
              size_t head_len, uint64_t now, int64_t real_s)
 {
     int rc = 0;
-    const char *p = head, *end = head + head_len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        if (le - p > 11 && p[10] == ':' && !strncasecmp(p, "Set-Cookie", 10)) {
-            const char *s = p + 11, *e = le;
-            if (e > s && e[-1] == '\r') e--;
-            struct parsed c;
-            if (parse_set_cookie(o, s, (size_t)(e - s), &c)) {
-                const char *cp = c.path ? c.path : path;
-                size_t cn = c.path ? c.path_len : default_path_len(path, path_len);
-                if (!cn) cp = "/", cn = 1;
-                if (store(j, &c, cp, cn, now, real_s)) rc = -1;
-            }
-        }
-        p = le + 1;
+    const char *at = head, *s;
+    size_t n;
+    while (jar_next_set_cookie(&at, head + head_len, &s, &n)) {
+        struct parsed c;
+        if (!parse_set_cookie(o, s, n, &c)) continue;
+        const char *cp = c.path ? c.path : path;
+        size_t cn = c.path ? c.path_len : default_path_len(path, path_len);
+        if (!cn) cp = "/", cn = 1;
+        if (store(j, &c, cp, cn, now, real_s)) rc = -1;
     }
     return rc;
 }

@@ -65,6 +65,17 @@ int jar_take(struct cookie_jar *j, const struct jar_origin *o, const char *path,
 size_t jar_render(struct cookie_jar *j, bool https, const char *path, size_t path_len, uint64_t now, char *dst,
                   size_t cap);
 
+/* Walks a head's Set-Cookie header lines: from *at (the start of a header line) to end,
+ * finds the next one, gives its value (without the CR), moves *at past it. False when
+ * there is none left. */
+bool jar_next_set_cookie(const char **at, const char *end, const char **value, size_t *len);
+
+/* The cookie a Set-Cookie value s[0, n) sets: its first name=value pair, up to the first
+ * ';', each side trimmed of spaces, tabs and bare CRs. False when the pair has no '=' (RFC 6265
+ * 5.2: the header is ignored). The name may be empty; nothing else is checked. */
+bool jar_cookie_pair(const char *s, size_t n, const char **name, size_t *name_len, const char **value,
+                     size_t *value_len);
+
 /* Forgets every cookie (a new user on the same slot); keeps the memory. */
 void jar_clear(struct cookie_jar *j);
 void jar_free(struct cookie_jar *j);

@@ -2,6 +2,7 @@
  * place), JSON paths over a jansson tree built in a per-thread arena, header and regex
  * captures, and the bounded failure reasons. */
 #include "extract.h"
+#include "cookie_jar.h"
 #include "errfmt.h"
 #include "secrets.h"
 
@@ -265,29 +266,14 @@ const char *resp_header(const struct resp_view *v, const char *name, size_t *len
 const char *resp_cookie(const struct resp_view *v, const char *name, size_t *len)
 {
     size_t nlen = strlen(name);
-    const char *found = NULL, *p = v->head, *end = v->head + v->head_len;
+    const char *found = NULL, *at = v->head, *sc, *cn, *cv;
+    size_t scn, cnn, cvn;
     *len = 0;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        if (le - p > 11 && p[10] == ':' && !strncasecmp(p, "Set-Cookie", 10)) {
-            const char *s = p + 11, *e = memchr(s, ';', (size_t)(le - s));
-            if (!e) e = le;
-            while (s < e && is_ows(*s)) s++;
-            while (e > s && is_ows(e[-1])) e--;
-            const char *eq = memchr(s, '=', (size_t)(e - s));
-            if (eq) {  /* RFC 6265 5.2: a pair without '=' is ignored */
-                const char *ne = eq, *vs = eq + 1;
-                while (ne > s && is_ows(ne[-1])) ne--;
-                while (vs < e && is_ows(*vs)) vs++;
-                if ((size_t)(ne - s) == nlen && !memcmp(s, name, nlen)) {  /* the last one wins */
-                    found = vs;
-                    *len = (size_t)(e - vs);
-                }
-            }
+    while (jar_next_set_cookie(&at, v->head + v->head_len, &sc, &scn))
+        if (jar_cookie_pair(sc, scn, &cn, &cnn, &cv, &cvn) && cnn == nlen && !memcmp(cn, name, nlen)) {
+            found = cv;  /* the last one wins */
+            *len = cvn;
         }
-        p = le + 1;
-    }
     return found;
 }
 
