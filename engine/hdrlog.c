@@ -155,7 +155,8 @@ struct hdrlog *hdrlog_open(const char *path, const struct plan *p, char *err, si
             hdrlog_tag(h->tags[i], n, s->stat_names[i]);
         }
     }
-    if (!(h->f = fopen(path, "w"))) {
+    /* stdout is written where it stands, as --json's (report_json.c) */
+    if (!(h->f = p->to_stdout == TO_STDOUT_HDR_LOG ? stdout : fopen(path, "w"))) {
         snprintf(err, errlen, "--hdr-log: cannot create %s: %s", path, strerror(errno));
         goto fail;
     }
@@ -218,7 +219,7 @@ void hdrlog_interval(struct hdrlog *h, const struct interval_view *v)
 int hdrlog_close(struct hdrlog *h, char *err, size_t errlen)
 {
     if (fflush(h->f) || ferror(h->f)) note_failure(h, errno);
-    if (fclose(h->f)) note_failure(h, errno);
+    if (h->f != stdout && fclose(h->f)) note_failure(h, errno);
     int rc = 0;
     if (h->err) {
         snprintf(err, errlen, "--hdr-log: cannot write %s: %s", h->path, strerror(h->err));

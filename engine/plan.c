@@ -305,6 +305,36 @@ static bool same_file(const char *a, const char *b)
     return !strcmp(ia, ib);
 }
 
+static bool names_stdout(const char *path)
+{
+    return path && (!strcmp(path, "-") || same_file(path, "/dev/stdout"));
+}
+
+/* A report flag given `-` (or this process's stdout) writes to stdout, where it must be
+ * alone: the live rows and the summary move to stderr. */
+static int pick_stdout_report(struct plan *p, char *err, size_t errlen)
+{
+    const struct { const char *flag, *path; int to; } r[] = {
+        {"--json", p->json_path, TO_STDOUT_JSON},
+        {"--html", p->html_path, TO_STDOUT_HTML},
+        {"--hdr-log", p->hdr_log_path, TO_STDOUT_HDR_LOG},
+    };
+    int first = -1;
+    for (int i = 0; i < 3; i++) {
+        if (!names_stdout(r[i].path)) continue;
+        if (first >= 0)
+            return plan_error(err, errlen, "%s %s and %s %s both write to standard output: give one of them a file",
+                              r[first].flag, r[first].path, r[i].flag, r[i].path);
+        first = i;
+    }
+    if (first < 0) return 0;
+    if (p->find_limit)
+        return plan_error(err, errlen, "%s %s: not with --find-limit, whose table goes to standard output; give a file",
+                          r[first].flag, r[first].path);
+    p->to_stdout = r[first].to;
+    return 0;
+}
+
 /* Two report flags that name one file would leave only what was written last in it. */
 static int check_report_paths(const struct plan *p, char *err, size_t errlen)
 {
@@ -312,9 +342,9 @@ static int check_report_paths(const struct plan *p, char *err, size_t errlen)
     char csv[3][4096];
     struct { const char *flag, *path; } f[6];
     unsigned n = 0;
-    if (p->json_path && !p->json_to_stdout) f[n++] = (typeof(f[0])){"--json", p->json_path};
-    if (p->html_path) f[n++] = (typeof(f[0])){"--html", p->html_path};
-    if (p->hdr_log_path) f[n++] = (typeof(f[0])){"--hdr-log", p->hdr_log_path};
+    if (p->json_path && p->to_stdout != TO_STDOUT_JSON) f[n++] = (typeof(f[0])){"--json", p->json_path};
+    if (p->html_path && p->to_stdout != TO_STDOUT_HTML) f[n++] = (typeof(f[0])){"--html", p->html_path};
+    if (p->hdr_log_path && p->to_stdout != TO_STDOUT_HDR_LOG) f[n++] = (typeof(f[0])){"--hdr-log", p->hdr_log_path};
     for (unsigned i = 0; p->csv_prefix && i < 3; i++) {
         snprintf(csv[i], sizeof(csv[i]), "%s%s", p->csv_prefix, csv_suffix[i]);
         f[n++] = (typeof(f[0])){"--csv", csv[i]};
@@ -363,11 +393,7 @@ int plan_prepare(struct plan *p, char *err, size_t errlen)
         p->tls.host = p->url.host;
         if (tls_config_check(&p->tls, err, errlen)) return -1;
     }
-    p->json_to_stdout = p->json_path && (!strcmp(p->json_path, "-") || same_file(p->json_path, "/dev/stdout"));
-    if (p->json_to_stdout && p->find_limit)
-        return plan_error(err, errlen, "--json %s: not with --find-limit, whose table goes to standard output; give a file",
-                          p->json_path);
-    if (resolve(p, err, errlen) || check_report_paths(p, err, errlen)) return -1;
+    if (pick_stdout_report(p, err, errlen) || resolve(p, err, errlen) || check_report_paths(p, err, errlen)) return -1;
     /* Bound connects in progress so a burst of them does not overflow the server's
      * listen backlog (somaxconn is commonly 4096, tcp_max_syn_backlog 2048). */
     p->max_connecting = 1024 / p->threads;

@@ -51,8 +51,9 @@ struct plan {
     char *body;                /* owned */
     size_t body_len;
     char *json_path;           /* owned; NULL: no JSON */
-    bool json_to_stdout;       /* --json - (or this process's stdout): the JSON alone goes to stdout,
-                                * the live rows and the summary to stderr (plan_prepare) */
+    /* The report written to stdout instead of a file (`-`, or this process's stdout; at
+     * most one): it alone goes there, the live rows and the summary to stderr (plan_prepare). */
+    enum { TO_STDOUT_NONE, TO_STDOUT_JSON, TO_STDOUT_HTML, TO_STDOUT_HDR_LOG } to_stdout;
     bool status_ok[600];       /* statuses counted as ok (--expect-status; default 100-399); for a
                                   static program, plan_prepare() sets it from the step.
                                   Read through plan_status_ok(): a code may reach 999 */

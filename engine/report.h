@@ -76,10 +76,10 @@ struct summary {
 /* One interval, the row-th of the run (from 0). Off a terminal a table row (and its header
  * every 30 rows); on one, a dashboard line rewritten in place. */
 void report_live(FILE *out, const struct plan *p, const struct interval_rec *r, unsigned row, bool tty);
-/* Where the live rows and the summary go: stdout, or stderr when the JSON goes to stdout. */
+/* Where the live rows and the summary go: stdout, or stderr when a report goes to stdout. */
 static inline FILE *report_stream(const struct plan *p)
 {
-    return p->json_to_stdout ? stderr : stdout;
+    return p->to_stdout ? stderr : stdout;
 }
 /* The interval's target (see struct interval_rec) from the plan's shape. */
 double interval_target(const struct plan *p, double t0, double t1);

@@ -406,12 +406,13 @@ static void page(FILE *f, const struct summary *s)
 
 int report_html(const char *path, const struct summary *s, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "w");
+    /* stdout is written where it stands, as --json's (report_json.c) */
+    FILE *f = s->plan->to_stdout == TO_STDOUT_HTML ? stdout : fopen(path, "w");
     if (!f) return errfmt_line(err, errlen, "--html: cannot create %s: %s", path, strerror(errno));
     errno = 0;
     page(f, s);
     int bad = ferror(f);
-    if (fclose(f) || bad)
+    if (f == stdout ? fflush(f) || bad : fclose(f) || bad)
         return errfmt_line(err, errlen, "--html: cannot write %s: %s", path, strerror(errno ? errno : EIO));
     return 0;
 }

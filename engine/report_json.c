@@ -140,7 +140,7 @@ int report_json(const char *path, const struct summary *s, char *err, size_t err
     const struct stats *t = s->total;
     /* stdout is written where it stands: reopening /dev/stdout would truncate a file the
      * shell appends to */
-    FILE *f = s->plan->json_to_stdout ? stdout : fopen(path, "w");
+    FILE *f = s->plan->to_stdout == TO_STDOUT_JSON ? stdout : fopen(path, "w");
     if (!f) {
         snprintf(err, errlen, "--json: cannot write '%s': %s", path, strerror(errno));
         return -1;

@@ -90,3 +90,21 @@ timeout -k 2 20 "$BARRAGE" -t 1 -c 2 -n 20 -q --json - "$TARGET_URL/" >"$TMP/das
 expect_json "$TMP/dash.out" requests.ok 20
 [ -e ./- ] && _err "a file named '-' was written"
 end
+
+# --hdr-log - and --html - as --json -: the report alone on stdout, no file named '-'; two
+# reports cannot share stdout.
+begin hdr_log_and_html_to_stdout
+timeout -k 2 20 "$BARRAGE" -t 1 -c 2 -n 30 -q --hdr-log - "$TARGET_URL/" >"$TMP/hl.out" 2>"$BAR_ERR"
+expect_num_eq "exit code" "$?" 0
+expect_eq "an HdrHistogram log on stdout" "$(head -1 "$TMP/hl.out")" "#[Histogram log format version 1.3]"
+expect_grep "with an interval" '^[0-9.]+,[0-9.]+,[0-9.]+,HIST' "$TMP/hl.out"
+expect_grep "the summary on stderr" '^  Requests +30 issued' "$BAR_ERR"
+timeout -k 2 20 "$BARRAGE" -t 1 -c 2 -n 30 -q --html /dev/stdout "$TARGET_URL/" >"$TMP/h.out" 2>/dev/null
+expect_num_eq "exit code" "$?" 0
+expect_eq "an HTML page alone on stdout" "$(head -c 15 "$TMP/h.out")" "<!DOCTYPE html>"
+expect_eq "ending the page" "$(tail -1 "$TMP/h.out")" "</body></html>"
+bar -q -t 1 -c 2 -n 30 --html - --json - "$TARGET_URL/"
+expect_rc 2
+expect_grep "says which two" "--json - and --html - both write to standard output" "$BAR_ERR"
+[ -e ./- ] && _err "a file named '-' was written"
+end
