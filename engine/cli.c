@@ -192,16 +192,19 @@ char *url_for_reports(const char *url)
     return out ? secret_mask_url(url, out, cap) : NULL;
 }
 
-/* RFC 9110: a name is a token; a value holds no control character but a tab. */
-static bool valid_header(const char *h)
+/* RFC 9110: a name is a token; a value holds no control character but a tab. NULL when
+ * h is a header line, else what is wrong with it. */
+static const char *header_problem(const char *h)
 {
     const char *colon = strchr(h, ':');
-    if (!colon || colon == h) return false;
+    if (!colon) return "is not 'Name: value'";
+    if (colon == h) return "has no name before its ':'";
     for (const char *c = h; c < colon; c++)
-        if (!isalnum((unsigned char)*c) && !(*c && strchr("!#$%&'*+-.^_`|~", *c))) return false;
+        if (!isalnum((unsigned char)*c) && !strchr("!#$%&'*+-.^_`|~", *c))
+            return "has a name with a character other than letters, digits and !#$%&'*+-.^_`|~";
     for (const char *c = colon + 1; *c; c++)
-        if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f) return false;
-    return true;
+        if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f) return "has a control character in its value";
+    return NULL;
 }
 
 static bool valid_method(const char *m)
@@ -401,7 +404,8 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             break;
         case 'H':
             quick_flag = "-H";
-            if (!valid_header(optarg)) {
+            const char *problem = header_problem(optarg);
+            if (problem) {
                 char shown[96];  /* a secret-named header shows its name only: the rest is a credential */
                 size_t name_len = strcspn(optarg, " :=\t\r\n");  /* 'Key=secret' too */
                 bool secret = secret_name(optarg, name_len);
@@ -409,7 +413,7 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
                 if (strpbrk(optarg, "\r\n"))  /* what follows a line break could be another header's secret */
                     plan_error(err, errlen, "-H/--header '%.*s': a line break (CR or LF) in a header", (int)(name_len < 60 ? name_len : 60), optarg);
                 else
-                    plan_error(err, errlen, "-H/--header: '%s' is not 'Name: value'", shown);
+                    plan_error(err, errlen, "-H/--header: '%s' %s", shown, problem);
                 return CLI_EXIT_USAGE;
             }
             if (p->nheaders == PLAN_MAX_HEADERS) {
@@ -472,7 +476,11 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             break;
         case OPT_EXPECT_STATUS:
             quick_flag = "--expect-status";
-            if (parse_status_list(optarg, p->status_ok)) goto bad_value;
+            if (parse_status_list(optarg, p->status_ok)) {
+                plan_error(err, errlen, "--expect-status: invalid value '%s' (codes from 100 to 599, each CODE or "
+                                        "LOW-HIGH, joined by commas: 200-299,404)", optarg);
+                return CLI_EXIT_USAGE;
+            }
             break;
         case OPT_JSON:
             free(p->json_path);
@@ -496,6 +504,11 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
                 plan_error(err, errlen, "--watch-pid: at most %d processes", PLAN_MAX_WATCH);
                 return CLI_EXIT_USAGE;
             }
+            for (unsigned i = 0; i < p->nwatch; i++)
+                if (p->watch_pids[i] == (int)u) {
+                    plan_error(err, errlen, "--watch-pid %u: given twice", u);
+                    return CLI_EXIT_USAGE;
+                }
             p->watch_pids[p->nwatch++] = (int)u;
             break;
         case OPT_LEAK_THRESHOLD:

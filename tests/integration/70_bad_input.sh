@@ -47,9 +47,12 @@ bad port_empty        "port"                            http://127.0.0.1:/
 bad no_host           "host"                            http:///path
 bad unresolvable_host "no-such-host-for-barrage\.invalid" http://no-such-host-for-barrage.invalid/
 bad header_no_colon   "(-H|--header).*'NoColonHere'"    -H NoColonHere "$URL"
-bad header_empty_name "(-H|--header).*': v'"            -H ': v' "$URL"
-bad header_control_char "'X-A: a\\\\x01b' is not 'Name: value'" -H $'X-A: a\x01b' "$URL"
-bad header_name_not_token "'X\\(A\\): b' is not 'Name: value'" -H 'X(A): b' "$URL"
+bad header_empty_name "(-H|--header).*': v' has no name before its ':'" -H ': v' "$URL"
+bad header_control_char "'X-A: a\\\\x01b' has a control character in its value" -H $'X-A: a\x01b' "$URL"
+bad header_name_not_token "'X\\(A\\): b' has a name with a character other than letters" -H 'X(A): b' "$URL"
+bad header_name_space "'X A: b' has a name with a character other than" -H 'X A: b' "$URL"
+bad expect_status_range "--expect-status: invalid value '200-600' \\(codes from 100 to 599" --expect-status 200-600 "$URL"
+bad watch_pid_twice "^barrage: --watch-pid $$: given twice$" --watch-pid $$ --watch-pid $$ "$URL"
 bad header_content_length "Content-Length"              -H 'Content-Length: 5' -b hello "$URL"
 bad body_file_missing "--body-file.*$TMP/nope"          --body-file "$TMP/nope" "$URL"
 # Arrivals are scheduled one by one: a rate far past what any machine sends would outlast -d.
