@@ -42,6 +42,23 @@ void hdrlog_tag(char *out, size_t len, const char *name)
     out[n] = 0;
 }
 
+int hdrlog_tags(char **tags, char *const *names, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]) + 2, cap = len + 12;  /* room for "~N" */
+        if (!(tags[i] = malloc(cap))) return -1;
+        hdrlog_tag(tags[i], len, names[i]);
+        size_t base = strlen(tags[i]);
+        for (unsigned k = 2;; k++) {
+            uint32_t j = 0;
+            while (j < i && strcmp(tags[j], tags[i])) j++;
+            if (j == i) break;
+            snprintf(tags[i] + base, cap - base, "~%u", k);
+        }
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------------ V2 encoding */
 
 static uint8_t *put_be32(uint8_t *p, uint32_t v)
@@ -149,11 +166,7 @@ struct hdrlog *hdrlog_open(const char *path, const struct plan *p, char *err, si
     if (s && s->nstats) {
         if (!(h->tags = calloc(s->nstats, sizeof(*h->tags)))) goto oom;
         h->ntags = s->nstats;
-        for (uint32_t i = 0; i < s->nstats; i++) {
-            size_t n = strlen(s->stat_names[i]) + 2;
-            if (!(h->tags[i] = malloc(n))) goto oom;
-            hdrlog_tag(h->tags[i], n, s->stat_names[i]);
-        }
+        if (hdrlog_tags(h->tags, s->stat_names, s->nstats)) goto oom;
     }
     /* stdout is written where it stands, as --json's (report_json.c) */
     if (!(h->f = p->to_stdout == TO_STDOUT_HDR_LOG ? stdout : fopen(path, "w"))) {

@@ -31,6 +31,10 @@ int hdrlog_close(struct hdrlog *h, char *err, size_t errlen);
 /* A step name as a tag: commas, whitespace and control characters become '_' (the format
  * splits on commas and spaces); "" becomes "_". Writes at most len - 1 bytes and a NUL. */
 void hdrlog_tag(char *out, size_t len, const char *name);
+/* The tags of n step names into tags[0, n), each malloc'd, all different: a name whose tag
+ * an earlier one has ("GET /a b" after "GET /a,b") gets "~2", then "~3"... Returns 0, or
+ * -1 when memory ran out (what was allocated stays in tags, NULL after it, to be freed). */
+int hdrlog_tags(char **tags, char *const *names, uint32_t n);
 
 /* h as a V2 compressed histogram (cookie 0x1c849314, zlib) in base64, NUL-terminated; its
  * length in *len. NULL when out of memory. */

@@ -373,6 +373,12 @@ static void tags_and_file_errors(void)
     CHECK(!strcmp(t, "_"));
     hdrlog_tag(t, 4, "abcdef");
     CHECK(!strcmp(t, "abc"));
+    /* two names, one tag: the later one is told apart, as a third one taking its tag */
+    char *step_names[] = {"GET /a,b", "GET /a b", "GET /a_b~2", "x"}, *tags[4] = {0};
+    CHECK(!hdrlog_tags(tags, step_names, 4));
+    CHECK(!strcmp(tags[0], "GET_/a_b") && !strcmp(tags[1], "GET_/a_b~2") && !strcmp(tags[2], "GET_/a_b~2~2") &&
+          !strcmp(tags[3], "x"));
+    for (int i = 0; i < 4; i++) free(tags[i]);
 
     char err[512] = "";
     CHECK(!hdrlog_open("/nonexistent/dir/x", &plan, err, sizeof(err)));
