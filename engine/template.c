@@ -86,10 +86,38 @@ static size_t json_escape_byte(unsigned char c, char *out)
     return 1;
 }
 
+/* A value that a TPL_JSON_VALUE writes as it is: a JSON number, true, false, null, or an
+ * object or array (a json. capture of one). Anything else is written as a JSON string, so
+ * that a block-style "user: ${accounts.name}" sends "alice", not the bare word. */
+static bool json_value_raw(const char *s, size_t len)
+{
+    if (!len) return false;
+    if (s[0] == '{' || s[0] == '[') return true;
+    if ((len == 4 && (!memcmp(s, "true", 4) || !memcmp(s, "null", 4))) || (len == 5 && !memcmp(s, "false", 5)))
+        return true;
+    size_t i = 0;
+    if (s[i] == '-') i++;
+    if (i == len || s[i] < '0' || s[i] > '9') return false;
+    if (s[i] == '0') i++;
+    else while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+    if (i < len && s[i] == '.') {
+        if (++i == len || s[i] < '0' || s[i] > '9') return false;
+        while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+    }
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        if (++i < len && (s[i] == '+' || s[i] == '-')) i++;
+        if (i == len || s[i] < '0' || s[i] > '9') return false;
+        while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+    }
+    return i == len;
+}
+
 /* Appends a value known at compile time (an environment variable), escaped. */
 static int append_value(struct tpl *t, const char *s, size_t len, enum tpl_escape escape)
 {
     if (escape == TPL_JSON_VALUE && !len) return tpl_append_literal(t, "null", 4);
+    if (escape == TPL_JSON_VALUE && !json_value_raw(s, len))
+        return tpl_append_literal(t, "\"", 1) || append_value(t, s, len, TPL_JSON) || tpl_append_literal(t, "\"", 1);
     if (escape != TPL_JSON) return tpl_append_literal(t, s, len);
     size_t from = 0;
     for (size_t i = 0; i < len; i++) {
@@ -285,6 +313,12 @@ static void put_value(char *dst, size_t cap, size_t *n, const char *s, size_t le
         put(dst, cap, n, "null", 4);
         return;
     }
+    if (escape == TPL_JSON_VALUE && !json_value_raw(s, len)) {  /* a word: a JSON string */
+        put(dst, cap, n, "\"", 1);
+        put_value(dst, cap, n, s, len, TPL_JSON);
+        put(dst, cap, n, "\"", 1);
+        return;
+    }
     if (escape != TPL_JSON) {
         put(dst, cap, n, s, len);
         return;
@@ -363,7 +397,7 @@ size_t tpl_render(const struct tpl *t, const struct tpl_env *env, char *dst, siz
         }
         case TPL_UUID:
             fmt_uuid(num, env->rng);
-            put(dst, cap, &n, num, 36);
+            put_value(dst, cap, &n, num, 36, s->escape);  /* json: id: ${uuid} is a string */
             break;
         case TPL_RAND: {
             uint64_t span = (uint64_t)s->b - (uint64_t)s->a + 1;  /* 0: the whole 64-bit range */
@@ -391,8 +425,8 @@ size_t tpl_max_len(const struct tpl *t, const struct tpl_env *env)
     size_t n = 0;
     for (uint32_t i = 0; i < t->nsegs; i++) {
         const struct tpl_seg *s = &t->segs[i];
-        size_t grow = s->escape == TPL_JSON ? JSON_WORST : 1;
-        if (s->escape == TPL_JSON_VALUE) n += 4;  /* an empty value renders as null */
+        size_t grow = s->escape != TPL_RAW ? JSON_WORST : 1;
+        if (s->escape == TPL_JSON_VALUE) n += 4;  /* null when empty; the quotes of a string */
         switch ((enum tpl_seg_kind)s->kind) {
         case TPL_LIT: n += s->len; break;
         case TPL_VAR: n += (size_t)(env ? env->var_cap : 0) * grow; break;

@@ -38,7 +38,8 @@ enum tpl_seg_kind {
 enum tpl_escape {
     TPL_RAW,        /* as it is */
     TPL_JSON,       /* inside a JSON string: " \ and control characters escaped */
-    TPL_JSON_VALUE, /* a whole JSON value (json: count: ${n}): as it is, an empty one as null */
+    TPL_JSON_VALUE, /* a whole JSON value (json: count: ${n}): a number, true, false, null, an
+                     * object or array as it is; an empty one as null; anything else as a string */
 };
 
 struct tpl_seg {

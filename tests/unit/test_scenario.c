@@ -247,6 +247,7 @@ static void json_bodies(void)
              "          quoted: \"12\"\n"
              "          hex: 0x1F\n"
              "          raw: ${n}\n"
+             "          word: ${s}\n"
              "          str: \"a \\\"q\\\" ${s}\"\n"
              "          esc: \"tab\\tnl\\n\"\n"
              "          two: ${n}${n}\n"
@@ -258,16 +259,38 @@ static void json_bodies(void)
     const char *vals[] = {"5", "say \"hi\"\n"};
     const char *body = render(&st->body, vals, 2, NULL);
     const char *want = "{\"int\":12,\"neg\":-1.5e3,\"t\":true,\"f\":false,\"nul\":null,\"empty\":null,\"quoted\":\"12\","
-                       "\"hex\":\"0x1F\",\"raw\":5,\"str\":\"a \\\"q\\\" say \\\"hi\\\"\\n\",\"esc\":\"tab\\tnl\\n\","
+                       "\"hex\":\"0x1F\",\"raw\":5,\"word\":\"say \\\"hi\\\"\\n\",\"str\":\"a \\\"q\\\" say \\\"hi\\\"\\n\",\"esc\":\"tab\\tnl\\n\","
                        "\"two\":\"55\",\"k\\\"ey\":[1,[],{},{\"a\":\"x\"}],\"lit\":\"${n}\"}";
     if (strcmp(body, want)) printf("  body %s\n  want %s\n", body, want);
     CHECK(!strcmp(body, want));
     /* ${n} not captured yet: the bare value is null, so the body stays JSON */
     const char *unset[] = {"", "x"};
     CHECK(strstr(render(&st->body, unset, 2, NULL), "\"raw\":null,"));
+    /* a bare value that is not a JSON number, word, object or array goes as a string, so
+     * the body stays JSON (a CSV column of names, a token) */
+    const char *words[][2] = {{"alice", "\"raw\":\"alice\","}, {"-0.5e+3", "\"raw\":-0.5e+3,"},
+                              {"{\"a\":[1]}", "\"raw\":{\"a\":[1]},"}, {"[]", "\"raw\":[],"},
+                              {"false", "\"raw\":false,"}, {"012", "\"raw\":\"012\","},
+                              {"1.", "\"raw\":\"1.\","}, {"True", "\"raw\":\"True\","}};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        const char *v[] = {words[i][0], "x"};
+        const char *b = render(&st->body, v, 2, NULL);
+        if (!strstr(b, words[i][1])) printf("  %s: body %s\n", words[i][0], b);
+        CHECK(strstr(b, words[i][1]));
+    }
     /* the given Content-Type is kept, none added */
     const char *head = render(&st->head, vals, 2, NULL);
     CHECK(strstr(head, "content-type: application/vnd+json\r\n") && !strstr(head, "Content-Type"));
+    scenario_free(&s);
+
+    /* a bare ${uuid} is a string too; the numbers ${rand} and ${seq} stay bare */
+    if (load(&s, "target: http://h\nusers:\n  - name: u\n    tasks:\n      - post: /j\n        json:\n"
+                 "          id: ${uuid}\n          r: ${rand(7,7)}\n          s: ${seq}\n",
+             NULL))
+        { CHECK(0); return; }
+    body = render(&s.classes[0].tasks[0].steps[0].body, NULL, 0, NULL);
+    CHECK(strlen(body) == strlen("{\"id\":\"\",\"r\":7,\"s\":0}") + 36 && !strncmp(body, "{\"id\":\"", 7) &&
+          body[43] == '"' && !strcmp(body + 44, ",\"r\":7,\"s\":0}"));
     scenario_free(&s);
 
     /* a top-level string and list */
