@@ -374,8 +374,13 @@ int plan_prepare(struct plan *p, char *err, size_t errlen)
                                        "think time or on_failure: stop), so its users send one request at a time",
                           p->scenario_file);
     if (p->scenario_file) extract_global_init();  /* jansson's allocator, before the workers start */
+    char selected_by[64];
+    snprintf(selected_by, sizeof(selected_by), "%s%s%s%s%s", p->tags ? "--tags" : "",
+             p->tags && (p->exclude_tags || p->user_class) ? ", " : "", p->exclude_tags ? "--exclude-tags" : "",
+             p->exclude_tags && p->user_class ? ", " : "", p->user_class ? "--user" : "");
     if (threshold_resolve(&p->thresholds, p->scenario_file ? p->scenario->stat_names : NULL,
-                          p->scenario_file ? p->scenario->nstats : 0, err, errlen))
+                          p->scenario_file ? p->scenario->nstats : 0, selected_by[0] ? selected_by : NULL, err,
+                          errlen))
         return -1;
     pick_cpus(p);
     if (!p->threads) p->threads = p->ncpus ? p->ncpus : 1;

@@ -94,7 +94,8 @@ bool threshold_set_has_server(const struct threshold_set *set)
     return false;
 }
 
-int threshold_resolve(struct threshold_set *set, char *const *names, unsigned nnames, char *err, size_t errlen)
+int threshold_resolve(struct threshold_set *set, char *const *names, unsigned nnames, const char *selected_by,
+                      char *err, size_t errlen)
 {
     char show[2 * THRESHOLD_TEXT_LEN], name[2 * THRESHOLD_TEXT_LEN];
     for (unsigned i = 0; i < set->n; i++) {
@@ -113,6 +114,9 @@ int threshold_resolve(struct threshold_set *set, char *const *names, unsigned nn
                     return errfmt_line(err, errlen,
                                        "--threshold: '%s': write the step name as the Steps table shows it, "
                                        "its secret masked: '%s'", shown(t->expr, show, sizeof(show)), name);
+            if (selected_by)
+                return errfmt_line(err, errlen, "--threshold: '%s': no step named '%s' among the steps selected by %s",
+                                   shown(t->expr, show, sizeof(show)), name, selected_by);
             return errfmt_line(err, errlen, "--threshold: '%s': no step named '%s' in the scenario",
                                shown(t->expr, show, sizeof(show)), name);
         }

@@ -36,9 +36,12 @@ struct threshold_set {
  * Returns 0, or -1 with one line in err naming the flag and the text. */
 int threshold_add(struct threshold_set *set, const char *text, char *err, size_t errlen);
 
-/* Binds each per-name threshold to its step among names[0..nnames). Returns 0, or -1 with
- * err set (a name that no step has, or a name without a scenario). */
-int threshold_resolve(struct threshold_set *set, char *const *names, unsigned nnames, char *err, size_t errlen);
+/* Binds each per-name threshold to its step among names[0..nnames). selected_by: the flags
+ * that chose those steps out of the file's ("--tags", ...; NULL: all of them), for the
+ * message. Returns 0, or -1 with err set (a name that no step has, or a name without a
+ * scenario). */
+int threshold_resolve(struct threshold_set *set, char *const *names, unsigned nnames, const char *selected_by,
+                      char *err, size_t errlen);
 
 /* Measured value (the condition's unit, NaN when nothing was measured) and verdict. */
 struct threshold_result {

@@ -51,24 +51,27 @@ static void parses_step_names(void)
     CHECK(!strcmp(set.t[2].name, "read item") && set.t[2].cond.metric == SLO_RPS && set.t[2].cond.op == SLO_GE);
 
     char *names[] = {"login", "list items", "read item", "GET /a:b"};
-    CHECK(threshold_resolve(&set, names, 4, err, sizeof(err)) == 0);
+    CHECK(threshold_resolve(&set, names, 4, NULL, err, sizeof(err)) == 0);
     CHECK(set.t[0].step == 1 && set.t[1].step == 3 && set.t[2].step == 2);
 
-    CHECK(threshold_resolve(&set, names, 2, err, sizeof(err)) == -1);
+    CHECK(threshold_resolve(&set, names, 2, NULL, err, sizeof(err)) == -1);
     CHECK(strstr(err, "--threshold") && strstr(err, "no step named 'GET /a:b'"));
-    CHECK(threshold_resolve(&set, NULL, 0, err, sizeof(err)) == -1);
+    /* a step left out by --tags is in the file: the message says what selected the others */
+    CHECK(threshold_resolve(&set, names, 2, "--exclude-tags", err, sizeof(err)) == -1);
+    CHECK(strstr(err, "no step named 'GET /a:b' among the steps selected by --exclude-tags"));
+    CHECK(threshold_resolve(&set, NULL, 0, NULL, err, sizeof(err)) == -1);
     CHECK(strstr(err, "needs a scenario") && strstr(err, "list items:p95<100ms"));
     /* a step name typed from a request's path: its secret is masked in the messages, as
      * the Steps table masks it (the name to write is that one, "GET /x?token=****") */
     struct threshold_set secret = {0};
     CHECK(add(&secret, "GET /x?token=tok_SECRET&page=2:p99<1s", err) == 0);
-    CHECK(threshold_resolve(&secret, names, 4, err, sizeof(err)) == -1);
+    CHECK(threshold_resolve(&secret, names, 4, NULL, err, sizeof(err)) == -1);
     CHECK(strstr(err, "no step named 'GET /x?token=****&page=2'") && !strstr(err, "SECRET"));
     CHECK(strstr(err, "'GET /x?token=****&page=2:p99<1s'"));
     char *masked_names[] = {"login", "GET /x?token=****&page=2"};  /* the step it meant */
-    CHECK(threshold_resolve(&secret, masked_names, 2, err, sizeof(err)) == -1 && !strstr(err, "SECRET"));
+    CHECK(threshold_resolve(&secret, masked_names, 2, NULL, err, sizeof(err)) == -1 && !strstr(err, "SECRET"));
     CHECK(strstr(err, "write the step name as the Steps table shows it") && strstr(err, "'GET /x?token=****&page=2'"));
-    CHECK(threshold_resolve(&secret, NULL, 0, err, sizeof(err)) == -1 && !strstr(err, "SECRET"));
+    CHECK(threshold_resolve(&secret, NULL, 0, NULL, err, sizeof(err)) == -1 && !strstr(err, "SECRET"));
     struct threshold_set bad_secret = {0};
     CHECK(add(&bad_secret, "GET /x?api_key=k_SECRET:p99<1s,errors<1%", err) == -1);
     CHECK(strstr(err, "one condition per --threshold") && strstr(err, "api_key=****") && !strstr(err, "SECRET"));
@@ -81,7 +84,7 @@ static void parses_step_names(void)
 
     struct threshold_set totals = {0};
     CHECK(add(&totals, "p99<1s", err) == 0);
-    CHECK(threshold_resolve(&totals, NULL, 0, err, sizeof(err)) == 0 && totals.t[0].step == -1);
+    CHECK(threshold_resolve(&totals, NULL, 0, NULL, err, sizeof(err)) == 0 && totals.t[0].step == -1);
 }
 
 static void parses_server_metrics(void)
@@ -198,7 +201,7 @@ static void evaluates(void)
                            "fast:p95<2ms", "slow:p95<100ms", "slow:errors<60%", "slow:rps>=4"};
     for (size_t i = 0; i < sizeof(exprs) / sizeof(exprs[0]); i++) CHECK(add(&set, exprs[i], err) == 0);
     char *names[] = {"fast", "slow"};
-    CHECK(threshold_resolve(&set, names, 2, err, sizeof(err)) == 0);
+    CHECK(threshold_resolve(&set, names, 2, NULL, err, sizeof(err)) == 0);
     struct threshold_result r[THRESHOLD_MAX];
     CHECK(!threshold_eval(&set, s, 2.0, NULL, 0, 0, r));  /* 990 answered over 2 s: 495 req/s */
     bool want[] = {true, false, false, true, true, false, true, true, false, true, true};
