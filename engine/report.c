@@ -268,7 +268,9 @@ static void report_steps(FILE *out, const struct summary *s)
         char q[4][32];
         static const double qs[] = {0.5, 0.9, 0.99};
         for (int k = 0; k < 3; k++) format_us(q[k], sizeof(q[k]), hist_quantile(st->latency, qs[k]));
-        format_us(q[3], sizeof(q[3]), st->latency->total ? st->latency->max : 0);
+        format_us(q[3], sizeof(q[3]), st->latency->max);
+        if (!st->latency->total)  /* no response timed (every request failed without one): no latency, not 0 */
+            for (int k = 0; k < 4; k++) snprintf(q[k], sizeof(q[k]), "-");
         uint64_t n = st->ok + st->failed;
         fprintf(out, "  %-12s %-*.*s %9llu %7llu %9.1f %9s %9s %9s %9s\n", "", (int)w, (int)w, scn->stat_names[i],
                 (unsigned long long)n, (unsigned long long)st->failed, s->duration_s > 0 ? (double)n / s->duration_s : 0,

@@ -111,8 +111,11 @@ void html_steps_table(FILE *f, const struct summary *s)
                 st->failed ? "<span class=\"pill fail\">" : "", (unsigned long long)st->failed,
                 st->failed ? "</span>" : "", s->duration_s > 0 ? (double)n / s->duration_s : 0);
         static const double qs[] = {0.5, 0.9, 0.99};
-        for (int k = 0; k < 3; k++) td_us(f, hist_quantile(st->latency, qs[k]));
-        td_us(f, st->latency->total ? st->latency->max : 0);
+        if (!st->latency->total) fputs("<td>-</td><td>-</td><td>-</td><td>-</td>", f);  /* no latency, not 0 */
+        else {
+            for (int k = 0; k < 3; k++) td_us(f, hist_quantile(st->latency, qs[k]));
+            td_us(f, st->latency->max);
+        }
         fputs("</tr>\n", f);
         for (int r = 0; r < STATS_STEP_REASONS && st->reasons[r].count; r++) {
             fputs("<tr class=\"sub\"><td class=\"text\" colspan=\"2\">", f);

@@ -635,9 +635,13 @@ users:
         - { get: /delay/60, name: slow, timeout: 15ms }
         - { get: /, name: after }
 EOF
-bar -s "$D/short.yaml" -t 1 -c 1 -d 1s --json "$D/short.json"
+bar -s "$D/short.yaml" -t 1 -c 1 -d 1s --json "$D/short.json" --html "$D/short.html"
 expect_rc 0
 expect_accounting "$D/short.json"
+# a step with no response timed has no latency: '-', not 0us
+expect_grep "slow step without latencies" '^ +slow +[0-9]+ +[0-9]+ +[0-9.]+ +- +- +- +-$' "$BAR_OUT"
+expect_grep "after step with them" '^ +after +[0-9]+ +0 +[0-9.]+ +[0-9.]+[mu]?s ' "$BAR_OUT"
+expect_grep "the HTML's steps table too" '>slow</td>.*<td>-</td><td>-</td><td>-</td><td>-</td></tr>' "$D/short.html"
 expect_gt "slow steps" "$(step_field "$D/short.json" slow requests)" 5
 expect_num_eq "slow steps that timed out" "$(step_field "$D/short.json" slow failed)" \
     "$(step_field "$D/short.json" slow requests)"
