@@ -528,14 +528,69 @@ struct run_state {
     char why_not[64];  /* root NULL: jansson's reason, without its "near ..." (one reason per kind) */
 };
 
-/* The body as JSON. \u0000 in strings is let through (the value is cut there when used);
- * an integer past 64 bits is not, and says so. */
+/* An integer token s[0, n) (an optional '-' and digits) that a 64-bit integer cannot hold. */
+static bool int_past_64_bits(const char *s, size_t n)
+{
+    bool neg = *s == '-';
+    const char *d = s + neg, *most = neg ? "9223372036854775808" : "9223372036854775807";
+    size_t len = n - neg;
+    return len > 19 || (len == 19 && memcmp(d, most, 19) > 0);
+}
+
+/* body[0, n) with each integer past 64 bits written as a string of its digits ("12" for
+ * 12), into arena memory (NULL if none is left); *len: its length. Numbers are found
+ * outside strings only; a number with a fraction or exponent is a double already. */
+static char *quote_big_ints(const char *body, size_t n, size_t *len)
+{
+    char *out = arena_malloc(2 * n + 1);  /* each integer grows by 2 and is at least 20 long */
+    if (!out) return NULL;
+    size_t o = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < n;) {
+        char c = body[i];
+        if (in_string) {
+            out[o++] = body[i++];
+            if (c == '\\' && i < n) out[o++] = body[i++];
+            else if (c == '"') in_string = false;
+            continue;
+        }
+        if (c == '"') in_string = true;
+        if (c != '-' && (c < '0' || c > '9')) {
+            out[o++] = body[i++];
+            continue;
+        }
+        size_t j = i + (c == '-');
+        while (j < n && body[j] >= '0' && body[j] <= '9') j++;
+        bool whole = j == n || (body[j] != '.' && body[j] != 'e' && body[j] != 'E');
+        /* (a leading 0 is not JSON: it stays for jansson to refuse) */
+        bool quote = whole && j > i + (c == '-') && body[i + (c == '-')] != '0' && int_past_64_bits(body + i, j - i);
+        if (quote) out[o++] = '"';
+        memcpy(out + o, body + i, j - i);
+        o += j - i;
+        if (quote) out[o++] = '"';
+        i = j;
+    }
+    *len = o;
+    return out;
+}
+
+/* The body as JSON. \u0000 in strings is let through (the value is cut there when used). An
+ * integer past 64 bits, which jansson cannot hold, is read as a string of its digits: the
+ * rest of the body stays usable, and a capture of it gets its digits exactly. */
 static json_t *get_root(struct run_state *st)
 {
     if (!st->parsed) {
         st->parsed = true;
         json_error_t e;
         st->root = json_loadb(st->v->body, st->v->body_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+        if (!st->root && json_error_code(&e) == json_error_numeric_overflow) {
+            size_t n;
+            char *quoted = quote_big_ints(st->v->body, st->v->body_len, &n);
+            if (quoted) {
+                st->root = json_loadb(quoted, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+                arena_free(quoted);
+            }
+        }
         if (!st->root) {
             char *near = strstr(e.text, " near");
             snprintf(st->why_not, sizeof(st->why_not), "%.*s", near ? (int)(near - e.text) : (int)strlen(e.text), e.text);

@@ -20,7 +20,8 @@
  *   resp_cookie (the last Set-Cookie naming the cookie, its value up to the first ';');
  * - each selected check and capture is run alone and its result (pass or fail, the value
  *   captured) is the one a reference predicts: header/cookie/body/regex/JSON (jansson outside the
- *   arena) value, over the variable's size, a line break, a byte head_use forbids; a failed
+ *   arena; a body jansson refuses for an integer past 64 bits is parsed again with each such
+ *   integer quoted, found by strtoll's ERANGE) value, over the variable's size, a line break, a byte head_use forbids; a failed
  *   capture leaves its variable as it was or empty, never half of each; every reason is
  *   non-empty, NUL-terminated inside EXTRACT_WHY_LEN, on one line; a pass leaves it "";
  * - all of them run together pass exactly when each passes alone, fail with the reason of
@@ -33,6 +34,7 @@
 #include "regex_vm.h"
 #include "template.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -155,6 +157,51 @@ static bool ref_ows(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 /* The cookie `name` of head[0, n): over the lines "set-cookie:" (any case), the last whose
  * text up to its first ';' is NAME=VALUE with OWS (SP, HT, CR) around either; VALUE's offset
  * in head, or -1. */
+/* The reference's reading of a body with integers past 64 bits: each run of digits outside
+ * strings (with its '-'), not followed by '.', 'e' or 'E', not starting with 0, that strtoll
+ * cannot hold goes in quotes; the copy is parsed again. */
+static json_t *ref_load_big_ints(const char *b, size_t n)
+{
+    char *q = malloc(3 * n + 1), num[64];
+    size_t o = 0;
+    int str = 0, esc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (str) {
+            if (esc) esc = 0;
+            else if (b[i] == '\\') esc = 1;
+            else if (b[i] == '"') str = 0;
+            q[o++] = b[i];
+            continue;
+        }
+        if (b[i] == '"') str = 1;
+        size_t k = i + (b[i] == '-'), e = k;
+        while (e < n && b[e] >= '0' && b[e] <= '9') e++;
+        if (e == k || b[k] == '0' || (e < n && (b[e] == '.' || b[e] == 'e' || b[e] == 'E'))) {
+            memcpy(q + o, b + i, e > i ? e - i : 1);
+            o += e > i ? e - i : 1;
+            i = e > i ? e - 1 : i;
+            continue;
+        }
+        int big = e - i >= sizeof(num);
+        if (!big) {
+            memcpy(num, b + i, e - i);
+            num[e - i] = 0;
+            errno = 0;
+            (void)strtoll(num, NULL, 10);
+            big = errno == ERANGE;
+        }
+        if (big) q[o++] = '"';
+        memcpy(q + o, b + i, e - i);
+        o += e - i;
+        if (big) q[o++] = '"';
+        i = e - 1;
+    }
+    json_error_t err;
+    json_t *root = json_loadb(q, o, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+    free(q);
+    return root;
+}
+
 static long ref_cookie(const char *head, size_t n, const char *name, size_t *vlen)
 {
     size_t nlen = strlen(name);
@@ -621,6 +668,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c.why = malloc(EXTRACT_WHY_LEN);
     json_error_t e;
     c.root = json_loadb(v.body, v.body_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+    if (!c.root && json_error_code(&e) == json_error_numeric_overflow) c.root = ref_load_big_ints(v.body, v.body_len);
 
     /* each alone */
     char first_why[EXTRACT_WHY_LEN] = "";
