@@ -346,6 +346,10 @@ void report_summary(FILE *out, const struct summary *s)
         quantile_line(out, "Service time", t->service);
         quantile_line(out, "Pool wait", t->pool_wait);
         quantile_line(out, "Sched. lag", t->schedule_lag);
+    } else if (p->share_connections) {  /* users sharing --pool connections wait for one */
+        if (!p->latency_from_wait)
+            fprintf(out, "  %-12s (each step from its send; a user's wait for a connection is the pool wait)\n", "");
+        quantile_line(out, "Pool wait", t->pool_wait);
     }
     quantile_line(out, "TTFB", t->ttfb);
     quantile_line(out, "Connect", t->connect);

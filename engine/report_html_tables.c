@@ -84,6 +84,8 @@ void html_latency_table(FILE *f, const struct summary *s)
         latency_row(f, "Service time", t->service, false);
         latency_row(f, "Pool wait", t->pool_wait, false);
         latency_row(f, "Schedule lag", t->schedule_lag, false);
+    } else if (p->share_connections) {
+        latency_row(f, "Pool wait", t->pool_wait, false);
     }
     latency_row(f, "Time to first byte", t->ttfb, false);
     latency_row(f, "Connect", t->connect, false);

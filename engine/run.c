@@ -253,8 +253,9 @@ static double rusage_cpu_s(const struct rusage *r)
 /* Adds worker i (of n) to what the client used. */
 static void add_client_use(struct client_use *c, const struct worker *w, unsigned i, unsigned n)
 {
-    uint64_t ran = w->stopped_ns > w->start_ns ? w->stopped_ns - w->start_ns : 0;
-    double pct = ran ? 100.0 * (double)w->cpu_ns / (double)ran : 0;
+    /* over the loop's own wall time, not stopped_ns - start_ns: the arrivals a late worker
+     * releases at the stop take CPU after stopped_ns (-R far above what it keeps up with) */
+    double pct = w->loop_ns ? 100.0 * (double)w->cpu_ns / (double)w->loop_ns : 0;
     if (i == 0 || pct > c->worker_busy_max_pct) c->worker_busy_max_pct = pct, c->busiest_worker = i;
     c->worker_busy_mean_pct += pct / n;
     c->waits += w->waits;

@@ -1281,9 +1281,10 @@ static void *worker_main(void *arg)
         schedule_next(s);
     }
 
-    uint64_t cpu0 = thread_cpu_ns();
+    uint64_t cpu0 = thread_cpu_ns(), loop0 = mono_ns();
     run_loop(s);
     w->cpu_ns = thread_cpu_ns() - cpu0;
+    w->loop_ns = mono_ns() - loop0;
     w->waits = s->waits;
     w->kernel_timed = s->kernel_timed;
     w->sends = s->sends;

@@ -38,6 +38,8 @@ struct worker {
     uint64_t stopped_ns;         /* when the worker left its loop */
     uint32_t max_open;           /* most connections open at once */
     uint64_t cpu_ns;             /* this thread's CPU time in its loop (user + system) */
+    uint64_t loop_ns;            /* wall time in its loop, until it left it (its work at the
+                                    stop included: stopped_ns is read before that) */
     uint64_t waits;              /* io_uring waits (system calls) in its loop */
     uint64_t completions;        /* completions handled in its loop */
     uint64_t kernel_timed;       /* of them, receives timed by the kernel (rx_time.h) */

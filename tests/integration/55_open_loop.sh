@@ -144,6 +144,18 @@ expect_json "$TMP/n.json" requests.ok 850
 expect_range "duration_s" "$(json_get "$TMP/n.json" duration_s)" 0.848 0.875
 end
 
+# A rate far above what a worker keeps up with: at the stop it releases the arrivals it is
+# behind on (dropped, the queue full). That work is in its CPU and its time in the loop alike:
+# busy at most 100% (it said 150-230%, counting the CPU but not the time).
+begin rate_beyond_the_worker_busy_at_most_one_core
+start_target
+bar -q -t 2 -R 1e8 -d 300ms --json "$TMP/far.json" "$TARGET_URL/"
+stop_target
+expect_rc 0
+expect_accounting "$TMP/far.json"
+expect_gt "errors.dropped" "$(json_get "$TMP/far.json" errors.dropped)" 0
+end
+
 # Refused connections fail the requests waiting for them as connect errors.
 begin connect_refused
 port=$(free_port)

@@ -280,6 +280,8 @@ expect_gt "lists" "$(step_field "$D/share.json" list requests)" 3000
 # users waited for a connection, and the wait is reported
 expect_gt "pool waits" "$(json_get "$D/share.json" pool_wait_us.count)" 3000
 expect_gt "pool wait p99 (us)" "$(json_get "$D/share.json" pool_wait_us.p99)" 1000
+# ... in the console summary too, not only in the JSON
+expect_grep "summary's pool wait" '^  Pool wait +min ' "$BAR_OUT"
 end
 
 # A shape of users over a shared pool: the stages set how many users run, the pool stays

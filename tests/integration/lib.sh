@@ -274,6 +274,8 @@ try:
         bad.append("client.saturated %s but the busiest worker %s%%" % (cl["saturated"], cl["worker_busy_max_pct"]))
     if cl["worker_busy_mean_pct"] > cl["worker_busy_max_pct"] + 0.01:
         bad.append("client: mean busy share above the busiest worker's")
+    if cl["worker_busy_max_pct"] > 100.5:  # a thread's CPU over its own time: one core at most
+        bad.append("client: a worker busy %s%% of its run" % cl["worker_busy_max_pct"])
     if done and (cl["cpu_s"] <= 0 or not cl["waits"]):
         bad.append("client: %d requests finished with cpu_s %s and %d waits" % (done, cl["cpu_s"], cl["waits"]))
     # receives timed by the kernel (rx_time.h): some of the completions, pipelined only
