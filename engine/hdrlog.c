@@ -8,6 +8,7 @@
  * as Java's writer divides nanoseconds by 10^6 by default); readers take it from the
  * histogram. Write failures are kept and reported by hdrlog_close(). */
 #include "hdrlog.h"
+#include "base64.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -89,21 +90,6 @@ static uint8_t *put_varint(uint8_t *p, int64_t v)
     return p;
 }
 
-size_t hdrlog_base64(char *out, const uint8_t *in, size_t n)
-{
-    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t w = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
-        out[o++] = abc[w >> 18];
-        out[o++] = abc[(w >> 12) & 63];
-        out[o++] = i + 1 < n ? abc[(w >> 6) & 63] : '=';
-        out[o++] = i + 2 < n ? abc[w & 63] : '=';
-    }
-    out[o] = 0;
-    return o;
-}
-
 char *hdrlog_encode(const struct hist *h, size_t *len)
 {
     /* counts up to the last one that is not zero (one zero for an empty histogram), a run of
@@ -143,8 +129,8 @@ char *hdrlog_encode(const struct hist *h, size_t *len)
     if (compress2(packed + 8, &clen, raw, (uLong)(p - raw), Z_BEST_COMPRESSION) != Z_OK) goto done;
     put_be32(put_be32(packed, V2_COMPRESSED_COOKIE), (uint32_t)clen);
     size_t n = 8 + clen;
-    out = malloc(4 * ((n + 2) / 3) + 1);
-    if (out) *len = hdrlog_base64(out, packed, n);
+    out = malloc(BASE64_LEN(n) + 1);
+    if (out) *len = base64_encode(out, packed, n);
 done:
     free(raw);
     free(packed);

@@ -40,10 +40,6 @@ int hdrlog_tags(char **tags, char *const *names, uint32_t n);
  * length in *len. NULL when out of memory. */
 char *hdrlog_encode(const struct hist *h, size_t *len);
 
-/* in[0..n) in base64 with padding into out (4 * ceil(n / 3) + 1 bytes), NUL-terminated;
- * returns the length. */
-size_t hdrlog_base64(char *out, const uint8_t *in, size_t n);
-
 /* Refused (err, one line) beyond these: far more than any valid histogram takes. */
 #define HDRLOG_MAX_LINE (16u << 20)      /* bytes of one line of a log */
 

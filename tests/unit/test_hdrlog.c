@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "base64.h"
 #include "check.h"
 #include "hdrlog.h"
 #include "scenario.h"
@@ -224,7 +225,7 @@ static char *wrap_bad(const uint8_t *raw, size_t n, long cut, long length_delta,
     be32(packed, 0x1c849314);
     be32(packed + 4, (uint32_t)((long)clen + length_delta));
     if (flip) packed[8 + clen - (uLongf)flip] ^= 0x55;
-    hdrlog_base64(text, packed, 8 + clen);
+    base64_encode(text, packed, 8 + clen);
     return text;
 }
 
