@@ -1,6 +1,7 @@
 /* URL parsing, target resolution, the program (a scenario file, or the quick mode's one
  * request) and, when the program is static, its pre-rendered request. */
 #include "plan.h"
+#include "base64.h"
 #include "outputs.h"
 #include "secrets.h"
 #include "quick_program.h"
@@ -29,6 +30,34 @@ int plan_error(char *err, size_t errlen, const char *fmt, ...)
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The URL's "user:password" (percent-encoded, RFC 3986) as the Authorization value curl and
+ * k6 send for it: "Basic " and the base64 of it decoded ("user" alone is "user:"). -1 when
+ * it is over URL_USERINFO_MAX bytes. */
+static int set_basic_auth(struct url *u, const char *s, size_t n)
+{
+    uint8_t plain[URL_USERINFO_MAX + 1];
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (o == URL_USERINFO_MAX) return -1;
+        if (s[i] == '%' && i + 2 < n && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
+            plain[o++] = (uint8_t)(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
+            i += 2;
+        } else plain[o++] = (uint8_t)s[i];
+    }
+    if (!memchr(s, ':', n)) {
+        if (o == URL_USERINFO_MAX) return -1;
+        plain[o++] = ':';
+    }
+    memcpy(u->basic_auth, "Basic ", 6);
+    base64_encode(u->basic_auth + 6, plain, o);
+    return 0;
 }
 
 static int parse_url(const char *url, struct url *u, char *err, size_t errlen)
@@ -62,10 +91,14 @@ static int parse_url(const char *url, struct url *u, char *err, size_t errlen)
     s = sep + 3;
 
     const char *auth_end = s + strcspn(s, "/?#");
-    /* userinfo is accepted and ignored (no auth scheme yet); up to the last '@', as curl
-     * does, so that a password with an unencoded '@' still parses */
+    /* userinfo up to the last '@', as curl does, so that a password with an unencoded '@'
+     * still parses; sent as Basic authorization (set_basic_auth) */
     const char *at = memrchr(s, '@', (size_t)(auth_end - s));
-    if (at) s = at + 1;
+    if (at) {
+        if (set_basic_auth(u, s, (size_t)(at - s)))
+            return plan_error(err, errlen, "URL '%s': user:password over %d bytes", text, URL_USERINFO_MAX);
+        s = at + 1;
+    }
     /* A password with an unencoded '/', '?' or '#' ends the authority early (RFC 3986), and
      * what fails to parse below is the password itself: errors then show none of it. */
     bool hide = false;

@@ -24,6 +24,10 @@
 #define PLAN_ERR_LEN 512
 #define PLAN_MAX_WATCH 4
 
+/* "Basic " and the base64 of a user:password of at most URL_USERINFO_MAX bytes, decoded */
+#define URL_USERINFO_MAX 512
+#define URL_AUTH_MAX (6 + (URL_USERINFO_MAX + 3) / 3 * 4 + 1)
+
 struct url {
     char scheme[8];          /* "http" or "https" */
     bool tls;                /* https */
@@ -31,6 +35,7 @@ struct url {
     uint16_t port;
     char path[4096];         /* path and query, at least "/" */
     bool ipv6_literal;
+    char basic_auth[URL_AUTH_MAX];  /* "Basic ..." from the URL's user:password@ ("": none) */
 };
 
 struct plan {

@@ -58,6 +58,8 @@ static bool build_head(const struct plan *p, struct tpl *head)
         else ok = ok && lit_printf(head, "Host: %s%s%s:%u\r\n", l, p->url.host, r, p->url.port);
     }
     if (!has_header(p, "User-Agent")) ok = ok && lit_printf(head, "User-Agent: barrage/%s\r\n", BARRAGE_VERSION);
+    if (p->url.basic_auth[0] && !has_header(p, "Authorization"))
+        ok = ok && lit_printf(head, "Authorization: %s\r\n", p->url.basic_auth);
     for (unsigned i = 0; i < p->nheaders; i++) ok = ok && lit_printf(head, "%s\r\n", p->headers[i]);
     if (!p->keepalive && !has_header(p, "Connection")) ok = ok && lit_printf(head, "Connection: close\r\n");
     return ok;

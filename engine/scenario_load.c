@@ -233,6 +233,7 @@ static int set_target(struct ld *l, struct fy_node *node)
         return oom(l);
     }
     if (!(s->host = strdup(u.host))) return oom(l);
+    memcpy(l->basic_auth, u.basic_auth, sizeof(l->basic_auth));
     s->https = u.tls;
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plan.h"
 #include "scenario.h"
 
 #define MAX_DEPTH 48                   /* nesting of the YAML document */
@@ -36,6 +37,7 @@ struct ld {
     struct loc near;          /* the last key looked at: where an empty collection is */
     char base[4096];          /* the target's path without a trailing '/' ("" for "/") */
     char host[300];           /* the Host header value */
+    char basic_auth[URL_AUTH_MAX];  /* the target's user:password@ as Authorization ("": none) */
     struct hdr dhdr[MAX_HEADERS];
     unsigned ndhdr;
     uint64_t default_timeout;

@@ -430,6 +430,10 @@ int compile_step(struct ld *l, struct fy_node *map, struct scn_step *st, bool in
         return oom(l);
     static const char ua[] = "User-Agent: barrage/" BARRAGE_VERSION "\r\n";
     if (!has_header(h, nh, "User-Agent") && tpl_append_literal(t, ua, sizeof(ua) - 1)) return oom(l);
+    if (l->basic_auth[0] && !has_header(h, nh, "Authorization") &&
+        (tpl_append_literal(t, "Authorization: ", 15) || tpl_append_literal(t, l->basic_auth, strlen(l->basic_auth)) ||
+         tpl_append_literal(t, "\r\n", 2)))
+        return oom(l);
     for (unsigned i = 0; i < nh; i++) {
         size_t vl;
         const char *val = scalar(h[i].value, &vl);

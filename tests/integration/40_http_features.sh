@@ -104,7 +104,8 @@ while True:
     c.close()
 PY
 
-# capture ARGS...: one request from barrage -n 1 with ARGS; sets CAP (file) and CAP_PORT
+# capture ARGS...: one request from barrage -n 1 with ARGS (to a URL with $CAP_USERINFO before
+# its host); sets CAP (file) and CAP_PORT
 capture() {
     local i
     rm -f "$TMP/cap.port" "$TMP/cap.req"
@@ -112,7 +113,7 @@ capture() {
     CAP_PID=$SPAWNED_PID
     for ((i = 0; i < 100; i++)); do [ -s "$TMP/cap.port" ] && break; sleep 0.05; done
     CAP_PORT=$(cat "$TMP/cap.port" 2>/dev/null)
-    bar -q --json "$TMP/cap.json" -c 1 -t 1 -n 1 --timeout 5s "$@" "http://127.0.0.1:$CAP_PORT/echo"
+    bar -q --json "$TMP/cap.json" -c 1 -t 1 -n 1 --timeout 5s "$@" "http://${CAP_USERINFO:-}127.0.0.1:$CAP_PORT/echo"
     kill "$CAP_PID" 2>/dev/null; wait "$CAP_PID" 2>/dev/null
     CAP=$TMP/cap.req
     [ -s "$CAP" ] || _err "the capture server got no request"
@@ -134,6 +135,24 @@ for cond in sys.argv[2].split("\n"):
         print("request fails %s: %r" % (cond, r[:400])); sys.exit(1)
 PY
 }
+
+# user:password@ in the URL goes as Basic authorization (percent-decoded), as curl and k6
+# send it; a user alone as "user:"; an Authorization header given wins; in a scenario too.
+begin url_credentials_as_basic_auth
+CAP_USERINFO='alice:p%40ss:w@' capture
+expect_ok "Basic of alice:p@ss:w" check_request "$CAP" "hdr['authorization'] == ['Basic $(printf 'alice:p@ss:w' | base64)']"
+expect_json_str "$TMP/cap.json" url "http://****@127.0.0.1:$CAP_PORT/echo"
+CAP_USERINFO='bob@' capture
+expect_ok "Basic of bob:" check_request "$CAP" "hdr['authorization'] == ['Basic $(printf 'bob:' | base64)']"
+CAP_USERINFO='alice:pw@' capture -H 'authorization: Bearer T'
+expect_ok "the header given wins" check_request "$CAP" "hdr['authorization'] == ['Bearer T']"
+printf 'users:\n  - name: a\n    tasks:\n      - get: /s\n' >"$TMP/basic.yaml"
+CAP_USERINFO='carol:pw@' capture -s "$TMP/basic.yaml"
+expect_ok "a scenario's requests too" check_request "$CAP" "
+    lines[0] == b'GET /echo/s HTTP/1.1'
+    hdr['authorization'] == ['Basic $(printf 'carol:pw' | base64)']"
+grep -q "pw" "$BAR_OUT" "$BAR_ERR" "$TMP/cap.json" && _err "the password is in an output"
+end
 
 BODY='{"hello":"world","n":12345}'
 begin post_body_exact_bytes
