@@ -423,15 +423,16 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             p->headers[p->nheaders++] = optarg;
             break;
         case 'b':
-            quick_flag = "-b";
-            free(p->body);
-            p->body = strdup(optarg);
-            p->body_len = strlen(optarg);
-            body_file = NULL;
-            break;
         case OPT_BODY_FILE:
-            quick_flag = "--body-file";
-            body_file = optarg;
+            if (p->body || body_file) {  /* the last one silently won */
+                plan_error(err, errlen, "%s: a body was given already (-b or --body-file: one body)",
+                           c == 'b' ? "-b/--body" : "--body-file");
+                return CLI_EXIT_USAGE;
+            }
+            quick_flag = c == 'b' ? "-b" : "--body-file";
+            if (c == OPT_BODY_FILE) body_file = optarg;
+            else if (!(p->body = strdup(optarg))) return plan_error(err, errlen, "out of memory"), CLI_EXIT_USAGE;
+            else p->body_len = strlen(optarg);
             break;
         case OPT_TIMEOUT:
             if (parse_duration(optarg, &p->timeout_ns) || p->timeout_ns < 1000000) goto bad_value;
@@ -483,21 +484,25 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             }
             break;
         case OPT_JSON:
-            free(p->json_path);
-            p->json_path = strdup(optarg);
-            break;
         case OPT_CSV:
-            if (!*optarg) goto bad_value;
-            p->csv_prefix = optarg;
-            break;
         case OPT_HDR_LOG:
+        case OPT_HTML: {
             if (!*optarg) goto bad_value;
-            p->hdr_log_path = optarg;
+            if (c == OPT_CSV && !strcmp(optarg, "-")) {
+                plan_error(err, errlen, "--csv -: --csv takes a prefix for three files (PREFIX_stats.csv, ...), "
+                                        "not standard output");
+                return CLI_EXIT_USAGE;
+            }
+            const char **path = c == OPT_CSV ? &p->csv_prefix : c == OPT_HDR_LOG ? &p->hdr_log_path
+                                : c == OPT_HTML ? &p->html_path : NULL;
+            if (path ? *path != NULL : p->json_path != NULL) {  /* one report per flag: the last one silently won */
+                plan_error(err, errlen, "%s: given twice (one file each)", opt_name(c, name, sizeof(name)));
+                return CLI_EXIT_USAGE;
+            }
+            if (path) *path = optarg;
+            else if (!(p->json_path = strdup(optarg))) return plan_error(err, errlen, "out of memory"), CLI_EXIT_USAGE;
             break;
-        case OPT_HTML:
-            if (!*optarg) goto bad_value;
-            p->html_path = optarg;
-            break;
+        }
         case OPT_WATCH_PID:
             if (parse_u32(optarg, 1, INT32_MAX, &u)) BAD_U32(1, INT32_MAX);
             if (p->nwatch == PLAN_MAX_WATCH) {

@@ -47,6 +47,11 @@ bad port_empty        "port"                            http://127.0.0.1:/
 bad no_host           "host"                            http:///path
 bad unresolvable_host "no-such-host-for-barrage\.invalid" http://no-such-host-for-barrage.invalid/
 bad userinfo_too_long "URL 'http://\\*\\*\\*\\*@127.0.0.1:[0-9]+/': user:password over 512 bytes" "http://u:$(printf '%0600d' 0)@127.0.0.1:$TARGET_PORT/"
+# a flag that takes one value, given twice, is refused (the last one silently won)
+bad body_twice "^barrage: --body-file: a body was given already" -b x --body-file /etc/hostname "$URL"
+bad json_twice "^barrage: --json: given twice" --json "$TMP/a.json" --json "$TMP/b.json" "$URL"
+bad json_empty "^barrage: --json: invalid value ''" --json '' "$URL"
+bad csv_stdout "^barrage: --csv -: --csv takes a prefix" --csv - "$URL"
 bad header_no_colon   "(-H|--header).*'NoColonHere'"    -H NoColonHere "$URL"
 bad header_empty_name "(-H|--header).*': v' has no name before its ':'" -H ': v' "$URL"
 bad header_control_char "'X-A: a\\\\x01b' has a control character in its value" -H $'X-A: a\x01b' "$URL"
