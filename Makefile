@@ -73,7 +73,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_LIB_fuzz_http_parse := engine/http_parse.c
 FUZZ_LIB_fuzz_shape_parse := shapes/shape.c shapes/shape_parse.c
-FUZZ_LIB_fuzz_slo_parse := shapes/slo.c
+FUZZ_LIB_fuzz_slo_parse := shapes/slo.c shapes/shape.c shapes/shape_parse.c
 FUZZ_LIB_fuzz_feeder_parse := engine/feeder.c
 FUZZ_LIB_fuzz_hdrlog_read := engine/hdrlog_read.c engine/hdrlog.c engine/hist.c engine/base64.c
 FUZZ_LIB_fuzz_regex := engine/regex_vm.c

@@ -1,6 +1,7 @@
 /* SLO expressions: parse "p99<100ms,errors<1%" and check measured numbers against them.
  * Self-contained (only libc) so that the fuzzer links this file alone. */
 #include "slo.h"
+#include "shape.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -36,12 +37,16 @@ static bool parse_latency(const char *s, double *us)
     double v;
     size_t n = read_number(s, &v);
     if (!n) return false;
-    const char *unit = s + n;
-    if (!strcmp(unit, "us")) *us = v;
-    else if (!strcmp(unit, "ms") || !*unit) *us = v * 1e3;
-    else if (!strcmp(unit, "s")) *us = v * 1e6;
-    else return false;
-    return true;
+    if (!s[n]) {  /* a bare number is milliseconds, as in k6's thresholds */
+        *us = v * 1e3;
+        return true;
+    }
+    double seconds;  /* else the one duration syntax with its unit: 250us, 1.5s, 2m, 1m30s (not 1e3) */
+    if (!strchr("umsh", s[n]) || strpbrk(s, "eE") || shape_parse_duration(s, s + strlen(s), &seconds) ||
+        !(seconds >= 0))
+        return false;
+    *us = seconds * 1e6;
+    return isfinite(*us);
 }
 
 /* "1%" or "0.01" → 0.01. */

@@ -39,6 +39,8 @@ static void parses_units_and_forms(void)
 {
     struct slo s;
     CHECK(parse(&s, "p99<250us,p99<100,p99<1.5s,p(95)<200,p100<=1s,p99.99<.5ms,min>=0us,avg<3ms") == 0);
+    struct slo m;  /* minutes too, as every duration flag takes them */
+    CHECK(parse(&m, "p99<1m,max<1m30s") == 0 && near(m.cond[0].value, 60e6) && near(m.cond[1].value, 90e6));
     CHECK_EQ_U(s.n, 8);
     CHECK(near(s.cond[0].value, 250));
     CHECK(near(s.cond[1].value, 100000));  /* a bare number is ms */
@@ -70,7 +72,8 @@ static void rejects_bad_input_naming_the_condition(void)
         {"errors<0%", "--slo: 'errors<0%': can never hold: nothing is below 0"},
         {"p99<1ms, p95 < 10 ms", "--slo: 'p95 < 10 ms': expected a duration such as 100ms"},
         {"p99<", "--slo: 'p99<': expected a duration*"},
-        {"p99<1m", "--slo: 'p99<1m': expected a duration*"},
+        {"p99<1x", "--slo: 'p99<1x': expected a duration*"},
+        {"p99<1m1", "--slo: 'p99<1m1': expected a duration*"},
         {"p99<-1ms", "--slo: 'p99<-1ms': expected a duration*"},
         {"p99<1e3", "--slo: 'p99<1e3': expected a duration*"},
         {"p99<inf", "--slo: 'p99<inf': expected a duration*"},
