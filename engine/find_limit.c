@@ -132,7 +132,12 @@ static int write_json(const struct plan *p, const struct units *u, const struct 
             pr->ceiling);
     if (pr->per_arrival > 0) fprintf(f, "\"requests_per_arrival\":%.4f,", pr->per_arrival);
     else fputs("\"requests_per_arrival\":null,", f);
-    fprintf(f, "\"limit\":%.2f,\"knee\":%.2f,\"stop\":\"%s\",\"steps\":[", r->limit, r->knee, r->stop_reason);
+    /* none (no step met the SLO, no knee seen): null, as the console says "none", not 0 */
+    if (r->limit > 0) fprintf(f, "\"limit\":%.2f,", r->limit);
+    else fputs("\"limit\":null,", f);
+    if (r->knee > 0) fprintf(f, "\"knee\":%.2f,", r->knee);
+    else fputs("\"knee\":null,", f);
+    fprintf(f, "\"stop\":\"%s\",\"steps\":[", r->stop_reason);
     for (unsigned i = 0; i < r->nsteps; i++) {
         const struct limit_step *s = &r->steps[i];
         fprintf(f, "%s{\"offered\":%.2f,\"achieved\":%.2f,\"achieved_rps\":%.2f,\"p50_us\":%.0f,\"p99_us\":%.0f,"

@@ -40,7 +40,8 @@ for i, s in enumerate(steps):
 # the limit is the highest step that held, and a step that held is at or below it
 ok = [s["offered"] for s in steps if s.get("verdict") == "ok"]
 if ok and abs(max(ok) - fl.get("limit", -1)) > 0.01: bad.append("limit %s is not the highest ok step %s" % (fl.get("limit"), max(ok)))
-if not ok and fl.get("limit") != 0: bad.append("limit %s with no ok step" % fl.get("limit"))
+if not ok and fl.get("limit") is not None: bad.append("limit %s with no ok step (null expected)" % fl.get("limit"))
+if fl.get("knee") is not None and not fl["knee"] > 0: bad.append("knee %s (a load, or null)" % fl["knee"])
 if bad: print("; ".join(bad)); sys.exit(1)
 EOF
 }
@@ -171,7 +172,7 @@ bar --json "$TMP/e.json" --find-limit --start-rate 20 --step-duration 300ms -c 1
 expect_rc 0
 expect_le "wall-clock seconds" "$BAR_WALL" 8
 expect_ok "steps" check_steps "$TMP/e.json"
-expect_json "$TMP/e.json" find_limit.limit 0
+expect_json_str "$TMP/e.json" 'j["find_limit"]["limit"] is None' true
 expect_json_str "$TMP/e.json" find_limit.stop 'broke at the lowest load'
 expect_json_str "$TMP/e.json" 'j["find_limit"]["steps"][0]["offered"]' 20.0
 expect_json_str "$TMP/e.json" 'j["find_limit"]["steps"][0]["verdict"]' 'SLO failed'
@@ -288,7 +289,7 @@ bar --json "$TMP/se.json" --find-limit --start-rate 40 --step-duration 300ms -c 
 expect_rc 0
 expect_le "wall-clock seconds" "$BAR_WALL" 8
 expect_ok "steps" check_steps "$TMP/se.json"
-expect_json "$TMP/se.json" find_limit.limit 0
+expect_json_str "$TMP/se.json" 'j["find_limit"]["limit"] is None' true
 expect_json_str "$TMP/se.json" find_limit.stop 'broke at the lowest load'
 expect_json_str "$TMP/se.json" '[s["offered"] for s in j["find_limit"]["steps"]][:3]' '[40.0,20.0,10.0]'
 expect_json_str "$TMP/se.json" '[s["verdict"] for s in j["find_limit"]["steps"]][:3]' '["SLO failed","SLO failed","SLO failed"]'
