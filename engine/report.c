@@ -310,7 +310,8 @@ void report_summary(FILE *out, const struct summary *s)
     if (p->share_connections && !p->open_loop)
         snprintf(who, sizeof(who), "%u users, %u connection%s", p->connections, p->pool, p->pool == 1 ? "" : "s");
     else snprintf(who, sizeof(who), "%u connection%s", p->connections, p->connections == 1 ? "" : "s");
-    fprintf(out, "\nbarrage %s  %s  %.2fs, %u thread%s, %s%s%s\n", BARRAGE_VERSION, p->url_text, s->duration_s,
+    if (!p->quiet) fputc('\n', out);  /* apart from the live rows; -q prints none */
+    fprintf(out, "barrage %s  %s  %.2fs, %u thread%s, %s%s%s\n", BARRAGE_VERSION, p->url_text, s->duration_s,
             s->threads, s->threads == 1 ? "" : "s", who, p->pipeline > 1 ? ", pipelined" : "",
             s->interrupted ? "  (interrupted)" : s->stopped_early[0] ? "  (stopped early: a threshold failed)" : "");
     fprintf(out, "  %-12s %llu issued = %llu ok + %llu failed + %llu in flight at stop", "Requests",

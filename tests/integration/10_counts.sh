@@ -70,6 +70,11 @@ expect_grep "summary" '400 issued = 400 ok \+ 0 failed \+ 0 in flight' "$BAR_OUT
 expect_grep "status line" 'Status +200: 400' "$BAR_OUT"
 expect_grep "errors line" 'Errors +none' "$BAR_OUT"
 [ -s "$BAR_ERR" ] && _err "stderr not empty: $(head -c 200 "$BAR_ERR")"
+# with -q, no live rows: the summary is all there is, from the first line
+start_target
+bar -q -c 4 -t 1 -n 40 "$TARGET_URL/"
+stop_target
+expect_grep "-q: the summary's first line first" '^barrage [0-9.]+  http' <(head -1 "$BAR_OUT")
 end
 
 # bytes.received is exactly N responses: one response measured with a plain socket
