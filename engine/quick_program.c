@@ -90,6 +90,9 @@ int quick_program(struct plan *p, char *err, size_t errlen)
         return plan_error(err, errlen, "-H Content-Length: barrage sets it from the body; leave it out");
     if (has_header(p, "Transfer-Encoding"))
         return plan_error(err, errlen, "-H Transfer-Encoding: not supported; barrage sends bodies with Content-Length");
+    if (!p->keepalive && header_has_token(p, "Connection", "keep-alive"))  /* it would ask the server to keep what
+                                                                            * barrage then closes */
+        return plan_error(err, errlen, "--no-keepalive: -H 'Connection: keep-alive' says the opposite; leave one out");
     if (header_has_token(p, "Connection", "close")) p->keepalive = false, p->requests_per_conn = 1;
     if (p->requests_per_conn && p->pipeline > p->requests_per_conn) p->pipeline = p->requests_per_conn;
 

@@ -52,6 +52,7 @@ bad body_twice "^barrage: --body-file: a body was given already" -b x --body-fil
 bad json_twice "^barrage: --json: given twice" --json "$TMP/a.json" --json "$TMP/b.json" "$URL"
 bad json_empty "^barrage: --json: invalid value ''" --json '' "$URL"
 bad csv_stdout "^barrage: --csv -: --csv takes a prefix" --csv - "$URL"
+bad keepalive_contradicted "^barrage: --no-keepalive: -H 'Connection: keep-alive' says the opposite" --no-keepalive -H 'Connection: Keep-Alive' "$URL"
 bad header_no_colon   "(-H|--header).*'NoColonHere'"    -H NoColonHere "$URL"
 bad header_empty_name "(-H|--header).*': v' has no name before its ':'" -H ': v' "$URL"
 bad header_control_char "'X-A: a\\\\x01b' has a control character in its value" -H $'X-A: a\x01b' "$URL"
