@@ -328,16 +328,18 @@ static void count_close(struct worker_state *s, enum closer who)
     else s->cur->closed_by_client++;
 }
 
-/* Ends a connection. Its unanswered requests fail with `why`; then it reconnects
- * unless the run is winding down. */
-static void conn_close(struct worker_state *s, uint32_t idx, enum err_class why, enum closer who)
+/* Ends a connection. Its unanswered requests fail with `why` (a scenario step's reason:
+ * step_why, or the class's name when NULL); then it reconnects unless the run is winding
+ * down. */
+static void conn_close_why(struct worker_state *s, uint32_t idx, enum err_class why, enum closer who,
+                           const char *step_why)
 {
     struct conn *c = &s->conns[idx];
     count_close(s, who);
     bool unanswered = c->inflight > 0;
     if (c->inflight) {
-        if (s->scn) step_failed(s, idx, err_class_name(why), mono_ns());
-        count_failures(s, why, c->inflight);
+        if (s->scn) step_failed(s, idx, step_why ? step_why : err_class_name(why), mono_ns());
+        count_failures_why(s, why, c->inflight, step_why);
         s->inflight -= c->inflight;
         c->inflight = 0;
     }
@@ -354,6 +356,11 @@ static void backoff(struct conn *c, uint64_t now)
     if (c->backoff_ns > BACKOFF_MAX_NS) c->backoff_ns = BACKOFF_MAX_NS;
     c->state = C_BACKOFF;
     c->t_connect = now + c->backoff_ns;
+}
+
+static void conn_close(struct worker_state *s, uint32_t idx, enum err_class why, enum closer who)
+{
+    conn_close_why(s, idx, why, who, NULL);
 }
 
 static void conn_end(struct worker_state *s, uint32_t idx, enum err_class why, enum closer who)
@@ -801,6 +808,7 @@ static void on_eof(struct worker_state *s, struct conn *c, uint32_t idx, uint64_
 {
     if (retry_unanswered(s, c, idx)) return;
     int r = http_resp_eof(&c->parser);
+    const char *step_why = NULL;
     if (r == 1 && c->inflight) {
         response_done(s, c, idx, now);
         c->server_closing = 1;
@@ -809,10 +817,12 @@ static void on_eof(struct worker_state *s, struct conn *c, uint32_t idx, uint64_
         /* The response being read was cut short: it and the requests pipelined behind it
          * fail as resets (below), all lost to that close, so the reason counts them all. */
         s->cur->parse_reason[HTTP_E_TRUNCATED] += c->inflight;
+        step_why = "reset: connection closed mid-response";  /* as the summary's Errors say it */
     }
     /* Unanswered requests fail as "closed early" (the close counts whatever the method:
      * only idempotent ones are sent again); an idle close is routine. */
-    conn_end(s, idx, ERR_RESET, BY_SERVER);
+    conn_close_why(s, idx, ERR_RESET, BY_SERVER, step_why);
+    queue_connect(s, idx);
 }
 
 /* ---- completions ---- */

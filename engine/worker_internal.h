@@ -160,13 +160,19 @@ static inline uint64_t budget_left(const struct worker_state *s)
     return used < s->w->max_requests ? s->w->max_requests - used : 0;
 }
 
-void static_step_failed(struct worker_state *s, enum err_class e, uint64_t n);
+/* why: the reason the step's failures list shows (NULL: the class's name) */
+void static_step_failed(struct worker_state *s, enum err_class e, uint64_t n, const char *why);
 
-static inline void count_failures(struct worker_state *s, enum err_class e, uint64_t n)
+static inline void count_failures_why(struct worker_state *s, enum err_class e, uint64_t n, const char *why)
 {
     s->cur->errors[e] += n;
     s->cur->failed += n;
-    if (__builtin_expect(s->static_steps, 0)) static_step_failed(s, e, n);
+    if (__builtin_expect(s->static_steps, 0)) static_step_failed(s, e, n, why);
+}
+
+static inline void count_failures(struct worker_state *s, enum err_class e, uint64_t n)
+{
+    count_failures_why(s, e, n, NULL);
 }
 
 

@@ -94,12 +94,12 @@ void static_step_done(struct worker_state *s, const struct http_resp *r, uint64_
     stats_reason(ss->reasons, STATS_STEP_REASONS, why, 1);
 }
 
-void static_step_failed(struct worker_state *s, enum err_class e, uint64_t n)
+void static_step_failed(struct worker_state *s, enum err_class e, uint64_t n, const char *why)
 {
     if (e == ERR_STATUS) return;
     struct step_stats *ss = &s->cur->steps[static_step(s)->stat];
     ss->failed += n;
-    stats_reason(ss->reasons, STATS_STEP_REASONS, err_class_name(e), n);
+    stats_reason(ss->reasons, STATS_STEP_REASONS, why ? why : err_class_name(e), n);
 }
 
 /* Open loop: user slot u has finished its task (or stopped): free for the next arrival. */

@@ -658,6 +658,20 @@ expect_gt "after steps, sharing" "$(step_field "$D/short2.json" after requests)"
 expect_num_eq "after steps failed, sharing" "$(step_field "$D/short2.json" after failed)" 0
 end
 
+# A response cut short by the close: the step's failures say so, as the summary's Errors do
+# (they said only "reset"), for a static step and for a user's sequence alike.
+begin scenario_truncated_response_reason
+printf 'target: %s\nusers:\n  - name: a\n    tasks:\n      - get: /truncate\n        name: cut\n' "$TARGET_URL" >"$D/cut.yaml"
+bar -s "$D/cut.yaml" -t 1 -c 1 -n 5 -q --json "$D/cut.json"
+expect_rc 0
+expect_json_str "$D/cut.json" 'j["steps"]["cut"]["failures"]' '{"reset: connection closed mid-response":5}'
+printf 'target: %s\nusers:\n  - name: a\n    tasks:\n      - sequence:\n        - { get: /truncate, name: cut }\n        - { get: /, name: fine }\n' \
+    "$TARGET_URL" >"$D/cut2.yaml"
+bar -s "$D/cut2.yaml" -t 1 -c 1 -n 6 -q --json "$D/cut2.json"
+expect_rc 0
+expect_json_str "$D/cut2.json" 'list(j["steps"]["cut"]["failures"])' '["reset: connection closed mid-response"]'
+end
+
 # The same when the worker gets no CPU for 80 ms at a time (a real-time busy loop on its
 # CPU): responses that came during the gap, 45 ms past the timeout, are timeouts, not
 # successes (10 of 77 were, when completions were taken before the timeout scan).
