@@ -188,6 +188,10 @@ ssize_t serve_request_parse(const char *buf, size_t len, size_t *scanned,
             *scanned = len | SCANNED_EMPTY_LINES;
             return len > SERVE_MAX_HEADER_BYTES ? SERVE_REQ_TOO_LARGE : SERVE_REQ_INCOMPLETE;
         }
+        /* A request line starts with its method: a first byte no method has (a TLS
+         * ClientHello's 0x16) is refused at once, not after a head that never ends. Every
+         * way of cutting the bytes sees this byte here, with the flag still set. */
+        if (!is_tchar((unsigned char)buf[from])) return SERVE_REQ_BAD;
     }
     size_t end = find_head_end(buf, len, from, scanned);
     if (!end) return len > SERVE_MAX_HEADER_BYTES ? SERVE_REQ_TOO_LARGE : SERVE_REQ_INCOMPLETE;

@@ -12,8 +12,9 @@
  * - the three ways give the same results (head length or error, every field of struct
  *   serve_request) at the same offsets, and end in the same state; `scanned` stays within
  *   the bytes given;
- * - every result is the reference's: the head ends at the first empty line (CRLF or LF)
- *   after any leading ones; INCOMPLETE only while there is none and the bytes fit in
+ * - every result is the reference's: BAD at once when the first byte after any leading
+ *   empty lines cannot start a method; else the head ends at the first empty line (CRLF or LF)
+ *   after the leading ones; INCOMPLETE only while there is none and the bytes fit in
  *   SERVE_MAX_HEADER_BYTES, TOO_LARGE when they or the head do not; a head is accepted
  *   exactly when a plain re-reading of the grammar the parser promises accepts it, with the
  *   method, version, target, Content-Length, Transfer-Encoding, Expect, keep-alive and
@@ -283,6 +284,11 @@ static void ref_parse(const char *b, size_t end, struct ref *f)
 /* Checks serve_request_parse()'s answer r, q on b[0, n) against the reference. */
 static void check_result(const char *b, size_t n, ssize_t r, const struct serve_request *q)
 {
+    size_t first = leading_empty(b, n);
+    if (first < n && !tok((unsigned char)b[first])) {  /* no method starts so: refused at once */
+        if (r != SERVE_REQ_BAD) die("a request line's first byte no method has, not BAD at once");
+        return;
+    }
     size_t end = ref_head_end(b, n);
     if (!end) {
         if (r != (n > SERVE_MAX_HEADER_BYTES ? SERVE_REQ_TOO_LARGE : SERVE_REQ_INCOMPLETE))

@@ -299,6 +299,17 @@ expect_gt "connections.opened" "$(json_get "$J" connections.opened)" 5
 expect_closes_balance "$J"
 end
 
+# The same against barrage's own server, plain HTTP: it answers a ClientHello with a 400 at
+# its first byte (it waited for a head that never ends, and each handshake for --timeout).
+begin tls_to_builtin_plain_server_fails_fast
+start_target
+bar --json "$J" --insecure -t 1 -c 2 -n 10 --timeout 5s "https://127.0.0.1:$TARGET_PORT/"
+stop_target
+expect_failed_tls "$J"
+expect_reason "$J" 'not TLS'
+expect_le "wall seconds" "$BAR_WALL" 2
+end
+
 # Keep-alive throughput: two threads, each with its own TLS context.
 begin tls_keepalive_throughput
 bar --json "$J" "${CA[@]}" -t 2 -c 4 -d 2s --timeout 5s "$U:$TLS_PORT_ALL/"

@@ -107,6 +107,18 @@ static void leading_empty_lines(void)
     CHECK_EQ_U(r.route, SERVE_ROUTE_HANG);
 }
 
+/* A first byte no method starts with (a TLS ClientHello's): refused at once, so the client
+ * gets a 400 rather than silence until its timeout; a method's first byte waits for more. */
+static void not_a_request_line_at_once(void)
+{
+    struct serve_request r;
+    CHECK_EQ_U(parse_str("\x16\x03\x01\x02\x00\x01", &r), (uint64_t)SERVE_REQ_BAD);
+    CHECK_EQ_U(parse_str("\r\n\x16", &r), (uint64_t)SERVE_REQ_BAD);
+    CHECK_EQ_U(parse_str(" GET / HTTP/1.1\r\n", &r), (uint64_t)SERVE_REQ_BAD);
+    CHECK_EQ_U(parse_str("G", &r), SERVE_REQ_INCOMPLETE);
+    CHECK_EQ_U(parse_str("\r\nPRI * HTTP/2.0\r\n", &r), SERVE_REQ_INCOMPLETE);
+}
+
 static double seconds(void)
 {
     struct timespec t;
@@ -382,6 +394,7 @@ int main(void)
     RUN(pipelined_heads);
     RUN(incomplete_and_splits);
     RUN(leading_empty_lines);
+    RUN(not_a_request_line_at_once);
     RUN(leading_empty_lines_bytewise_linear);
     RUN(body_headers);
     RUN(connection_semantics);
