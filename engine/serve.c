@@ -56,10 +56,10 @@ static const char usage[] =
     "  --body-size N       body bytes of the default response (default 13)\n"
     "  --delay MS          delay every response by MS milliseconds\n"
     "  --chunked           send default responses with chunked encoding\n"
-    "  --close-after N     close each connection after its Nth response\n"
-    "  --drop-after N      close each connection after its Nth response without saying so\n"
+    "  --close-after N     close each connection after its Nth response (0: never)\n"
+    "  --drop-after N      close each connection after its Nth response without saying so (0: never)\n"
     "                      (no Connection: close; later requests on it go unanswered)\n"
-    "  --idle-close MS     close keep-alive connections idle for MS milliseconds\n"
+    "  --idle-close MS     close keep-alive connections idle for MS milliseconds (0: never)\n"
     "  --stall T           freeze for T at the start of every --stall-every period\n"
     "  --stall-every P     the stall period (T < P); see Stall mode below\n"
     "  --capacity K        serve at most K requests at once; see Capacity mode below\n"
@@ -313,9 +313,10 @@ static int write_file_atomically(const char *path, const char *text)
     return err;
 }
 
-/* Found out at the start, not after the whole run: --stats-file's directory takes its file
- * (write_file_atomically's temporary one, removed again). */
-static int stats_file_check(const char *path)
+/* Found out at the start, not after the whole run (or after listening): the directory of
+ * --stats-file or --port-file (flag) takes its file (write_file_atomically's temporary one,
+ * removed again). */
+static int out_file_check(const char *flag, const char *path)
 {
     size_t n = strlen(path) + 5;
     char *tmp = malloc(n);
@@ -328,7 +329,7 @@ static int stats_file_check(const char *path)
         unlink(tmp);
     }
     free(tmp);
-    if (err) fprintf(stderr, "barrage serve: --stats-file %s: cannot write: %s\n", path, strerror(err));
+    if (err) fprintf(stderr, "barrage serve: %s %s: cannot write: %s\n", flag, path, strerror(err));
     return err ? -1 : 0;
 }
 
@@ -487,7 +488,8 @@ int serve_main(int argc, char **argv)
         fprintf(stderr, "barrage serve: out of memory\n");
         goto out;
     }
-    if (cfg.stats_file && stats_file_check(cfg.stats_file) < 0) {
+    if ((cfg.stats_file && out_file_check("--stats-file", cfg.stats_file) < 0) ||
+        (cfg.port_file && out_file_check("--port-file", cfg.port_file) < 0)) {
         code = 2;
         goto out;
     }

@@ -133,3 +133,4 @@ bad_serve slot_zero          "--slot: .*'0ms'"            --capacity 20 --slot 0
 bad_serve slot_words         "--slot: .*'soon'"           --capacity 20 --slot soon
 bad_serve capacity_threads   "--threads 1"                --capacity 20 --slot 10ms --threads 2
 bad_serve stats_file_unwritable "--stats-file /nonexistent/s.json: cannot write" --stats-file /nonexistent/s.json
+bad_serve port_file_unwritable "--port-file /nonexistent/p: cannot write" --port-file /nonexistent/p
