@@ -32,31 +32,17 @@ int plan_error(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-static int hex_digit(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* The URL's "user:password" (percent-encoded, RFC 3986) as the Authorization value curl and
  * k6 send for it: "Basic " and the base64 of it decoded ("user" alone is "user:"). -1 when
  * it is over URL_USERINFO_MAX bytes. */
 static int set_basic_auth(struct url *u, const char *s, size_t n)
 {
-    uint8_t plain[URL_USERINFO_MAX + 1];
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (o == URL_USERINFO_MAX) return -1;
-        if (s[i] == '%' && i + 2 < n && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
-            plain[o++] = (uint8_t)(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
-            i += 2;
-        } else plain[o++] = (uint8_t)s[i];
-    }
-    if (!memchr(s, ':', n)) {
-        if (o == URL_USERINFO_MAX) return -1;
-        plain[o++] = ':';
-    }
+    char plain[URL_USERINFO_MAX + 2];  /* one more, to see it is too long; and the ':' */
+    size_t o = url_decoded(s, n, plain, URL_USERINFO_MAX + 1, false);
+    if (!memchr(s, ':', n)) plain[o++] = ':';
+    if (o > URL_USERINFO_MAX) return -1;
     memcpy(u->basic_auth, "Basic ", 6);
-    base64_encode(u->basic_auth + 6, plain, o);
+    base64_encode(u->basic_auth + 6, (const uint8_t *)plain, o);
     return 0;
 }
 

@@ -62,31 +62,33 @@ static int hexval(char c)
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* A parameter's name as a server reads it: "%5F" is '_', '+' a space. Returns its length
- * in out (cut to cap). */
-static size_t url_decoded(const char *s, size_t n, char *out, size_t cap)
+size_t url_decoded(const char *s, size_t n, char *out, size_t cap, bool plus_is_space)
 {
     size_t o = 0;
     for (size_t i = 0; i < n && o < cap; i++) {
         if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
             out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
             i += 2;
-        } else out[o++] = s[i] == '+' ? ' ' : s[i];
+        } else out[o++] = s[i] == '+' && plus_is_space ? ' ' : s[i];
     }
     return o;
 }
 
-/* Appends the parameter "name=value" at p, up to the first of ends, its value masked if the
- * name is a secret's. Returns its end. */
-static const char *put_param(char *out, size_t outlen, size_t *o, const char *p, const char *ends)
+/* Appends the parameter "name=value" at p, which ends at the first of ends. A secret's value
+ * is masked up to the first of value_ends instead, which lie no nearer: a server that does
+ * not split on ';' reads "token=a;b" as one value, and none of it may show. Returns the end. */
+static const char *put_param(char *out, size_t outlen, size_t *o, const char *p, const char *ends,
+                             const char *value_ends)
 {
     size_t len = strcspn(p, ends);
     const char *eq = memchr(p, '=', len);
     char name[256];
-    if (eq && secret_name(name, url_decoded(p, (size_t)(eq - p), name, sizeof(name)))) {
+    if (eq && secret_name(name, url_decoded(p, (size_t)(eq - p), name, sizeof(name), true))) {
         put(out, outlen, o, p, (size_t)(eq + 1 - p));
         put(out, outlen, o, SECRET_MASK, strlen(SECRET_MASK));
-    } else put(out, outlen, o, p, len);
+        return eq + 1 + strcspn(eq + 1, value_ends);
+    }
+    put(out, outlen, o, p, len);
     return p + len;
 }
 
@@ -106,22 +108,23 @@ char *secret_mask_url(const char *url, char *out, size_t outlen)
         } else s = auth;
     }
     /* The path up to its parameters (";jsessionid=..."), each up to the next '/', ';', '?'
-     * or '#'; the query's, separated by '&' or ';'; the fragment. */
+     * or '#' (a secret's value up to the next '/', '?' or '#'); the query's, separated by '&'
+     * or ';' (a secret's value up to the next '&' or '#'); the fragment. */
     const char *p = s;
     size_t run = strcspn(p, ";?#");
     put(out, outlen, &o, p, run);
     for (p += run; *p == ';'; p += run) {
         put(out, outlen, &o, p++, 1);
-        p = put_param(out, outlen, &o, p, ";/?#");
+        p = put_param(out, outlen, &o, p, ";/?#", "/?#");
         run = strcspn(p, ";?#");
         put(out, outlen, &o, p, run);
     }
     if (*p == '?') {
         put(out, outlen, &o, p++, 1);
-        p = put_param(out, outlen, &o, p, "&;#");
+        p = put_param(out, outlen, &o, p, "&;#", "&#");
         while (*p == '&' || *p == ';') {
             put(out, outlen, &o, p++, 1);
-            p = put_param(out, outlen, &o, p, "&;#");
+            p = put_param(out, outlen, &o, p, "&;#", "&#");
         }
     }
     put(out, outlen, &o, p, strlen(p));

@@ -23,5 +23,9 @@ void secret_mask_header(const char *name, size_t name_len, const char *value, ch
  * fit): user:password@ becomes ****@, the values of secret-named query parameters ****.
  * Returns out. */
 char *secret_mask_url(const char *url, char *out, size_t outlen);
+/* s[0, n) percent-decoded (RFC 3986: "%5F" is '_'; a '%' not followed by two hex digits
+ * stays), '+' a space if plus_is_space (a query's form encoding), into out: returns the
+ * length written, at most cap. */
+size_t url_decoded(const char *s, size_t n, char *out, size_t cap, bool plus_is_space);
 
 #endif

@@ -6,8 +6,9 @@
  * - masking twice changes nothing more;
  * - no secret survives: a reference, written apart from the masker, walks the same URL and
  *   lists each secret-named parameter's value (percent-decoded name; path ";name=value"
- *   parameters and query pairs split on '&' and ';'): the masked URL gives "****" for
- *   every one of them, and user:password@ is gone.
+ *   parameters and query pairs split on '&' and ';'; a secret's value runs to the next '&',
+ *   or '/' or '?' in the path, ';' included): the masked URL gives "****" for every one of
+ *   them, and user:password@ is gone.
  *
  * Build: clang -fsanitize=fuzzer,address,undefined -Iengine tests/fuzz/fuzz_secrets.c engine/secrets.c
  */
@@ -64,9 +65,13 @@ static size_t ref_secret_values(const char *url, size_t *off, size_t *len, size_
                     j += 2;
                 } else name[k++] = url[j] == '+' ? ' ' : url[j];
             }
-            if (secret_name(name, k) && n < max) {
-                off[n] = eq + 1;
-                len[n++] = e - eq - 1;
+            if (secret_name(name, k)) {  /* its value: to the next '&' ('/' or '?' in the path), ';' or not */
+                e = eq + 1;
+                while (e < end && !(in_query ? url[e] == '&' : strchr("/?", url[e]) != NULL)) e++;
+                if (n < max) {
+                    off[n] = eq + 1;
+                    len[n++] = e - eq - 1;
+                }
             }
         }
         i = e;
