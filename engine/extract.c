@@ -539,10 +539,11 @@ static bool int_past_64_bits(const char *s, size_t n)
 
 /* body[0, n) with each integer past 64 bits written as a string of its digits ("12" for
  * 12), into arena memory (NULL if none is left); *len: its length. Numbers are found
- * outside strings only; a number with a fraction or exponent is a double already. */
+ * outside strings only, each read whole: one with a fraction or exponent is a double
+ * already, and its digits are not an integer of their own. */
 static char *quote_big_ints(const char *body, size_t n, size_t *len)
 {
-    char *out = arena_malloc(2 * n + 1);  /* each integer grows by 2 and is at least 20 long */
+    char *out = arena_malloc(n + n / 9 + 3);  /* each quoted integer is 19 bytes or more and grows by 2 */
     if (!out) return NULL;
     size_t o = 0;
     bool in_string = false;
@@ -559,11 +560,18 @@ static char *quote_big_ints(const char *body, size_t n, size_t *len)
             out[o++] = body[i++];
             continue;
         }
-        size_t j = i + (c == '-');
+        size_t d = i + (c == '-'), j = d, int_end;
         while (j < n && body[j] >= '0' && body[j] <= '9') j++;
-        bool whole = j == n || (body[j] != '.' && body[j] != 'e' && body[j] != 'E');
+        int_end = j;
+        if (j < n && body[j] == '.')
+            for (j++; j < n && body[j] >= '0' && body[j] <= '9';) j++;
+        if (j < n && (body[j] == 'e' || body[j] == 'E')) {
+            j++;
+            if (j < n && (body[j] == '+' || body[j] == '-')) j++;
+            while (j < n && body[j] >= '0' && body[j] <= '9') j++;
+        }
         /* (a leading 0 is not JSON: it stays for jansson to refuse) */
-        bool quote = whole && j > i + (c == '-') && body[i + (c == '-')] != '0' && int_past_64_bits(body + i, j - i);
+        bool quote = j == int_end && int_end > d && body[d] != '0' && int_past_64_bits(body + i, j - i);
         if (quote) out[o++] = '"';
         memcpy(out + o, body + i, j - i);
         o += j - i;

@@ -154,47 +154,50 @@ static long ref_header(const char *head, size_t n, const char *name, size_t *vle
 
 static bool ref_ows(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
-/* The cookie `name` of head[0, n): over the lines "set-cookie:" (any case), the last whose
- * text up to its first ';' is NAME=VALUE with OWS (SP, HT, CR) around either; VALUE's offset
- * in head, or -1. */
-/* The reference's reading of a body with integers past 64 bits: each run of digits outside
- * strings (with its '-'), not followed by '.', 'e' or 'E', not starting with 0, that strtoll
- * cannot hold goes in quotes; the copy is parsed again. */
+/* The reference's reading of a body with integers past 64 bits: outside strings, each run
+ * of number characters (0-9 . e E + -) that starts with '-' or a digit is one token; a token
+ * that is a whole integer (-?[1-9][0-9]*) strtoll cannot hold goes in quotes; the copy is
+ * parsed again. */
 static json_t *ref_load_big_ints(const char *b, size_t n)
 {
-    char *q = malloc(3 * n + 1), num[64];
+    char *q = malloc(n + n / 2 + 3), num[64];
+    if (!q) return NULL;
     size_t o = 0;
     int str = 0, esc = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
+        char c = b[i];
         if (str) {
             if (esc) esc = 0;
-            else if (b[i] == '\\') esc = 1;
-            else if (b[i] == '"') str = 0;
-            q[o++] = b[i];
+            else if (c == '\\') esc = 1;
+            else if (c == '"') str = 0;
+            q[o++] = b[i++];
             continue;
         }
-        if (b[i] == '"') str = 1;
-        size_t k = i + (b[i] == '-'), e = k;
-        while (e < n && b[e] >= '0' && b[e] <= '9') e++;
-        if (e == k || b[k] == '0' || (e < n && (b[e] == '.' || b[e] == 'e' || b[e] == 'E'))) {
-            memcpy(q + o, b + i, e > i ? e - i : 1);
-            o += e > i ? e - i : 1;
-            i = e > i ? e - 1 : i;
+        if (c != '-' && !(c >= '0' && c <= '9')) {
+            if (c == '"') str = 1;
+            q[o++] = b[i++];
             continue;
         }
-        int big = e - i >= sizeof(num);
-        if (!big) {
-            memcpy(num, b + i, e - i);
-            num[e - i] = 0;
-            errno = 0;
-            (void)strtoll(num, NULL, 10);
-            big = errno == ERANGE;
+        size_t e = i + 1;
+        while (e < n && b[e] && strchr("0123456789.eE+-", b[e])) e++;
+        size_t d = i + (c == '-'), k = d;
+        while (k < e && b[k] >= '0' && b[k] <= '9') k++;
+        int big = 0;
+        if (k == e && k > d && b[d] != '0') {  /* a whole integer */
+            big = e - i >= sizeof(num);
+            if (!big) {
+                memcpy(num, b + i, e - i);
+                num[e - i] = 0;
+                errno = 0;
+                (void)strtoll(num, NULL, 10);
+                big = errno == ERANGE;
+            }
         }
         if (big) q[o++] = '"';
         memcpy(q + o, b + i, e - i);
         o += e - i;
         if (big) q[o++] = '"';
-        i = e - 1;
+        i = e;
     }
     json_error_t err;
     json_t *root = json_loadb(q, o, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
@@ -202,6 +205,9 @@ static json_t *ref_load_big_ints(const char *b, size_t n)
     return root;
 }
 
+/* The cookie `name` of head[0, n): over the lines "set-cookie:" (any case), the last whose
+ * text up to its first ';' is NAME=VALUE with OWS (SP, HT, CR) around either; VALUE's offset
+ * in head, or -1. */
 static long ref_cookie(const char *head, size_t n, const char *name, size_t *vlen)
 {
     size_t nlen = strlen(name);

@@ -343,6 +343,13 @@ static void captures_each_kind(void)
                   "123456789012345678901234567890}, -9223372036854775809, -9223372036854775808, 1.5]}", why) == 0);
     CHECK(!strcmp(var(0), "123456789012345678901234567890") && !strcmp(var(1), "-9223372036854775809"));
     CHECK(!strcmp(var(2), "-9223372036854775808") && !strcmp(var(3), "1.5"));
+    /* a fraction's or an exponent's digits are not an integer of their own */
+    CHECK(run(&x, "HTTP/1.1 200 OK\r\n\r\n{\"items\": [0, {\"big\": 123456789012345678901234567890}, "
+                  "0.1234567890123456789012, 1e-10000000000000000000, 2.5E+12345678901234567890123]}", why) == -1);
+    CHECK(!strcmp(why, "capture big: body is not JSON (real number overflow)"));  /* the last one alone */
+    CHECK(run(&x, "HTTP/1.1 200 OK\r\n\r\n{\"items\": [0, {\"big\": 123456789012345678901234567890}, "
+                  "0.1234567890123456789012, 1e-10000000000000000000, 3]}", why) == 0);
+    CHECK(!strcmp(var(0), "123456789012345678901234567890") && !strcmp(var(2), "0.0") && !strcmp(var(3), "3"));
     /* a leading zero is still not JSON */
     CHECK(run(&x, "HTTP/1.1 200 OK\r\n\r\n[0, 099999999999999999999, 99999999999999999999]", why) == -1);
     CHECK(!strncmp(why, "capture big: body is not JSON (", 31));
