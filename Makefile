@@ -81,8 +81,9 @@ FUZZ_LIB_fuzz_rx_time := engine/rx_time.c
 FUZZ_LIB_fuzz_serve_request := engine/serve_request.c
 FUZZ_LIB_fuzz_cookie_jar := engine/cookie_jar.c
 FUZZ_LIB_fuzz_secrets := engine/secrets.c
+FUZZ_LIB_fuzz_json_valid := engine/json_valid.c
 # The viewer and the captures and checks, compared with the worker's framing (http_parse).
-FUZZ_LIB_fuzz_extract := engine/extract.c engine/cookie_jar.c engine/regex_vm.c engine/template.c engine/secrets.c engine/http_parse.c
+FUZZ_LIB_fuzz_extract := engine/extract.c engine/cookie_jar.c engine/regex_vm.c engine/template.c engine/json_valid.c engine/secrets.c engine/http_parse.c
 # The scenario loader reaches into most of the engine (durations, URLs, templates, captures).
 FUZZ_LIB_fuzz_scenario_load := $(LIB_SRC) $(GEN_SRC)
 # cli.c and plan.c (url_parse, the flags' values) link against most of the engine too.

@@ -1,6 +1,7 @@
 /* Templates: compiling "${...}" placeholders into segments, rendering them without
  * allocating. */
 #include "template.h"
+#include "json_valid.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -86,30 +87,13 @@ static size_t json_escape_byte(unsigned char c, char *out)
     return 1;
 }
 
-/* A value that a TPL_JSON_VALUE writes as it is: a JSON number, true, false, null, or an
- * object or array (a json. capture of one). Anything else is written as a JSON string, so
- * that a block-style "user: ${accounts.name}" sends "alice", not the bare word. */
+/* A value that a TPL_JSON_VALUE writes as it is: one JSON value (a number, true, false,
+ * null, or an object or array a json. capture gave). Anything else is written as a JSON
+ * string, so that a block-style "user: ${accounts.name}" sends "alice", not the bare word,
+ * and "[WIP] fix" or "{name}" a string, not broken JSON. */
 static bool json_value_raw(const char *s, size_t len)
 {
-    if (!len) return false;
-    if (s[0] == '{' || s[0] == '[') return true;
-    if ((len == 4 && (!memcmp(s, "true", 4) || !memcmp(s, "null", 4))) || (len == 5 && !memcmp(s, "false", 5)))
-        return true;
-    size_t i = 0;
-    if (s[i] == '-') i++;
-    if (i == len || s[i] < '0' || s[i] > '9') return false;
-    if (s[i] == '0') i++;
-    else while (i < len && s[i] >= '0' && s[i] <= '9') i++;
-    if (i < len && s[i] == '.') {
-        if (++i == len || s[i] < '0' || s[i] > '9') return false;
-        while (i < len && s[i] >= '0' && s[i] <= '9') i++;
-    }
-    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-        if (++i < len && (s[i] == '+' || s[i] == '-')) i++;
-        if (i == len || s[i] < '0' || s[i] > '9') return false;
-        while (i < len && s[i] >= '0' && s[i] <= '9') i++;
-    }
-    return i == len;
+    return json_is_value(s, len);
 }
 
 /* Appends a value known at compile time (an environment variable), escaped. */

@@ -271,7 +271,10 @@ static void json_bodies(void)
     const char *words[][2] = {{"alice", "\"raw\":\"alice\","}, {"-0.5e+3", "\"raw\":-0.5e+3,"},
                               {"{\"a\":[1]}", "\"raw\":{\"a\":[1]},"}, {"[]", "\"raw\":[],"},
                               {"false", "\"raw\":false,"}, {"012", "\"raw\":\"012\","},
-                              {"1.", "\"raw\":\"1.\","}, {"True", "\"raw\":\"True\","}};
+                              {"1.", "\"raw\":\"1.\","}, {"True", "\"raw\":\"True\","},
+                              /* brackets that hold no JSON: a string, not broken JSON */
+                              {"[WIP] fix", "\"raw\":\"[WIP] fix\","}, {"{name}", "\"raw\":\"{name}\","},
+                              {"[1,2", "\"raw\":\"[1,2\","}};
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
         const char *v[] = {words[i][0], "x"};
         const char *b = render(&st->body, v, 2, NULL);
