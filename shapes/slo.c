@@ -1,5 +1,6 @@
 /* SLO expressions: parse "p99<100ms,errors<1%" and check measured numbers against them.
- * Self-contained (only libc) so that the fuzzer links this file alone. */
+ * Needs only libc and the duration syntax (shapes/shape_parse.c), so that the fuzzer links
+ * these files alone. */
 #include "slo.h"
 #include "shape.h"
 
