@@ -50,6 +50,20 @@ static bool number(struct cursor *c)
     return true;
 }
 
+/* The XXXX of "\\uXXXX" at c (past the 'u'), or -1. */
+static long u_escape(struct cursor *c)
+{
+    long v = 0;
+    for (int k = 0; k < 4; k++) {
+        if (c->i == c->n || !hex(c->s[c->i])) return -1;
+        char h = c->s[c->i++];
+        v = v * 16 + (digit(h) ? h - '0' : (h | 32) - 'a' + 10);
+    }
+    return v;
+}
+
+/* A string; a \\u escape of a UTF-16 surrogate must be a high one followed by a low one
+ * (RFC 8259 section 8.2: what parsers such as jansson refuse otherwise). */
 static bool string(struct cursor *c)
 {
     if (!eat(c, '"')) return false;
@@ -61,9 +75,14 @@ static bool string(struct cursor *c)
         if (c->i == c->n) return false;
         char e = c->s[c->i++];
         if (e == 'u') {
-            for (int k = 0; k < 4; k++)
-                if (c->i == c->n || !hex(c->s[c->i++])) return false;
-        } else if (!strchr("\"\\/bfnrt", e) || !e) {
+            long u = u_escape(c);
+            if (u < 0 || (u >= 0xdc00 && u <= 0xdfff)) return false;
+            if (u >= 0xd800 && u <= 0xdbff) {
+                if (!eat(c, '\\') || !eat(c, 'u')) return false;
+                long low = u_escape(c);
+                if (low < 0xdc00 || low > 0xdfff) return false;
+            }
+        } else if (!e || !strchr("\"\\/bfnrt", e)) {
             return false;
         }
     }
