@@ -1210,10 +1210,10 @@ static void pin(struct worker *w)
 }
 
 /* At stop: how long each request still in flight (sent, or waiting for a connection)
- * has been going, from its intended start. Scenario users waiting for a connection count
- * too where their wait is part of their latency (open loop: an arrival's request was due
- * when it came, as a queued request of the quick mode is; latency_from_wait): they are
- * issued and in flight, queued at stop, aged from the start of their wait. */
+ * has been going, from its intended start. Scenario users waiting for a shared connection
+ * count too: their request is issued (one whose wait times out fails as issued, and in
+ * open loop it was due when its arrival came, as a queued request of the quick mode is),
+ * so they are in flight, queued at stop, aged from the start of their wait. */
 static void record_in_flight(struct worker_state *s, uint64_t now)
 {
     const struct plan *p = s->plan;
@@ -1228,7 +1228,7 @@ static void record_in_flight(struct worker_state *s, uint64_t now)
     }
     for (uint32_t k = 0, j = s->wait_head; k < s->wait_len; k++, j = j + 1 == s->wait_cap ? 0 : j + 1)
         hist_record(age, now > s->waiting[j] ? (now - s->waiting[j]) / 1000 : 0);
-    if (!(p->open_loop || p->latency_from_wait) || !s->ufifo) return;
+    if (!s->ufifo) return;
     for (uint32_t k = 0, j = s->uf_head; k < s->uf_len; k++, j = j + 1 == s->users.n ? 0 : j + 1) {
         if (s->users.users[s->ufifo[j]].state != USER_READY) continue;  /* retired meanwhile */
         if (!budget_left(s)) break;  /* -n is spent: its request would never have gone out */

@@ -581,6 +581,26 @@ expect_json_str "$D/wait.json" 'j["intervals"][-1]["ok"] > 0' true
 end
 stop_target
 
+# Closed loop, users sharing one connection: those waiting for it at the stop are in flight
+# too (queued at stop), as a wait that times out is issued and failed (they were left out).
+begin scenario_share_connections_counts_users_waiting_at_stop
+start_target
+cat >"$D/pool1.yaml" <<EOF
+target: $TARGET_URL
+users:
+  - name: u
+    tasks:
+      - { get: /hang, name: hang, timeout: 300ms }
+EOF
+bar -s "$D/pool1.yaml" -t 1 -c 4 --share-connections --pool 1 -d 1s -q --json "$D/pool1.json"
+stop_target
+expect_rc 0
+expect_accounting "$D/pool1.json"
+expect_json "$D/pool1.json" requests.in_flight 4
+expect_json "$D/pool1.json" requests.queued_at_stop 3
+expect_json_str "$D/pool1.json" 'j["errors"]["timeout"] == j["requests"]["failed"] > 0' true
+end
+
 # Users sharing connections (open loop, or --share-connections) against a closed port:
 # each refused connect fails the oldest waiting user's step as connect (it showed only as
 # timeouts and drops).
