@@ -114,6 +114,18 @@ static uint64_t last_stop(const struct worker *ws, unsigned n)
     return t;
 }
 
+/* Once every worker is done (their slots are then still, and readable here): whether one
+ * stopped holding counts it never published (its last publish was refused while this
+ * thread was late). */
+static bool unpublished_left(struct worker *ws, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        const struct stats *cur = handover_current(&ws[i].stats);
+        if (cur->ok || cur->failed) return true;
+    }
+    return false;
+}
+
 /* The intervals of the run, for the JSON. Grows on the reporter thread only. */
 struct interval_log {
     struct interval_rec *rec;
@@ -199,6 +211,14 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
          * instead of staying one interval behind. */
         uint64_t give_up = now + (iv / 4 < 50000000 ? iv / 4 : 50000000);
         while (collect(ws, n, interval, total, k) < n && mono_ns() < give_up) sleep_until(mono_ns() + 1000000);
+        /* Every worker stopped, and one kept its last counts: they and what was taken here
+         * are the run's last row, from the last boundary to the stop, which run_once writes
+         * (a row here without them, and one after it of a few microseconds with them,
+         * would show a rate thousands of times too high). */
+        if (all_done(ws, n) && unpublished_left(ws, n)) {
+            interval->open_conns = interval->active_users = interval->queued = 0;
+            return;
+        }
         /* The gauges are each worker's newest: a late worker may have handed over two slots
          * in this interval (summing both would count its connections twice) or none. */
         interval->open_conns = interval->active_users = interval->queued = 0;
@@ -222,6 +242,7 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
         last_boundary = boundary;
         while (next <= now) next += iv;
     }
+    stats_reset(interval);
 }
 
 int run_setup(const struct plan *p)
@@ -324,7 +345,7 @@ int run_once(const struct plan *p, const struct run_opts *o, struct run_output *
     if (started == n) report_intervals(p, o, ws, n, start, interval, out->total, &log, &out->measured_from_s,
                                         sum->stopped_early, sizeof(sum->stopped_early));
     sum->total = out->total;
-    stats_reset(interval);
+    /* interval: empty, or what report_intervals took towards the last row */
     /* The dashboard's line, if one is up, ends before anything else is printed. */
     bool dash_open = live && live_tty && log.n;
     uint64_t stopped = start;

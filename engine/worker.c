@@ -1086,15 +1086,18 @@ static void record_gauges(struct worker_state *s)
 static void rotate_stats(struct worker_state *s, uint64_t now)
 {
     record_gauges(s);
-    s->cur->boundary = (now - s->w->start_ns) / s->plan->interval_ns;
+    uint64_t iv = s->plan->interval_ns, k = (now - s->w->start_ns) / iv;
+    s->cur->boundary = k;
     struct stats *next = handover_publish(&s->w->stats);
     if (!next) {
         s->next_rotate = now + 1000000;  /* the reporter is late: publish a little later */
         return;
     }
     s->cur = next;
-    uint64_t iv = s->plan->interval_ns;
-    while (s->next_rotate <= now) s->next_rotate += iv;
+    /* The next boundary of the grid, not the retry's time plus intervals: a publish that
+     * had to wait must not shift every later one (the last, at the end of -d, would then
+     * come after the stop and its counts land in a row of a few microseconds). */
+    s->next_rotate = s->w->start_ns + (k + 1) * iv;
 }
 
 /* ---- the loop ---- */
