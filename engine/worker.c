@@ -690,13 +690,20 @@ static void update_users(struct worker_state *s, uint64_t now)
 
 /* ---- receiving ---- */
 
-static void response_done(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
+static bool response_done(struct worker_state *s, struct conn *c, uint32_t idx, uint64_t now)
 {
     const struct plan *p = s->plan;
     uint64_t sent = s->sent_at[(size_t)idx * p->pipeline + c->head];
     /* now may be the kernel's arrival time (rx_time.h). One before the send can only come
      * from the real-time clock stepping: then the response is timed as it was read. */
     if (now < sent) now = s->wait_now > sent ? s->wait_now : sent;
+    /* Complete only at or past its timeout: the timer scan, every timeout/20, had not
+     * failed it yet (it counted as a success, up to 5% over). The caller fails it as the
+     * scan would have at the deadline. */
+    uint64_t limit = __builtin_expect(s->scn != NULL, 0) && user_of(s, idx) != USER_NONE
+                         ? user_step(&s->users, user_of(s, idx))->timeout_ns
+                         : p->timeout_ns;
+    if (__builtin_expect(now - sent >= limit, 0)) return false;
     if (c->t_first_byte < sent) c->t_first_byte = s->wait_now > sent ? s->wait_now : sent;
     if (++c->head == p->pipeline) c->head = 0;
     c->inflight--;
@@ -723,6 +730,7 @@ static void response_done(struct worker_state *s, struct conn *c, uint32_t idx, 
     if (c->parser.flags & HTTP_F_CLOSE) c->server_closing = 1;
     c->retried = 0;
     http_resp_start(&c->parser, p->no_body_response);
+    return true;
 }
 
 /* Parses one receive buffer. Returns false when the connection was ended. */
@@ -747,7 +755,10 @@ static bool consume(struct worker_state *s, struct conn *c, uint32_t idx, const 
         }
         data += n;
         len -= (size_t)n;
-        if (c->parser.state == HTTP_DONE) response_done(s, c, idx, now);
+        if (c->parser.state == HTTP_DONE && !response_done(s, c, idx, now)) {
+            conn_end(s, idx, ERR_TIMEOUT, BY_CLIENT);  /* complete past its timeout */
+            return false;
+        }
     }
     return true;
 }
@@ -810,7 +821,10 @@ static void on_eof(struct worker_state *s, struct conn *c, uint32_t idx, uint64_
     int r = http_resp_eof(&c->parser);
     const char *step_why = NULL;
     if (r == 1 && c->inflight) {
-        response_done(s, c, idx, now);
+        if (!response_done(s, c, idx, now)) {
+            conn_end(s, idx, ERR_TIMEOUT, BY_SERVER);  /* complete past its timeout */
+            return;
+        }
         c->server_closing = 1;
         if (retry_unanswered(s, c, idx)) return;  /* pipelined behind a body that ran to the close */
     } else if (r < 0) {

@@ -60,6 +60,22 @@ end
 fault delay_beyond_timeout 6 /delay/3000 timeout -c 3 -t 1 --timeout 200ms
 expect_le "wall-clock seconds" "$BAR_WALL" 4
 end
+# A response that completes just past --timeout is a timeout: the timer scan runs every
+# timeout/20, and a response that came before it counted as a success (18 of 20 did).
+fault delay_at_the_timeout 20 /delay/100 timeout -c 2 -t 1 --timeout 100ms
+expect_json "$J" latency_us.count 0
+end
+fault delay_at_the_timeout_pipelined 16 /delay/100 timeout -c 2 -t 1 --pipeline 8 --timeout 100ms
+end
+begin delay_at_the_step_timeout
+printf 'target: %s\nusers:\n  - name: u\n    tasks:\n      - { get: /delay/100, name: d, timeout: 100ms }\n' \
+    "$TARGET_URL" >"$TMP/late.yaml"
+bar -q --json "$J" -s "$TMP/late.yaml" -n 10 -c 2 -t 1
+expect_rc 0
+expect_json "$J" errors.timeout 10
+expect_json_str "$J" 'j["steps"]["d"]["failures"]' '{"timeout":10}'
+expect_accounting "$J"
+end
 
 # 4xx/5xx: complete responses, counted by status and as errors.status
 fault status_503 300 /status/503 status -c 3 -t 2
