@@ -173,17 +173,21 @@ static int load_client_cert(SSL_CTX *sc, const struct tls_config *cfg, char *err
     /* Loading a key that does not match the loaded certificate already fails here. */
     if (!SSL_CTX_use_PrivateKey_file(sc, key, SSL_FILETYPE_PEM)) {
         unsigned long e = ERR_peek_last_error();
-        if (ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH)
-            snprintf(what, sizeof(what), "--key %s does not match --cert %s", key, cfg->cert);
-        else if (cfg->key)
-            snprintf(what, sizeof(what), "--key %s (unencrypted PEM expected)", key);
-        else
-            snprintf(what, sizeof(what), "--cert %s has no private key; give --key", cfg->cert);
+        bool mismatch = ERR_GET_LIB(e) == ERR_LIB_X509 &&
+                        (ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH || ERR_GET_REASON(e) == X509_R_KEY_TYPE_MISMATCH);
+        if (mismatch || !cfg->key) {  /* said in full: OpenSSL's reason would only confuse it */
+            ERR_clear_error();
+            if (mismatch) snprintf(err, errlen, "--key %s does not match --cert %s", key, cfg->cert);
+            else snprintf(err, errlen, "--cert %s has no private key; give --key", cfg->cert);
+            return -1;
+        }
+        snprintf(what, sizeof(what), "--key %s (unencrypted PEM expected)", key);
         return fail_openssl(err, errlen, what);
     }
     if (!SSL_CTX_check_private_key(sc)) {
-        snprintf(what, sizeof(what), "--key %s does not match --cert %s", key, cfg->cert);
-        return fail_openssl(err, errlen, what);
+        ERR_clear_error();
+        snprintf(err, errlen, "--key %s does not match --cert %s", key, cfg->cert);
+        return -1;
     }
     return 0;
 }

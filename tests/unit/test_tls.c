@@ -768,6 +768,14 @@ static void config_check_names_the_flag(void)
     CHECK(tls_config_check(&cfg, err, sizeof(err)) == -1);
     CHECK_HAS(err, "does not match --cert");
     CHECK_HAS(err, "--key");
+    /* said in full, no OpenSSL reason after it ("no certificate assigned", "unsupported") */
+    char want[600];
+    snprintf(want, sizeof(want), "--key %s does not match --cert %s", other_key, cli_pem);
+    CHECK(!strcmp(err, want));
+    cfg.key = NULL;
+    CHECK(tls_config_check(&cfg, err, sizeof(err)) == -1);
+    snprintf(want, sizeof(want), "--cert %s has no private key; give --key", cli_pem);
+    CHECK(!strcmp(err, want));
     cfg.key = cli_key;
     CHECK(tls_config_check(&cfg, err, sizeof(err)) == 0);
     cfg.cert = junk_pem;
