@@ -473,7 +473,11 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             p->requests_per_conn = u;
             break;
         case OPT_INTERVAL:
-            if (parse_duration(optarg, &p->interval_ns) || p->interval_ns < 10000000) goto bad_value;
+            if (parse_duration(optarg, &p->interval_ns)) goto bad_value;
+            if (p->interval_ns < 10000000) {
+                plan_error(err, errlen, "--interval: '%s' is under the shortest interval, 10ms", optarg);
+                return CLI_EXIT_USAGE;
+            }
             break;
         case OPT_EXPECT_STATUS:
             quick_flag = "--expect-status";

@@ -53,6 +53,7 @@ bad json_twice "^barrage: --json: given twice" --json "$TMP/a.json" --json "$TMP
 bad json_empty "^barrage: --json: invalid value ''" --json '' "$URL"
 bad csv_stdout "^barrage: --csv -: --csv takes a prefix" --csv - "$URL"
 bad keepalive_contradicted "^barrage: --no-keepalive: -H 'Connection: keep-alive' says the opposite" --no-keepalive -H 'Connection: Keep-Alive' "$URL"
+bad interval_too_short "^barrage: --interval: '1ms' is under the shortest interval, 10ms$" --interval 1ms "$URL"
 bad header_no_colon   "(-H|--header).*'NoColonHere'"    -H NoColonHere "$URL"
 bad header_empty_name "(-H|--header).*': v' has no name before its ':'" -H ': v' "$URL"
 bad header_control_char "'X-A: a\\\\x01b' has a control character in its value" -H $'X-A: a\x01b' "$URL"
