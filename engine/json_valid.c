@@ -50,7 +50,7 @@ static bool number(struct cursor *c)
     return true;
 }
 
-/* The XXXX of "\\uXXXX" at c (past the 'u'), or -1. */
+/* The four hex digits of a \\u escape at c (past the 'u'), as a number, or -1. */
 static long u_escape(struct cursor *c)
 {
     long v = 0;
