@@ -387,6 +387,10 @@ void report_summary(FILE *out, const struct summary *s)
             if (t->parse_reason[r])
                 fprintf(out, "  %-12s   response: %s: %llu\n", "", http_error_str((enum http_error)r),
                         (unsigned long long)t->parse_reason[r]);
+        for (int r = 0; r < RESET__COUNT; r++)
+            if (t->reset_cause[r])
+                fprintf(out, "  %-12s   %s: %llu\n", "", reset_cause_str((enum reset_cause)r),
+                        (unsigned long long)t->reset_cause[r]);
     }
     if (p->scenario_file) report_steps(out, s);
     fprintf(out, "  %-12s opened %llu, most open %u, closed by server %llu, by client %llu, reused requests %llu",

@@ -288,12 +288,21 @@ static const char *only_cause(const struct stats *t, enum err_class e, char *buf
         return buf;
     case ERR_PARSE:
         for (int r = 1; r < STATS_PARSE_REASONS; r++)
-            if (t->parse_reason[r] && r != HTTP_E_TRUNCATED) {
+            if (t->parse_reason[r]) {
                 if (one) return NULL;
                 one = r;
             }
         if (!one) return NULL;
         snprintf(buf, len, "response: %s", http_error_str((enum http_error)one));
+        return buf;
+    case ERR_RESET:
+        for (int r = 0; r < RESET__COUNT; r++)
+            if (t->reset_cause[r]) {
+                if (one) return NULL;
+                one = r + 1;
+            }
+        if (!one) return NULL;
+        snprintf(buf, len, "%s", reset_cause_str((enum reset_cause)(one - 1)));
         return buf;
     default:
         return NULL;
@@ -302,7 +311,7 @@ static const char *only_cause(const struct stats *t, enum err_class e, char *buf
 
 /* n failures of class e as rows, named as the console summary names them. With one cause
  * kept for the class, one row; otherwise first a row per cause kept (connect errnos, TLS
- * reasons, parse errors, for resets the responses cut short, in the quick mode the status
+ * reasons, parse errors, reset causes, in the quick mode the status
  * codes), then what is left under the class's name. Those counters are not exact shares
  * of the class (an attempt that stood for no request still counts its errno; a parse error
  * fails every pipelined request), so each row takes at most what is left: the rows add
@@ -331,12 +340,15 @@ static void class_rows(FILE *f, const struct plan *p, const char *method, const 
         }
         break;
     case ERR_PARSE:
-    case ERR_RESET:  /* a response cut short by the close fails as a reset */
         for (int r = 1; r < STATS_PARSE_REASONS && left; r++)
-            if (t->parse_reason[r] && (r == HTTP_E_TRUNCATED) == (e == ERR_RESET)) {
+            if (t->parse_reason[r]) {
                 snprintf(text, sizeof(text), "response: %s", http_error_str((enum http_error)r));
                 take(f, method, name, text, t->parse_reason[r], &left);
             }
+        break;
+    case ERR_RESET:
+        for (int r = 0; r < RESET__COUNT && left; r++)
+            if (t->reset_cause[r]) take(f, method, name, reset_cause_str((enum reset_cause)r), t->reset_cause[r], &left);
         break;
     case ERR_STATUS:
         for (int code = 0; code < STATUS_CODES && left && !p->scenario_file; code++)

@@ -182,6 +182,9 @@ void html_errors_table(FILE *f, const struct summary *s)
         if (e == ERR_PARSE)
             for (int r = 1; r < STATS_PARSE_REASONS; r++)
                 if (t->parse_reason[r]) reason_row(f, http_error_str((enum http_error)r), t->parse_reason[r]);
+        if (e == ERR_RESET)
+            for (int r = 0; r < RESET__COUNT; r++)
+                if (t->reset_cause[r]) reason_row(f, reset_cause_str((enum reset_cause)r), t->reset_cause[r]);
         if (e == ERR_TIMEOUT && t->timeouts_queued) {
             snprintf(line, sizeof(line), "never got a connection in time");
             reason_row(f, line, t->timeouts_queued);

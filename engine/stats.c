@@ -98,6 +98,7 @@ void stats_add(struct stats *dst, const struct stats *src)
     add_array(dst->status, src->status, STATUS_CODES);
     add_array(dst->connect_errno, src->connect_errno, STATS_ERRNO_MAX);
     add_array(dst->parse_reason, src->parse_reason, STATS_PARSE_REASONS);
+    add_array(dst->reset_cause, src->reset_cause, RESET__COUNT);
     dst->bytes_sent += src->bytes_sent;
     dst->bytes_received += src->bytes_received;
     dst->body_bytes += src->body_bytes;
@@ -151,4 +152,17 @@ const char *err_class_name(enum err_class e)
 {
     static const char *const names[ERR__COUNT] = {"connect", "timeout", "reset", "parse", "status", "dropped", "tls", "check"};
     return (unsigned)e < ERR__COUNT ? names[e] : "?";
+}
+
+const char *reset_cause_str(enum reset_cause c)
+{
+    static const char *const text[RESET__COUNT] = {
+        [RESET_MID_RESPONSE] = "reset: connection closed mid-response",
+        [RESET_UNANSWERED] = "reset: connection closed before the response",
+        [RESET_BY_PEER] = "reset: connection reset by the server",
+        [RESET_SOCKET_ERROR] = "reset: socket error",
+        [RESET_CLOSE_PIPELINED] = "reset: pipelined behind the server's Connection: close",
+        [RESET_UNREADABLE] = "reset: a receive buffer that could not be read",
+    };
+    return (unsigned)c < RESET__COUNT ? text[c] : "reset";
 }

@@ -28,6 +28,16 @@ static inline uint64_t stats_highest_us(uint64_t timeout_ns)
  * ERR_TLS: the TLS handshake or a record failed (reasons in tls_reason).
  * ERR_CHECK: a scenario step's check or capture failed (reasons per step). */
 enum err_class { ERR_CONNECT, ERR_TIMEOUT, ERR_RESET, ERR_PARSE, ERR_STATUS, ERR_DROPPED, ERR_TLS, ERR_CHECK, ERR__COUNT };
+/* Why requests failed as resets (errors[ERR_RESET]), each counted once per request. */
+enum reset_cause {
+    RESET_MID_RESPONSE,     /* the server closed with a response partly read */
+    RESET_UNANSWERED,       /* the server closed (FIN) before answering */
+    RESET_BY_PEER,          /* ECONNRESET or EPIPE: the server reset the connection */
+    RESET_SOCKET_ERROR,     /* another error on a receive or send */
+    RESET_CLOSE_PIPELINED,  /* pipelined behind a response that said Connection: close */
+    RESET_UNREADABLE,       /* our side: a receive buffer that could not be unwrapped */
+    RESET__COUNT
+};
 #define STATS_TLS_REASONS 8     /* distinct TLS failure reasons kept; more count as the last */
 #define STATS_STEP_REASONS 8    /* distinct failure reasons kept per scenario step name */
 #define STATS_REASON_LEN 120
@@ -58,6 +68,7 @@ struct stats {
     uint64_t status[STATUS_CODES]; /* complete responses by status code */
     uint64_t connect_errno[STATS_ERRNO_MAX];
     uint64_t parse_reason[STATS_PARSE_REASONS];
+    uint64_t reset_cause[RESET__COUNT];  /* they add up to errors[ERR_RESET] */
     uint64_t bytes_sent, bytes_received;
     uint64_t body_bytes;        /* bodies of complete responses, decoded (--csv: Average Content Size) */
     uint64_t conns_opened;      /* connects that succeeded */
@@ -105,6 +116,8 @@ void stats_reset(struct stats *s);
 void stats_add(struct stats *dst, const struct stats *src);
 
 const char *err_class_name(enum err_class e);
+/* "reset: connection closed mid-response": as the summary, the CSV and the steps say it */
+const char *reset_cause_str(enum reset_cause c);
 /* Counts n failures under their reason in a table of `len` (cold: failures only). */
 void stats_reason(struct reason_count *table, unsigned len, const char *reason, uint64_t n);
 static inline void stats_tls_reason(struct stats *s, const char *reason, uint64_t n)

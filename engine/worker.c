@@ -369,6 +369,21 @@ static void conn_end(struct worker_state *s, uint32_t idx, enum err_class why, e
     queue_connect(s, idx);
 }
 
+/* The connection ended under its requests in flight (or, idle, with none): they fail as
+ * resets, counted under their cause; a new connection takes its place. */
+static void conn_reset(struct worker_state *s, uint32_t idx, enum reset_cause cause, enum closer who)
+{
+    s->cur->reset_cause[cause] += s->conns[idx].inflight;
+    conn_close_why(s, idx, ERR_RESET, who, reset_cause_str(cause));
+    queue_connect(s, idx);
+}
+
+/* A receive or send failed with -res. */
+static enum reset_cause reset_cause_of(int res)
+{
+    return res == -ECONNRESET || res == -EPIPE ? RESET_BY_PEER : RESET_SOCKET_ERROR;
+}
+
 /* Closes the connection of a user the shape no longer wants (it has nothing in flight). */
 static void park(struct worker_state *s, uint32_t idx)
 {
@@ -795,7 +810,7 @@ static void after_responses(struct worker_state *s, struct conn *c, uint32_t idx
     if (c->inflight && c->server_closing) {
         /* Connection: close with requests pipelined behind it: the server will not answer
          * them (RFC 9112 9.6), so close now instead of waiting for its FIN. */
-        if (!retry_unanswered(s, c, idx)) conn_end(s, idx, ERR_RESET, BY_SERVER);
+        if (!retry_unanswered(s, c, idx)) conn_reset(s, idx, RESET_CLOSE_PIPELINED, BY_SERVER);
         return;
     }
     if (c->inflight) {
@@ -803,7 +818,7 @@ static void after_responses(struct worker_state *s, struct conn *c, uint32_t idx
         return;
     }
     if (c->server_closing) {
-        conn_end(s, idx, ERR_RESET, BY_SERVER);
+        conn_end(s, idx, ERR_RESET, BY_SERVER);  /* idle: nothing fails */
     } else if (p->requests_per_conn && c->sent >= p->requests_per_conn) {
         conn_end(s, idx, ERR_RESET, BY_CLIENT);
     } else if (idx >= s->active || user_stopped(s, idx)) {
@@ -819,7 +834,7 @@ static void on_eof(struct worker_state *s, struct conn *c, uint32_t idx, uint64_
 {
     if (retry_unanswered(s, c, idx)) return;
     int r = http_resp_eof(&c->parser);
-    const char *step_why = NULL;
+    enum reset_cause cause = RESET_UNANSWERED;
     if (r == 1 && c->inflight) {
         if (!response_done(s, c, idx, now)) {
             conn_end(s, idx, ERR_TIMEOUT, BY_SERVER);  /* complete past its timeout */
@@ -829,14 +844,12 @@ static void on_eof(struct worker_state *s, struct conn *c, uint32_t idx, uint64_
         if (retry_unanswered(s, c, idx)) return;  /* pipelined behind a body that ran to the close */
     } else if (r < 0) {
         /* The response being read was cut short: it and the requests pipelined behind it
-         * fail as resets (below), all lost to that close, so the reason counts them all. */
-        s->cur->parse_reason[HTTP_E_TRUNCATED] += c->inflight;
-        step_why = "reset: connection closed mid-response";  /* as the summary's Errors say it */
+         * fail as resets, all lost to that close, so the cause counts them all. */
+        cause = RESET_MID_RESPONSE;
     }
-    /* Unanswered requests fail as "closed early" (the close counts whatever the method:
-     * only idempotent ones are sent again); an idle close is routine. */
-    conn_close_why(s, idx, ERR_RESET, BY_SERVER, step_why);
-    queue_connect(s, idx);
+    /* Unanswered requests fail as resets (the close counts whatever the method: only
+     * idempotent ones are sent again); an idle close is routine. */
+    conn_reset(s, idx, cause, BY_SERVER);
 }
 
 /* ---- completions ---- */
@@ -866,7 +879,7 @@ static void on_recv(struct worker_state *s, struct conn *c, uint32_t idx, struct
             if (!ok || !rx.len) {
                 return_buffer(s, cqe->flags);
                 if (ok) on_eof(s, c, idx, now);
-                else conn_end(s, idx, ERR_RESET, BY_CLIENT);  /* a buffer we cannot read */
+                else conn_reset(s, idx, RESET_UNREADABLE, BY_CLIENT);
                 return;
             }
             s->rx_received++;
@@ -888,7 +901,7 @@ static void on_recv(struct worker_state *s, struct conn *c, uint32_t idx, struct
         on_eof(s, c, idx, now);
         return;
     } else if (res != -ENOBUFS) {  /* a reset: the server closed it, as on_eof() counts */
-        if (!retry_unanswered(s, c, idx)) conn_end(s, idx, ERR_RESET, BY_SERVER);
+        if (!retry_unanswered(s, c, idx)) conn_reset(s, idx, reset_cause_of(res), BY_SERVER);
         return;
     }
     /* ENOBUFS or a single-shot/terminated recv: re-arm once buffers are back. */
@@ -1033,7 +1046,8 @@ static void worker_dispatch(struct worker_state *s, struct io_uring_cqe *cqe, ui
         if (silent || cqe->res < 0 || (uint32_t)cqe->res != c->send_len) {
             /* the server reset the connection under the send */
             if (c->state == C_CONNECTING) handshake_failed(s, c, "the TLS handshake could not be sent", BY_SERVER, now);
-            else if (!retry_unanswered(s, c, idx)) conn_end(s, idx, ERR_RESET, BY_SERVER);
+            else if (!retry_unanswered(s, c, idx))  /* a short send: reset under it */
+                conn_reset(s, idx, cqe->res < 0 ? reset_cause_of(cqe->res) : RESET_BY_PEER, BY_SERVER);
         } else if (c->tls && (tls_flush(s, c, idx), c->state != C_OPEN)) {
             /* handshake bytes sent: wait for the server's */
         } else if (!s->plan->open_loop || s->scn) {

@@ -67,6 +67,7 @@ bar -q --json "$TMP/post.json" -t 1 -c 2 -n 200 -m POST -b 'x=1' --timeout 3s "$
 stop_target || _err "the target did not stop cleanly"
 expect_json "$TMP/post.json" connections.retried_requests 0
 expect_gt "errors.reset" "$(json_get "$TMP/post.json" errors.reset)" 0
+expect_grep "reset cause counts them all" "^ +reset: connection closed before the response: $(json_get "$TMP/post.json" errors.reset)\$" "$BAR_OUT"
 expect_num_eq "server requests == ok" "$(server_count requests)" "$(json_get "$TMP/post.json" requests.ok)"
 expect_accounting "$TMP/post.json"
 end

@@ -22,9 +22,11 @@ fault() {
 
 start_target --threads 2
 
-fault reset_rst 200 /reset reset -c 4 -t 2
+fault reset_rst 200 /reset reset -c 4 -t 2 --html "$TMP/f.html"
 expect_json_str "$J" status '{}'
 expect_grep "summary errors line" 'Errors +reset 200$' "$BAR_OUT"
+expect_grep "reset cause shown" '^ +reset: connection reset by the server: 200$' "$BAR_OUT"
+expect_grep "reset cause in the HTML" '>reset: connection reset by the server</td><td>200<' "$TMP/f.html"
 end
 fault reset_rst_pipelined 200 /reset reset -c 2 -t 1 --pipeline 8
 end
@@ -36,7 +38,7 @@ end
 fault truncate_pipelined 200 /truncate reset -c 2 -t 1 --pipeline 8
 # the requests pipelined behind the cut response count under its reason too (only the cut
 # one did: 25 of 200)
-expect_grep "truncation reason counts every request" '^ +response: connection closed mid-response: 200$' "$BAR_OUT"
+expect_grep "truncation reason counts every request" '^ +reset: connection closed mid-response: 200$' "$BAR_OUT"
 end
 
 fault garbage 200 /garbage parse -c 4 -t 2

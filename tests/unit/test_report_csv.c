@@ -202,7 +202,8 @@ static void quick_mode_failures_add_up(void)
     t->errors[ERR_STATUS] = 2;
     t->status[500] = 1, t->status[503] = 1;
     t->errors[ERR_RESET] = 3;
-    t->parse_reason[HTTP_E_TRUNCATED] = 1;
+    t->reset_cause[RESET_MID_RESPONSE] = 1;
+    t->reset_cause[RESET_UNANSWERED] = 1;  /* and one with no cause kept */
     t->errors[ERR_TIMEOUT] = 1;
     t->errors[ERR_PARSE] = 4;            /* pipelined behind one malformed response: */
     t->parse_reason[HTTP_E_STATUS] = 1;  /* the one cause of them all */
@@ -223,8 +224,9 @@ static void quick_mode_failures_add_up(void)
                                "GET,\"/a,b?q=\"\"x\"\"\",connect: Network is unreachable,4\r\n"
                                "GET,\"/a,b?q=\"\"x\"\"\",connect: Connection refused,1\r\n"
                                "GET,\"/a,b?q=\"\"x\"\"\",timeout,1\r\n"
-                               "GET,\"/a,b?q=\"\"x\"\"\",response: connection closed mid-response,1\r\n"
-                               "GET,\"/a,b?q=\"\"x\"\"\",reset,2\r\n"
+                               "GET,\"/a,b?q=\"\"x\"\"\",reset: connection closed mid-response,1\r\n"
+                               "GET,\"/a,b?q=\"\"x\"\"\",reset: connection closed before the response,1\r\n"
+                               "GET,\"/a,b?q=\"\"x\"\"\",reset,1\r\n"
                                "GET,\"/a,b?q=\"\"x\"\"\",response: malformed status line,4\r\n"
                                "GET,\"/a,b?q=\"\"x\"\"\",status 500,1\r\n"
                                "GET,\"/a,b?q=\"\"x\"\"\",status 503,1\r\n"
