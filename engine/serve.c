@@ -30,6 +30,7 @@
 #include "serve_reply.h"
 #include "serve_worker.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -54,12 +55,12 @@ static const char usage[] =
     "  --threads N         worker threads, each with its own listener (default 1)\n"
     "  --port-file FILE    write the port number to FILE once listening\n"
     "  --body-size N       body bytes of the default response (default 13)\n"
-    "  --delay MS          delay every response by MS milliseconds\n"
+    "  --delay T           delay every response by T (250ms, 2s; a bare number is ms)\n"
     "  --chunked           send default responses with chunked encoding\n"
     "  --close-after N     close each connection after its Nth response (0: never)\n"
     "  --drop-after N      close each connection after its Nth response without saying so (0: never)\n"
     "                      (no Connection: close; later requests on it go unanswered)\n"
-    "  --idle-close MS     close keep-alive connections idle for MS milliseconds (0: never)\n"
+    "  --idle-close T      close keep-alive connections idle for T (ms when bare; 0: never)\n"
     "  --stall T           freeze for T at the start of every --stall-every period\n"
     "  --stall-every P     the stall period (T < P); see Stall mode below\n"
     "  --capacity K        serve at most K requests at once; see Capacity mode below\n"
@@ -117,13 +118,15 @@ static const char usage[] =
 
 /* --- flags --------------------------------------------------------------------------- */
 
-enum flag_kind { FLAG_STRING, FLAG_NUMBER, FLAG_DURATION, FLAG_SWITCH };
+/* FLAG_MS: milliseconds, bare ("250") as the flag always took them, or a duration
+ * ("250ms", "2s") in whole milliseconds. */
+enum flag_kind { FLAG_STRING, FLAG_NUMBER, FLAG_DURATION, FLAG_MS, FLAG_SWITCH };
 
 struct flag {
     const char *name;
     enum flag_kind kind;
     size_t offset, size;   /* of the field in struct serve_config */
-    uint64_t min, max;     /* FLAG_NUMBER; FLAG_DURATION (ns) */
+    uint64_t min, max;     /* FLAG_NUMBER, FLAG_MS (ms); FLAG_DURATION (ns) */
 };
 
 #define FIELD(f) offsetof(struct serve_config, f), sizeof(((struct serve_config *)0)->f)
@@ -133,11 +136,11 @@ static const struct flag flags[] = {
     { "--threads",     FLAG_NUMBER, FIELD(threads),       1, SERVE_MAX_THREADS },
     { "--port-file",   FLAG_STRING, FIELD(port_file),     0, 0 },
     { "--body-size",   FLAG_NUMBER, FIELD(body_size),     0, SERVE_MAX_BODY },
-    { "--delay",       FLAG_NUMBER, FIELD(delay_ms),      0, SERVE_MAX_DELAY_MS },
+    { "--delay",       FLAG_MS,     FIELD(delay_ms),      0, SERVE_MAX_DELAY_MS },
     { "--chunked",     FLAG_SWITCH, FIELD(chunked),       0, 0 },
     { "--close-after", FLAG_NUMBER, FIELD(close_after),   0, UINT32_MAX },
     { "--drop-after",  FLAG_NUMBER, FIELD(drop_after),    0, UINT32_MAX },
-    { "--idle-close",  FLAG_NUMBER, FIELD(idle_close_ms), 0, UINT32_MAX },
+    { "--idle-close",  FLAG_MS,     FIELD(idle_close_ms), 0, UINT32_MAX },
     { "--stall",       FLAG_DURATION, FIELD(stall_ns),     1, SERVE_MAX_DURATION },
     { "--stall-every", FLAG_DURATION, FIELD(stall_every_ns), 1, SERVE_MAX_DURATION },
     { "--capacity",    FLAG_NUMBER, FIELD(capacity),      1, UINT32_MAX },
@@ -159,6 +162,19 @@ static bool parse_number(const char *s, uint64_t min, uint64_t max, uint64_t *ou
     }
     if (v < min || v > max) return false;
     *out = v;
+    return true;
+}
+
+static bool parse_ms(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (parse_number(s, min, max, out)) return true;
+    /* Past a bare number only a duration with its unit: parse_duration would read "1.5"
+     * as seconds where the flag's bare numbers are milliseconds. */
+    size_t len = strlen(s);
+    uint64_t ns;
+    if (!len || !isalpha((unsigned char)s[len - 1]) || parse_duration(s, &ns) != 0 || ns % 1000000) return false;
+    if (ns / 1000000 < min || ns / 1000000 > max) return false;
+    *out = ns / 1000000;
     return true;
 }
 
@@ -232,6 +248,12 @@ static int parse_flags(int argc, char **argv, struct serve_config *cfg)
         } else if (f->kind == FLAG_DURATION && parse_duration(value, &v) == 0 &&
                    v >= f->min && v <= f->max) {
             store_number(field, f->size, v);
+        } else if (f->kind == FLAG_MS && parse_ms(value, f->min, f->max, &v)) {
+            store_number(field, f->size, v);
+        } else if (f->kind == FLAG_MS) {
+            fprintf(stderr, "barrage serve: %s: invalid value '%s' (whole milliseconds, or a duration such as 250ms "
+                    "or 2s, at most %llus)\n", f->name, value, (unsigned long long)(f->max / 1000));
+            return 2;
         } else {
             fprintf(stderr, "barrage serve: %s: invalid value '%s'\n", f->name, value);
             return 2;

@@ -105,6 +105,15 @@ expect_range "C answered at (ms)" "$ms_c" 560 750
 expect_num_eq "server requests" "$(server_count requests)" 2
 end
 
+# --delay takes a duration with its unit as well as bare milliseconds
+begin serve_delay_with_unit
+start_target --delay 200ms
+bar -q --json "$TMP/du.json" -t 1 -c 1 -n 3 "$TARGET_URL/"
+stop_target || _err "the target did not stop cleanly"
+expect_json "$TMP/du.json" requests.ok 3
+expect_range "latency p50 (us)" "$(json_get "$TMP/du.json" latency_us.p50)" 199000 350000
+end
+
 # ---- bad values: exit 2, one line on stderr, nothing on stdout
 
 bad_serve() {  # NAME PATTERN SERVE_FLAGS...
@@ -125,6 +134,8 @@ bad_serve stall_equal        "shorter than --stall-every" --stall 1s --stall-eve
 bad_serve stall_longer       "shorter than --stall-every" --stall 2s --stall-every 1s
 bad_serve stall_bad_unit     "--stall: .*'300xs'"         --stall 300xs --stall-every 1s
 bad_serve stall_zero         "--stall: .*'0'"             --stall 0 --stall-every 1s
+bad_serve delay_fraction     "--delay: .*'1.5' \\(whole milliseconds" --delay 1.5
+bad_serve delay_too_long     "--delay: .*'2h'"            --delay 2h
 bad_serve capacity_alone     "--capacity and --slot"      --capacity 20
 bad_serve slot_alone         "--capacity and --slot"      --slot 10ms
 bad_serve capacity_zero      "--capacity: .*'0'"          --capacity 0 --slot 10ms
