@@ -442,13 +442,15 @@ int shape_locust(struct shape *s, double users, double spawn_rate, double run_ti
         return fail(err, errlen, "--spawn-rate: %g is not a number above 0 (users per second, at most 1e9)", spawn_rate);
     if (!isfinite(run_time_s) || run_time_s < 0 || run_time_s > SHAPE_MAX_DURATION)
         return fail(err, errlen, "--run-time: %g s is not a duration from 0 to 1e9 s", run_time_s);
-    double ramp = users / spawn_rate;
+    /* As Locust spawns them: the first user at once, one more every 1/spawn_rate s. */
+    double first = users < 1 ? users : 1;
+    double ramp = (users - first) / spawn_rate;
     if (ramp > SHAPE_MAX_DURATION)
         return fail(err, errlen, "--spawn-rate: %g users at %g/s take over 1e9 s", users, spawn_rate);
     struct stage_list l = {0};
-    if (list_push(&l, ramp, users) || (run_time_s > 0 && list_fit(&l, 0, run_time_s))) {
+    if (list_push(&l, ramp, users) || (run_time_s > 0 && list_fit(&l, first, run_time_s))) {
         free(l.v);
         return fail(err, errlen, "--users: out of memory");
     }
-    return list_finish(s, &l, 0, "--users", err, errlen);
+    return list_finish(s, &l, first, "--users", err, errlen);
 }

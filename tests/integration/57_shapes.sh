@@ -132,7 +132,7 @@ expect_range "requests.ok (6 users x 1 s x ~100/s)" "$(json_get "$TMP/co.json" r
 expect_accounting "$TMP/co.json"
 end
 
-# ---- Locust style: 20 users/s up to 10 (0.5 s), held until --run-time
+# ---- Locust style: the first user at once, then 20 users/s up to 10 (0.45 s), held until --run-time
 begin closed_users_spawn_rate_run_time
 bar -q --json "$TMP/u.json" --users 10 --spawn-rate 20 --run-time 2s --interval 250ms "$TARGET_URL/"
 expect_rc 0
@@ -140,7 +140,7 @@ expect_range "wall-clock seconds" "$BAR_WALL" 1.9 3.2
 expect_range "duration_s" "$(json_get "$TMP/u.json" duration_s)" 1.95 2.3
 expect_json "$TMP/u.json" connections.max_open 10
 expect_json "$TMP/u.json" connections.closed_by_client 0
-expect_ok "intervals" check_intervals "$TMP/u.json" 1 1 0.25=5 0.5=10 0.75=10 1.5=10 2.0=10
+expect_ok "intervals" check_intervals "$TMP/u.json" 1 1 0.25=6 0.5=10 0.75=10 1.5=10 2.0=10
 expect_le "users at 0.25s (half-way up)" "$(json_get "$TMP/u.json" 'j["intervals"][0]["users"]')" 6
 expect_accounting "$TMP/u.json"
 end

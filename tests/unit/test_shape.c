@@ -232,13 +232,15 @@ static void locust(void)
 {
     struct shape s;
     char err[256] = "";
+    /* Locust's first user starts at once, the 51st at 5 s: 10/s */
     CHECK(shape_locust(&s, 100, 10, 60, err, sizeof(err)) == 0);
-    CHECK_NEAR(shape_value(&s, 5), 50);
-    CHECK(shape_value(&s, 10) == 100 && shape_value(&s, 59) == 100 && s.total_s == 60);
+    CHECK(shape_value(&s, 0) == 1);
+    CHECK_NEAR(shape_value(&s, 5), 51);
+    CHECK(shape_value(&s, 9.9) == 100 && shape_value(&s, 59) == 100 && s.total_s == 60);
     shape_free(&s);
     CHECK(shape_locust(&s, 100, 10, 5, err, sizeof(err)) == 0);
     CHECK(s.total_s == 5);
-    CHECK_NEAR(shape_value(&s, 5), 50);
+    CHECK_NEAR(shape_value(&s, 5), 51);
     shape_free(&s);
     CHECK(shape_locust(&s, 100, 0, 5, err, sizeof(err)) == -1);
     CHECK_ERR(err, "--spawn-rate");
