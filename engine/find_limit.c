@@ -51,12 +51,6 @@ static double hist_q(const void *ctx, double q)
     return h->total ? (double)hist_quantile(h, q) : NAN;
 }
 
-/* Responses, whatever their status or a scenario's checks said. */
-static uint64_t answered(const struct stats *t)
-{
-    return t->ok + t->errors[ERR_STATUS] + t->errors[ERR_CHECK];
-}
-
 /* The step's figures over its measured part. `lat` is scratch: latency plus in-flight ages. */
 static void measure(const struct plan *p, const struct units *u, const struct run_output *out, struct hist *lat,
                     struct step_measure *m)
@@ -67,7 +61,7 @@ static void measure(const struct plan *p, const struct units *u, const struct ru
     hist_add(lat, t->age_at_stop);
     double span = out->sum.duration_s - out->measured_from_s;
     m->span_s = span;
-    m->rps = span > 0 ? (double)answered(t) / span : 0;
+    m->rps = span > 0 ? (double)stats_answered(t) / span : 0;
     m->achieved = !u->arrivals ? m->rps : span > 0 ? (double)t->arrivals_done / span : 0;
     m->p50_us = hist_q(lat, 0.5);
     m->p99_us = hist_q(lat, 0.99);
@@ -215,6 +209,8 @@ static void print_result(const struct units *u, const struct limit_result *r, co
         printf("\n  Limit        %.1f %s: the highest load that met the SLO (%s)\n", r->limit, u->load, slo_text);
         if (u->arrivals || u->closed)  /* the load is not req/s: say what it came to */
             printf("  Requests     %.1f req/s answered at the limit\n", limit_rps);
+    } else if (!r->nsteps) {  /* interrupted, or no answer, before a step ended: nothing judged */
+        printf("\n  Limit        none: no step was measured\n");
     } else {
         printf("\n  Limit        none: no step met the SLO (%s)\n", slo_text);
     }
@@ -262,7 +258,7 @@ static int run_step(const struct plan *p, const struct units *u, struct limit_se
     /* what the server still has to answer: requests still waiting for a connection at
      * the stop never reached it */
     uint64_t left = out.sum.in_flight - out.sum.queued_at_stop, connect_errors = out.total->errors[ERR_CONNECT];
-    bool any = answered(out.total) > 0;
+    bool any = stats_answered(out.total) > 0;
     run_output_free(&out);
     if (run_interrupted()) return 1;  /* a cut-short step says nothing */
     if (!any && connect_errors) {

@@ -39,9 +39,7 @@ double summary_target_rps(const struct summary *s)
 
 double summary_rps(const struct summary *s)
 {
-    /* responses, whatever their status or checks said */
-    uint64_t answered = s->total->ok + s->total->errors[ERR_STATUS] + s->total->errors[ERR_CHECK];
-    return s->duration_s > 0 ? (double)answered / s->duration_s : 0;
+    return s->duration_s > 0 ? (double)stats_answered(s->total) / s->duration_s : 0;
 }
 
 double summary_cpu_us_per_request(const struct summary *s)

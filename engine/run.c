@@ -149,7 +149,7 @@ static struct interval_rec *log_interval(struct interval_log *log, const struct 
         .t0 = t0,
         .t = t1,
         .target = interval_target(p, t0, t1),
-        .rps = span > 0 ? (double)(iv->ok + iv->errors[ERR_STATUS]) / span : 0,
+        .rps = span > 0 ? (double)stats_answered(iv) / span : 0,
         .p50_us = hist_quantile(iv->latency, 0.50),
         .p90_us = hist_quantile(iv->latency, 0.90),
         .p99_us = hist_quantile(iv->latency, 0.99),
@@ -196,7 +196,9 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
         if (signals_seen) atomic_store(&stop_requested, true);
         now = mono_ns();
         if (now < next) continue;
-        if (!warm && now - start >= o->warmup_ns) {
+        /* total holds what ran up to last_boundary (this wake's interval is collected
+         * below): once that boundary is past the warm-up, all of it was warm-up */
+        if (!warm && last_boundary - start >= o->warmup_ns) {
             stats_reset(total);  /* what ran before is warm-up: measure from here */
             *measured_from_s = (double)(last_boundary - start) / 1e9;
             warm = true;

@@ -116,6 +116,11 @@ void stats_reset(struct stats *s);
 void stats_add(struct stats *dst, const struct stats *src);
 
 const char *err_class_name(enum err_class e);
+/* Responses, whatever their status or a scenario's checks said: what req/s counts. */
+static inline uint64_t stats_answered(const struct stats *t)
+{
+    return t->ok + t->errors[ERR_STATUS] + t->errors[ERR_CHECK];
+}
 /* "reset: connection closed mid-response": as the summary, the CSV and the steps say it */
 const char *reset_cause_str(enum reset_cause c);
 /* Counts n failures under their reason in a table of `len` (cold: failures only). */

@@ -154,7 +154,7 @@ static void measure(const struct stats *s, int step, double duration_s, const st
         h = NULL, ok = failed = answered = 0;
     } else {
         h = s->latency, ok = s->ok, failed = s->failed;
-        answered = s->ok + s->errors[ERR_STATUS] + s->errors[ERR_CHECK];  /* as summary_rps() */
+        answered = stats_answered(s);
     }
     bool any = h && h->total;
     *m = (struct slo_measure){

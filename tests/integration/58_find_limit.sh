@@ -155,6 +155,16 @@ expect_json "$TMP/m2.json" find_limit.limit 4
 expect_num_eq "console limit (users)" "$(limit_line users)" 4.0
 end
 
+# ---- a step's first fifth is warm-up, not measured: at 4 req/s over a 1 s step the arrivals
+# come at 0, 250, 500 and 750 ms; the last three fall in the measured 0.8 s (3.75/s). The
+# measure started at 100 ms (the boundary before the fifth's), keeping warm-up: 3.33/s.
+begin find_limit_first_fifth_not_measured
+bar --json "$TMP/w.json" --find-limit --start-rate 4 --max-rate 4 --step-duration 1s -c 2 -t 1 "$TARGET_URL/"
+expect_rc 0
+expect_json_str "$TMP/w.json" '[s["offered"] for s in j["find_limit"]["steps"]]' '[4.0]'
+expect_range "achieved over the last four fifths" "$(json_get "$TMP/w.json" 'j["find_limit"]["steps"][0]["achieved"]')" 3.6 3.9
+end
+
 # ---- the default SLO: past the capacity (2000 req/s) no error shows for a long time, but
 # throughput stops following the offered rate; a step holds only within 2% of it (at 10%,
 # loads 11% over the capacity passed as the limit)
@@ -188,6 +198,20 @@ expect_rc 1
 expect_le "wall-clock seconds" "$BAR_WALL" 5
 expect_num_eq "stderr lines" "$(wc -l <"$BAR_ERR")" 1
 expect_grep "names the probe" '^barrage: --find-limit: .*probe' "$BAR_ERR"
+end
+
+# ---- Ctrl-C during the probe: no step ran, so none failed its SLO (it said 'no step met the SLO')
+begin find_limit_interrupted_before_a_step
+"$BARRAGE" --find-limit --step-duration 2s -c 4 --json "$TMP/i.json" "$TARGET_URL/" >"$BAR_OUT" 2>"$BAR_ERR" </dev/null &
+pid=$!
+sleep 0.5
+kill -INT "$pid"
+wait "$pid"
+expect_eq "exit status" "$?" 0
+expect_grep "interrupted" '^  Stopped +not finished \(interrupted\)' "$BAR_OUT"
+expect_grep "no step measured" '^  Limit +none: no step was measured$' "$BAR_OUT"
+expect_no_grep "no SLO verdict" 'met the SLO' "$BAR_OUT"
+expect_json_str "$TMP/i.json" 'j["find_limit"]["steps"]' '[]'
 end
 
 # ---- a scenario whose task is two GETs: the server's 2000 req/s are 1000 users/s. Open loop

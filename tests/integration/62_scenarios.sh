@@ -107,6 +107,27 @@ expect_json "$D/broken.json" errors.status "$l"
 expect_json "$D/broken.json" "j['steps']['list items']['failures']['status 401 (expected 100-399)']" "$l"
 end
 
+# A response whose check fails is still a response: each interval's rps (the live rows,
+# the JSON, the HTML's throughput chart) counts it, as rate.achieved does (the rows read 0
+# req/s while every response failed its check).
+begin scenario_failed_checks_count_in_interval_rps
+printf 'target: %s\nusers:\n  - name: a\n    tasks:\n      - get: /health\n        name: h\n        expect: { body_contains: "nope" }\n' \
+    "$TARGET_URL" >"$D/chk.yaml"
+bar -s "$D/chk.yaml" -t 1 -c 2 -d 1s --interval 250ms -q --json "$D/chk.json"
+expect_rc 0
+expect_accounting "$D/chk.json"
+expect_json "$D/chk.json" requests.ok 0
+expect_gt "errors.check" "$(json_get "$D/chk.json" errors.check)" 100
+expect_ok "interval rps adds up to the responses" "$PY" -S -c "
+import json, sys
+j = json.load(open('$D/chk.json'))
+iv, answered = j['intervals'], sum(j['status'].values())
+got = sum(i['rps'] * (i['t'] - i['t0']) for i in iv)
+slack = sum(i['rps'] * 0.001 + 0.01 for i in iv) + 1  # t and t0 are rounded to the ms
+if abs(got - answered) > slack: sys.exit('sum of rps x span %.1f, responses %d' % (got, answered))
+"
+end
+
 # A value captured from a response goes into a header or the path only if it can: a whole
 # body holding CR LF would inject a header, a space would split the request line. The
 # capture fails (and the variable keeps no value) instead. /echo answers with the body.
