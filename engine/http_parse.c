@@ -749,14 +749,18 @@ int http_resp_eof(struct http_resp *p)
     }
 }
 
+/* The limits are in the words: a reader can then tell a server's big head (a Set-Cookie
+ * per product, a long CSP) from a broken one, which "too large" alone did not say. */
+_Static_assert(HTTP_MAX_HEADER_BYTES == 64 * 1024 && HTTP_MAX_HEADERS == 100, "http_error_str() names the limits");
+
 const char *http_error_str(enum http_error e)
 {
     switch (e) {
     case HTTP_OK: return "ok";
     case HTTP_E_STATUS: return "malformed status line";
     case HTTP_E_HEADER: return "malformed header";
-    case HTTP_E_TOO_LARGE: return "header section too large";
-    case HTTP_E_TOO_MANY: return "too many header fields";
+    case HTTP_E_TOO_LARGE: return "header or trailer section over 64 KiB";
+    case HTTP_E_TOO_MANY: return "over 100 header fields (trailers included)";
     case HTTP_E_LENGTH: return "bad or conflicting Content-Length";
     case HTTP_E_CHUNK: return "malformed chunked encoding";
     case HTTP_E_TRUNCATED: return "connection closed mid-response";

@@ -266,9 +266,9 @@ static void take(FILE *f, const char *method, const char *name, const char *erro
 
 /* The one cause the run kept for class e, as the console summary names it ("connect:
  * Connection refused"), into buf; NULL when it kept none or several. Every connect failure
- * has an errno, every TLS failure a reason and every parse failure a parse error, so one
- * kept cause is the cause of them all (a parse error counts once, though it fails every
- * request pipelined behind it). Not so for resets: only some say why. */
+ * has an errno, every TLS failure a reason, every parse failure a parse error (each
+ * request pipelined behind it counts it too) and every reset a cause, so one kept cause is
+ * the cause of them all. */
 static const char *only_cause(const struct stats *t, enum err_class e, char *buf, size_t len)
 {
     int one = 0;

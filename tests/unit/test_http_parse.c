@@ -506,6 +506,9 @@ static void test_errors(void)
         for (int f = HTTP_OK; f < e; f++) CHECK(strcmp(s, http_error_str((enum http_error)f)) != 0);
     }
     CHECK(strcmp(http_error_str(HTTP_E_LENGTH), "bad or conflicting Content-Length") == 0);
+    /* the limits are named, so that a big head is not mistaken for a broken one */
+    CHECK(strstr(http_error_str(HTTP_E_TOO_LARGE), "64 KiB") != NULL);
+    CHECK(strstr(http_error_str(HTTP_E_TOO_MANY), "100 header fields") != NULL);
 }
 
 /* A response with `nheaders` "X-N: v" lines and one filler line that brings the head to
