@@ -215,6 +215,28 @@ static bool valid_method(const char *m)
     return true;
 }
 
+/* --tags / --exclude-tags: names split at commas, the spaces around each dropped (plan.c's
+ * split_list). NULL when s is such a list, else what is wrong with it: an empty name
+ * ("read,,write", "read,") would select nothing, and one past the limits would be dropped. */
+static const char *tag_list_problem(const char *s)
+{
+    if (strlen(s) >= PLAN_TAGS_BYTES) return "longer than 1023 bytes";
+    unsigned n = 0;
+    for (const char *p = s;;) {
+        const char *e = strchr(p, ',');
+        if (!e) e = p + strlen(p);
+        const char *b = p, *t = e;
+        while (b < t && (*b == ' ' || *b == '\t')) b++;
+        while (t > b && (t[-1] == ' ' || t[-1] == '\t')) t--;
+        if (b == t) return "has an empty tag (tags are separated by commas: a,b)";
+        for (const char *c = b; c < t; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) return "has a control character";
+        if (++n > PLAN_MAX_TAGS) return "has more than 64 tags";
+        if (!*e) return NULL;
+        p = e + 1;
+    }
+}
+
 /* A server name as TLS carries it (RFC 6066: a DNS host name, at most 255 bytes; OpenSSL
  * refuses a longer one only when each connection starts). Underscores are let through, as
  * some internal names have them. */
@@ -443,17 +465,23 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             p->scenario_file = optarg;
             break;
         case OPT_TAGS:
-            if (!*optarg) goto bad_value;
-            p->tags = optarg;
-            break;
         case OPT_EXCLUDE_TAGS:
+        case OPT_USER: {
             if (!*optarg) goto bad_value;
-            p->exclude_tags = optarg;
+            const char **list = c == OPT_TAGS ? &p->tags : c == OPT_EXCLUDE_TAGS ? &p->exclude_tags : &p->user_class;
+            if (*list) {  /* the last one silently won */
+                plan_error(err, errlen, "%s: given twice%s", opt_name(c, name, sizeof(name)),
+                           c == OPT_USER ? " (one user class)" : " (one list: a,b)");
+                return CLI_EXIT_USAGE;
+            }
+            const char *bad_list = c == OPT_USER ? NULL : tag_list_problem(optarg);
+            if (bad_list) {
+                plan_error(err, errlen, "%s: '%.60s' %s", opt_name(c, name, sizeof(name)), optarg, bad_list);
+                return CLI_EXIT_USAGE;
+            }
+            *list = optarg;
             break;
-        case OPT_USER:
-            if (!*optarg) goto bad_value;
-            p->user_class = optarg;
-            break;
+        }
         case OPT_SHARE:
             p->share_connections = true;
             break;

@@ -226,7 +226,12 @@ static uint32_t split_list(const char *text, char *buf, size_t buflen, const cha
     uint32_t n = 0;
     if (!text) return 0;
     snprintf(buf, buflen, "%s", text);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t && n < max; t = strtok_r(NULL, ",", &save)) out[n++] = t;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t && n < max; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ' || *t == '\t') t++;  /* "read, write" */
+        size_t len = strlen(t);
+        while (len && (t[len - 1] == ' ' || t[len - 1] == '\t')) t[--len] = '\0';
+        if (len) out[n++] = t;
+    }
     return n;
 }
 
@@ -257,13 +262,13 @@ static uint64_t step_prepare(struct scn_step *st, uint64_t longest)
 /* -s FILE: loads the scenario; its target becomes the plan's URL (unless one was given). */
 static int load_scenario(struct plan *p, char *err, size_t errlen)
 {
-    char tagbuf[1024], exbuf[1024];
-    const char *tags[64], *ex[64];
+    char tagbuf[PLAN_TAGS_BYTES], exbuf[PLAN_TAGS_BYTES];
+    const char *tags[PLAN_MAX_TAGS], *ex[PLAN_MAX_TAGS];
     struct scenario_options opt = {
         .tags = tags,
-        .ntags = split_list(p->tags, tagbuf, sizeof(tagbuf), tags, 64),
+        .ntags = split_list(p->tags, tagbuf, sizeof(tagbuf), tags, PLAN_MAX_TAGS),
         .exclude_tags = ex,
-        .nexclude = split_list(p->exclude_tags, exbuf, sizeof(exbuf), ex, 64),
+        .nexclude = split_list(p->exclude_tags, exbuf, sizeof(exbuf), ex, PLAN_MAX_TAGS),
         .user = p->user_class,
         .target = p->url_arg,
         .timeout_ns = p->timeout_set ? p->timeout_ns : 0,

@@ -23,6 +23,8 @@
 #define PLAN_MAX_HEADERS 64
 #define PLAN_ERR_LEN 512
 #define PLAN_MAX_WATCH 4
+#define PLAN_MAX_TAGS 64          /* names in --tags, in --exclude-tags */
+#define PLAN_TAGS_BYTES 1024      /* the text of --tags, of --exclude-tags */
 
 /* "Basic " and the base64 of a user:password of at most URL_USERINFO_MAX bytes, decoded */
 #define URL_USERINFO_MAX 512
@@ -93,7 +95,7 @@ struct plan {
 
     /* scenario (-s FILE, docs/SCENARIOS.md); strings point into argv */
     const char *scenario_file; /* NULL: the quick mode (one URL) */
-    const char *tags;          /* --tags a,b */
+    const char *tags;          /* --tags a,b (checked: see cli.c's tag_list_problem) */
     const char *exclude_tags;  /* --exclude-tags a,b */
     const char *user_class;    /* --user NAME */
     bool timeout_set;          /* --timeout was given (it overrides the file's) */

@@ -180,7 +180,8 @@ static int parse_think(struct ld *l, struct fy_node *n, struct scn_class *c)
         return 0;
     }
     *dots = '\0';
-    if (parse_duration(buf, &c->think_min_ns) || parse_duration(dots + 2, &c->think_max_ns))
+    /* "1s...3s" is not 1s..0.3s */
+    if (dots[2] == '.' || parse_duration(buf, &c->think_min_ns) || parse_duration(dots + 2, &c->think_max_ns))
         return fail(l, n, "think: '%s..%s' is not a range of durations like 1s..3s", buf, dots + 2);
     if (c->think_min_ns > c->think_max_ns) return fail(l, n, "think: %s..%s: the first is above the second", buf, dots + 2);
     c->think = c->think_min_ns == c->think_max_ns ? (c->think_min_ns ? THINK_CONST : THINK_NONE) : THINK_UNIFORM;

@@ -34,7 +34,7 @@ struct ld {
     const char *where, *dir;
     char *err;
     size_t errlen;
-    struct loc near;          /* the last key looked at: where an empty collection is */
+    struct loc near;          /* the last key looked at: where a node with no place or key of its own is */
     char base[4096];          /* the target's path without a trailing '/' ("" for "/") */
     char host[300];           /* the Host header value */
     char basic_auth[URL_AUTH_MAX];  /* the target's user:password@ as Authorization ("": none) */
@@ -53,7 +53,7 @@ struct ld {
 /* Where node n starts in the file (a collection: its first key or item; line -1: unknown). */
 struct loc node_loc(struct fy_node *n, int depth);
 int __attribute__((format(printf, 3, 4))) fail_loc(struct ld *l, struct loc at, const char *fmt, ...);
-/* An error at node n (or, for an empty collection, at the key before it). */
+/* An error at node n (or, for an empty value or collection, at its key). */
 int __attribute__((format(printf, 3, 4))) fail(struct ld *l, struct fy_node *n, const char *fmt, ...);
 /* An error with no place in the file. */
 int __attribute__((format(printf, 2, 3))) fail_here(struct ld *l, const char *fmt, ...);

@@ -243,6 +243,9 @@ static int compile_expect(struct ld *l, struct fy_node *map, struct scn_step *st
             struct fy_node *hkn, *hv;
             while (next_pair(l, v, &hit, &h, &hlen, &hkn, &hv)) {
                 if (!hlen) return fail(l, hkn, "expect headers: an empty header name");
+                for (size_t i = 0; i < hlen; i++)  /* no response header could have it: the check would always fail */
+                    if (!is_tchar((unsigned char)h[i]))
+                        return fail(l, hkn, "expect header name '%.*s': invalid character", (int)(hlen > 60 ? 60 : hlen), h);
                 if (!is_scalar(hv))
                     return fail(l, hv, "expect header %.*s: expected true (present) or a value, got %s", (int)hlen, h,
                                 kind_name(hv));

@@ -1,7 +1,8 @@
 /* The scenario loader's located messages and YAML node helpers (see scenario_load.c): an
- * error is one line, "FILE:LINE:COL: message", at a node or, for an empty collection, at
- * the last key looked at; the helpers are how every part of the loader reads the document
- * (a node's type, a scalar's text, the pairs of a mapping, unknown keys, durations).
+ * error is one line, "FILE:LINE:COL: message", at a node or, for an empty value or
+ * collection, at its key (else at the last key looked at); the helpers are how every part
+ * of the loader reads the document (a node's type, a scalar's text, the pairs of a
+ * mapping, unknown keys, durations).
  */
 #include "scenario_load_internal.h"
 
@@ -14,6 +15,23 @@
 
 /* ---- messages ---- */
 
+/* Where a node with no place of its own is (an empty value, "timeout:" and nothing; an
+ * empty collection): at the key it is the value of, or for an item of a list, at the
+ * list's key. */
+static struct loc key_loc(struct fy_node *n, int depth)
+{
+    struct loc none = {-1, -1};
+    for (struct fy_node *p; depth <= MAX_DEPTH && (p = fy_node_get_parent(n)); n = p, depth++) {
+        if (!is_map(p)) continue;
+        void *it = NULL;
+        struct fy_node_pair *pair;
+        while ((pair = fy_node_mapping_iterate(p, &it)))
+            if (fy_node_pair_value(pair) == n) return node_loc(fy_node_pair_key(pair), depth + 1);
+        return none;
+    }
+    return none;
+}
+
 struct loc node_loc(struct fy_node *n, int depth)
 {
     struct loc none = {-1, -1};
@@ -22,17 +40,17 @@ struct loc node_loc(struct fy_node *n, int depth)
     case FYNT_SCALAR: {
         struct fy_token *t = fy_node_get_scalar_token(n);
         const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
-        return m ? (struct loc){m->line, m->column} : none;
+        return m ? (struct loc){m->line, m->column} : key_loc(n, depth);
     }
     case FYNT_MAPPING: {
         void *it = NULL;
         struct fy_node_pair *p = fy_node_mapping_iterate(n, &it);
-        return p ? node_loc(fy_node_pair_key(p), depth + 1) : none;
+        return p ? node_loc(fy_node_pair_key(p), depth + 1) : key_loc(n, depth);
     }
     case FYNT_SEQUENCE: {
         void *it = NULL;
         struct fy_node *item = fy_node_sequence_iterate(n, &it);
-        return item ? node_loc(item, depth + 1) : none;
+        return item ? node_loc(item, depth + 1) : key_loc(n, depth);
     }
     }
     return none;
@@ -64,7 +82,7 @@ int __attribute__((format(printf, 3, 4))) fail_loc(struct ld *l, struct loc at, 
     return -1;
 }
 
-/* An error at node n (or, for an empty collection, at the key before it). */
+/* An error at node n (or, for an empty value or collection, at its key). */
 int __attribute__((format(printf, 3, 4))) fail(struct ld *l, struct fy_node *n, const char *fmt, ...)
 {
     struct loc at = node_loc(n, 0);

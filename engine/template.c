@@ -90,10 +90,14 @@ static size_t json_escape_byte(unsigned char c, char *out)
 /* A value that a TPL_JSON_VALUE writes as it is: one JSON value (a number, true, false,
  * null, or an object or array a json. capture gave). Anything else is written as a JSON
  * string, so that a block-style "user: ${accounts.name}" sends "alice", not the bare word,
- * and "[WIP] fix" or "{name}" a string, not broken JSON. */
+ * and "[WIP] fix" or "{name}" a string, not broken JSON. A value that is a JSON string
+ * ("Bob" with its quotes, from a CSV cell or a body) is a string too: written as it is, its
+ * quotes would be lost and its escapes decoded. */
 static bool json_value_raw(const char *s, size_t len)
 {
-    return json_is_value(s, len);
+    size_t i = 0;
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+    return i < len && s[i] != '"' && json_is_value(s, len);
 }
 
 /* Appends a value known at compile time (an environment variable), escaped. */

@@ -24,6 +24,7 @@ enum conn_state { C_QUEUED, C_BACKOFF, C_CONNECTING, C_OPEN, C_PARKED };
 /* worker_state.rsp_keep[idx]: what of the response on connection idx is kept */
 #define RSP_KEEP_ALL 1               /* all of it (up to RSP_KEEP_MAX): captures, checks */
 #define RSP_KEEP_HEAD 2              /* its head: the user's cookies */
+#define RSP_KEEP_OVER 3              /* it outgrew RSP_KEEP_MAX: what came before (its head) is kept */
 /* ... and its buffer is given back after use when it grew past this: a big response must
  * not stay held by every connection that once read one (1 MiB × -c). */
 #define RSP_KEEP_IDLE (64u << 10)
@@ -115,7 +116,7 @@ struct worker_state {
     uint32_t *req_cap;
     uint32_t *req_len;           /* its length: a request sent again goes out as it was */
     char **rsp;                  /* per connection: the response kept for captures */
-    uint32_t *rsp_len, *rsp_cap; /* rsp_len UINT32_MAX: it outgrew RSP_KEEP_MAX */
+    uint32_t *rsp_len, *rsp_cap;
     uint8_t *rsp_keep;           /* per connection: keep this response */
     uint64_t clock_after_extract; /* when the last captures and checks ended: sends made later
                                      in the same batch are stamped no earlier (a big regex
@@ -243,6 +244,7 @@ void scenario_arrival(struct worker_state *s, uint64_t at);
  * Set-Cookie (the parser notes one), so most heads are never copied. */
 static inline void rsp_append(struct worker_state *s, struct conn *c, uint32_t idx, const char *data, size_t n)
 {
+    if (s->rsp_keep[idx] == RSP_KEEP_OVER) return;
     if (s->rsp_keep[idx] == RSP_KEEP_HEAD && c->parser.state >= HTTP_BODY_LENGTH) {
         if (!c->parser.set_cookie) {  /* the head is whole, and sets no cookie */
             s->rsp_keep[idx] = 0;

@@ -292,9 +292,8 @@ uint64_t waiter_failed_first(struct worker_state *s, enum err_class cls, uint64_
 void rsp_keep_bytes(struct worker_state *s, uint32_t idx, const char *data, size_t n)
 {
     uint32_t have = s->rsp_len[idx];
-    if (have == UINT32_MAX) return;
     if (!grow(&s->rsp[idx], &s->rsp_cap[idx], (size_t)have + n, RSP_KEEP_MAX)) {
-        s->rsp_len[idx] = UINT32_MAX;
+        s->rsp_keep[idx] = RSP_KEEP_OVER;  /* the bytes kept stay: the head, for the user's cookies */
         return;
     }
     memcpy(s->rsp[idx] + have, data, n);
@@ -312,8 +311,9 @@ void user_response(struct worker_state *s, struct conn *c, uint32_t idx,
     char why[EXTRACT_WHY_LEN];
     const char *failed = NULL;
     enum err_class cls = ERR_CHECK;
-    /* cookies first: a response sets them whatever its status */
-    bool cookie_oom = s->users.jars && c->parser.set_cookie && s->rsp_len[idx] && s->rsp_len[idx] != UINT32_MAX &&
+    /* cookies first: a response sets them whatever its status or length (one too long for
+     * the checks kept its head) */
+    bool cookie_oom = s->users.jars && c->parser.set_cookie && s->rsp_len[idx] &&
                       user_take_cookies(&s->users, u, s->req[idx], s->req_len[idx], s->rsp[idx], s->rsp_len[idx], now);
     if (!scn_status_ok(st, code)) {
         snprintf(why, sizeof(why), "status %u (expected %s)", code, st->status_text);
@@ -322,7 +322,7 @@ void user_response(struct worker_state *s, struct conn *c, uint32_t idx,
     } else if (cookie_oom) {
         failed = "out of memory for a cookie";
     } else if (st->extract.needs_body) {
-        if (s->rsp_len[idx] == UINT32_MAX) {
+        if (s->rsp_keep[idx] == RSP_KEEP_OVER) {
             snprintf(why, sizeof(why), "response over %u bytes: too long for captures and checks", RSP_KEEP_MAX);
             failed = why;
         } else if (user_extract(&s->users, u, s->rsp[idx], s->rsp_len[idx], s->scratch, s->scratch_cap, why)) {

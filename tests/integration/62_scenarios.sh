@@ -410,6 +410,13 @@ def serve(c):
                 with lock:
                     issued.discard(jar.get("sid"))
                 c.sendall(b"HTTP/1.1 204 No Content\r\nSet-Cookie: sid=; Path=/; Max-Age=0\r\n\r\n")
+            elif path == "/biglogin":  # a login whose body is over the 1 MiB a check reads
+                with lock:
+                    sid = "s%d" % next(seq)
+                    issued.add(sid)
+                body = b"x" * 1500000
+                c.sendall(("HTTP/1.1 200 OK\r\nSet-Cookie: sid=%s; Path=/\r\nContent-Length: %d\r\n\r\n"
+                           % (sid, len(body))).encode() + body)
             else:
                 with lock:
                     ok = jar.get("sid") in issued and jar.get("theme") in (None, "dark")
@@ -473,6 +480,29 @@ expect_accounting "$D/nojar.json"
 expect_ge "me without a jar" "$(step_field "$D/nojar.json" me requests)" 5
 expect_json "$D/nojar.json" "j['steps']['me']['failures']['status 401 (expected 100-399)']" \
     "$(step_field "$D/nojar.json" me requests)"
+end
+
+# A response too long for its step's checks fails the step, and still sets its cookies (its
+# head is kept): the jar lost them, and the user was logged out.
+begin scenario_cookie_jar_takes_cookies_of_a_response_too_long_for_checks
+py_server "$TMP/cookiesrv.py"
+cat >"$D/bigjar.yaml" <<EOF
+target: http://127.0.0.1:$PY_PORT
+users:
+  - name: u
+    tasks:
+      - sequence:
+          - { get: /biglogin, name: big login, expect: { body_contains: x } }
+          - { get: /me, name: me }
+EOF
+bar -s "$D/bigjar.yaml" -c 2 -t 1 -n 20 --json "$D/bigjar.json"
+kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
+expect_rc 0
+expect_accounting "$D/bigjar.json"
+expect_json "$D/bigjar.json" "j['steps']['big login']['failures']['response over 1048576 bytes: too long for captures and checks']" \
+    "$(step_field "$D/bigjar.json" "big login" requests)"
+expect_ge "me" "$(step_field "$D/bigjar.json" me requests)" 5
+expect_json "$D/bigjar.json" "j['steps']['me']['failed']" 0
 end
 
 begin scenario_share_connections_users_stopped_mid_response

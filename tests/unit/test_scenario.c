@@ -274,7 +274,10 @@ static void json_bodies(void)
                               {"1.", "\"raw\":\"1.\","}, {"True", "\"raw\":\"True\","},
                               /* brackets that hold no JSON: a string, not broken JSON */
                               {"[WIP] fix", "\"raw\":\"[WIP] fix\","}, {"{name}", "\"raw\":\"{name}\","},
-                              {"[1,2", "\"raw\":\"[1,2\","}};
+                              {"[1,2", "\"raw\":\"[1,2\","},
+                              /* a JSON string keeps its quotes, its escapes undecoded (it lost them) */
+                              {"\"Bob\"", "\"raw\":\"\\\"Bob\\\"\","},
+                              {" \"a\\u0041\"", "\"raw\":\" \\\"a\\\\u0041\\\"\","}};
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
         const char *v[] = {words[i][0], "x"};
         const char *b = render(&st->body, v, 2, NULL);
@@ -389,9 +392,28 @@ static void reports_errors_with_position(void)
     CHECK(fails(STEP("      - get: /a\n        expect: { headers: { A: false } }\n"), NULL, "t.yaml:6:33: ", "false is not supported"));
     CHECK(fails(STEP("      - get: /a\n        expect: { headers: { A: ~ } }\n"), NULL, "t.yaml:6:33: ",
                 "expect header A: null is not supported (true: present, or a value to equal; \"\" for an empty one)"));
+    /* a header name no response can have: the check could only fail */
+    CHECK(fails(STEP("      - get: /a\n        expect: { headers: { \"A B\": x } }\n"), NULL, "t.yaml:6:31: ",
+                "expect header name 'A B': invalid character"));
+    CHECK(fails(STEP("      - get: /a\n        expect: { headers: { \"ETag:\": true } }\n"), NULL, "t.yaml:6:31: ",
+                "expect header name 'ETag:': invalid character"));
     CHECK(fails(STEP("      - get: /a\n        capture: { x: jsn.a }\n"), NULL, "t.yaml:6:23: ", "unknown capture 'jsn.a'"));
     CHECK(fails(STEP("      - get: /a\n        capture: { uuid: body }\n"), NULL, "t.yaml:6:20: ", "is a built-in"));
     CHECK(fails(STEP("      - get: /a\n        timeout: soon\n"), NULL, "t.yaml:6:18: ", "not a duration"));
+    /* an empty value is at its key (it was at the mapping's last key: the wrong line) */
+    CHECK(fails(STEP("      - get: /a\n        timeout:\n        name: x\n"), NULL, "t.yaml:6:9: ", "timeout: '' is not a duration"));
+    CHECK(fails(STEP("      - get:\n        name: x\n"), NULL, "t.yaml:5:9: ", "must start with '/'"));
+    CHECK(fails("target: http://h\nusers:\n  - name: u\n    think:\n    tasks: [{get: /}]\n", NULL, "t.yaml:4:5: ",
+                "think: '' is not a duration"));
+    CHECK(fails("target: http://h\nusers:\n  - name:\n    tasks: [{get: /}]\n", NULL, "t.yaml:3:5: ", "name: expected 1 to"));
+    CHECK(fails("target:\nusers: [{name: u, tasks: [{get: /}]}]\n", NULL, "t.yaml:1:1: ", "target: URL ''"));
+    CHECK(fails("target: http://h\ndefaults:\nusers: []\n", NULL, "t.yaml:2:1: ", "defaults: expected a mapping"));
+    /* an empty list too */
+    CHECK(fails("target: http://h\nusers:\n  - name: u\n    tasks: []\n    think: 1s\n", NULL, "t.yaml:4:5: ",
+                "tasks: expected a non-empty list, got an empty list"));
+    CHECK(fails("target: http://h\nusers:\n  - name: u\n    on_start: []\n    tasks: [{get: /}]\n", NULL, "t.yaml:4:5: ",
+                "on_start: expected a non-empty list of steps"));
+    CHECK(fails("target: http://h\nusers: []\ndata: {}\n", NULL, "t.yaml:2:1: ", "got an empty list"));
     CHECK(fails(STEP("      - get: /a\n        weight: 0\n"), NULL, "t.yaml:6:17: ", "weight: '0' is not a whole number"));
     CHECK(fails(STEP("      - get: /a\n        post: /b\n"), NULL, "t.yaml:6:9: ", "a step has one method"));
     CHECK(fails(STEP("      - name: x\n"), NULL, "t.yaml:5:9: ", "a step needs one of get, post"));
@@ -403,6 +425,9 @@ static void reports_errors_with_position(void)
     CHECK(fails(STEP("      - get: /a\n        headers: { content-length: 5 }\n"), NULL, "t.yaml:6:20: ", "Content-Length"));
     CHECK(fails(STEP("      - get: /a\n    think: 1s\n    pace: 1s\n"), NULL, "t.yaml:7:11: ", "not both"));
     CHECK(fails(STEP("      - get: /a\n    think: 3s..1s\n"), NULL, "t.yaml:6:12: ", "the first is above the second"));
+    /* three dots: not 1s..0.3s ("the first is above the second"), nor 0..0.5s */
+    CHECK(fails(STEP("      - get: /a\n    think: 1s...3s\n"), NULL, "t.yaml:6:12: ", "think: '1s...3s' is not a range"));
+    CHECK(fails(STEP("      - get: /a\n    think: 0...5s\n"), NULL, "t.yaml:6:12: ", "think: '0...5s' is not a range"));
     CHECK(fails(STEP("      - get: /a\n    on_failure: retry\n"), NULL, "t.yaml:6:17: ", "continue, restart or stop"));
     CHECK(fails(STEP("      - get: /a\n    weight: -1\n"), NULL, "t.yaml:6:13: ", "not a number above 0"));
     CHECK(fails(STEP("      - get: /a\n  - name: u\n    tasks: [{get: /b}]\n"), NULL, "t.yaml:6:11: ",
