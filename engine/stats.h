@@ -40,7 +40,7 @@ enum reset_cause {
 };
 #define STATS_TLS_REASONS 8     /* distinct TLS failure reasons kept; more count as the last */
 #define STATS_STEP_REASONS 8    /* distinct failure reasons kept per scenario step name */
-#define STATS_REASON_LEN 120
+#define STATS_REASON_LEN 120     /* holds a TLS reason whole (TLS_ERROR_FIT, worker.c) */
 
 /* A failure reason and how often it happened; tables of them keep the first distinct
  * reasons and count the rest under "other reasons" in the last entry. */

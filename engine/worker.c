@@ -438,6 +438,8 @@ static uint64_t attempt_failed(struct worker_state *s, struct conn *c, enum err_
 
 /* ---- TLS ---- */
 
+_Static_assert(STATS_REASON_LEN >= TLS_ERROR_FIT, "a host name mismatch would lose its host");
+
 /* Sends the ciphertext tls/ has waiting, one send at a time per connection. It is copied
  * into the connection's own buffer first (a few hundred bytes a request), so that closing
  * the connection, which frees its TLS state, never frees memory a send still reads. */

@@ -151,6 +151,9 @@ struct worker_state *state_create(struct worker *w)
          * freeing and allocating them around every request. */
         struct tls_config cfg = p->tls;
         cfg.keep_buffers = w->nconns <= 256;
+        /* A session for each connection: connections that all reconnect at once (they
+         * started together and do as many requests each) each find a TLS 1.3 ticket. */
+        cfg.sessions = w->nconns;
         s->tls_ctx = tls_ctx_create(&cfg, w->errmsg, sizeof(w->errmsg));
         if (!s->tls_ctx) {
             state_destroy(s);

@@ -46,11 +46,17 @@ struct tls_config {
     const char *ciphers;       /* --ciphers, ':'-separated: TLS_* names are TLS 1.3 suites,
                                   the rest an OpenSSL TLS 1.2 cipher string; NULL: defaults */
     bool resume;               /* true: resume sessions; false (--no-resume): every handshake full */
+    unsigned sessions;         /* sessions kept for resumption, at least TLS_POOL_MIN: one per
+                                  connection the ctx's thread may open side by side (a TLS 1.3
+                                  ticket resumes once); 0: TLS_POOL_MIN */
     bool keep_buffers;         /* false: a connection gives back its record buffers whenever it
                                   is idle (SSL_MODE_RELEASE_BUFFERS). true: it keeps them, about
                                   34 KiB a connection, and saves 4 allocations and ~0.25 us of
                                   CPU a request: for runs with few connections */
 };
+
+/* The fewest sessions a ctx keeps (struct tls_config.sessions). */
+#define TLS_POOL_MIN 16
 
 struct tls_ctx;
 struct tls_conn;
@@ -118,7 +124,11 @@ int tls_conn_version(const struct tls_conn *c);
 const char *tls_conn_cipher(const struct tls_conn *c);
 
 /* The reason of the last TLS_ERROR / TLS_IO_ERROR, one line ("" if none), e.g.
- * "certificate verify failed: unable to get local issuer certificate (host 127.0.0.1)". */
+ * "certificate verify failed: unable to get local issuer certificate (host 127.0.0.1)".
+ * A host name mismatch lists as many of the certificate's names as keep the line, with the
+ * host checked at its end, shorter than TLS_ERROR_FIT (the engine's tables of reasons keep
+ * that much). */
+#define TLS_ERROR_FIT 120
 const char *tls_conn_error(const struct tls_conn *c);
 
 #endif

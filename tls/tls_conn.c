@@ -187,33 +187,51 @@ int tls_on_cert_request(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
 
 /* ---- error messages ---- */
 
-/* Up to three of the certificate's DNS names (or IP addresses), quoted, into buf. */
+/* The name g holds, when it is of the kind asked for: a DNS name or an IP address. */
+static bool gen_name(const GENERAL_NAME *g, bool want_ip, char *name, size_t len)
+{
+    if (!want_ip && g->type == GEN_DNS) {
+        const ASN1_STRING *s = g->d.dNSName;
+        snprintf(name, len, "%.*s", ASN1_STRING_length(s), (const char *)ASN1_STRING_get0_data(s));
+        return true;
+    }
+    if (!want_ip || g->type != GEN_IPADD) return false;
+    int l = ASN1_STRING_length(g->d.iPAddress);
+    return (l == 4 || l == 16) &&
+           inet_ntop(l == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(g->d.iPAddress), name, (socklen_t)len);
+}
+
+/* Up to three of the certificate's DNS names (or IP addresses), quoted, into buf: as many
+ * as fit in len with room for " (and N more)" when some are left out; a first name too
+ * long for it is cut, "...". */
 static void cert_names(X509 *x, bool want_ip, char *buf, size_t len)
 {
+    static const size_t more_room = sizeof(" (and 999 more)") - 1;
     size_t used = 0;
-    unsigned shown = 0, more = 0;
+    unsigned shown = 0, more = 0, total = 0;
+    char name[256];  /* a DNS name has at most 253 characters */
     buf[0] = '\0';
     GENERAL_NAMES *gens = x ? X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL) : NULL;
+    for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++)
+        total += gen_name(sk_GENERAL_NAME_value(gens, i), want_ip, name, sizeof(name));
     for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
-        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-        char name[INET6_ADDRSTRLEN + 1];
-        if (!want_ip && g->type == GEN_DNS) {
-            const ASN1_STRING *s = g->d.dNSName;
-            snprintf(name, sizeof(name), "%.*s", ASN1_STRING_length(s), (const char *)ASN1_STRING_get0_data(s));
-        } else if (want_ip && g->type == GEN_IPADD) {
-            int l = ASN1_STRING_length(g->d.iPAddress);
-            if ((l != 4 && l != 16) ||
-                !inet_ntop(l == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(g->d.iPAddress), name, sizeof(name)))
+        if (!gen_name(sk_GENERAL_NAME_value(gens, i), want_ip, name, sizeof(name))) continue;
+        size_t w = strlen(name) + (shown ? 4 : 2);  /* quoted, after ", " */
+        size_t reserve = shown + more + 1 < total ? more_room : 0;  /* names after this one */
+        if (more || shown == 3 || used + w + reserve >= len) {
+            if (shown || len < more_room + 8) {
+                more++;
                 continue;
-        } else {
+            }
+            /* the first name alone is too long: as much of it as fits */
+            snprintf(buf, len - more_room, "'%.*s...'", (int)(len - more_room - 6), name);
+            used = strlen(buf);
+            shown++;
             continue;
         }
-        if (shown == 3) {
-            more++;
-            continue;
-        }
-        int w = snprintf(buf + used, len - used, "%s'%s'", shown ? ", " : "", name);
-        if (w > 0 && (size_t)w < len - used) used += (size_t)w, shown++;
+        snprintf(buf + used, len - used, "%s'%s'", shown ? ", " : "", name);
+        used += w;
+        shown++;
     }
     GENERAL_NAMES_free(gens);
     if (!shown && !want_ip && x) {  /* no DNS names: the subject's CN, as old certificates have */
@@ -222,7 +240,7 @@ static void cert_names(X509 *x, bool want_ip, char *buf, size_t len)
         const ASN1_STRING *cn = i >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)) : NULL;
         if (cn) snprintf(buf, len, "'%.*s'", ASN1_STRING_length(cn), (const char *)ASN1_STRING_get0_data(cn));
     }
-    if (more && used + 24 < len) snprintf(buf + used, len - used, " (and %u more)", more);
+    if (more) snprintf(buf + used, len - used, " (and %u more)", more);
 }
 
 static void verify_error(struct tls_conn *c, long result)
@@ -230,17 +248,27 @@ static void verify_error(struct tls_conn *c, long result)
     const char *host = c->ctx->host;
     if (result == X509_V_ERR_HOSTNAME_MISMATCH || result == X509_V_ERR_IP_ADDRESS_MISMATCH) {
         bool ip = result == X509_V_ERR_IP_ADDRESS_MISMATCH;
+        const char *what = ip ? "IP address" : "hostname";
         X509 *leaf = SSL_get0_peer_certificate(c->ssl);
         STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
         if (!leaf && chain && sk_X509_num(chain) > 0) leaf = sk_X509_value(chain, 0);
-        char names[160];
-        cert_names(leaf, ip, names, sizeof(names));
+        /* The names get what the line leaves, so that the host it was checked against,
+         * last, is not cut off in a table of reasons (TLS_ERROR_FIT). */
+        size_t fixed = strlen(what) + strlen(" mismatch: certificate is for , not ''") + strlen(host);
+        char names[TLS_ERROR_FIT];
+        size_t room = fixed + 40 < sizeof(names) ? sizeof(names) - fixed : 40;
+        const char *only = "";
+        cert_names(leaf, ip, names, room);
+        if (!names[0] && ip) {  /* its host names, then: the URL may want one of them */
+            only = "host names only: ";
+            cert_names(leaf, false, names, room - strlen(only));
+        }
         if (names[0])
-            snprintf(c->err, sizeof(c->err), "%s mismatch: certificate is for %s, not '%s'",
-                     ip ? "IP address" : "hostname", names, host);
+            snprintf(c->err, sizeof(c->err), "%s mismatch: certificate is for %s%s, not '%s'", what, only, names,
+                     host);
         else
-            snprintf(c->err, sizeof(c->err), "%s mismatch: certificate names no %s, not '%s'",
-                     ip ? "IP address" : "hostname", ip ? "IP address" : "host", host);
+            snprintf(c->err, sizeof(c->err), "%s mismatch: certificate names no %s, not '%s'", what,
+                     ip ? "IP address" : "host", host);
         return;
     }
     snprintf(c->err, sizeof(c->err), "certificate verify failed: %s (host %s)",
@@ -274,11 +302,31 @@ static void not_tls_error(struct tls_conn *c, const char *reason)
                  reason);
 }
 
+/* What an alert from the server most likely means for barrage's flags ("" if nothing). */
+static const char *alert_hint(const struct tls_conn *c, unsigned long e, char *buf, size_t len)
+{
+    int r = ERR_GET_LIB(e) == ERR_LIB_SSL ? ERR_GET_REASON(e) : 0;
+    if (c->cert_requested) return " (the server asked for a client certificate: give --cert and --key)";
+    if (r == SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL)
+        return " (the server offers no HTTP/1.1, all that barrage speaks: HTTP/2 only?)";
+    if (r == SSL_R_TLSV1_UNRECOGNIZED_NAME) {
+        if (c->ctx->sni)
+            snprintf(buf, len, " (the server does not know the name sent as SNI, '%s': see --sni)", c->ctx->sni);
+        else
+            snprintf(buf, len, " (no SNI is sent for an IP address: give the server's name with --sni)");
+        return buf;
+    }
+    if (r == SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE && c->ctx->ciphers)
+        return " (no cipher in common with the server? see --ciphers)";
+    return "";
+}
+
 /* Records why the connection failed, one line in c->err, and empties OpenSSL's error queue. */
 static void conn_fail(struct tls_conn *c, int ssl_error)
 {
-    char reason[160];
+    char reason[160], hint[100];
     long verify = SSL_get_verify_result(c->ssl);
+    unsigned long e = ERR_peek_error();
     c->failed = true;
     tls_openssl_reason(reason, sizeof(reason));
     if (!c->established && !c->ctx->insecure && verify != X509_V_OK) {
@@ -286,8 +334,7 @@ static void conn_fail(struct tls_conn *c, int ssl_error)
     } else if (!c->established && first_bytes_not_tls(c)) {
         not_tls_error(c, reason[0] ? reason : "no TLS record");
     } else if (reason[0]) {
-        snprintf(c->err, sizeof(c->err), "%s%s", reason,
-                 c->cert_requested ? " (the server asked for a client certificate: give --cert and --key)" : "");
+        snprintf(c->err, sizeof(c->err), "%.150s%.100s", reason, alert_hint(c, e, hint, sizeof(hint)));
     } else if (c->out_nomem) {
         snprintf(c->err, sizeof(c->err), "out of memory for TLS output");
     } else {

@@ -41,10 +41,13 @@ static int fail_openssl(char *err, size_t errlen, const char *what)
     return -1;
 }
 
-/* A file named by a flag must be there and readable; says which flag when it is not. */
+/* A file named by a flag must be there and readable; says which flag when it is not. A
+ * directory opens too, and then read as "not PEM (no start line)". */
 static int check_readable(const char *flag, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
+    struct stat st;
+    if (f && !fstat(fileno(f), &st) && S_ISDIR(st.st_mode)) fclose(f), f = NULL, errno = EISDIR;
     if (!f) {
         snprintf(err, errlen, "%s %s: %s", flag, path, strerror(errno));
         return -1;
@@ -147,10 +150,12 @@ static int load_trust(struct tls_ctx *ctx, const struct tls_config *cfg, char *e
     return 0;
 }
 
-/* OpenSSL would prompt on the terminal for an encrypted key's passphrase: refuse instead. */
+/* OpenSSL would prompt on the terminal for an encrypted key's passphrase: refuse instead,
+ * noting in *u that the key is encrypted. */
 static int no_passphrase(char *buf, int size, int rwflag, void *u)
 {
-    (void)buf, (void)size, (void)rwflag, (void)u;
+    (void)buf, (void)size, (void)rwflag;
+    if (u) *(bool *)u = true;
     return -1;
 }
 
@@ -169,16 +174,26 @@ static int load_client_cert(SSL_CTX *sc, const struct tls_config *cfg, char *err
         snprintf(what, sizeof(what), "--cert %s", cfg->cert);
         return fail_openssl(err, errlen, what);
     }
+    bool encrypted = false;
     SSL_CTX_set_default_passwd_cb(sc, no_passphrase);
+    SSL_CTX_set_default_passwd_cb_userdata(sc, &encrypted);
     /* Loading a key that does not match the loaded certificate already fails here. */
-    if (!SSL_CTX_use_PrivateKey_file(sc, key, SSL_FILETYPE_PEM)) {
-        unsigned long e = ERR_peek_last_error();
+    int loaded = SSL_CTX_use_PrivateKey_file(sc, key, SSL_FILETYPE_PEM);
+    SSL_CTX_set_default_passwd_cb_userdata(sc, NULL);
+    if (!loaded) {
+        unsigned long e = ERR_peek_last_error(), first = ERR_peek_error();
         bool mismatch = ERR_GET_LIB(e) == ERR_LIB_X509 &&
                         (ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH || ERR_GET_REASON(e) == X509_R_KEY_TYPE_MISMATCH);
-        if (mismatch || !cfg->key) {  /* said in full: OpenSSL's reason would only confuse it */
+        /* OpenSSL 3's decoders say "unsupported" for a file with no key in it at all */
+        bool no_key = ERR_GET_LIB(first) == ERR_LIB_OSSL_DECODER && ERR_GET_REASON(first) == ERR_R_UNSUPPORTED;
+        if (mismatch || encrypted || !cfg->key || no_key) {  /* said in full: OpenSSL's reason would only confuse it */
             ERR_clear_error();
             if (mismatch) snprintf(err, errlen, "--key %s does not match --cert %s", key, cfg->cert);
-            else snprintf(err, errlen, "--cert %s has no private key; give --key", cfg->cert);
+            else if (encrypted)
+                snprintf(err, errlen, "--key %s is encrypted, and barrage asks for no passphrase: decrypt it "
+                         "(openssl pkey -in %s -out plain.key)", key, key);
+            else if (!cfg->key) snprintf(err, errlen, "--cert %s has no private key; give --key", cfg->cert);
+            else snprintf(err, errlen, "--key %s: no private key in it (PEM expected)", key);
             return -1;
         }
         snprintf(what, sizeof(what), "--key %s (unencrypted PEM expected)", key);
@@ -217,7 +232,10 @@ struct tls_ctx *tls_ctx_create(const struct tls_config *cfg, char *err, size_t e
     }
     ctx->insecure = cfg->insecure;
     ctx->resume = cfg->resume;
+    ctx->pool_max = cfg->sessions > TLS_POOL_MIN ? cfg->sessions : TLS_POOL_MIN;
+    if (ctx->resume && !(ctx->pool = calloc(ctx->pool_max, sizeof(*ctx->pool)))) goto nomem;
     ctx->have_cert = cfg->cert != NULL;
+    ctx->ciphers = cfg->ciphers != NULL;
     ERR_clear_error();
 
     const char *host = cfg->host ? cfg->host : "";
@@ -288,10 +306,17 @@ fail:
     return NULL;
 }
 
+/* The i-th session kept, the oldest first. */
+static SSL_SESSION **pool_at(struct tls_ctx *ctx, unsigned i)
+{
+    return &ctx->pool[(ctx->pool_oldest + i) % ctx->pool_max];
+}
+
 void tls_ctx_destroy(struct tls_ctx *ctx)
 {
     if (!ctx) return;
-    for (unsigned i = 0; i < ctx->npool; i++) SSL_SESSION_free(ctx->pool[i]);
+    for (unsigned i = 0; i < ctx->npool; i++) SSL_SESSION_free(*pool_at(ctx, i));
+    free(ctx->pool);
     for (unsigned i = 0; i < ctx->nspare; i++) tls_conn_free(ctx->spare[i]);
     SSL_CTX_free(ctx->ssl_ctx);
     OSSL_LIB_CTX_free(ctx->lib_ctx);
@@ -316,10 +341,11 @@ unsigned tls_ctx_sessions(const struct tls_ctx *ctx)
 
 /* ---- the session pool ---- */
 
+
 SSL_SESSION *tls_pool_take(struct tls_ctx *ctx)
 {
     while (ctx->npool) {
-        SSL_SESSION *s = ctx->pool[ctx->npool - 1];
+        SSL_SESSION *s = *pool_at(ctx, ctx->npool - 1);  /* the newest */
         if (!SSL_SESSION_is_resumable(s)) {  /* used (TLS 1.3) or dropped after an error */
             SSL_SESSION_free(s);
             ctx->npool--;
@@ -334,13 +360,16 @@ SSL_SESSION *tls_pool_take(struct tls_ctx *ctx)
 
 void tls_pool_put(struct tls_ctx *ctx, SSL_SESSION *sess)
 {
-    for (unsigned i = 0; i < ctx->npool; i++)
-        if (ctx->pool[i] == sess) return;
-    if (ctx->npool == TLS_POOL_MAX) {
-        SSL_SESSION_free(ctx->pool[0]);
-        memmove(ctx->pool, ctx->pool + 1, (TLS_POOL_MAX - 1) * sizeof(ctx->pool[0]));
+    /* A TLS 1.3 ticket is a new session each time; a TLS 1.2 session, reused by every
+     * connection, is most likely kept already, as the newest. */
+    if (SSL_SESSION_get_protocol_version(sess) != TLS1_3_VERSION)
+        for (unsigned i = ctx->npool; i-- > 0;)
+            if (*pool_at(ctx, i) == sess) return;
+    if (ctx->npool == ctx->pool_max) {  /* full: the oldest goes */
+        SSL_SESSION_free(*pool_at(ctx, 0));
+        ctx->pool_oldest = (ctx->pool_oldest + 1) % ctx->pool_max;
         ctx->npool--;
     }
     SSL_SESSION_up_ref(sess);
-    ctx->pool[ctx->npool++] = sess;
+    *pool_at(ctx, ctx->npool++) = sess;
 }

@@ -6,10 +6,6 @@
 
 #include "tls.h"
 
-/* Sessions kept per ctx. A TLS 1.3 ticket is used once, so connections opened together
- * need one each: nginx sends 2 tickets after a full handshake and 1 after a resumed one,
- * which keeps a pool this deep filled once the first connections have read a response. */
-#define TLS_POOL_MAX 16
 /* Closed connections kept, SSL object and all, for the next ones: SSL_new + SSL_free cost
  * about 2.8 µs a connection with OpenSSL 3.0 (the ctx's settings copied, the certificate
  * store referenced), SSL_clear 0.4 µs. Bounded: only a run that opens connections as fast
@@ -28,8 +24,14 @@ struct tls_ctx {
     bool insecure;
     bool resume;
     bool have_cert;            /* a client certificate is configured */
-    unsigned npool;
-    SSL_SESSION *pool[TLS_POOL_MAX];  /* resumable sessions, newest last */
+    bool ciphers;              /* --ciphers was given */
+    /* Resumable sessions, newest last. A TLS 1.3 ticket is used once, so connections opened
+     * together need one each: nginx sends 2 tickets after a full handshake and 1 after a
+     * resumed one, which keeps a pool as deep as the connections filled once they have read
+     * a response. A shallower one loses the tickets of a wave of connections that read
+     * their responses together, and the next wave finds too few (tls_config.sessions). */
+    SSL_SESSION **pool;        /* a ring of pool_max: npool sessions from pool_oldest on */
+    unsigned npool, pool_max, pool_oldest;
     unsigned nspare;
     struct tls_conn *spare[TLS_SPARE_MAX];  /* cleared connections for tls_conn_create() */
 };

@@ -237,6 +237,21 @@ resume_run tls_max_12_resumes "$TLS_PORT_ALL" 'TLSv1\.2' --tls-max 1.2
 resume_run tls13_only_server_resumes "$TLS_PORT_13" 'TLSv1\.3'
 resume_run tls_min_13_resumes "$TLS_PORT_ALL" 'TLSv1\.3' --tls-min 1.3
 
+# Connections started together that do as many requests each reconnect together, in waves,
+# and a TLS 1.3 ticket resumes once: each connection of a wave needs one. Only the first
+# wave is full (with 16 sessions kept a worker, 3 in 4 of each later wave's 64 were full).
+begin tls13_reconnect_waves_resume
+: >"$NGINX_LOG"
+bar --json "$J" "${CA[@]}" --tls-min 1.3 --requests-per-conn 5 -t 1 -c 64 -d 1.5s --timeout 5s "$U:$TLS_PORT_ALL/"
+expect_rc 0
+expect_json "$J" requests.failed 0
+expect_gt "connections.opened (waves)" "$(json_get "$J" connections.opened)" 192
+expect_le "handshakes_full" "$(json_get "$J" tls.handshakes_full)" 68
+expect_gt "resumed / handshakes after the first wave" \
+    "$(json_get "$J" 'j["tls"]["handshakes_resumed"] / max(1, j["tls"]["handshakes_full"] + j["tls"]["handshakes_resumed"] - 64)')" 0.95
+tls_checks "$J"
+end
+
 for proto in 1.2 1.3; do
     begin "tls_no_resume_$proto"
     : >"$NGINX_LOG"

@@ -422,6 +422,61 @@ static void wrong_host_fails_with_names(void)
     CHECK_HAS(o.err, "IP address mismatch: certificate is for '127.0.0.1', not '127.0.0.2'");
     SSL_CTX_free(s);
     tls_ctx_destroy(ctx);
+
+    /* an IP address against a certificate with host names only: they are named (the line
+     * said only "certificate names no IP address") */
+    X509 *names_only = make_cert(srv_k, "api", ca_x, ca_k, "DNS:api.example.com,DNS:www.example.com");
+    s = server_ctx(0, 0, 0);
+    SSL_CTX_use_certificate(s, names_only);
+    SSL_CTX_use_PrivateKey(s, srv_k);
+    cfg.host = "127.0.0.1";
+    ctx = ctx_or_die(&cfg);
+    o = connect_once(ctx, s, 0);
+    CHECK(o.st == TLS_ERROR);
+    CHECK_HAS(o.err, "IP address mismatch: certificate is for host names only: 'api.example.com', "
+                     "'www.example.com', not '127.0.0.1'");
+    SSL_CTX_free(s);
+    tls_ctx_destroy(ctx);
+    X509_free(names_only);
+}
+
+/* A certificate with many long names: the host checked, at the end of the line, is kept
+ * within TLS_ERROR_FIT (the engine's reason tables cut a line there: it lost the host). */
+static void wrong_host_message_keeps_the_host(void)
+{
+    X509 *many = make_cert(srv_k, "many", ca_x, ca_k,
+                           "DNS:a-rather-long-name-for-a-service-0123456789.internal.example.net,"
+                           "DNS:second-long-name.example.com,DNS:third-long-name.example.com,"
+                           "DNS:d.example.com,DNS:e.example.com");
+    X509 *short_names = make_cert(srv_k, "short", ca_x, ca_k,
+                                  "DNS:a.example.com,DNS:b.example.com,DNS:c.example.com,DNS:d.example.com");
+    X509 *longest = make_cert(srv_k, "longest", ca_x, ca_k,
+                              "DNS:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example.com,DNS:b.example.com");
+    X509 *certs[] = {many, longest, short_names};
+    const char *want[] = {"hostname mismatch: certificate is for 'a-rather-long-name-for-a-service-01",
+                          "hostname mismatch: certificate is for 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                          ("hostname mismatch: certificate is for 'a.example.com', 'b.example.com' (and 2 more), "
+                           "not 'www.example.org'")};
+    const char *end[] = {"...' (and 4 more), not 'www.example.org'", "aaa...' (and 1 more), not 'www.example.org'", ""};
+    struct tls_config cfg = base_config();
+    cfg.host = "www.example.org";
+    for (int k = 0; k < 3; k++) {
+        struct tls_ctx *ctx = ctx_or_die(&cfg);
+        SSL_CTX *s = server_ctx(0, 0, 0);
+        SSL_CTX_use_certificate(s, certs[k]);
+        SSL_CTX_use_PrivateKey(s, srv_k);
+        struct outcome o = connect_once(ctx, s, 0);
+        CHECK(o.st == TLS_ERROR);
+        CHECK_HAS(o.err, want[k]);
+        CHECK_HAS(o.err, end[k]);
+        CHECK(strlen(o.err) < TLS_ERROR_FIT);
+        SSL_CTX_free(s);
+        tls_ctx_destroy(ctx);
+    }
+    X509_free(many);
+    X509_free(longest);
+    X509_free(short_names);
 }
 
 static void unknown_ca_fails_and_insecure_passes(void)
@@ -574,6 +629,100 @@ static void tls13_tickets_serve_concurrent_connects(void)
     }
     SSL_CTX_free(s);
     tls_ctx_destroy(ctx);
+}
+
+/* Connections that read their responses together and reconnect together (started at once,
+ * as many requests each): the first wave of 24 full handshakes brings 48 tickets, and the
+ * next wave of 24 each finds one when the ctx keeps a session per connection. With the 16
+ * of the default, 8 of them were full. */
+static int wave_resumed(struct tls_ctx *ctx, SSL_CTX *s, int n)
+{
+    struct pair p[24];
+    int resumed = 0;
+    for (int i = 0; i < n; i++) pair_open(&p[i], ctx, s, 0);
+    for (int i = 0; i < n; i++) {
+        CHECK(handshake(&p[i]) == TLS_OK);
+        resumed += tls_conn_resumed(p[i].c);
+    }
+    for (int i = 0; i < n; i++) CHECK(exchange(&p[i]));
+    for (int i = 0; i < n; i++) pair_close(&p[i]);
+    return resumed;
+}
+
+static void tls13_tickets_kept_for_every_connection(void)
+{
+    SSL_CTX *s = server_ctx(0, 0, 0);
+    struct tls_config cfg = base_config();
+    cfg.sessions = 24;
+    struct tls_ctx *ctx = ctx_or_die(&cfg);
+    CHECK_EQ_U(wave_resumed(ctx, s, 24), 0);
+    CHECK_EQ_U(tls_ctx_sessions(ctx), 24);  /* 48 tickets came */
+    CHECK_EQ_U(wave_resumed(ctx, s, 24), 24);
+    CHECK_EQ_U(wave_resumed(ctx, s, 24), 24);
+    tls_ctx_destroy(ctx);
+
+    cfg.sessions = 0;  /* the default: 16 */
+    ctx = ctx_or_die(&cfg);
+    CHECK_EQ_U(wave_resumed(ctx, s, 24), 0);
+    CHECK_EQ_U(tls_ctx_sessions(ctx), TLS_POOL_MIN);
+    CHECK_EQ_U(wave_resumed(ctx, s, 24), TLS_POOL_MIN);
+    tls_ctx_destroy(ctx);
+    SSL_CTX_free(s);
+}
+
+static int refuse_name(SSL *s, int *alert, void *arg)
+{
+    (void)s, (void)arg;
+    *alert = SSL_AD_UNRECOGNIZED_NAME;
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+static int refuse_alpn(SSL *s, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+                       unsigned inlen, void *arg)
+{
+    (void)s, (void)out, (void)outlen, (void)in, (void)inlen, (void)arg;
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+/* A server's alert says which flag to look at (OpenSSL's reason alone did not). */
+static void server_alerts_name_the_flag(void)
+{
+    SSL_CTX *s = server_ctx(0, 0, 0);
+    SSL_CTX_set_tlsext_servername_callback(s, refuse_name);
+    struct tls_config cfg = base_config();
+    struct tls_ctx *ctx = ctx_or_die(&cfg);
+    struct outcome o = connect_once(ctx, s, 0);
+    CHECK(o.st == TLS_ERROR);
+    CHECK_HAS(o.err, "unrecognized name (the server does not know the name sent as SNI, 'localhost': see --sni)");
+    tls_ctx_destroy(ctx);
+    cfg.host = "127.0.0.1";
+    ctx = ctx_or_die(&cfg);
+    o = connect_once(ctx, s, 0);
+    CHECK(o.st == TLS_ERROR);
+    CHECK_HAS(o.err, "unrecognized name (no SNI is sent for an IP address: give the server's name with --sni)");
+    tls_ctx_destroy(ctx);
+    SSL_CTX_free(s);
+
+    s = server_ctx(0, 0, 0);
+    SSL_CTX_set_alpn_select_cb(s, refuse_alpn, NULL);
+    cfg = base_config();
+    ctx = ctx_or_die(&cfg);
+    o = connect_once(ctx, s, 0);
+    CHECK(o.st == TLS_ERROR);
+    CHECK_HAS(o.err, "no application protocol (the server offers no HTTP/1.1, all that barrage speaks");
+    tls_ctx_destroy(ctx);
+    SSL_CTX_free(s);
+
+    s = server_ctx(0, TLS1_2_VERSION, 0);
+    SSL_CTX_set_cipher_list(s, "ECDHE-ECDSA-CHACHA20-POLY1305");
+    cfg.ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256";
+    cfg.max_version = TLS1_2_VERSION;
+    ctx = ctx_or_die(&cfg);
+    o = connect_once(ctx, s, 0);
+    CHECK(o.st == TLS_ERROR);
+    CHECK_HAS(o.err, "handshake failure (no cipher in common with the server? see --ciphers)");
+    tls_ctx_destroy(ctx);
+    SSL_CTX_free(s);
 }
 
 static void client_certificate(void)
@@ -787,6 +936,31 @@ static void config_check_names_the_flag(void)
     cfg.cert = "/nonexistent/client.pem";
     CHECK(tls_config_check(&cfg, err, sizeof(err)) == -1);
     CHECK_HAS(err, "--cert /nonexistent/client.pem: No such file");
+    /* a file with no key in it, an encrypted key, a directory: each said so (they were
+     * "unsupported", "interrupted or cancelled" and "not PEM (no start line)") */
+    cfg.cert = cli_pem;
+    cfg.key = junk_pem;
+    CHECK(tls_config_check(&cfg, err, sizeof(err)) == -1);
+    snprintf(want, sizeof(want), "--key %s: no private key in it (PEM expected)", junk_pem);
+    CHECK(!strcmp(err, want));
+    char enc_key[160];
+    snprintf(enc_key, sizeof(enc_key), "%s/encrypted.key", dir);
+    FILE *f = fopen(enc_key, "w");
+    if (!f || !PEM_write_PrivateKey(f, cli_k, EVP_aes_256_cbc(), (unsigned char *)"secret", 6, NULL, NULL)) abort();
+    fclose(f);
+    cfg.key = enc_key;
+    CHECK(tls_config_check(&cfg, err, sizeof(err)) == -1);
+    snprintf(want, sizeof(want), "--key %s is encrypted, and barrage asks for no passphrase", enc_key);
+    CHECK_HAS(err, want);
+    unlink(enc_key);
+    cfg.key = dir;
+    CHECK(tls_config_check(&cfg, err, sizeof(err)) == -1);
+    snprintf(want, sizeof(want), "--key %s: Is a directory", dir);
+    CHECK(!strcmp(err, want));
+    cfg.cert = dir;
+    CHECK(tls_config_check(&cfg, err, sizeof(err)) == -1);
+    snprintf(want, sizeof(want), "--cert %s: Is a directory", dir);
+    CHECK(!strcmp(err, want));
 
     cfg = base_config();
     cfg.ciphers = "NOPE-CIPHER";
@@ -866,6 +1040,7 @@ int main(void)
     RUN(sni_flag_is_sent_and_host_still_verified);
     RUN(cacert_may_be_the_server_certificate);
     RUN(wrong_host_fails_with_names);
+    RUN(wrong_host_message_keeps_the_host);
     RUN(unknown_ca_fails_and_insecure_passes);
     RUN(versions_12_and_13);
     RUN(ciphers_are_applied);
@@ -874,6 +1049,8 @@ int main(void)
     RUN(resumes_tls12_session_id);
     RUN(no_resume_is_always_full);
     RUN(tls13_tickets_serve_concurrent_connects);
+    RUN(tls13_tickets_kept_for_every_connection);
+    RUN(server_alerts_name_the_flag);
     RUN(client_certificate);
     RUN(data_round_trips_in_pieces);
     RUN(peeked_bytes_survive_growth);
