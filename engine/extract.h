@@ -16,7 +16,9 @@
  *                   one naming it; attributes ignored)
  *   regex:RE        a regex (regex_vm.h: POSIX ERE syntax and \d \w \s, leftmost-first) on
  *                   the body; group 1 if RE has one, else the match. It runs in the
- *                   caller's scratch (extract_scratch_need), in time linear in the body
+ *                   caller's scratch (extract_scratch_need), in time linear in the body,
+ *                   and fails past REGEX_MAX_STEPS steps ("capture v: regex over its work
+ *                   limit of ... steps (narrow the pattern or the body)")
  *   body            the whole body
  * Checks (`expect:`): header present or equal, body contains, JSON field equal; expected
  * values are templates (rendered with the user's variables). The status check is the

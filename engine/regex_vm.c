@@ -1,7 +1,7 @@
 /* The regex engine (regex_vm.h): a recursive-descent parser into a small tree, a code
  * generator into a Pike-VM program (counted repeats expanded, the program bounded), and
  * the matcher, which runs every NFA thread in lock step over the subject in caller-owned
- * scratch. */
+ * scratch, counting its steps against REGEX_MAX_STEPS. */
 #include "regex_vm.h"
 #include "errfmt.h"
 
@@ -11,7 +11,7 @@
 
 /* ---- the program ---- */
 
-enum op {
+enum op {     /* the ops that take a byte first: add_thread() tests op <= OP_CLASS */
     OP_CHAR,   /* the byte c */
     OP_ANY,    /* any byte */
     OP_CLASS,  /* a byte in classes[x] */
@@ -648,38 +648,58 @@ static void next_gen(struct vm *vm)
     }
 }
 
-/* Adds the thread t (at pos) to l, following the jumps, splits (in priority order),
- * saves and assertions; every pc enters a list once per position. */
-static void add_thread(struct vm *vm, struct list *l, struct thread t, size_t pos)
+/* Adds the thread at pc with the captures cap (at pos) to l, following the jumps, splits
+ * (in priority order), saves and assertions; every pc enters a list once per position.
+ * Returns the pcs it entered: its share of the match's steps. (The thread is kept in
+ * scalars, written field by field: a struct written in part and then copied whole
+ * stalls on store forwarding, which once took most of the time.) */
+static inline __attribute__((always_inline)) uint32_t add_thread(struct vm *vm, struct list *l, uint32_t pc,
+                                                                const size_t *cap, size_t pos)
 {
-    uint32_t sp = 0;
-    vm->stack[sp++] = t;
-    while (sp) {
-        t = vm->stack[--sp];
-        for (;;) {
-            if (vm->mark[t.pc] == vm->gen) break;
-            vm->mark[t.pc] = vm->gen;
-            const struct inst *in = &vm->re->prog[t.pc];
-            if (in->op == OP_JMP) {
-                t.pc = in->x;
+    const struct inst *prog = vm->re->prog;
+    uint32_t *mark = vm->mark, gen = vm->gen;
+    uint32_t sp = 0, steps = 0;
+    size_t c0 = cap[0], c1 = cap[1], c2 = cap[2];
+    for (;;) {
+        while (mark[pc] != gen) {
+            mark[pc] = gen;
+            steps++;
+            const struct inst *in = &prog[pc];
+            if (in->op <= OP_CLASS || in->op == OP_MATCH) {  /* the most common: a byte to take */
+                struct thread *t = &l->t[l->n++];
+                t->pc = pc;
+                t->cap[0] = c0;
+                t->cap[1] = c1;
+                t->cap[2] = c2;
+                break;
+            } else if (in->op == OP_JMP) {
+                pc = in->x;
             } else if (in->op == OP_SPLIT) {
-                vm->stack[sp] = t;  /* at most one push per split: the stack holds nprog + 1 */
-                vm->stack[sp++].pc = in->y;
-                t.pc = in->x;
+                struct thread *t = &vm->stack[sp++];  /* at most one push per split: the stack holds nprog */
+                t->pc = in->y;
+                t->cap[0] = c0;
+                t->cap[1] = c1;
+                t->cap[2] = c2;
+                pc = in->x;
             } else if (in->op == OP_SAVE) {
-                t.cap[in->x] = pos;
-                t.pc++;
+                if (in->x == 0) c0 = pos;
+                else if (in->x == 1) c1 = pos;
+                else c2 = pos;
+                pc++;
             } else if (in->op == OP_BOL) {
                 if (pos != 0) break;
-                t.pc++;
-            } else if (in->op == OP_EOL) {
+                pc++;
+            } else {  /* OP_EOL */
                 if (pos != vm->len) break;
-                t.pc++;
-            } else {
-                l->t[l->n++] = t;
-                break;
+                pc++;
             }
         }
+        if (!sp) return steps;
+        const struct thread *t = &vm->stack[--sp];
+        pc = t->pc;
+        c0 = t->cap[0];
+        c1 = t->cap[1];
+        c2 = t->cap[2];
     }
 }
 
@@ -708,27 +728,34 @@ int regex_match(const struct regex *re, const char *subject, size_t len, void *s
                 struct regex_span *m)
 {
     if (scratch_cap < regex_scratch_size(re)) return -1;
+    int64_t left = REGEX_MAX_STEPS;  /* steps still allowed (regex_vm.h) */
     uintptr_t a = ((uintptr_t)scratch + 15) & ~(uintptr_t)15;
     struct thread *area = (struct thread *)a;
     struct list clist = {area, 0}, nlist = {area + re->nprog, 0};
     struct vm vm = {.re = re, .s = (const unsigned char *)subject, .len = len, .stack = area + 2 * re->nprog,
                     .mark = (uint32_t *)(area + 3 * (size_t)re->nprog + 1), .gen = 1};
     memset(vm.mark, 0, re->nprog * sizeof(*vm.mark));
-    const struct thread start = {.pc = 0, .cap = {REGEX_NONE, REGEX_NONE, REGEX_NONE}};
+    static const size_t none[3] = {REGEX_NONE, REGEX_NONE, REGEX_NONE};  /* a new thread's captures */
     bool matched = false;
     for (size_t pos = 0;; pos++) {
         /* clist: the threads at pos, built under vm.gen */
         if (!matched) {
-            if (!clist.n && pos > 0 && pos < len && re->can_skip) {
+            bool inside = pos > 0 && pos < len && re->can_skip;
+            if (inside && !clist.n) {
                 size_t to = skip_to(re, vm.s, pos, len);
                 if (to != pos) {
                     pos = to;
                     next_gen(&vm);
                 }
             }
-            add_thread(&vm, &clist, start, pos);  /* the lowest priority: leftmost first */
+            /* the lowest priority: leftmost first; none where no match can begin */
+            if (!inside || pos >= len || cls_has(&re->first, vm.s[pos])) left -= add_thread(&vm, &clist, 0, none, pos);
         }
         if (!clist.n && (matched || pos >= len)) break;
+        /* every thread here is a step, and so is every pc the next list enters: at most
+         * 2 * nprog a byte, checked once a byte (the overshoot is as small) */
+        if (left < 0) return REGEX_OVER_BUDGET;
+        left -= clist.n;
         next_gen(&vm);
         nlist.n = 0;
         for (uint32_t i = 0; i < clist.n; i++) {
@@ -742,17 +769,14 @@ int regex_match(const struct regex *re, const char *subject, size_t len, void *s
                 m->g1_end = t->cap[2];
                 break;  /* the threads after this one have lower priority */
             }
-            if (pos < len && accepts(re, in, vm.s[pos])) {
-                struct thread n = *t;
-                n.pc++;
-                add_thread(&vm, &nlist, n, pos + 1);
-            }
+            if (pos < len && accepts(re, in, vm.s[pos])) left -= add_thread(&vm, &nlist, t->pc + 1, t->cap, pos + 1);
         }
         if (pos >= len) break;  /* every thread at the end was looked at */
         struct list tmp = clist;
         clist = nlist;
         nlist = tmp;
     }
+    if (left < 0) return REGEX_OVER_BUDGET;  /* the last byte's steps went over */
     if (matched && (m->g1_start == REGEX_NONE || m->g1_end == REGEX_NONE)) m->g1_start = m->g1_end = REGEX_NONE;
     return matched;
 }

@@ -1,7 +1,10 @@
 /* A small regular-expression engine for `regex:` captures: compiled once at plan time,
  * matched with no allocation and in time linear in the subject (a Pike VM: every thread
  * of a Thompson NFA advanced in lock step, no backtracking), so that a hostile response
- * cannot make a worker spin.
+ * cannot make a worker spin. Linear is not small: the work is up to about twice the
+ * program's size per byte, and a program of 4096 instructions (`.{1000}x`) over 1 MiB
+ * would take seconds, during which the worker drives no other connection. So a match
+ * counts its steps and gives up past REGEX_MAX_STEPS (below).
  *
  * Syntax (POSIX ERE with the Perl shorthands people write in load-test captures):
  *   literals; `.` (any byte, newline included); `[a-z0-9_]`, `[^"]`, `[]x]`, `[x-]`,
@@ -34,6 +37,12 @@
 #define REGEX_MAX_REPEAT 1000 /* m and n in {m,n} */
 #define REGEX_MAX_DEPTH 100   /* nested groups */
 #define REGEX_NONE SIZE_MAX   /* a span of a group that took no part in the match */
+/* Steps a match may take: a step is a thread at one byte, or an instruction a thread
+ * enters on its way to the next byte. Ordinary captures over 1 MiB take 1 to 8 per byte
+ * (`"token":"([^"]+)"` on a JSON body about 1, `<body>(.*)</body>` about 6.5); the whole
+ * budget is some 25 to 60 ms of one core. */
+#define REGEX_MAX_STEPS (1 << 24)
+#define REGEX_OVER_BUDGET (-2)    /* regex_match(): it gave up past REGEX_MAX_STEPS */
 
 struct regex;
 
@@ -57,7 +66,9 @@ size_t regex_scratch_size(const struct regex *re);
 
 /* Searches s[0, len) for the leftmost-first match. scratch: regex_scratch_size() bytes
  * (any alignment) that the call may overwrite. Returns 1 with *m set, 0 for no match,
- * -1 if scratch_cap is too small. Allocates nothing. */
+ * -1 if scratch_cap is too small, REGEX_OVER_BUDGET (with *m undefined) once it has taken
+ * over REGEX_MAX_STEPS steps, whether or not a match was found by then: the same pattern
+ * and subject always give the same result. Allocates nothing. */
 int regex_match(const struct regex *re, const char *s, size_t len, void *scratch, size_t scratch_cap,
                 struct regex_span *m);
 

@@ -6,7 +6,10 @@
  * of exactly regex_scratch_size() bytes at an odd address. Checks: the spans are in
  * order and inside the subject; without a `$` in the pattern, the subject cut at the
  * match's end gives the same match (the threads up to there are the same, and the
- * first of them to match still matches); one byte less of scratch is refused.
+ * first of them to match still matches); one byte less of scratch is refused; a match
+ * gives up (REGEX_OVER_BUDGET) only where the work can pass REGEX_MAX_STEPS, at most 2
+ * steps per instruction per byte (within an input of 4096 bytes, only a big pattern on
+ * a subject of some KB gets there).
  *
  * Build: clang -fsanitize=fuzzer,address,undefined -Iengine tests/fuzz/fuzz_regex.c engine/regex_vm.c
  */
@@ -48,7 +51,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *scratch = malloc(need + 1);
     struct regex_span m;
     int rc = regex_match(re, subj, slen, scratch + 1, need, &m);
-    if (rc < 0) die("refused its own scratch size", pat);
+    if (rc == -1) die("refused its own scratch size", pat);
+    if (rc == REGEX_OVER_BUDGET) {
+        size_t nprog = need / 100;  /* 100 bytes of scratch per instruction, 48 more */
+        if (2 * nprog * (slen + 1) <= REGEX_MAX_STEPS) die("gave up on too little work", pat);
+    } else if (rc != 0 && rc != 1) die("an unknown result", pat);
     if (regex_match(re, subj, slen, scratch + 1, need - 1, &m) != -1) die("took too little scratch", pat);
     if (rc == 1) {
         if (m.start > m.end || m.end > slen) die("match span out of order", pat);
@@ -59,7 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the same match again on the subject cut at the match's end */
     if (rc == 1 && !strchr(pat, '$')) {
         struct regex_span m2;
-        if (regex_match(re, subj, m.end, scratch + 1, need, &m2) != 1 || m2.start != m.start || m2.end != m.end)
+        int rc2 = regex_match(re, subj, m.end, scratch + 1, need, &m2);
+        if (rc2 != REGEX_OVER_BUDGET && (rc2 != 1 || m2.start != m.start || m2.end != m.end))
             die("a different match once the subject is cut at its end", pat);
     }
     regex_destroy(re);

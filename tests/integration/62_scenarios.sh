@@ -811,6 +811,28 @@ expect_rc 0
 expect_gt "tiny steps" "$(step_field "$D/bigcap1.json" tiny ok)" 5
 expect_le "tiny step p50 (us)" "$(json_get "$D/bigcap1.json" 'j["steps"]["tiny"]["latency_us"]["p50"]')" 5000
 end
+
+# A regex whose work over the body is out of all proportion (a thousand threads over 1 MB,
+# 2 G steps: once 30 s of a frozen worker, which no step timeout, -d or Ctrl-C could cut
+# short) gives up at its step budget: each big step fails with that reason, quickly, and
+# the run ends on time.
+begin costly_regex_capture_gives_up_within_the_run
+cat >"$D/costly.yaml" <<EOF
+target: $TARGET_URL
+users:
+  - name: a
+    tasks:
+      - { get: /bytes/1000000, name: big, timeout: 1s, capture: { v: 'regex:.{1000}[0-9]' } }
+EOF
+bar -s "$D/costly.yaml" -t 1 -c 1 -d 2s --json "$D/costly.json"
+expect_rc 0
+expect_le "wall-clock seconds" "$BAR_WALL" 5
+expect_accounting "$D/costly.json"
+big=$(step_field "$D/costly.json" big requests)
+expect_ge "big steps" "$big" 5
+expect_json "$D/costly.json" "j['steps']['big']['failed']" "$big"
+expect_json "$D/costly.json" "j['steps']['big']['failures']['capture v: regex over its work limit of 16777216 steps (narrow the pattern or the body)']" "$big"
+end
 stop_target
 
 printf 'target: %s\nusers:\n  - name: x\n    tasks:\n      - gett: /\n' "$TARGET_URL" >"$D/bad.yaml"

@@ -247,6 +247,50 @@ static void pathological_patterns_run_in_linear_time(void)
     CHECK(match("(a|a)*b$", subj, sizeof(subj), &m) == 1 && m.start == 0 && m.g1_start == sizeof(subj) - 2);
 }
 
+/* Linear is not cheap: a pattern of 1000+ instructions over a big body is seconds of one
+ * core (`.{1000}[0-9]` over 1 MB once froze a worker for 30 s). Past REGEX_MAX_STEPS the
+ * match gives up, wherever the match would have been; the same pattern on a short subject,
+ * and ordinary patterns on a 1 MiB body, still match. */
+static void costly_matches_give_up(void)
+{
+    static char subj[64 * 1024];  /* about 2000 steps a byte: 8 times the budget */
+    memset(subj, 'a', sizeof(subj));
+    const char *pats[] = {".{1000}[0-9]", "[a-z]{1000}b", "(?:a|a){1000}b", "(a?){1000}x", "[^b]{1000}b"};
+    for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+        struct regex_span m;
+        int rc = match(pats[i], subj, sizeof(subj), &m);
+        if (rc != REGEX_OVER_BUDGET) printf("  /%s/ on 64 KB of a: rc %d\n", pats[i], rc);
+        CHECK(rc == REGEX_OVER_BUDGET);
+    }
+    struct regex_span m = {0};
+    subj[sizeof(subj) - 1] = 'b';  /* a match at the end: still over */
+    CHECK(match("[a-z]{1000}b", subj, sizeof(subj), &m) == REGEX_OVER_BUDGET);
+    /* a short subject: some 8 M steps, inside */
+    CHECK(match("[a-z]{1000}b", subj + sizeof(subj) - 4096, 4096, &m) == 1 && m.start == 4096 - 1001 && m.end == 4096);
+    CHECK(match(".{1000}[0-9]", subj, 4096, &m) == 0);
+
+    /* ordinary captures over 1 MiB, the most a step keeps */
+    static char body[1 << 20];
+    size_t n = (size_t)snprintf(body, sizeof(body), "{\"data\":[");
+    for (unsigned i = 0; n + 100 < sizeof(body); i++)
+        n += (size_t)snprintf(body + n, sizeof(body) - n, "{\"id\":%u,\"name\":\"user%u\",\"email\":\"u%u@ex.com\"},", i, i, i);
+    size_t tok = n + 13;  /* after {}],"token":" */
+    n += (size_t)snprintf(body + n, sizeof(body) - n, "{}],\"token\":\"abc.def\"}");
+    CHECK(n > 1000000 && n < sizeof(body));
+    CHECK(match("\"token\":\"([^\"]+)\"", body, n, &m) == 1 && m.g1_start == tok && m.g1_end == tok + 7);
+    CHECK(match("\"data\":(.*)\\}", body, n, &m) == 1 && m.start == 1 && m.g1_start == 8 && m.g1_end == n - 1);
+    CHECK(match("\"data\":(.*?),\"token\"", body, n, &m) == 1 && m.g1_end == tok - 10);
+    CHECK(match("\"id\":(\\d+),\"name\":\"user9999\"", body, n, &m) == 1 && m.g1_end - m.g1_start == 4);
+    CHECK(match("[0-9a-f]{32}", body, n, &m) == 0);
+    n = 0;
+    n += (size_t)snprintf(body, sizeof(body), "<html><head><title>T</title></head><body>");
+    while (n + 60 < sizeof(body)) n += (size_t)snprintf(body + n, sizeof(body) - n, "<div class=\"row\">hello %zu</div>\n", n);
+    n += (size_t)snprintf(body + n, sizeof(body) - n, "</body></html>");
+    CHECK(n > 1000000 && n < sizeof(body));
+    CHECK(match("<body>(.*)</body>", body, n, &m) == 1 && m.g1_start == 41 && m.g1_end == n - 14);
+    CHECK(match("<body>(.*?)</body>", body, n, &m) == 1 && m.g1_end == n - 14);
+}
+
 static void matching_allocates_nothing(void)
 {
 #if COUNT_MALLOC
@@ -359,6 +403,7 @@ int main(void)
     RUN(counts_groups_and_bounds_the_subject);
     RUN(compile_errors_say_where);
     RUN(pathological_patterns_run_in_linear_time);
+    RUN(costly_matches_give_up);
     RUN(matching_allocates_nothing);
     RUN(agrees_with_glibc_on_random_patterns);
     CHECK_EXIT();
