@@ -12,7 +12,7 @@
 void format_us(char *buf, size_t len, uint64_t us)
 {
     if (us < 1000) snprintf(buf, len, "%lluus", (unsigned long long)us);
-    else if (us < 1000000) snprintf(buf, len, "%.2fms", (double)us / 1e3);
+    else if (us < 999995) snprintf(buf, len, "%.2fms", (double)us / 1e3);  /* 999.995ms would print 1000.00ms */
     else snprintf(buf, len, "%.2fs", (double)us / 1e6);
 }
 
@@ -26,7 +26,7 @@ static void format_bytes(char *buf, size_t len, double b)
 {
     const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     int i = 0;
-    while (b >= 1024 && i < 4) b /= 1024, i++;
+    while (i < 4 && b >= (i ? 1023.995 : 1023.5)) b /= 1024, i++;  /* as printed: never 1024.00KiB */
     snprintf(buf, len, i ? "%.2f%s" : "%.0f%s", b, unit[i]);
 }
 
@@ -172,10 +172,10 @@ static void live_row(FILE *out, const struct plan *p, const struct interval_rec 
         fputc('\n', out);
     }
     char q[4][32];
-    format_us(q[0], sizeof(q[0]), r->p50_us);
-    format_us(q[1], sizeof(q[1]), r->p90_us);
-    format_us(q[2], sizeof(q[2]), r->p99_us);
-    format_us(q[3], sizeof(q[3]), r->max_us);
+    const uint64_t us[4] = {r->p50_us, r->p90_us, r->p99_us, r->max_us};
+    for (int k = 0; k < 4; k++)  /* an interval without a response timed has no latency: '-', not 0us */
+        if (r->timed) format_us(q[k], sizeof(q[k]), us[k]);
+        else snprintf(q[k], sizeof(q[k]), "-");
     int decimals = p->interval_ns % 100000000 ? 2 : 1;  /* 250ms intervals: 0.25s, 0.50s, ... */
     fprintf(out, "%7.*fs %10.0f", decimals, r->t, r->rps);
     if (target) {
@@ -215,7 +215,8 @@ static void live_dashboard(FILE *out, const struct plan *p, const struct interva
         else format_thousands(t, sizeof(t), r->target);
         snprintf(target, sizeof(target), " of %s", t);
     }
-    format_us(p99, sizeof(p99), r->p99_us);
+    if (r->timed) format_us(p99, sizeof(p99), r->p99_us);
+    else snprintf(p99, sizeof(p99), "-");
     uint64_t done = r->ok + r->errors;
     double err_pct = done ? 100.0 * (double)r->errors / (double)done : 0;
     if (p->shaped && !p->open_loop && !p->share_connections)  /* each user its connection */

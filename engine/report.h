@@ -22,6 +22,7 @@ struct interval_rec {
     double target;               /* open loop: mean target rate over it; closed: users wanted */
     double rps;                  /* responses per second */
     uint64_t p50_us, p90_us, p99_us, max_us;
+    uint64_t timed;              /* responses timed in it: none, no latency to show (not 0us) */
     uint64_t ok, errors;         /* requests that succeeded / failed in it */
     uint64_t users;              /* open connections at its end */
     struct server_sample server[PLAN_MAX_WATCH];  /* --watch-pid, in the plan's order */

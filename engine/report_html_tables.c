@@ -35,7 +35,7 @@ void html_format_bytes(char *buf, size_t len, double b)
 {
     const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     int i = 0;
-    while (b >= 1024 && i < 4) b /= 1024, i++;
+    while (i < 4 && b >= (i ? 1023.995 : 1023.5)) b /= 1024, i++;  /* as printed: never 1024.00 KiB */
     snprintf(buf, len, i ? "%.2f %s" : "%.0f %s", b, unit[i]);
 }
 

@@ -40,7 +40,11 @@ static void on_signal(int sig)
 
 static void install_signals(void)
 {
-    struct sigaction sa = {.sa_handler = on_signal};
+    /* SA_RESTART: a live row blocked on a full pipe (stdout read slowly) goes on being
+     * written after the signal; interrupted (EINTR), stdio dropped it and marked stdout
+     * failed, so the run exited 1 with "cannot write the report". The reporter's sleeps
+     * still end at the signal (clock_nanosleep is never restarted). */
+    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -154,6 +158,7 @@ static struct interval_rec *log_interval(struct interval_log *log, const struct 
         .p90_us = hist_quantile(iv->latency, 0.90),
         .p99_us = hist_quantile(iv->latency, 0.99),
         .max_us = iv->latency->total ? iv->latency->max : 0,
+        .timed = iv->latency->total,
         .ok = iv->ok,
         .errors = iv->failed,
         .users = iv->open_conns,

@@ -206,9 +206,10 @@ static void start_queued_connects(struct worker_state *s, uint64_t now)
     while (s->q_len && s->connecting < s->plan->max_connecting) {
         uint32_t idx = s->queue[s->q_head];
         struct conn *c = &s->conns[idx];
-        /* -n: each connection being opened will take a request of the budget (a handshake
-         * can take long enough for several to race for the last ones) */
-        if (!c->owed && !s->plan->open_loop && budget_left(s) <= s->connecting) break;
+        /* -n: each connection being opened will take a request of the budget, which
+         * budget_left() already holds for it, handshake included (held twice, -n under
+         * twice -c opened fewer connections than -c: half of them with --pipeline) */
+        if (!c->owed && !s->plan->open_loop && !budget_left(s)) break;
         s->q_head = (s->q_head + 1) % s->w->nconns;
         s->q_len--;
         if (idx >= s->active && !c->owed) {

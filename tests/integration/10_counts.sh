@@ -101,6 +101,25 @@ expect_num_eq "server connections" "$(server_count connections)" "$(json_get "$T
 expect_num_eq "server requests" "$(server_count requests)" 30
 end
 
+# As many requests as connections: each connection is opened, one request each. A connect
+# in progress holds one request of the budget until it sends it; holding two (-c 4 -n 4
+# --pipeline 4 opened 2 connections, -c 50 -n 50 at times 44) ran fewer connections than -c.
+begin as_many_requests_as_connections
+start_target
+bar -q --json "$TMP/e.json" -c 4 -t 1 -n 4 --pipeline 4 "$TARGET_URL/"
+expect_rc 0
+expect_json "$TMP/e.json" requests.ok 4
+expect_json "$TMP/e.json" connections.opened 4
+expect_json "$TMP/e.json" connections.max_open 4
+expect_json "$TMP/e.json" connections.reused_requests 0
+bar -q --json "$TMP/e.json" -c 50 -t 1 -n 50 "$TARGET_URL/"
+stop_target
+expect_rc 0
+expect_json "$TMP/e.json" requests.ok 50
+expect_json "$TMP/e.json" connections.opened 50
+expect_num_eq "server connections" "$(server_count connections)" 54
+end
+
 # A host name: localhost resolves (IPv4 first) and is loopback
 begin hostname_localhost
 start_target

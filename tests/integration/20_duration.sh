@@ -4,8 +4,8 @@
 # on a terminal, and nothing with -q.
 source "$(dirname "$0")/lib.sh"
 
-# time, rps, [target], p50, p90, p99, max, errors, conns
-LIVE='^ *[0-9]+\.[0-9]{1,2}s +[0-9]+( +[0-9.]+)? +([0-9.]+(us|ms|s) +){4}[0-9]+ +[0-9]+$'
+# time, rps, [target], p50, p90, p99, max ('-' when no response was timed), errors, conns
+LIVE='^ *[0-9]+\.[0-9]{1,2}s +[0-9]+( +[0-9.]+)? +(([0-9.]+(us|ms|s)|-) +){4}[0-9]+ +[0-9]+$'
 HEADER='^ +time +rps +.*p50 +p90 +p99 +max +errors +conns$'
 
 begin duration_2s
@@ -107,6 +107,24 @@ expect_num_eq "one header" "$(grep -Ec "$HEADER" "$BAR_OUT")" 1
 # the last thing printed is the summary, with no terminal escapes off a tty
 expect_grep "summary" '^barrage .* 2 threads?|^barrage .* 1 thread' "$BAR_OUT"
 grep -q $'\r\|\033' "$BAR_OUT" && _err "terminal escapes in non-tty output"
+end
+
+# An interval in which nothing was answered has no latency: its row and the dashboard
+# show '-' (they showed 0us: a stalled server looked fastest), the JSON's row 0 as before.
+begin live_rows_without_responses
+start_target
+bar --json "$TMP/nr.json" -c 2 -t 1 -n 2 --interval 500ms "$TARGET_URL/delay/1200"
+expect_rc 0
+expect_grep "empty rows" '^ +0\.5s +0 +- +- +- +- +0 +2$' "$BAR_OUT"
+expect_grep "the row with the answers" '^ +1\.[0-9]s +[0-9]+ +1\.[0-9]+s +1\.[0-9]+s +1\.[0-9]+s +1\.[0-9]+s +0 +2$' "$BAR_OUT"
+expect_no_grep "no 0us latency" ' 0us ' "$BAR_OUT"
+expect_json_str "$TMP/nr.json" '[i["p99_us"] for i in j["intervals"] if not i["ok"]]' '[0,0]'
+if command -v script >/dev/null; then
+    timeout 20 script -qec "$BARRAGE -c 2 -t 1 -n 2 --interval 500ms $TARGET_URL/delay/1200" /dev/null >"$TMP/nr.tty" 2>&1
+    expect_grep "dashboard" $'\r\033\\[K +0\\.5s +0 req/s +p99 - +errors 0\\.0% +conns 2' "$TMP/nr.tty"
+    expect_no_grep "dashboard without 0us" 'p99 0us' "$TMP/nr.tty"
+fi
+stop_target
 end
 
 # The live rows end at the stop, as the JSON's intervals do: a run stopping between two

@@ -89,6 +89,41 @@ for i in 1 2 3 4 5; do
 done
 end
 
+# Ctrl-C while a live row is blocked on a full pipe (stdout read slowly): the write goes on
+# after the signal. It failed with EINTR: the row was lost, and the run exited 1 with
+# "cannot write the report to standard output: Input/output error".
+begin sigint_while_stdout_blocked
+cat >"$TMP/blocked.py" <<'PY'
+import fcntl, json, os, re, signal, subprocess, sys, time
+r, w = os.pipe()
+fcntl.fcntl(w, 1031, 4096)  # F_SETPIPE_SZ: the rows of 10 ms intervals fill it at once
+p = subprocess.Popen(sys.argv[2:], stdout=w, stderr=subprocess.PIPE)
+os.close(w)
+time.sleep(1)  # nothing read yet: the reporter is blocked writing a row
+p.send_signal(signal.SIGINT)
+time.sleep(0.3)
+out = b""
+while True:
+    d = os.read(r, 65536)
+    if not d:
+        break
+    out += d
+rc, err = p.wait(), p.stderr.read().decode().strip()
+rows = len(re.findall(rb"(?m)^ *[0-9]+\.[0-9]+s +[0-9]+ ", out))
+n = len(json.load(open(sys.argv[1]))["intervals"])
+bad = []
+if rc: bad.append("exit status %d" % rc)
+if err: bad.append("stderr: %s" % err[:200])
+if rows != n: bad.append("%d live rows for %d intervals" % (rows, n))
+if b"(interrupted)" not in out: bad.append("no summary")
+sys.exit("; ".join(bad) or 0)
+PY
+expect_ok "blocked stdout" timeout 20 "$PY" "$TMP/blocked.py" "$J" "$BARRAGE" -c 2 -t 1 -d 30s --interval 10ms \
+    --json "$J" "$TARGET_URL/"
+expect_json_str "$J" interrupted true
+expect_accounting "$J"
+end
+
 stop_target || { begin target_stops_after_signals; _err "the target did not stop cleanly"; end; }
 
 # A -n run waiting for answers that never come: the signal ends the wait
