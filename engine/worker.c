@@ -370,9 +370,11 @@ static void conn_end(struct worker_state *s, uint32_t idx, enum err_class why, e
     queue_connect(s, idx);
 }
 
-/* The connection ended under its requests in flight (or, idle, with none): they fail as
- * resets, counted under their cause; a new connection takes its place. */
-static void conn_reset(struct worker_state *s, uint32_t idx, enum reset_cause cause, enum closer who)
+/* The connection ended under its requests in flight: they fail as resets, counted under
+ * their cause; a new connection takes its place. Cold and out of line: inlined into the
+ * receive path it cost every request about 6 instructions (callgrind). */
+static __attribute__((cold, noinline)) void conn_reset(struct worker_state *s, uint32_t idx, enum reset_cause cause,
+                                                       enum closer who)
 {
     s->cur->reset_cause[cause] += s->conns[idx].inflight;
     conn_close_why(s, idx, ERR_RESET, who, reset_cause_str(cause));
