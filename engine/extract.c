@@ -690,9 +690,10 @@ static int run_capture(const struct capture *c, struct run_state *st, char *vars
     case CAP_REGEX: {
         struct regex_span m;
         int rc = regex_match(c->re, st->v->body, st->v->body_len, scratch, scratch_cap, &m);
+        _Static_assert(REGEX_MAX_STEPS == 1 << 24, "the message names the limit");
         if (rc == REGEX_OVER_BUDGET)  /* a worker drives every other user too: it may not stall on one */
-            return why_f(why, "capture %s: regex over its work limit of %d steps (narrow the pattern or the body)",
-                         c->var_name, REGEX_MAX_STEPS);
+            return why_f(why, "capture %s: regex over its limit of 2^24 steps: narrow the pattern or the body",
+                         c->var_name);
         if (rc < 0)
             return why_f(why, "capture %s: the regex needs %zu bytes of scratch, %zu given", c->var_name,
                          regex_scratch_size(c->re), scratch_cap);

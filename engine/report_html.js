@@ -11,8 +11,9 @@
   function fmtMs(v) {
     if (v === null || v === undefined || isNaN(v)) return "";
     if (v === 0) return "0";
-    if (v < 1) return Number((v * 1000).toPrecision(3)) + "\u00b5s";
-    if (v < 1000) return Number(v.toPrecision(3)) + "ms";
+    // switch units where 3 digits would round up to the next one: never "1000ms"
+    if (v < 0.9995) return Number((v * 1000).toPrecision(3)) + "\u00b5s";
+    if (v < 999.5) return Number(v.toPrecision(3)) + "ms";
     return Number((v / 1000).toPrecision(3)) + "s";
   }
   function fmtNum(v) {

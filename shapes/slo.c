@@ -298,9 +298,9 @@ void slo_format_value(const struct slo_cond *c, double v, char *buf, size_t len)
         else if (fabs(v) >= 0.0005) format_trimmed(buf, len, v * 1e3, 0, "KB");
         else snprintf(buf, len, "0MB");
         break;
-    default:
-        if (v < 1e3) format_trimmed(buf, len, v, 1, "us");
-        else if (v < 1e6) format_trimmed(buf, len, v / 1e3, 2, "ms");
+    default:  /* switched where the value rounds up to the next unit: never 1000us or 1000ms */
+        if (v < 999.95) format_trimmed(buf, len, v, 1, "us");
+        else if (v < 999995) format_trimmed(buf, len, v / 1e3, 2, "ms");
         else format_trimmed(buf, len, v / 1e6, 3, "s");
         break;
     }

@@ -361,9 +361,10 @@ SSL_SESSION *tls_pool_take(struct tls_ctx *ctx)
 void tls_pool_put(struct tls_ctx *ctx, SSL_SESSION *sess)
 {
     /* A TLS 1.3 ticket is a new session each time; a TLS 1.2 session, reused by every
-     * connection, is most likely kept already, as the newest. */
+     * connection, is most likely kept already, as one of the newest (only those are
+     * looked at: a server that never resumes makes a new one for every connection). */
     if (SSL_SESSION_get_protocol_version(sess) != TLS1_3_VERSION)
-        for (unsigned i = ctx->npool; i-- > 0;)
+        for (unsigned i = ctx->npool, seen = 0; i-- > 0 && seen++ < 4;)
             if (*pool_at(ctx, i) == sess) return;
     if (ctx->npool == ctx->pool_max) {  /* full: the oldest goes */
         SSL_SESSION_free(*pool_at(ctx, 0));

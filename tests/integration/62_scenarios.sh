@@ -831,7 +831,7 @@ expect_accounting "$D/costly.json"
 big=$(step_field "$D/costly.json" big requests)
 expect_ge "big steps" "$big" 5
 expect_json "$D/costly.json" "j['steps']['big']['failed']" "$big"
-expect_json "$D/costly.json" "j['steps']['big']['failures']['capture v: regex over its work limit of 16777216 steps (narrow the pattern or the body)']" "$big"
+expect_json "$D/costly.json" "j['steps']['big']['failures']['capture v: regex over its limit of 2^24 steps: narrow the pattern or the body']" "$big"
 end
 stop_target
 

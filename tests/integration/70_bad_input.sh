@@ -68,7 +68,8 @@ bad rate_above_what_is_scheduled "-R: 200000000 req/s is more than barrage sched
 bad shape_rate_above_what_is_scheduled "--stages: 500000000 req/s is more than" --open --stages 1s:5e8 "$URL"
 # A ramp cut by -d before it reaches anything: said so (it was "out of memory")
 bad shape_cut_before_one_user "--shape never reaches one user" --shape 'ramp,to=1,over=1000000000s' -d 1s "$URL"
-bad users_spawn_too_slow "--users never reaches one user" --users 1 --spawn-rate 0.0000001 --run-time 1s "$URL"
+# (however slow --spawn-rate is, the first user starts at once, as in Locust)
+bad users_below_one "--users never reaches one user" --users 0.5 --spawn-rate 1 --run-time 1s "$URL"
 bad find_limit_rate_above "--max-rate: 1000000000 req/s is more than" --find-limit --max-rate 1e9 "$URL"
 bad flag_given_a_value "^barrage: --open takes no value$" --open=1 "$URL"
 bad short_flag_as_long "^barrage: --quiet takes no value$" --quiet=yes "$URL"

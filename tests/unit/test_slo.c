@@ -222,6 +222,10 @@ static void formats_values(void)
         {SLO_MIN, 0, "0us"},               {SLO_ERRORS, 0.0052, "0.52%"},   {SLO_ERRORS, 0.01, "1%"},
         {SLO_ERRORS, 0, "0%"},             {SLO_ERRORS, 0.000001, "<0.01%"}, {SLO_ERRORS, 1, "100%"},
         {SLO_RPS, 5012.4, "5012 req/s"},   {SLO_RPS, 2.5, "2.5 req/s"},     {SLO_QUANTILE, NAN, "n/a"},
+        /* where the value rounds up to the next unit, as the summary's format_us() (the
+         * Grade line said "p99 1000ms" beside a latency line's 1.00s) */
+        {SLO_QUANTILE, 999.94, "999.9us"}, {SLO_MEAN, 999.96, "1ms"},       {SLO_QUANTILE, 999994, "999.99ms"},
+        {SLO_QUANTILE, 999996, "1s"},      {SLO_MEAN, 999999.6, "1s"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct slo_cond c = {.metric = cases[i].metric};
