@@ -79,6 +79,7 @@ FUZZ_LIB_fuzz_hdrlog_read := engine/hdrlog_read.c engine/hdrlog.c engine/hist.c 
 FUZZ_LIB_fuzz_regex := engine/regex_vm.c
 FUZZ_LIB_fuzz_rx_time := engine/rx_time.c
 FUZZ_LIB_fuzz_serve_request := engine/serve_request.c
+FUZZ_LIB_fuzz_serve_chunked := engine/serve_request.c
 FUZZ_LIB_fuzz_cookie_jar := engine/cookie_jar.c
 FUZZ_LIB_fuzz_secrets := engine/secrets.c
 FUZZ_LIB_fuzz_json_valid := engine/json_valid.c

@@ -3,8 +3,9 @@
  * Written as Locust's csv.writer writes them, so that a spreadsheet or script made for
  * Locust reads them unchanged: its headers, its column order, CRLF line ends, a field
  * quoted only when it holds a comma, a quote or a line break (quotes doubled, RFC 4180),
- * times in milliseconds with Locust's types: median and percentiles as whole numbers,
- * averages, min, max and rates as floats written as Python writes them ("12.5", "3.0"),
+ * times in milliseconds with Locust's types: median and percentiles as whole numbers (the
+ * median clamped to [min, max] as Locust clamps it, a float then), averages, min, max and
+ * rates as floats written as Python writes them ("12.5", "3.0"),
  * "N/A" percentiles for a row without requests.
  *
  * A request here is what Locust counts as one: it succeeded or failed (ok + failed), so
@@ -103,12 +104,24 @@ static void put_ms_float(FILE *f, double us)
     put_float(f, us / 1000.0);
 }
 
+/* The median as Locust's median_response_time: its rounded bucket, whole milliseconds, but
+ * kept within the exact min and max (a float then), so that a row never shows a median
+ * below its min (sub-millisecond responses: 0) or above its max (0.6 ms rounded up to 1). */
+static void put_median(FILE *f, const struct hist *h)
+{
+    uint64_t ms = (hist_quantile(h, 0.5) + 500) / 1000;
+    if ((double)ms * 1000 > (double)h->max) put_ms_float(f, (double)h->max);
+    else if ((double)ms * 1000 < (double)h->min) put_ms_float(f, (double)h->min);
+    else fprintf(f, "%llu", (unsigned long long)ms);
+}
+
 /* Median, Average, Min, Max, Average Content Size: the same five in both files. Locust
  * writes 0 (an int) for the ones it has no value for, 0.0 for the average. */
 static void put_times(FILE *f, const struct entry *e)
 {
     const struct hist *h = e->latency;
-    put_ms_int(f, h->total ? hist_quantile(h, 0.5) : 0);
+    if (h->total) put_median(f, h);
+    else fputc('0', f);
     fputc(',', f);
     if (h->total) put_ms_float(f, hist_mean(h));
     else fputs("0.0", f);

@@ -26,6 +26,12 @@
  * again with each read (bodies over SERVE_API_MAX_BODY are dropped and answered 413), and
  * then serve_api.c answers it in one go, the head's offsets and the body pointing into the
  * input still in hand.
+ *
+ * Request bodies come with a Content-Length (body_left counts them down) or chunked
+ * (conn->chunked decodes the framing as it arrives; /echo answers it chunked, a chunk per
+ * run of data, and the other routes answer once the body has ended). Other transfer
+ * codings, chunked from an HTTP/1.0 client or with a Content-Length too, and chunked bodies
+ * to the --api routes (which need a length) are refused and the connection closed.
  */
 #include "serve_worker.h"
 #include "serve_reply.h"
@@ -130,15 +136,9 @@ static uint64_t conn_not_before(const struct serve_conn *c)
     return c->slot == SERVE_SLOT_BUSY ? c->slot_end : 0;
 }
 
-/* Takes body bytes of the request in progress; answers once the body is complete.
- * Returns the bytes taken. */
-static size_t conn_body(struct serve_worker *w, struct serve_conn *c, struct serve_outq *q,
-                        const char *p, size_t n)
+/* The request body has ended: answers its request (or ends the echo). */
+static void conn_body_done(struct serve_worker *w, struct serve_conn *c, struct serve_outq *q)
 {
-    size_t take = c->body_left < n ? (size_t)c->body_left : n;
-    if (c->body_mode == SERVE_BODY_ECHO) serve_outq_put(q, p, take);
-    c->body_left -= take;
-    if (c->body_left) return take;
     if (c->body_mode == SERVE_BODY_ECHO)
         conn_after(c, serve_reply_finish(q, c->body_close));
     else if (c->body_mode == SERVE_BODY_ANSWER_AFTER)
@@ -148,7 +148,44 @@ static size_t conn_body(struct serve_worker *w, struct serve_conn *c, struct ser
         conn_after(c, serve_api_queue(q, &w->api, &c->body_req, NULL, NULL, c->body_close,
                                       w->now, conn_not_before(c)));
     conn_maybe_drop(w, c, q);
+}
+
+/* Takes Content-Length body bytes of the request in progress; answers once the body is
+ * complete. Returns the bytes taken. */
+static size_t conn_body(struct serve_worker *w, struct serve_conn *c, struct serve_outq *q,
+                        const char *p, size_t n)
+{
+    size_t take = c->body_left < n ? (size_t)c->body_left : n;
+    if (c->body_mode == SERVE_BODY_ECHO) serve_outq_put(q, p, take);
+    c->body_left -= take;
+    if (!c->body_left) conn_body_done(w, c, q);
     return take;
+}
+
+/* Takes chunked body bytes (framing and data) of the request in progress, up to a run of
+ * data or the body's end; answers once it has ended. Malformed framing closes the
+ * connection: with a 400 when no response to the request has begun, else (an echo under
+ * way) cutting that response short. Returns the bytes taken: all of p[0, n) after an error. */
+static size_t conn_chunked(struct serve_worker *w, struct serve_conn *c, struct serve_outq *q,
+                           const char *p, size_t n)
+{
+    size_t data_off, data_len;
+    ssize_t used = serve_chunked_parse(&c->chunked, p, n, &data_off, &data_len);
+    if (used < 0) {
+        c->chunked.state = 0;
+        if (c->body_mode == SERVE_BODY_ANSWER_AFTER || c->body_mode == SERVE_BODY_API_TOO_LARGE)
+            serve_reply_error(q, 400, w->now);
+        else if (!c->closing && !c->hung)
+            serve_outq_mark(q, SERVE_OUT_CLOSE, 0);
+        c->closing = 1;
+        return n;
+    }
+    if (data_len && c->body_mode == SERVE_BODY_ECHO) serve_reply_chunk(q, p + data_off, data_len);
+    if (!c->chunked.state) {
+        if (c->body_mode == SERVE_BODY_ECHO) serve_reply_chunk(q, NULL, 0);
+        conn_body_done(w, c, q);
+    }
+    return (size_t)used;
 }
 
 /* --api: the body bytes of req to hold with its head, so that it is answered in one piece;
@@ -159,13 +196,27 @@ static size_t conn_api_body(const struct serve_worker *w, const struct serve_req
     return req->content_length <= SERVE_API_MAX_BODY ? (size_t)req->content_length : 0;
 }
 
+/* A request whose Transfer-Encoding we do not read: the status to refuse it with (the
+ * connection is then closed, the body's end being unknown); 0 for one we read. */
+static unsigned conn_te_refusal(const struct serve_worker *w, const struct serve_request *req)
+{
+    if (!req->transfer_encoding) return 0;
+    /* RFC 9112 6.1, 6.3: chunked not last leaves the length unknown (so does a Content-Length
+     * beside it, a smuggling attempt's mark); HTTP/1.0 has no chunked */
+    if (req->chunked == SERVE_TE_NOT_CHUNKED || req->minor == 0) return 400;
+    if (req->chunked == SERVE_TE_CHUNKED_AFTER) return 501;   /* gzip, ...: not decoded */
+    if (w->cfg->api && serve_api_route(req->route)) return 411;   /* they need the length */
+    return 0;
+}
+
 /* Answers req. start: the bytes it was parsed from; body: its body when held whole (an
  * --api request), else NULL. */
 static void conn_request(struct serve_worker *w, struct serve_conn *c, struct serve_outq *q,
                          const struct serve_request *req, const char *start, const char *body)
 {
-    if (req->transfer_encoding) {   /* a body we do not decode: its end is unknown */
-        serve_reply_error(q, 400, w->now);
+    unsigned refusal = conn_te_refusal(w, req);
+    if (refusal) {
+        serve_reply_error(q, refusal, w->now);
         c->closing = 1;
         return;
     }
@@ -179,13 +230,14 @@ static void conn_request(struct serve_worker *w, struct serve_conn *c, struct se
         conn_maybe_drop(w, c, q);
         return;
     }
-    if (!req->content_length) {
+    if (!req->content_length && !req->transfer_encoding) {
         conn_after(c, serve_reply_queue(q, req, close, w->now, conn_not_before(c)));
         conn_maybe_drop(w, c, q);
         return;
     }
     if (req->expect_continue) serve_reply_continue(q);
-    c->body_left = req->content_length;
+    if (req->transfer_encoding) serve_chunked_start(&c->chunked);
+    else c->body_left = req->content_length;
     c->body_close = close;
     if (req->route == SERVE_ROUTE_ECHO) {
         enum serve_after after = serve_reply_queue(q, req, close, w->now, conn_not_before(c));
@@ -224,6 +276,14 @@ static int conn_consume(struct serve_worker *w, struct serve_conn *c, struct ser
     size_t off = 0;
     int rc = CONSUMED_NEED_INPUT;
     while (off < len) {
+        if (c->chunked.state) {
+            if (c->body_mode == SERVE_BODY_ECHO && serve_outq_full(q)) {  /* a client not reading */
+                rc = CONSUMED_QUEUE_FULL;
+                break;
+            }
+            off += conn_chunked(w, c, q, buf + off, len - off);
+            continue;
+        }
         if (c->body_left) {
             if (c->body_mode == SERVE_BODY_ECHO && serve_outq_full(q)) {  /* a client not reading */
                 rc = CONSUMED_QUEUE_FULL;
@@ -321,7 +381,7 @@ static enum serve_flush conn_flush(struct serve_worker *w, struct serve_conn *c,
 /* Idle for --idle-close: connected, and nothing in progress in either direction. */
 static bool conn_idle(const struct serve_conn *c)
 {
-    return !c->in_len && !c->body_left && !c->hung && !c->closing &&
+    return !c->in_len && !c->body_left && !c->chunked.state && !c->hung && !c->closing &&
            (!c->out || serve_outq_empty(c->out));
 }
 

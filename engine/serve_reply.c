@@ -10,7 +10,9 @@ static const char *const conn_header[CONN_KINDS] = {
     "", "Connection: close\r\n", "Connection: keep-alive\r\n",
 };
 
-enum framing { FRAME_NONE, FRAME_LENGTH, FRAME_CHUNKED };
+/* FRAME_CHUNKED announces the trailer put_chunked_body() sends; FRAME_STREAM is chunked
+ * without one (/echo of a chunked request body, streamed as it arrives). */
+enum framing { FRAME_NONE, FRAME_LENGTH, FRAME_CHUNKED, FRAME_STREAM };
 
 static const struct serve_config *config;
 
@@ -27,6 +29,7 @@ static const char *reason_phrase(unsigned status)
     case 201: return "Created";
     case 202: return "Accepted";
     case 204: return "No Content";
+    case 205: return "Reset Content";
     case 206: return "Partial Content";
     case 301: return "Moved Permanently";
     case 302: return "Found";
@@ -41,6 +44,7 @@ static const char *reason_phrase(unsigned status)
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 409: return "Conflict";
+    case 411: return "Length Required";
     case 413: return "Content Too Large";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
@@ -88,6 +92,8 @@ static void put_head(struct serve_outq *q, unsigned status, enum framing framing
         serve_outq_puts(q, "\r\n");
     } else if (framing == FRAME_CHUNKED) {
         serve_outq_puts(q, "Transfer-Encoding: chunked\r\nTrailer: X-Trailer\r\n");
+    } else if (framing == FRAME_STREAM) {
+        serve_outq_puts(q, "Transfer-Encoding: chunked\r\n");
     }
     serve_outq_puts(q, conn_header[conn]);
     serve_outq_puts(q, "\r\n");
@@ -256,6 +262,11 @@ enum serve_after serve_reply_queue(struct serve_outq *q, const struct serve_requ
         }
         break;
     case SERVE_ROUTE_ECHO:
+        if (req->chunked == SERVE_TE_CHUNKED) {   /* its length is known at its end only */
+            put_head(q, 200, FRAME_STREAM, 0, conn);
+            if (!head) return SERVE_AFTER_BODY;
+            break;
+        }
         put_head(q, 200, FRAME_LENGTH, req->content_length, conn);
         if (!head && req->content_length) return SERVE_AFTER_BODY;
         break;
@@ -297,6 +308,18 @@ void serve_reply_error(struct serve_outq *q, unsigned status, uint64_t now)
     serve_outq_puts(q, reason);
     serve_outq_puts(q, "\n");
     serve_reply_finish(q, true);
+}
+
+void serve_reply_chunk(struct serve_outq *q, const void *p, size_t n)
+{
+    put_number(q, n, 16);
+    serve_outq_puts(q, "\r\n");
+    if (!n) {
+        serve_outq_puts(q, "\r\n");
+        return;
+    }
+    serve_outq_put(q, p, n);
+    serve_outq_puts(q, "\r\n");
 }
 
 void serve_reply_continue(struct serve_outq *q)

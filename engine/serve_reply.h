@@ -8,6 +8,7 @@
 #define BARRAGE_SERVE_REPLY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "serve_config.h"
@@ -33,6 +34,10 @@ void serve_reply_fini(void);
  * serve_after. */
 enum serve_after serve_reply_queue(struct serve_outq *q, const struct serve_request *req,
                                    bool close, uint64_t now, uint64_t not_before);
+
+/* /echo of a chunked request body (its response is chunked too): queues n bytes of it as
+ * one chunk; n == 0 queues the last chunk, before serve_reply_finish(). */
+void serve_reply_chunk(struct serve_outq *q, const void *p, size_t n);
 
 /* Ends a response left open by SERVE_AFTER_BODY. Returns SERVE_AFTER_NEXT or _CLOSE. */
 enum serve_after serve_reply_finish(struct serve_outq *q, bool close);

@@ -91,6 +91,23 @@ static void parse_connection(const char *v, const char *e, bool *close, bool *ke
     }
 }
 
+/* Transfer-Encoding: a comma-separated list of codings, continued by each line of it;
+ * *codings counts them, *last_chunked tells whether the last one is "chunked" (which takes
+ * no parameters: "chunked;x=y" is another coding). */
+static void parse_transfer_encoding(const char *v, const char *e, unsigned *codings, bool *last_chunked)
+{
+    while (v < e) {
+        while (v < e && (*v == ',' || *v == ' ' || *v == '\t')) v++;
+        const char *t = v;
+        while (v < e && *v != ',') v++;
+        const char *te = v;
+        while (te > t && (te[-1] == ' ' || te[-1] == '\t')) te--;
+        if (te == t) continue;
+        (*codings)++;
+        *last_chunked = name_is(t, (size_t)(te - t), "chunked");
+    }
+}
+
 /* "Authorization: Bearer TOKEN": where TOKEN lies in [v, e), relative to base. */
 static void parse_authorization(const char *v, const char *e, const char *base,
                                 struct serve_request *req)
@@ -134,7 +151,8 @@ static int parse_head(const char *base, const char *p, const char *end,
     if (e - s != 8 || memcmp(s, "HTTP/1.", 7) != 0 || s[7] < '0' || s[7] > '9') return -1;
     req->minor = (uint8_t)(s[7] - '0');
 
-    bool conn_close = false, conn_keep = false, have_length = false;
+    bool conn_close = false, conn_keep = false, have_length = false, last_chunked = false;
+    unsigned codings = 0;
     for (;;) {
         const char *name = p;
         const char *le = take_line(&p, end);
@@ -156,6 +174,7 @@ static int parse_head(const char *base, const char *p, const char *end,
             have_length = true;
         } else if (name_is(name, nlen, "transfer-encoding")) {
             req->transfer_encoding = 1;
+            parse_transfer_encoding(v, ve, &codings, &last_chunked);
         } else if (name_is(name, nlen, "connection")) {
             parse_connection(v, ve, &conn_close, &conn_keep);
         } else if (name_is(name, nlen, "expect")) {
@@ -164,6 +183,8 @@ static int parse_head(const char *base, const char *p, const char *end,
             parse_authorization(v, ve, base, req);
         }
     }
+    if (last_chunked && !have_length)
+        req->chunked = codings == 1 ? SERVE_TE_CHUNKED : SERVE_TE_CHUNKED_AFTER;
     /* HTTP/1.1 keeps the connection unless told otherwise; HTTP/1.0 only when asked. */
     req->keep_alive = req->minor >= 1 ? !conn_close : conn_keep && !conn_close;
     if (req->minor == 0) req->expect_continue = 0;  /* HTTP/1.0: ignored (RFC 9110 10.1.1) */
@@ -311,4 +332,114 @@ void serve_route_parse(const char *target, size_t len, struct serve_request *req
             return;
         }
     }
+}
+
+/* --- chunked request bodies ------------------------------------------------------------ */
+
+/* Where serve_chunked_parse() stands: each state names the byte it waits for. */
+enum chunked_state {
+    CH_NONE,          /* no chunked body in progress */
+    CH_SIZE,          /* the first hex digit of a chunk-size */
+    CH_SIZE_MORE,     /* more digits, or what ends them (";", BWS, CR, LF) */
+    CH_EXT,           /* a chunk extension, skipped to the line's end */
+    CH_SIZE_LF,       /* the LF after the size line's CR */
+    CH_DATA,          /* chunk data: ch->size bytes still to come */
+    CH_DATA_CR,       /* the CRLF (or bare LF) after the data */
+    CH_DATA_LF,
+    CH_TRAILER,       /* the start of a trailer line, or the empty line that ends the body */
+    CH_TRAILER_LINE,  /* a trailer field, skipped to the line's end */
+    CH_TRAILER_LF,    /* the LF after a trailer line's CR */
+    CH_END_LF,        /* the LF after the final empty line's CR */
+};
+
+void serve_chunked_start(struct serve_chunked *ch)
+{
+    *ch = (struct serve_chunked){ .state = CH_SIZE };
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+ssize_t serve_chunked_parse(struct serve_chunked *ch, const char *p, size_t n, size_t *data_off,
+                            size_t *data_len)
+{
+    size_t i = 0;
+    *data_off = *data_len = 0;
+    while (i < n && ch->state != CH_NONE) {
+        if (ch->state == CH_DATA) {   /* a run of data ends this call */
+            size_t take = ch->size < n - i ? (size_t)ch->size : n - i;
+            *data_off = i;
+            *data_len = take;
+            ch->size -= take;
+            if (!ch->size) ch->state = CH_DATA_CR;
+            return (ssize_t)(i + take);
+        }
+        char c = p[i++];
+        int d;
+        switch ((enum chunked_state)ch->state) {
+        case CH_SIZE:
+        case CH_SIZE_MORE:
+            if ((d = hex_digit(c)) >= 0) {
+                if (ch->size > (SERVE_MAX_BODY - (uint64_t)d) / 16) return SERVE_REQ_BAD;
+                ch->size = ch->size * 16 + (uint64_t)d;
+                ch->state = CH_SIZE_MORE;
+            } else if (ch->state == CH_SIZE) {
+                return SERVE_REQ_BAD;
+            } else if (c == ';' || c == ' ' || c == '\t') {
+                ch->state = CH_EXT;
+                ch->line = 0;
+            } else if (c == '\r') {
+                ch->state = CH_SIZE_LF;
+            } else if (c == '\n') {
+                ch->state = ch->size ? CH_DATA : CH_TRAILER;
+            } else {
+                return SERVE_REQ_BAD;
+            }
+            break;
+        case CH_EXT:
+            if (c == '\r') ch->state = CH_SIZE_LF;
+            else if (c == '\n') ch->state = ch->size ? CH_DATA : CH_TRAILER;
+            else if (++ch->line > SERVE_MAX_HEADER_BYTES) return SERVE_REQ_BAD;
+            break;
+        case CH_SIZE_LF:
+            if (c != '\n') return SERVE_REQ_BAD;
+            ch->state = ch->size ? CH_DATA : CH_TRAILER;
+            break;
+        case CH_DATA_CR:
+            if (c == '\r') ch->state = CH_DATA_LF;
+            else if (c == '\n') ch->state = CH_SIZE, ch->size = 0;
+            else return SERVE_REQ_BAD;
+            break;
+        case CH_DATA_LF:
+            if (c != '\n') return SERVE_REQ_BAD;
+            ch->state = CH_SIZE;
+            ch->size = 0;
+            break;
+        case CH_TRAILER:
+            ch->line = 0;
+            if (c == '\r') ch->state = CH_END_LF;
+            else if (c == '\n') ch->state = CH_NONE;
+            else ch->state = CH_TRAILER_LINE;
+            break;
+        case CH_TRAILER_LINE:
+            if (c == '\r') ch->state = CH_TRAILER_LF;
+            else if (c == '\n') ch->state = CH_TRAILER;
+            else if (++ch->line > SERVE_MAX_HEADER_BYTES) return SERVE_REQ_BAD;
+            break;
+        case CH_TRAILER_LF:
+        case CH_END_LF:
+            if (c != '\n') return SERVE_REQ_BAD;
+            ch->state = ch->state == CH_END_LF ? CH_NONE : CH_TRAILER;
+            break;
+        case CH_NONE:
+        case CH_DATA:
+            break;   /* handled above */
+        }
+    }
+    return (ssize_t)i;
 }

@@ -51,8 +51,17 @@ struct serve_request {
     uint8_t head;              /* method HEAD: the response has no body */
     uint8_t minor;             /* HTTP/1.minor */
     uint8_t keep_alive;        /* the client allows another request on this connection */
-    uint8_t transfer_encoding; /* Transfer-Encoding present: a body we do not frame */
+    uint8_t transfer_encoding; /* Transfer-Encoding present: the body is framed by it */
+    uint8_t chunked;           /* with it, enum serve_te_chunked */
     uint8_t expect_continue;   /* Expect: 100-continue */
+};
+
+/* How a request's Transfer-Encoding list (all its lines) ends. */
+enum serve_te_chunked {
+    SERVE_TE_NOT_CHUNKED,   /* none, a last coding other than chunked (no way to find the body's
+                             * end), or a Content-Length too (RFC 9112 6.3: request smuggling?) */
+    SERVE_TE_CHUNKED,       /* "chunked" alone: serve_chunked_parse() reads the body */
+    SERVE_TE_CHUNKED_AFTER, /* chunked last, after other codings (gzip, ...): not decoded */
 };
 
 /* serve_request_parse() results other than a byte count */
@@ -71,5 +80,25 @@ ssize_t serve_request_parse(const char *buf, size_t len, size_t *scanned,
 /* Sets req->route, route_arg, id_off and id_len from a request target (origin or absolute
  * form); the query string and fragment are ignored but for /api/items's ?page=N. */
 void serve_route_parse(const char *target, size_t len, struct serve_request *req);
+
+/* A chunked request body (RFC 9112 7.1) being read: its decoder's state between calls.
+ * serve_chunked_start() begins one; state is 0 again once the body has ended. Like the
+ * head parser it takes the bytes as they come, one at a time included, and keeps none. */
+struct serve_chunked {
+    uint8_t state;   /* 0: no chunked body in progress; else where in the framing we are */
+    uint64_t size;   /* the chunk-size being read, then the chunk's data bytes still to come */
+    uint32_t line;   /* bytes of the chunk extension or trailer line being skipped */
+};
+
+void serve_chunked_start(struct serve_chunked *ch);
+
+/* Reads the body's framing from p[0, n), n > 0. Stops after a run of chunk data, at the end
+ * of the body (the empty line after the last chunk and any trailer fields; what follows is
+ * not used), or at the end of p. Returns the bytes used (> 0), with the chunk data among
+ * them at p + *data_off, *data_len bytes (0: none); or SERVE_REQ_BAD when the framing is
+ * malformed (a size that is no hex number or exceeds SERVE_MAX_BODY, no CRLF after the data,
+ * an extension or trailer line over SERVE_MAX_HEADER_BYTES). */
+ssize_t serve_chunked_parse(struct serve_chunked *ch, const char *p, size_t n, size_t *data_off,
+                            size_t *data_len);
 
 #endif

@@ -64,7 +64,8 @@ struct serve_conn {
     uint8_t hup;           /* epoll saw the peer's FIN, a hang-up or an error */
     uint8_t continued;     /* --api: "100 Continue" sent for the head waiting in `in` */
     uint32_t responses;    /* responses queued, for --close-after */
-    uint64_t body_left;    /* request body bytes still to come */
+    uint64_t body_left;    /* request body bytes still to come (Content-Length) */
+    struct serve_chunked chunked;   /* a chunked request body being read (state 0: none) */
     struct serve_request body_req;  /* the request whose body is being read */
     size_t scanned;        /* serve_request_parse() resume state for in */
     char *in;              /* unparsed input carried to the next read: a partial request */

@@ -5,7 +5,7 @@
  * SERVE_MAX_HEADER_BYTES), byte 1 = a split parameter, the rest = bytes from a client.
  * The bytes lie in a heap block of exactly their size and are consumed as serve_conn.c
  * does (pipelined requests, each head followed by its Content-Length body bytes; an error
- * or Transfer-Encoding ends the connection) three ways: whole, a byte at a time, and in the
+ * ends the connection, and so does a Transfer-Encoding here: its body is not modelled) three ways: whole, a byte at a time, and in the
  * chosen pieces, the last two handing the parser's `scanned` hint back as a connection
  * does. The bytes not yet "received" are poisoned, so ASan sees a read past those given.
  * Checks:

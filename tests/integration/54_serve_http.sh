@@ -99,3 +99,33 @@ stop_target
 expect_le "bytes the server took before it stopped reading" "$sent" $((64 << 20))
 expect_le "server RSS growth (KiB)" "$((rss_after - rss_before))" $((32 << 10))
 end
+
+# A chunked request body (RFC 9112 7.1: an HTTP/1.1 server must read one; curl -T -, Python's
+# requests with a generator, Go with a body of unknown length send them): /echo streams it
+# back chunked, other routes answer once it has ended, the connection stays usable. Codings
+# it cannot decode, chunked from HTTP/1.0 or beside a Content-Length are refused and the
+# connection closed. (Every chunked body was answered 400.)
+begin serve_chunked_request_body
+start_target
+out=$(raw '
+checks = []
+def get(data):  # one response (or more) on a connection closed by the last request
+    return send(data + b"GET /bytes/2 HTTP/1.1\r\nConnection: close\r\n\r\n")
+h, b = get(b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n")
+checks.append(("echo", h.startswith("HTTP/1.1 200 ") and "Transfer-Encoding: chunked" in h and
+               b == b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nHe"))
+h, b = get(b"POST /bytes/3 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+checks.append(("/bytes/3", h.startswith("HTTP/1.1 200 ") and b.startswith(b"Hel") and b.endswith(b"He")))
+h, b = send(b"POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n")
+checks.append(("gzip", h.startswith("HTTP/1.1 501 ")))
+for name, te in (("HTTP/1.0", b"POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n"),
+                 ("with a length", b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n"),
+                 ("bad size", b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz")):
+    h, b = send(te + b"\r\n0\r\n\r\n")
+    checks.append((name, h.startswith("HTTP/1.1 400 ") and b"HTTP" not in b))
+print(" ".join(name for name, ok in checks if not ok) or "ok")
+')
+stop_target
+expect_eq "chunked request bodies" "$out" ok
+end

@@ -245,6 +245,44 @@ static void quick_mode_failures_add_up(void)
     remove_files("q");
 }
 
+/* The median is Locust's median_response_time: whole milliseconds, but never below the row's
+ * min or above its max (Locust clamps it to them, a float then): sub-millisecond responses
+ * rounded to 0, or 0.6 ms rounded up to 1, showed a median outside [min, max]. */
+static void median_within_min_and_max(void)
+{
+    static const struct { uint64_t us[3]; const char *row; } cases[] = {
+        {{600, 600, 650}, "GET,/m,3,0,0.65,0.6166666666666666,0.6,0.65,0.0,6.0,0.0,1,1,1,1,1,1,1,1,1,1,1\r\n"},
+        {{35, 65, 120}, "GET,/m,3,0,0.035,0.07333333333333333,0.035,0.12,0.0,6.0,0.0,0,0,0,0,0,0,0,0,0,0,0\r\n"},
+        {{1400, 2600, 3000}, "GET,/m,3,0,3,2.3333333333333335,1.4,3.0,0.0,6.0,0.0,3,3,3,3,3,3,3,3,3,3,3\r\n"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct plan p = {.method = "GET"};
+        snprintf(p.url.path, sizeof(p.url.path), "/m");
+        struct stats *t = stats_create(1000000, 0);
+        CHECK(t != NULL);
+        if (!t) return;
+        t->ok = 3;
+        t->status[200] = 3;
+        record(t->latency, cases[i].us, 3);
+        char prefix[96], err[512] = "", w[128];
+        path_of(prefix, sizeof(prefix), "m", "");
+        struct csv_out *c = csv_open(prefix, &p, err, sizeof(err));
+        CHECK(c != NULL);
+        if (c) {
+            struct summary s = {.plan = &p, .total = t, .duration_s = 0.5};
+            CHECK(csv_finish(c, &s, err, sizeof(err)) == 0);
+            csv_close(c);
+        }
+        path_of(w, sizeof(w), "m", "_stats.csv");
+        char *text = slurp(w, NULL);
+        CHECK(text && strstr(text, cases[i].row));
+        if (text && !strstr(text, cases[i].row)) printf("  got:\n%s  want:\n%s", text, cases[i].row);
+        free(text);
+        stats_destroy(t);
+        remove_files("m");
+    }
+}
+
 /* Before the run: a prefix in a directory that does not exist fails with the file and why. */
 static void cannot_create(void)
 {
@@ -264,6 +302,7 @@ int main(void)
     }
     RUN(scenario_run_matches_golden);
     RUN(quick_mode_failures_add_up);
+    RUN(median_within_min_and_max);
     RUN(cannot_create);
     rmdir(tmpdir);
     CHECK_EXIT();

@@ -173,8 +173,107 @@ static void body_headers(void)
                (uint64_t)SERVE_REQ_BAD);
     CHECK(parse_str("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", &r) > 0);
     CHECK(r.transfer_encoding);
+    CHECK_EQ_U(r.chunked, SERVE_TE_CHUNKED);
     CHECK(parse_str("POST / HTTP/1.1\r\nExpect: 100-Continue\r\n\r\n", &r) > 0);
     CHECK(r.expect_continue);
+}
+
+/* How the Transfer-Encoding list ends: the body is read only when it is chunked alone. */
+static void transfer_codings(void)
+{
+    static const struct { const char *headers; unsigned chunked; } cases[] = {
+        { "Transfer-Encoding: Chunked\r\n", SERVE_TE_CHUNKED },
+        { "Transfer-Encoding: ,  chunked ,\r\n", SERVE_TE_CHUNKED },
+        { "Transfer-Encoding: gzip, chunked\r\n", SERVE_TE_CHUNKED_AFTER },
+        { "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", SERVE_TE_CHUNKED_AFTER },
+        { "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", SERVE_TE_CHUNKED_AFTER },
+        { "Transfer-Encoding: chunked, gzip\r\n", SERVE_TE_NOT_CHUNKED },
+        { "Transfer-Encoding: chunked;q=1\r\n", SERVE_TE_NOT_CHUNKED },
+        { "Transfer-Encoding: chunkedx\r\n", SERVE_TE_NOT_CHUNKED },
+        { "Transfer-Encoding: \r\n", SERVE_TE_NOT_CHUNKED },
+        { "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", SERVE_TE_NOT_CHUNKED },
+        { "Content-Length: 0\r\nTransfer-Encoding: chunked\r\n", SERVE_TE_NOT_CHUNKED },
+    };
+    char buf[256];
+    struct serve_request r;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(buf, sizeof(buf), "POST /echo HTTP/1.1\r\n%s\r\n", cases[i].headers);
+        CHECK(parse_str(buf, &r) > 0);
+        CHECK(r.transfer_encoding);
+        if (r.chunked != cases[i].chunked) printf("  %s: %u\n", cases[i].headers, r.chunked);
+        CHECK_EQ_U(r.chunked, cases[i].chunked);
+    }
+    CHECK(parse_str("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n", &r) > 0);
+    CHECK(!r.transfer_encoding && r.chunked == SERVE_TE_NOT_CHUNKED);
+}
+
+/* Decodes the chunked body at the start of s, handing it over n bytes at a time (0: all at
+ * once), as a connection would. Returns the bytes the body spans, or -1 when malformed, or
+ * 0 when it has not ended; its data into out (*out_len bytes). */
+static ssize_t dechunk(const char *s, size_t len, size_t step, char *out, size_t *out_len)
+{
+    struct serve_chunked ch;
+    serve_chunked_start(&ch);
+    size_t at = 0, have = 0;
+    *out_len = 0;
+    while (ch.state) {
+        if (at == have) {
+            if (have == len) return 0;
+            have = step && len - have > step ? have + step : len;
+        }
+        size_t off, dlen;
+        ssize_t used = serve_chunked_parse(&ch, guarded(s + at, have - at), have - at, &off, &dlen);
+        if (used < 0) return -1;
+        if (used == 0 || (size_t)used > have - at || off + dlen > (size_t)used) return -2;
+        memcpy(out + *out_len, s + at + off, dlen);
+        *out_len += dlen;
+        at += (size_t)used;
+    }
+    return (ssize_t)at;
+}
+
+static void chunked_bodies(void)
+{
+    static const struct { const char *body; ssize_t spans; const char *data; } cases[] = {
+        { "0\r\n\r\n", 5, "" },
+        { "5\r\nhello\r\n0\r\n\r\nGET", 15, "hello" },
+        { "5;a=b;c\r\nhello\r\n6 ; x=\"y\"\r\n world\r\n0\r\nX-A: 1\r\nX-B: 2\r\n\r\n", 0, "hello world" },
+        { "00A\nabcdefghij\n0\n\n", 0, "abcdefghij" },
+        { "1\r\n\r\r\n0\r\n\r\n", 0, "\r" },
+        { "3\r\nabcX\r\n", -1, NULL },         /* no CRLF after the data */
+        { "x\r\n", -1, NULL },                  /* no size */
+        { ";a\r\n", -1, NULL },
+        { "3 x\rz\n", -1, NULL },               /* a CR not before its LF */
+        { "0\r\nX: 1\rz\r\n\r\n", -1, NULL },
+        { "0\r\n\rz", -1, NULL },
+        { "10000000001\r\n", -1, NULL },        /* over SERVE_MAX_BODY */
+        { "ffffffffffffffffff\r\n", -1, NULL },
+        { "5\r\nhel", 0, NULL },                /* not ended yet */
+    };
+    char out[64];
+    size_t out_len;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *b = cases[i].body;
+        size_t len = strlen(b);
+        ssize_t want = cases[i].spans;
+        if (want == 0 && cases[i].data) want = (ssize_t)len;
+        for (size_t step = 0; step <= 3; step++) {   /* all at once, then in 1, 2, 3 bytes */
+            ssize_t got = dechunk(b, len, step, out, &out_len);
+            if (got != want) printf("  case %zu, step %zu: %zd, expected %zd\n", i, step, got, want);
+            CHECK(got == want);
+            if (got > 0) CHECK(out_len == strlen(cases[i].data) && !memcmp(out, cases[i].data, out_len));
+        }
+    }
+    /* a long extension or trailer line is refused, not skipped without end */
+    size_t n = SERVE_MAX_HEADER_BYTES + 16;
+    char *big = malloc(n + 8), *dummy = malloc(n);
+    memset(big, 'x', n + 8);
+    memcpy(big, "1;", 2);
+    CHECK_EQ_U(dechunk(big, n, 4096, dummy, &out_len), (uint64_t)-1);
+    memcpy(big, "0\r\nX:", 5);
+    CHECK_EQ_U(dechunk(big, n, 0, dummy, &out_len), (uint64_t)-1);
+    free(big);
+    free(dummy);
 }
 
 static void connection_semantics(void)
@@ -397,6 +496,8 @@ int main(void)
     RUN(not_a_request_line_at_once);
     RUN(leading_empty_lines_bytewise_linear);
     RUN(body_headers);
+    RUN(transfer_codings);
+    RUN(chunked_bodies);
     RUN(connection_semantics);
     RUN(malformed);
     RUN(too_large);
