@@ -414,6 +414,7 @@ static uint64_t attempt_failed(struct worker_state *s, struct conn *c, enum err_
         failed = c->owed;
         s->inflight -= c->owed;
         c->owed = 0;
+        if (s->scn) step_failed(s, idx, err_class_name(why), now);  /* its user's step, which it was sent for */
         count_failures(s, why, failed);
     } else if (s->conn_user) {
         failed = waiter_failed_first(s, why, now);  /* counts it */
@@ -695,11 +696,14 @@ static void update_users(struct worker_state *s, uint64_t now)
      * connecting ones when connected, queued ones when dequeued. */
     for (uint32_t i = s->active; i < old; i++) {
         struct conn *c = &s->conns[i];
-        if (s->scn) user_retire(&s->users, i);
+        if (s->scn) user_retire(&s->users, i), s->restart_when_free[i] = 0;
         if (c->state == C_OPEN && !c->inflight && !c->owed) park(s, i);
     }
     for (uint32_t i = old; i < s->active; i++) {
-        if (s->scn) user_start(&s->users, i, now);  /* a new user each time */
+        /* A new user each time; one whose request from before is still out starts once it
+         * has ended (its answer counts for the step it was sent for). */
+        if (s->scn && (s->conns[i].inflight || s->conns[i].owed)) s->restart_when_free[i] = 1;
+        else if (s->scn) user_start(&s->users, i, now);
         if (s->conns[i].state == C_PARKED) {
             s->conns[i].backoff_ns = 0;
             queue_connect(s, i);
@@ -1080,8 +1084,11 @@ static bool users_all_stopped(const struct worker_state *s)
 static void scan_timers(struct worker_state *s, uint64_t now)
 {
     /* -n alone ends when the budget is spent; a worker whose users all stopped never
-     * spends its own: it is done (the run ends with fewer than -n, all accounted for). */
-    if (s->scn && s->w->max_requests && !s->w->end_ns && !s->inflight && !s->stopping && users_all_stopped(s))
+     * spends its own: it is done (the run ends with fewer than -n, all accounted for).
+     * In open loop every user stops after its task, so all are stopped between arrivals:
+     * done only once no more arrive. */
+    if (s->scn && s->w->max_requests && !s->w->end_ns && !s->inflight && !s->stopping &&
+        s->next_arrival == UINT64_MAX && users_all_stopped(s))
         s->stopping = true;
     const struct plan *p = s->plan;
     uint64_t next_backoff = UINT64_MAX;

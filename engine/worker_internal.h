@@ -130,6 +130,7 @@ struct worker_state {
     uint32_t uf_head, uf_len;
     uint64_t users_waiting;      /* at stop: ready users still in ufifo, counted in flight */
     uint8_t *uqueued;            /* per user: in ufifo */
+    uint32_t *uslot;             /* per user in ufifo: its slot there */
     uint32_t *user_conn;         /* per user: the connection it was last given (see share_next) */
     uint32_t users_active;       /* with a shape: users [0, users_active) run (the pool stays open) */
     uint8_t *restart_when_free;  /* per user: started again by the shape while its request was out */

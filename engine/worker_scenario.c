@@ -121,6 +121,17 @@ void user_enqueue(struct worker_state *s, uint32_t u, uint64_t now)
     s->ufifo[slot] = u;
     s->ufifo_at[slot] = now;
     s->uqueued[u] = 1;
+    s->uslot[u] = slot;
+}
+
+/* User u's request from before the shape retired it has ended (answered or failed): if the
+ * shape brought the user back meanwhile, it starts now, as a new user. Returns whether it did. */
+static bool restart_when_done(struct worker_state *s, uint32_t u, uint64_t now)
+{
+    if (!s->restart_when_free[u] || s->users.users[u].state != USER_STOPPED) return false;
+    s->restart_when_free[u] = 0;
+    user_start(&s->users, u, now);
+    return true;
 }
 
 /* The request on connection idx failed without a usable response (connect, reset,
@@ -133,6 +144,7 @@ void step_failed(struct worker_state *s, uint32_t idx, const char *why, uint64_t
     if (u == USER_NONE) return;
     step_record(s, u, why, UINT64_MAX);
     enum user_next next = user_step_done(&s->users, u, true, now);  /* a stopped (retired) user stays stopped */
+    if (next == USER_STOP && restart_when_done(s, u, now)) next = USER_SEND;
     if (s->conn_user) {
         s->conn_user[idx] = USER_NONE;
         if (next == USER_SEND) user_enqueue(s, u, now);
@@ -339,7 +351,10 @@ void user_response(struct worker_state *s, struct conn *c, uint32_t idx,
     else s->cur->ok++;
     s->cur->steps[st->stat].body_bytes += c->parser.body_bytes;
     step_record(s, u, failed, latency_us);
-    if (user_step_done(&s->users, u, failed != NULL, now) == USER_STOP) slot_free(s, u);
+    if (user_step_done(&s->users, u, failed != NULL, now) != USER_STOP) return;
+    /* sharing, share_next starts a user brought back once the connection is free */
+    if (!s->conn_user && restart_when_done(s, u, now)) return;
+    slot_free(s, u);
 }
 
 /* Thinking users whose time has come: their next task starts (on their connection when
@@ -380,11 +395,12 @@ void scenario_arrival(struct worker_state *s, uint64_t at)
 }
 
 /* A user holds a connection exactly while its request is out (between steps it sends at
- * once, and it lets the connection go when it thinks). */
+ * once, and it lets the connection go when it thinks), or owed: to be sent again once the
+ * connection the server closed on it is back. */
 static bool user_busy(const struct worker_state *s, uint32_t u)
 {
     uint32_t idx = s->user_conn[u];
-    return idx < s->w->nconns && s->conn_user[idx] == u && s->conns[idx].inflight;
+    return idx < s->w->nconns && s->conn_user[idx] == u && (s->conns[idx].inflight || s->conns[idx].owed);
 }
 
 void share_set_users(struct worker_state *s, uint32_t want, uint64_t now)
@@ -404,7 +420,9 @@ void share_set_users(struct worker_state *s, uint32_t want, uint64_t now)
             continue;
         }
         user_start(&s->users, u, now);
-        if (s->users.users[u].state == USER_READY) user_enqueue(s, u, now);
+        /* still in line from before it was retired: the new user's wait starts now */
+        if (s->uqueued[u]) s->ufifo_at[s->uslot[u]] = now;
+        else if (s->users.users[u].state == USER_READY) user_enqueue(s, u, now);
     }
     s->users_active = want;
 }

@@ -58,6 +58,7 @@ void state_destroy(struct worker_state *s)
     free(s->ufifo);
     free(s->ufifo_at);
     free(s->uqueued);
+    free(s->uslot);
     free(s->restart_when_free);
     free(s->user_conn);
     free(s->free_slots);
@@ -106,22 +107,23 @@ struct worker_state *state_create(struct worker *w)
         s->rsp_keep = calloc(w->nconns, sizeof(*s->rsp_keep));
         s->scratch_cap = p->scenario->scratch_need > 4096 ? p->scenario->scratch_need : 4096;
         s->scratch = malloc(s->scratch_cap);
-        oom |= !s->req || !s->req_cap || !s->req_len || !s->rsp || !s->rsp_len || !s->rsp_cap || !s->rsp_keep || !s->scratch;
+        s->restart_when_free = calloc(w->nusers ? w->nusers : 1, 1);
+        oom |= !s->req || !s->req_cap || !s->req_len || !s->rsp || !s->rsp_len || !s->rsp_cap || !s->rsp_keep || !s->scratch ||
+               !s->restart_when_free;
         if (p->share_connections) {
             s->conn_user = malloc(w->nconns * sizeof(*s->conn_user));
             s->ufifo = calloc(w->nusers, sizeof(*s->ufifo));
             s->ufifo_at = calloc(w->nusers, sizeof(*s->ufifo_at));
             s->uqueued = calloc(w->nusers, 1);
+            s->uslot = calloc(w->nusers, sizeof(*s->uslot));
             s->user_conn = calloc(w->nusers, sizeof(*s->user_conn));
-            s->restart_when_free = calloc(w->nusers, 1);
-            oom |= !s->restart_when_free;
             if (!s->idle) s->idle = calloc(w->nconns, sizeof(*s->idle));
             if (p->open_loop) {
                 s->free_slots = calloc(w->nusers, sizeof(*s->free_slots));
                 s->slot_free_now = calloc(w->nusers, 1);
                 oom |= !s->free_slots || !s->slot_free_now;
             }
-            oom |= !s->conn_user || !s->ufifo || !s->ufifo_at || !s->uqueued || !s->idle || !s->user_conn;
+            oom |= !s->conn_user || !s->ufifo || !s->ufifo_at || !s->uqueued || !s->uslot || !s->idle || !s->user_conn;
             if (s->conn_user)
                 for (uint32_t i = 0; i < w->nconns; i++) s->conn_user[i] = USER_NONE;
         }

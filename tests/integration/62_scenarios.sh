@@ -557,6 +557,60 @@ if last and not max(last) < 0.2 * hold[1]: sys.exit('rps after the ramp down %s'
 "
 end
 
+# A user the shape retires while its request is out, and brings back before the answer: the
+# answer counts for the step it was sent for, then the user starts anew from on_start (the
+# answer was taken for the new user's login: a failed capture, and no login sent). Sharing
+# connections, a request that fails instead of being answered restarts it too (the user was
+# lost for the rest of the run).
+begin scenario_shape_brings_a_user_back_while_its_request_is_out
+back_yaml() {  # TIMEOUT of the slow step
+    cat <<EOF
+target: $TARGET_URL
+users:
+  - name: a
+    on_start:
+      - post: /api/login
+        name: login
+        json: { user: "u\${user_id}", password: "pw-u\${user_id}" }
+        capture: { token: json.access_token }
+    tasks:
+      - { get: /delay/300, name: slow, timeout: $1 }
+EOF
+}
+back_yaml 2s >"$D/back_ok.yaml"
+back_yaml 250ms >"$D/back_to.yaml"
+back='0s:4,100ms:4,0s:1,100ms:1,0s:4,900ms:4'
+bar -s "$D/back_ok.yaml" -t 1 --stages "$back" --json "$D/back_ok.json"
+expect_rc 0
+expect_accounting "$D/back_ok.json"
+expect_json "$D/back_ok.json" requests.failed 0
+expect_json "$D/back_ok.json" "j['steps']['login']['requests']" 7
+bar -s "$D/back_to.yaml" -t 1 --stages "$back" --share-connections --pool 4 --json "$D/back_to.json"
+expect_rc 0
+expect_accounting "$D/back_to.json"
+expect_json "$D/back_to.json" "j['steps']['login']['requests']" 7
+expect_json "$D/back_to.json" "j['steps']['login']['failed']" 0
+# 4 users time out every 250 ms from 0.35 s to 1.1 s: 3 rounds of 4 (with 1 user left, 4)
+expect_ge "slow steps timed out" "$(step_field "$D/back_to.json" slow failed)" 10
+# Brought back while still in line for a connection: the new user's wait starts then (it
+# was the wait of the one retired, and timed out 200 ms into the new user's)
+cat >"$D/back_line.yaml" <<EOF
+target: $TARGET_URL
+users:
+  - name: a
+    on_start:
+      - { get: /, name: start, timeout: 600ms }
+    tasks:
+      - { get: /delay/200, name: slow, timeout: 600ms }
+EOF
+bar -s "$D/back_line.yaml" -t 1 --share-connections --pool 1 --stages '0s:6,300ms:6,0s:3,100ms:3,0s:6,700ms:6' \
+    --json "$D/back_line.json"
+expect_rc 0
+expect_accounting "$D/back_line.json"
+expect_json_str "$D/back_line.json" "j['steps']['start']['failures']" '{}'
+expect_json "$D/back_line.json" "j['steps']['start']['requests']" 9
+end
+
 begin scenario_open_loop_each_arrival_runs_one_task
 cat >"$D/arrivals.yaml" <<EOF
 target: $TARGET_URL
@@ -592,6 +646,16 @@ expect_json "$D/arrivals.json" connections.opened 5
 # the summary says what the rate is of: users that each run one task
 expect_grep "rate of users" '^  Rate +target 100.00 users/s \(each runs one task\), achieved [0-9.]+ req/s' "$BAR_OUT"
 expect_no_grep "no service time (latency is from the send)" '^  Service time' "$BAR_OUT"
+end
+
+# Open loop with -n and no -d: between arrivals every user has ended its task, which is no
+# reason to stop (the run ended at the first timer scan with about a third of its -n).
+begin scenario_open_loop_requests_budget
+bar -s "$D/arrivals.yaml" -R 100 -c 5 -t 2 -n 150 --json "$D/arrivals_n.json"
+expect_rc 0
+expect_accounting "$D/arrivals_n.json"
+expect_json "$D/arrivals_n.json" requests.issued 150
+expect_json "$D/arrivals_n.json" requests.ok 150
 end
 
 stop_target
@@ -631,6 +695,34 @@ expect_grep "summary says they wait" 'in flight at stop \([0-9]+ of them waiting
 expect_json_str "$D/wait.json" 'j["intervals"][-1]["ok"] > 0' true
 end
 stop_target
+
+# A request sent again after the server closed its connection unanswered (the keep-alive
+# race) whose new connection is refused: the user's step fails as connect and the user goes
+# on (the failure was in the totals but in no step, and the user waited for good).
+cat >"$TMP/oncesrv.py" <<'PY'
+import sys, time
+from pyserve import listen, read_head
+ls = listen(sys.argv[1])
+c = ls.accept()[0]
+read_head(c)
+ls.close()
+c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+time.sleep(0.2)  # the next request comes in meanwhile, never read
+c.close()
+time.sleep(2)
+PY
+begin scenario_resent_request_refused_fails_its_step
+py_server "$TMP/oncesrv.py"
+printf 'target: http://127.0.0.1:%s\nusers:\n  - name: a\n    tasks:\n      - sequence:\n        - { get: /, name: first }\n        - { get: /, name: second }\n' \
+    "$PY_PORT" >"$D/once.yaml"
+bar -s "$D/once.yaml" -c 1 -t 1 -d 1s --json "$D/once.json"
+kill "$SPAWNED_PID" 2>/dev/null; wait "$SPAWNED_PID" 2>/dev/null
+expect_rc 0
+expect_accounting "$D/once.json"
+expect_json_str "$D/once.json" "list(j['steps']['second']['failures'])" '["connect"]'
+# the user goes on: its next steps fail as connect too, one per backoff
+expect_ge "errors.connect" "$(json_get "$D/once.json" errors.connect)" 4
+end
 
 # Closed loop, users sharing one connection: those waiting for it at the stop are in flight
 # too (queued at stop), as a wait that times out is issued and failed (they were left out).
