@@ -77,15 +77,23 @@ static bool name_is(const char *s, size_t n, const char *name)
     return strlen(name) == n && strncasecmp(s, name, n) == 0;
 }
 
+/* The next element of a comma-separated list in [*v, e), its blanks trimmed: [*t, *te),
+ * never empty (",," and blanks between commas are skipped). Returns false past the last. */
+static bool list_next(const char **v, const char *e, const char **t, const char **te)
+{
+    while (*v < e && (**v == ',' || **v == ' ' || **v == '\t')) (*v)++;
+    if (*v >= e) return false;
+    *t = *v;
+    while (*v < e && **v != ',') (*v)++;
+    *te = *v;
+    while (*te > *t && ((*te)[-1] == ' ' || (*te)[-1] == '\t')) (*te)--;
+    return true;
+}
+
 /* Connection: a comma-separated token list. */
 static void parse_connection(const char *v, const char *e, bool *close, bool *keep_alive)
 {
-    while (v < e) {
-        while (v < e && (*v == ',' || *v == ' ' || *v == '\t')) v++;
-        const char *t = v;
-        while (v < e && *v != ',') v++;
-        const char *te = v;
-        while (te > t && (te[-1] == ' ' || te[-1] == '\t')) te--;
+    for (const char *t, *te; list_next(&v, e, &t, &te);) {
         if (name_is(t, (size_t)(te - t), "close")) *close = true;
         else if (name_is(t, (size_t)(te - t), "keep-alive")) *keep_alive = true;
     }
@@ -96,13 +104,7 @@ static void parse_connection(const char *v, const char *e, bool *close, bool *ke
  * no parameters: "chunked;x=y" is another coding). */
 static void parse_transfer_encoding(const char *v, const char *e, unsigned *codings, bool *last_chunked)
 {
-    while (v < e) {
-        while (v < e && (*v == ',' || *v == ' ' || *v == '\t')) v++;
-        const char *t = v;
-        while (v < e && *v != ',') v++;
-        const char *te = v;
-        while (te > t && (te[-1] == ' ' || te[-1] == '\t')) te--;
-        if (te == t) continue;
+    for (const char *t, *te; list_next(&v, e, &t, &te);) {
         (*codings)++;
         *last_chunked = name_is(t, (size_t)(te - t), "chunked");
     }
