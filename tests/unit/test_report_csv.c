@@ -71,6 +71,23 @@ static void path_of(char *buf, size_t len, const char *prefix, const char *suffi
     snprintf(buf, len, "%s/%s%s", tmpdir, prefix, suffix);
 }
 
+/* Writes the CSV files of a run with totals t (no intervals) under name; returns the one
+ * ending in suffix, malloc'd (NULL: not written). */
+static char *csv_of_totals(const struct plan *p, struct stats *t, const char *name, const char *suffix)
+{
+    char prefix[96], err[512] = "", w[128];
+    path_of(prefix, sizeof(prefix), name, "");
+    struct csv_out *c = csv_open(prefix, p, err, sizeof(err));
+    CHECK(c != NULL);
+    if (c) {
+        struct summary s = {.plan = p, .total = t, .duration_s = 0.5};
+        CHECK(csv_finish(c, &s, err, sizeof(err)) == 0);
+        csv_close(c);
+    }
+    path_of(w, sizeof(w), name, suffix);
+    return slurp(w, NULL);
+}
+
 static void remove_files(const char *prefix)
 {
     static const char *const suffix[] = {"_stats.csv", "_stats_history.csv", "_failures.csv"};
@@ -209,17 +226,7 @@ static void quick_mode_failures_add_up(void)
     t->parse_reason[HTTP_E_STATUS] = 1;  /* the one cause of them all */
     t->errors[ERR_TLS] = 1;
     t->failed = 5 + 2 + 3 + 1 + 4 + 1;
-    char prefix[96], err[512] = "", w[128];
-    path_of(prefix, sizeof(prefix), "q", "");
-    struct csv_out *c = csv_open(prefix, &p, err, sizeof(err));
-    CHECK(c != NULL);
-    if (c) {
-        struct summary s = {.plan = &p, .total = t, .duration_s = 0.5};
-        CHECK(csv_finish(c, &s, err, sizeof(err)) == 0);
-        csv_close(c);
-    }
-    path_of(w, sizeof(w), "q", "_failures.csv");
-    char *text = slurp(w, NULL);
+    char *text = csv_of_totals(&p, t, "q", "_failures.csv");
     static const char want[] = "Method,Name,Error,Occurrences\r\n"
                                "GET,\"/a,b?q=\"\"x\"\"\",connect: Network is unreachable,4\r\n"
                                "GET,\"/a,b?q=\"\"x\"\"\",connect: Connection refused,1\r\n"
@@ -234,6 +241,7 @@ static void quick_mode_failures_add_up(void)
     CHECK(text && !strcmp(text, want));
     if (text && strcmp(text, want)) printf("  got:\n%s", text);
     free(text);
+    char w[128];
     path_of(w, sizeof(w), "q", "_stats.csv");
     text = slurp(w, NULL);
     /* no latency recorded: the times are Locust's zeros, the percentiles N/A (as for a row
@@ -264,17 +272,7 @@ static void median_within_min_and_max(void)
         t->ok = 3;
         t->status[200] = 3;
         record(t->latency, cases[i].us, 3);
-        char prefix[96], err[512] = "", w[128];
-        path_of(prefix, sizeof(prefix), "m", "");
-        struct csv_out *c = csv_open(prefix, &p, err, sizeof(err));
-        CHECK(c != NULL);
-        if (c) {
-            struct summary s = {.plan = &p, .total = t, .duration_s = 0.5};
-            CHECK(csv_finish(c, &s, err, sizeof(err)) == 0);
-            csv_close(c);
-        }
-        path_of(w, sizeof(w), "m", "_stats.csv");
-        char *text = slurp(w, NULL);
+        char *text = csv_of_totals(&p, t, "m", "_stats.csv");
         CHECK(text && strstr(text, cases[i].row));
         if (text && !strstr(text, cases[i].row)) printf("  got:\n%s  want:\n%s", text, cases[i].row);
         free(text);
