@@ -7,6 +7,7 @@
 #include "plan.h"
 #include "run.h"
 #include "serve.h"
+#include "tls.h"
 
 /* One line, whatever the message quotes of the command line: control characters (a CR
  * or LF in a header or URL given) are shown escaped. */
@@ -36,6 +37,7 @@ static int stdout_checked(int code)
 
 int main(int argc, char **argv)
 {
+    tls_alloc_install();    /* first: OpenSSL takes an allocator only before its first allocation */
     if (argc > 1 && !strcmp(argv[1], "serve")) return serve_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "hdrlog-read")) return hdrlog_read_main(argc - 1, argv + 1);  /* tests */
 

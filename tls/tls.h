@@ -61,6 +61,12 @@ struct tls_config {
 struct tls_ctx;
 struct tls_conn;
 
+/* Process start, before any other OpenSSL call: OpenSSL's allocations go to per-thread
+ * free lists (tls_alloc.c), which saves about 3% of a new TLS connection's instructions.
+ * Returns 0, or -1 when OpenSSL had already allocated (then its defaults stay, harmless).
+ * Does nothing under ASan, nor with BARRAGE_TLS_ALLOC=glibc in the environment. */
+int tls_alloc_install(void);
+
 /* Plan time: loads and checks everything once (files readable, key matches cert, ciphers
  * and versions valid) so that bad input stops the run before it starts. Returns 0, or -1
  * with one line in err naming the flag and the OpenSSL reason. */

@@ -14,6 +14,16 @@
 
 struct tls_conn;
 
+/* tls_alloc.c: blocks up to this size are kept per thread for reuse. The functions are
+ * OpenSSL's CRYPTO_set_mem_functions() trio; the unit tests call them directly. */
+#define TLS_ALLOC_MAX_BYTES (32 * 1024)
+int tls_alloc_prepare(void);   /* once per process; without it every call goes to glibc */
+void *tls_alloc_malloc(size_t n, const char *file, int line);
+void *tls_alloc_realloc(void *p, size_t n, const char *file, int line);
+void tls_alloc_free(void *p, const char *file, int line);
+size_t tls_alloc_kept(void);   /* blocks the calling thread keeps, */
+size_t tls_alloc_kept_for(size_t n);   /* ... of them for n-byte requests */
+
 struct tls_ctx {
     OSSL_LIB_CTX *lib_ctx;     /* own library context, or NULL: OpenSSL's default one */
     SSL_CTX *ssl_ctx;

@@ -105,3 +105,46 @@ users:
 YAML
 scenario_allocs "$TMP/rx.yaml"
 end
+
+# TLS: OpenSSL's allocations go to tls/tls_alloc.c's per-thread lists, so a warmed-up worker
+# asks glibc for nothing per request with keep-alive (the record buffers a connection gives
+# back while idle come back from the lists) and next to nothing per new connection (OpenSSL
+# 3.0 makes ~650 allocations in a resumed TLS 1.3 handshake; BARRAGE_TLS_ALLOC=glibc shows it).
+source "$IT_DIR/tls_lib.sh"
+if ! have_nginx || ! command -v openssl >/dev/null; then
+    echo "SKIP no_allocation_tls: needs nginx and the openssl command"
+else
+    make_certs "$TMP/certs" && start_tls_nginx "$TMP/certs" || { echo "FAIL no_allocation_tls: nginx did not start"; exit 1; }
+    tls_allocs() {  # N [flags]: allocations of a TLS 1.3 run of N requests
+        local n=$1; shift
+        COUNT_ALLOC_FILE=$TMP/allocs LD_PRELOAD=$TMP/count_alloc.so \
+            "$BARRAGE" -q -t 1 -c 8 -n "$n" --cacert "$TMP/certs/ca.pem" "$@" --json "$TMP/t.json" \
+            "https://127.0.0.1:$TLS_PORT_13/" >/dev/null 2>&1
+        cat "$TMP/allocs" 2>/dev/null || echo missing
+    }
+
+    begin no_allocation_per_request_tls_keepalive
+    small=$(tls_allocs 2000)
+    big=$(tls_allocs 20000)
+    expect_json "$TMP/t.json" requests.ok 20000
+    if [[ $small =~ ^[0-9]+$ && $big =~ ^[0-9]+$ ]]; then
+        expect_le "allocations with 20000 TLS requests (2000 requests: $small)" "$big" $((small + 16))
+    else
+        _err "allocation counts not written: '$small' '$big'"
+    fi
+    end
+
+    begin tls_new_connections_allocate_next_to_nothing
+    small=$(tls_allocs 200 --no-keepalive)
+    big=$(tls_allocs 1000 --no-keepalive)
+    expect_json "$TMP/t.json" requests.ok 1000
+    expect_gt "resumed handshakes" "$(json_get "$TMP/t.json" tls.handshakes_resumed)" 900
+    if [[ $small =~ ^[0-9]+$ && $big =~ ^[0-9]+$ ]]; then
+        # 800 more connections: at most 2 allocations each (glibc alone: ~650 each)
+        expect_le "allocations with 1000 new TLS connections (200: $small)" "$big" $((small + 1600))
+    else
+        _err "allocation counts not written: '$small' '$big'"
+    fi
+    end
+    stop_nginx
+fi

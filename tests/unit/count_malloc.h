@@ -1,6 +1,6 @@
 /* Counting allocations in a unit test (not under ASan, which owns malloc): include it once,
- * in the test's own file; `mallocs` counts malloc, calloc and realloc calls, and
- * COUNT_MALLOC says whether it can. */
+ * in the test's own file; `mallocs` counts malloc, calloc and realloc calls, `frees` the
+ * free calls of a block, and COUNT_MALLOC says whether it can. */
 #ifndef BARRAGE_COUNT_MALLOC_H
 #define BARRAGE_COUNT_MALLOC_H
 
@@ -14,7 +14,7 @@ extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void __libc_free(void *);
-static unsigned long mallocs;
+static unsigned long mallocs, frees;
 void *malloc(size_t n)
 {
     mallocs++;
@@ -30,7 +30,11 @@ void *realloc(void *p, size_t n)
     mallocs++;
     return __libc_realloc(p, n);
 }
-void free(void *p) { __libc_free(p); }
+void free(void *p)
+{
+    frees += p != NULL;
+    __libc_free(p);
+}
 #endif
 
 #endif
