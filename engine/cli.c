@@ -207,12 +207,26 @@ static const char *header_problem(const char *h)
     return NULL;
 }
 
-static bool valid_method(const char *m)
+/* -m: NULL when m is a method barrage sends, else why not, for "-m/--method 'm': WHY". */
+static const char *method_problem(const char *m, char *why, size_t len)
 {
-    if (!*m || strlen(m) > 32) return false;
-    for (; *m; m++)
-        if (!isupper((unsigned char)*m) && *m != '-' && *m != '_') return false;
-    return true;
+    size_t n = strlen(m);
+    bool lower = false;
+    if (!n) return "empty";
+    if (n > 32) return "longer than 32 characters";
+    for (const char *c = m; *c; c++) {
+        if (islower((unsigned char)*c)) lower = true;
+        else if (!isupper((unsigned char)*c) && *c != '-' && *c != '_') {
+            snprintf(why, len, "has '%c': a method is upper-case letters, '-' and '_'", *c);
+            return why;
+        }
+    }
+    if (!lower) return NULL;
+    /* Methods are case-sensitive (RFC 9110): "get" is not GET, and servers answer 405/501. */
+    char upper[33];
+    for (size_t i = 0; i <= n; i++) upper[i] = (char)toupper((unsigned char)m[i]);
+    snprintf(why, len, "methods are case-sensitive: did you mean %s?", upper);
+    return why;
 }
 
 /* --tags / --exclude-tags: names split at commas, the spaces around each dropped (plan.c's
@@ -419,11 +433,17 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             if (parse_count(optarg, &p->max_requests) || p->max_requests == 0) goto bad_value;
             count_set = true;
             break;
-        case 'm':
+        case 'm': {
             quick_flag = "-m";
-            if (!valid_method(optarg)) goto bad_value;
+            char why[96];
+            const char *problem = method_problem(optarg, why, sizeof(why));
+            if (problem) {
+                plan_error(err, errlen, "-m/--method: invalid value '%s' (%s)", optarg, problem);
+                return CLI_EXIT_USAGE;
+            }
             p->method = optarg;
             break;
+        }
         case 'H':
             quick_flag = "-H";
             const char *problem = header_problem(optarg);

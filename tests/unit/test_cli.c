@@ -207,7 +207,9 @@ static void flags(void)
         {{"--tls-min", "1.3", "--tls-max", "1.2", "https://h/"}, "above --tls-max"},
         {{"--cacert", "x.pem", "http://h/"}, "--cacert applies"},
         {{"--body-file", "/nonexistent/file", "http://h/"}, "--body-file"},
-        {{"-m", "get me", "http://h/"}, "-m/--method"},
+        {{"-m", "get me", "http://h/"}, "-m/--method: invalid value 'get me' (has ' ': a method is upper-case"},
+        {{"-m", "get", "http://h/"}, "(methods are case-sensitive: did you mean GET?)"},
+        {{"-m", "", "http://h/"}, "-m/--method: invalid value '' (empty)"},
         {{"--expect-status", "2xx", "http://h/"}, "--expect-status: invalid value '2xx'"},
     };
     expect_refused(bad, sizeof(bad) / sizeof(bad[0]));
