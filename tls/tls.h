@@ -62,9 +62,10 @@ struct tls_ctx;
 struct tls_conn;
 
 /* Process start, before any other OpenSSL call: OpenSSL's allocations go to per-thread
- * free lists (tls_alloc.c), which saves about 3% of a new TLS connection's instructions.
- * Returns 0, or -1 when OpenSSL had already allocated (then its defaults stay, harmless).
- * Does nothing under ASan, nor with BARRAGE_TLS_ALLOC=glibc in the environment. */
+ * free lists (tls_alloc.c), which saves 3-7% of a new TLS connection's instructions.
+ * Returns 0 when installed; -1 when not, and OpenSSL keeps glibc's malloc (harmless): with
+ * BARRAGE_TLS_ALLOC=glibc in the environment, or when OpenSSL has already allocated or
+ * the thread key cannot be made. Under ASan it installs nothing and returns 0. */
 int tls_alloc_install(void);
 
 /* Plan time: loads and checks everything once (files readable, key matches cert, ciphers

@@ -1,23 +1,26 @@
 /* OpenSSL's heap, served from per-thread free lists (installed by tls_alloc_install()).
  *
- * A TLS 1.3 resumed handshake makes about 670 small allocations with OpenSSL 3.0 and frees
- * them again within the connection. glibc's tcache keeps 7 blocks per size, so most of
- * them take its slower paths: malloc and free were 5% of the instructions of a new
- * connection. Here each thread keeps freed blocks per size class and hands them
- * out again without a lock or an atomic. barrage's workers never share an SSL object; a
- * block freed on another thread than its own simply joins that thread's lists.
+ * A TLS 1.3 resumed handshake makes about 650 small allocations with OpenSSL 3.0 and frees
+ * them again within the connection; a keep-alive TLS request makes about four (WPACKETs,
+ * a lock), or more where idle connections give back their ~16.6 KiB record buffers
+ * (above 256 connections a worker). glibc's tcache keeps 7 blocks per size, so most of
+ * them took its slower paths: malloc and free were 5% of the instructions of a new
+ * connection. Here each thread keeps freed blocks per size class and hands them out again
+ * without a lock or an atomic. barrage's workers never share an SSL object; a block freed
+ * on another thread than its own simply joins that thread's lists.
  *
- * Record buffers (~18 KiB, allocated and freed around each request when connections give
- * them back while idle) are served the same way, in 1 KiB classes.
+ * The classes are glibc's own chunk sizes (usable 24, 40, 56, ... 2056 bytes), then 1 KiB
+ * apart. So a block is a plain glibc block with no header, and a small one is no larger
+ * than glibc alone would make it: free finds its class from malloc_usable_size(), and
+ * memory OpenSSL hands out may still be given to plain free().
  *
  * Bounds: blocks above TLS_ALLOC_MAX_BYTES go straight to glibc, and a class keeps at most
- * ALLOC_KEEP blocks or ALLOC_KEEP_BYTES, whichever is fewer: a thread holds at most 10 MiB
- * of idle blocks, and in practice far less (OpenSSL uses a few dozen sizes). Its lists go back to glibc when the thread ends.
+ * ALLOC_KEEP blocks or about ALLOC_KEEP_BYTES (but at least ALLOC_KEEP_MIN blocks): about
+ * 12 MiB a thread at the very most, far less in practice (OpenSSL uses a few dozen sizes).
+ * A thread's lists go back to glibc when it ends.
  *
- * Blocks are glibc's own, with no header: free finds a block's class from
- * malloc_usable_size(), so memory OpenSSL hands out may still be given to plain free(),
- * and a live block costs no more than under glibc alone. Under ASan nothing is installed: the sanitizer must see every OpenSSL object's
- * life, not blocks parked for reuse (the unit tests call these functions directly). */
+ * Under ASan nothing is installed: the sanitizer must see every OpenSSL object's life, not
+ * blocks parked for reuse (the unit tests call these functions directly). */
 #include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -41,12 +44,13 @@
 #define UNDER_ASAN 0
 #endif
 
-#define ALLOC_SMALL_MAX 2048         /* up to here classes are 16 bytes apart, */
-#define ALLOC_SMALL_GRAIN 16
-#define ALLOC_LARGE_GRAIN 1024       /* then 1 KiB apart, for the ~18 KiB record buffers */
-#define ALLOC_SMALL_CLASSES (ALLOC_SMALL_MAX / ALLOC_SMALL_GRAIN)
-#define ALLOC_CLASSES (ALLOC_SMALL_CLASSES + (TLS_ALLOC_MAX_BYTES - ALLOC_SMALL_MAX) / ALLOC_LARGE_GRAIN)
+#define ALLOC_SMALL_CLASSES 128
+#define ALLOC_SMALL_MIN 24           /* glibc's smallest usable chunk; classes 16 bytes apart */
+#define ALLOC_SMALL_TOP (ALLOC_SMALL_MIN + (ALLOC_SMALL_CLASSES - 1) * 16)      /* 2056 */
+#define ALLOC_LARGE_GRAIN 1024       /* above it, 1 KiB apart: record buffers and such */
+#define ALLOC_CLASSES (ALLOC_SMALL_CLASSES + (TLS_ALLOC_MAX_BYTES - ALLOC_SMALL_TOP) / ALLOC_LARGE_GRAIN + 1)
 #define ALLOC_KEEP 256
+#define ALLOC_KEEP_MIN 8
 #define ALLOC_KEEP_BYTES (64 * 1024)
 
 struct free_block {
@@ -68,27 +72,29 @@ static bool key_ok;
 /* The class a request of n bytes (n <= TLS_ALLOC_MAX_BYTES) is served from. */
 static inline unsigned class_of(size_t n)
 {
-    if (n <= ALLOC_SMALL_MAX) return n ? (unsigned)((n - 1) / ALLOC_SMALL_GRAIN) : 0;
-    return ALLOC_SMALL_CLASSES + (unsigned)((n - ALLOC_SMALL_MAX - 1) / ALLOC_LARGE_GRAIN);
+    if (n <= ALLOC_SMALL_MIN) return 0;
+    if (n <= ALLOC_SMALL_TOP) return (unsigned)((n - ALLOC_SMALL_MIN + 15) / 16);
+    return ALLOC_SMALL_CLASSES + (unsigned)((n - ALLOC_SMALL_TOP - 1) / ALLOC_LARGE_GRAIN);
 }
 
+/* The bytes a class's blocks hold: a glibc chunk's usable size (16k + 8). */
 static inline size_t class_bytes(unsigned c)
 {
-    if (c < ALLOC_SMALL_CLASSES) return ((size_t)c + 1) * ALLOC_SMALL_GRAIN;
-    return ALLOC_SMALL_MAX + ((size_t)(c - ALLOC_SMALL_CLASSES) + 1) * ALLOC_LARGE_GRAIN;
+    if (c < ALLOC_SMALL_CLASSES) return ALLOC_SMALL_MIN + (size_t)c * 16;
+    return ALLOC_SMALL_TOP + ((size_t)(c - ALLOC_SMALL_CLASSES) + 1) * ALLOC_LARGE_GRAIN;
 }
 
 /* The class a freed block of `usable` bytes joins: the largest whose requests it holds
- * (glibc rounds up, so a block may serve a class above the one it was taken for), or -1
- * when it is too small or too large to keep. */
+ * (a block glibc rounded up may serve a class above the one it was taken for), or -1 when
+ * it is too small or too large to keep. */
 static inline int class_holding(size_t usable)
 {
-    if (usable < ALLOC_SMALL_GRAIN || usable >= TLS_ALLOC_MAX_BYTES + ALLOC_LARGE_GRAIN) return -1;
-    if (usable < ALLOC_SMALL_MAX + ALLOC_LARGE_GRAIN) {
-        size_t c = usable / ALLOC_SMALL_GRAIN;
-        return (int)(c < ALLOC_SMALL_CLASSES ? c : ALLOC_SMALL_CLASSES) - 1;
+    if (usable < ALLOC_SMALL_MIN || usable >= class_bytes(ALLOC_CLASSES - 1) + ALLOC_LARGE_GRAIN) return -1;
+    if (usable < ALLOC_SMALL_TOP + ALLOC_LARGE_GRAIN) {
+        size_t c = (usable - ALLOC_SMALL_MIN) / 16;
+        return (int)(c < ALLOC_SMALL_CLASSES ? c : ALLOC_SMALL_CLASSES - 1);
     }
-    return ALLOC_SMALL_CLASSES + (int)((usable - ALLOC_SMALL_MAX) / ALLOC_LARGE_GRAIN) - 1;
+    return ALLOC_SMALL_CLASSES + (int)((usable - ALLOC_SMALL_TOP) / ALLOC_LARGE_GRAIN) - 1;
 }
 
 /* At thread exit. Frees that come later in the exit (OpenSSL's own thread cleanup) find
@@ -110,7 +116,7 @@ static void prepare(void)
 {
     for (int c = 0; c < ALLOC_CLASSES; c++) {
         unsigned by_bytes = (unsigned)(ALLOC_KEEP_BYTES / class_bytes((unsigned)c));
-        keep_of[c] = by_bytes < ALLOC_KEEP ? by_bytes : ALLOC_KEEP;
+        keep_of[c] = by_bytes > ALLOC_KEEP ? ALLOC_KEEP : by_bytes < ALLOC_KEEP_MIN ? ALLOC_KEEP_MIN : by_bytes;
     }
     key_ok = pthread_key_create(&drain_key, drain) == 0;
 }
