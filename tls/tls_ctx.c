@@ -1,6 +1,7 @@
 /* The per-worker TLS context: options, trust store, client certificate, session pool.
  * Cold code: built once per worker (and once at plan time by tls_config_check()). */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,29 @@ static int check_readable(const char *flag, const char *path, char *err, size_t 
     }
     fclose(f);
     return 0;
+}
+
+/* OpenSSL looks certificates up in a --cacert directory by subject hash (9d66eef0.0), so a
+ * directory of plain .pem files would fail every verification with "unable to get local
+ * issuer certificate". Said at plan time instead, with the fix. */
+static int check_hashed_dir(const char *path, char *err, size_t errlen)
+{
+    DIR *d = opendir(path);
+    if (!d) {
+        snprintf(err, errlen, "--cacert %s: %s", path, strerror(errno));
+        return -1;
+    }
+    bool hashed = false;
+    for (struct dirent *e; !hashed && (e = readdir(d));) {
+        const char *n = e->d_name;
+        size_t hex = strspn(n, "0123456789abcdef");
+        hashed = hex == 8 && n[8] == '.' && n[9] && strspn(n + 9, "0123456789") == strlen(n + 9);
+    }
+    closedir(d);
+    if (hashed) return 0;
+    snprintf(err, errlen, "--cacert %s: a directory needs its certificates under hashed names (such as "
+             "9d66eef0.0): run `openssl rehash %s`, or give a file", path, path);
+    return -1;
 }
 
 /* min, max: the versions allowed (0: no limit), for a list that no allowed version uses. */
@@ -128,6 +152,7 @@ static int load_trust(struct tls_ctx *ctx, const struct tls_config *cfg, char *e
         }
         bool dir = S_ISDIR(st.st_mode);
         if (!dir && check_readable("--cacert", cfg->cacert, err, errlen)) return -1;
+        if (dir && check_hashed_dir(cfg->cacert, err, errlen)) return -1;
         if (!SSL_CTX_load_verify_locations(sc, dir ? NULL : cfg->cacert, dir ? cfg->cacert : NULL)) {
             char what[300];
             snprintf(what, sizeof(what), "--cacert %s", cfg->cacert);

@@ -3,6 +3,7 @@
  * bytes between client and server move through in-memory "wires", no sockets. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -356,6 +357,35 @@ static void verifies_name_with_cacert(void)
     CHECK(strcmp(o.err, "") == 0);
     SSL_CTX_free(s);
     tls_ctx_destroy(ctx);
+}
+
+/* --cacert DIR: OpenSSL finds certificates there by subject hash only; a directory without
+ * hashed names is refused at plan time with the fix, a hashed one verifies. */
+static void cacert_directory_needs_hashed_names(void)
+{
+    char cadir[160], plain[200], hashed[200], err[512];
+    snprintf(cadir, sizeof(cadir), "%s/cadir", dir);
+    CHECK(mkdir(cadir, 0700) == 0);
+    snprintf(plain, sizeof(plain), "%s/ca.pem", cadir);
+    write_pem(plain, ca_x, NULL);
+    struct tls_config cfg = base_config();
+    cfg.cacert = cadir;
+    CHECK(tls_config_check(&cfg, err, sizeof(err)) == -1);
+    CHECK_HAS(err, "a directory needs its certificates under hashed names");
+    CHECK_HAS(err, "run `openssl rehash ");
+
+    snprintf(hashed, sizeof(hashed), "%s/%08lx.0", cadir, X509_subject_name_hash(ca_x));
+    write_pem(hashed, ca_x, NULL);
+    CHECK(tls_config_check(&cfg, err, sizeof(err)) == 0);
+    struct tls_ctx *ctx = ctx_or_die(&cfg);
+    SSL_CTX *s = server_ctx(0, 0, 0);
+    struct outcome o = connect_once(ctx, s, 0);
+    CHECK(o.st == TLS_OK && o.exchanged);
+    SSL_CTX_free(s);
+    tls_ctx_destroy(ctx);
+    unlink(hashed);
+    unlink(plain);
+    rmdir(cadir);
 }
 
 static void verifies_ip_with_cacert(void)
@@ -1038,6 +1068,7 @@ int main(void)
     make_certs();
     RUN(verifies_name_with_cacert);
     RUN(verifies_ip_with_cacert);
+    RUN(cacert_directory_needs_hashed_names);
     RUN(sni_flag_is_sent_and_host_still_verified);
     RUN(cacert_may_be_the_server_certificate);
     RUN(wrong_host_fails_with_names);
