@@ -144,15 +144,16 @@ static int read_file(const char *path, char **data, size_t *len, char *err, size
             }
             buf = nb;
         }
+        errno = 0;
         size_t r = fread(buf + n, 1, cap - n, f);
         n += r;
         if (r == 0) break;
     }
-    int bad = ferror(f);
+    int bad = ferror(f) ? (errno ? errno : EIO) : 0;  /* EISDIR: a directory opens, and fails only when read */
     fclose(f);
     if (bad) {
         free(buf);
-        return plan_error(err, errlen, "--body-file: cannot read '%s'", path);
+        return plan_error(err, errlen, "--body-file: cannot read '%s': %s", path, strerror(bad));
     }
     *data = buf;
     *len = n;

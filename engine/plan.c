@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -111,6 +112,11 @@ static int parse_url(const char *url, struct url *u, char *err, size_t errlen)
         }
     } else {
         host_end = memchr(s, ':', (size_t)(auth_end - s));
+        if (host_end && !hide && memchr(host_end + 1, ':', (size_t)(auth_end - host_end - 1)) &&
+            strspn(s, "0123456789abcdefABCDEF") == (size_t)(host_end - s) &&
+            strspn(host_end, "0123456789abcdefABCDEF:.") >= (size_t)(auth_end - host_end))
+            /* "::1:8080", "2001:db8::1": read as host:port */
+            return plan_error(err, errlen, "URL '%s': an IPv6 address goes in brackets (http://[::1]:8080/)", text);
         if (host_end) port = host_end + 1;
         else host_end = auth_end;
     }
@@ -161,6 +167,38 @@ int url_parse(const char *url, struct url *u, char *err, size_t errlen)
     return -1;
 }
 
+/* Whether a accepts a TCP connection within wait_ms (a non-blocking connect, closed at once). */
+static bool accepts_connections(const struct addrinfo *a, int wait_ms)
+{
+    int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (fd < 0) return false;
+    bool ok = connect(fd, a->ai_addr, a->ai_addrlen) == 0;
+    if (!ok && errno == EINPROGRESS) {
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+        int e = 0;
+        socklen_t elen = sizeof(e);
+        ok = poll(&pfd, 1, wait_ms) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) == 0 && e == 0;
+    }
+    close(fd);
+    return ok;
+}
+
+const struct addrinfo *plan_pick_address(const struct addrinfo *res, int wait_ms)
+{
+    /* IPv4 first: "localhost" commonly maps to both and most servers listen on 127.0.0.1 */
+    const struct addrinfo *order[16];
+    unsigned n = 0;
+    for (int v4 = 1; v4 >= 0; v4--)
+        for (const struct addrinfo *a = res; a && n < 16; a = a->ai_next)
+            if ((a->ai_family == AF_INET) == v4) order[n++] = a;
+    /* More than one: the first that accepts a connection, as curl and wrk do (a server on
+     * ::1 alone, as Node's and Vite's "localhost" is on many systems); none does: the first,
+     * whose errors the run reports. */
+    for (unsigned i = 0; n > 1 && i < n; i++)
+        if (accepts_connections(order[i], wait_ms)) return order[i];
+    return order[0];
+}
+
 static int resolve(struct plan *p, char *err, size_t errlen)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
@@ -169,13 +207,8 @@ static int resolve(struct plan *p, char *err, size_t errlen)
     snprintf(port, sizeof(port), "%u", p->url.port);
     int rc = getaddrinfo(p->url.host, port, &hints, &res);
     if (rc) return plan_error(err, errlen, "cannot resolve host '%s': %s", p->url.host, gai_strerror(rc));
-    /* Prefer IPv4: "localhost" commonly maps to both and servers listen on 127.0.0.1. */
-    struct addrinfo *pick = res;
-    for (struct addrinfo *a = res; a; a = a->ai_next)
-        if (a->ai_family == AF_INET) {
-            pick = a;
-            break;
-        }
+    uint64_t wait_ms = p->timeout_ns / 1000000;
+    const struct addrinfo *pick = plan_pick_address(res, wait_ms < 1000 ? (int)wait_ms : 1000);
     memcpy(&p->addr, pick->ai_addr, pick->ai_addrlen);
     p->addrlen = pick->ai_addrlen;
     freeaddrinfo(res);
@@ -306,9 +339,20 @@ static void prepare_steps(struct plan *p)
 }
 
 /* The file a path names, as its directory's real path and its name: "x.json" and
- * "/tmp/x.json" from /tmp alike, whether or not the file exists yet. */
+ * "/tmp/x.json" from /tmp alike, whether or not the file exists yet (or a symlink's). */
 static void file_id(const char *path, char out[PATH_MAX + 256])
 {
+    /* a symlink to a file yet to be made (stat fails on it): the file it names is written */
+    char hop[2][PATH_MAX], link[PATH_MAX];
+    for (int i = 0; i < 40; i++) {
+        ssize_t n = readlink(path, link, sizeof(link) - 1);
+        if (n < 0) break;
+        link[n] = '\0';
+        const char *end = strrchr(path, '/');
+        int keep = link[0] == '/' || !end ? 0 : (int)(end - path) + 1;  /* relative: from the link's directory */
+        if (snprintf(hop[i % 2], PATH_MAX, "%.*s%s", keep, path, link) >= PATH_MAX) break;
+        path = hop[i % 2];
+    }
     const char *slash = strrchr(path, '/');
     char dir[PATH_MAX], real[PATH_MAX];
     snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");

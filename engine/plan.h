@@ -150,6 +150,11 @@ char *url_for_reports(const char *url);
 /* Parses http[s]://host[:port][/path]. Returns 0, or -1 with err set. */
 int url_parse(const char *text, struct url *u, char *err, size_t errlen);
 
+struct addrinfo;
+/* Of getaddrinfo()'s answer, the address to load: IPv4 first; of several, the first that
+ * accepts a TCP connection within wait_ms (else the first). */
+const struct addrinfo *plan_pick_address(const struct addrinfo *res, int wait_ms);
+
 /* Loads the scenario (if any), resolves the target and builds the request bytes.
  * Returns 0, or -1 with err set. */
 int plan_prepare(struct plan *p, char *err, size_t errlen);

@@ -73,10 +73,11 @@ static void json_steps(FILE *f, const struct summary *s)
     fputc('}', f);
 }
 
-/* A number, or null for NaN (nothing measured). */
+/* A number, or null for NaN (nothing measured). 10 digits: a latency of 1234567 us stays
+ * 1234567, as latency_us shows it (6 would write 1.23457e+06). */
 static void json_number(FILE *f, double v)
 {
-    if (isfinite(v)) fprintf(f, "%.6g", v);
+    if (isfinite(v)) fprintf(f, "%.10g", v);
     else fputs("null", f);
 }
 

@@ -67,6 +67,9 @@ int threshold_add(struct threshold_set *set, const char *text, char *err, size_t
                                shown(t->expr, show, sizeof(show)));
         memcpy(t->name, nb, (size_t)(ne - nb));
         cond = colon + 1;
+        if (!cond[strspn(cond, " \t\n\r\v\f")])  /* slo_parse would ask for a list, which --threshold refuses */
+            return errfmt_line(err, errlen, "--threshold: expected a condition such as 'p99<250ms' or 'errors<1%%' "
+                                            "after ':' (in '%s')", shown(t->expr, show, sizeof(show)));
     }
     if (strchr(cond, ','))
         return errfmt_line(err, errlen, "--threshold: '%s': one condition per --threshold (repeat the flag)",

@@ -63,6 +63,7 @@ bad expect_status_range "--expect-status: invalid value '200-600' \\(codes from 
 bad watch_pid_twice "^barrage: --watch-pid $$: given twice$" --watch-pid $$ --watch-pid $$ "$URL"
 bad header_content_length "Content-Length"              -H 'Content-Length: 5' -b hello "$URL"
 bad body_file_missing "--body-file.*$TMP/nope"          --body-file "$TMP/nope" "$URL"
+bad body_file_dir     "^barrage: --body-file: cannot read '$TMP': Is a directory$" --body-file "$TMP" "$URL"
 # Arrivals are scheduled one by one: a rate far past what any machine sends would outlast -d.
 bad rate_above_what_is_scheduled "-R: 200000000 req/s is more than barrage schedules" -R 2e8 -d 1s "$URL"
 bad shape_rate_above_what_is_scheduled "--stages: 500000000 req/s is more than" --open --stages 1s:5e8 "$URL"
@@ -92,7 +93,11 @@ end
 # spelling of the path, and before anything is written.
 bad reports_same_file "--json and --html both write '.*/\\./same\\.out'" --json "$TMP/same.out" --html "$TMP/./same.out" "$URL"
 bad reports_csv_name_clash "--hdr-log and --csv both write '.*clash_stats\\.csv'" --hdr-log "$TMP/clash_stats.csv" --csv "$TMP/clash" "$URL"
+ln -s dangling.out "$TMP/dangling.link"  # a symlink to a file yet to be made names that file
+bad reports_same_file_by_dangling_link "--json and --html both write '.*/dangling\\.link'" \
+    --json "$TMP/dangling.out" --html "$TMP/dangling.link" "$URL"
 begin reports_same_file_writes_nothing
+[ -e "$TMP/dangling.out" ] && _err "a report file was written through the link: $(ls -l "$TMP/dangling.out")"
 [ -e "$TMP/same.out" ] && _err "a report file was written: $(ls -l "$TMP/same.out")"
 end
 bad url_long_path_keeps_reason "\\.\\.\\.': path too long$" "http://127.0.0.1:1/$(printf 'b%.0s' {1..4095})"

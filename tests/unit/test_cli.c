@@ -1,5 +1,8 @@
 /* Command line, durations, URLs, the quick mode's program and the pre-built request. */
+#include <arpa/inet.h>
 #include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +81,11 @@ static void urls(void)
     CHECK(url_parse("ftp://h/", &u, err, sizeof(err)) == -1 && strstr(err, "scheme"));
     CHECK(url_parse("127.0.0.1:80", &u, err, sizeof(err)) == -1);
     CHECK(url_parse("http://:80/", &u, err, sizeof(err)) == -1 && strstr(err, "no host"));
+    /* an IPv6 address without its brackets: not "no host" or "invalid port 'db8::1'" */
+    CHECK(url_parse("http://::1:8080/", &u, err, sizeof(err)) == -1 && strstr(err, "goes in brackets"));
+    CHECK(url_parse("http://2001:db8::1/x", &u, err, sizeof(err)) == -1 && strstr(err, "goes in brackets"));
+    CHECK(url_parse("http://h:80:80/", &u, err, sizeof(err)) == -1 && strstr(err, "invalid port '80:80'"));
+    CHECK(url_parse("http://1.2.3.4:80:1/", &u, err, sizeof(err)) == -1 && strstr(err, "invalid port '80:1'"));
     CHECK(url_parse("http://h:99999/", &u, err, sizeof(err)) == -1 && strstr(err, "port"));
     CHECK(url_parse("http://h:0/", &u, err, sizeof(err)) == -1);
     CHECK(url_parse("http://h:/", &u, err, sizeof(err)) == -1);
@@ -441,11 +449,44 @@ static void scenario_selection(void)
     rmdir(dir);
 }
 
+/* A name on both families ("localhost" on most systems) loads the address a server listens
+ * on: IPv4 first, but a server on ::1 alone is found too, as curl and wrk find it. */
+static void address_pick(void)
+{
+    /* 127.0.0.1:P bound, not listening (refuses); [::1]:Q listening */
+    struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in6 v6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    socklen_t l4 = sizeof(v4), l6 = sizeof(v6);
+    int closed = socket(AF_INET, SOCK_STREAM, 0), open6 = socket(AF_INET6, SOCK_STREAM, 0);
+    if (closed < 0 || open6 < 0 || bind(closed, (struct sockaddr *)&v4, l4) || bind(open6, (struct sockaddr *)&v6, l6) ||
+        listen(open6, 4) || getsockname(closed, (struct sockaddr *)&v4, &l4) ||
+        getsockname(open6, (struct sockaddr *)&v6, &l6)) {
+        printf("  (no IPv6 loopback here: skipped)\n");
+        if (closed >= 0) close(closed);
+        if (open6 >= 0) close(open6);
+        return;
+    }
+    struct addrinfo a6 = {.ai_family = AF_INET6, .ai_socktype = SOCK_STREAM, .ai_addr = (struct sockaddr *)&v6,
+                          .ai_addrlen = l6};
+    struct addrinfo a4 = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM, .ai_addr = (struct sockaddr *)&v4,
+                          .ai_addrlen = l4, .ai_next = &a6};
+    CHECK(plan_pick_address(&a4, 1000) == &a6);  /* 127.0.0.1 refuses: ::1 */
+    a4.ai_next = NULL;
+    a6.ai_next = &a4;
+    CHECK(plan_pick_address(&a6, 1000) == &a6);  /* the resolver's ::1 first */
+    CHECK(plan_pick_address(&a4, 1000) == &a4);  /* one address: that one, even refusing */
+    listen(closed, 4);
+    CHECK(plan_pick_address(&a6, 1000) == &a4);  /* both listen: IPv4 first */
+    close(closed);
+    close(open6);
+}
+
 int main(void)
 {
     RUN(durations);
     RUN(counts);
     RUN(urls);
+    RUN(address_pick);
     RUN(status_lists);
     RUN(flags);
     RUN(load_models);

@@ -113,10 +113,27 @@ static void nothing_finished_divides_by_nothing(void)
     stats_destroy(t);
 }
 
+/* A threshold's value in the JSON is the figure measured, as latency_us shows it: not
+ * rounded to 6 digits (1234567 us read 1.23457e+06). */
+static void threshold_values_are_not_rounded(void)
+{
+    struct summary s;
+    struct stats *t = fixture(&s, 10);
+    char err[256];
+    hist_record(t->latency, 1234567);
+    CHECK(threshold_add(&plan.thresholds, "max<2s", err, sizeof(err)) == 0);
+    char *j = json(&s);
+    CHECK(j && strstr(j, "\"max\":1234567,"));
+    CHECK(j && strstr(j, "\"thresholds\":[{\"expr\":\"max<2s\",\"value\":1234567,\"passed\":true}]"));
+    free(j);
+    stats_destroy(t);
+}
+
 int main(void)
 {
     RUN(a_client_with_cpu_to_spare);
     RUN(a_saturated_client_is_named);
     RUN(nothing_finished_divides_by_nothing);
+    RUN(threshold_values_are_not_rounded);
     CHECK_EXIT();
 }

@@ -144,6 +144,7 @@ static void refuses_bad_input(void)
         {"p99<100ms,errors<1%", "one condition per --threshold"},
         {":p99<1ms", "empty step name"},
         {"list items:", "(in 'list items:')"},
+        {"list items: ", "expected a condition such as 'p99<250ms' or 'errors<1%' after ':'"},  /* not --slo's list */
         {"list items:p95<1x", "(in 'list items:p95<1x')"},
         {"server_cpu<80", "'server_cpu<80': expected a CPU share such as 80%"},
         {"server_cpu<x%", "CPU share"},
