@@ -217,8 +217,9 @@ static const char *method_problem(const char *m, char *why, size_t len)
     if (n > 32) return "longer than 32 characters";
     for (const char *c = m; *c; c++) {
         if (islower((unsigned char)*c)) lower = true;
-        else if (!isupper((unsigned char)*c) && *c != '-' && *c != '_') {
-            snprintf(why, len, "has '%c': a method is upper-case letters, '-' and '_'", *c);
+        else if (!isupper((unsigned char)*c) && !isdigit((unsigned char)*c) && !(*c && strchr("!#$%&'*+-.^_`|~", *c))) {
+            if (isprint((unsigned char)*c)) snprintf(why, len, "has '%c', which a method (an RFC 9110 token) cannot have", *c);
+            else snprintf(why, len, "has byte 0x%02x, which a method (an RFC 9110 token) cannot have", (unsigned char)*c);
             return why;
         }
     }
@@ -570,7 +571,11 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             p->watch_pids[p->nwatch++] = (int)u;
             break;
         case OPT_LEAK_THRESHOLD:
-            if (parse_mb_per_min(optarg, &p->leak_mb_per_min)) goto bad_value;
+            if (parse_mb_per_min(optarg, &p->leak_mb_per_min)) {
+                plan_error(err, errlen, "--leak-threshold: invalid value '%s' (a growth above 0 such as 10MB/min, "
+                           "500KB/min or 1GB/h)", optarg);
+                return CLI_EXIT_USAGE;
+            }
             leak_set = true;
             break;
         case 'R':

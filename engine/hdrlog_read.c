@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -454,9 +455,11 @@ static void print_row(const char *kind, const char *tag, double start, double le
 
 int hdrlog_read_main(int argc, char **argv)
 {
-    if (argc != 2 || (argv[1][0] == '-' && argv[1][1])) {
-        fprintf(stderr, "barrage: usage: barrage hdrlog-read FILE (a --hdr-log file; - reads stdin)\n");
-        return 2;
+    bool help = argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
+    if (help || argc != 2 || (argv[1][0] == '-' && argv[1][1])) {
+        fprintf(help ? stdout : stderr, "%susage: barrage hdrlog-read FILE (a --hdr-log file; - reads stdin)\n",
+                help ? "" : "barrage: ");
+        return help ? 0 : 2;
     }
     const char *path = argv[1];
     FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;

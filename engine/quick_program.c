@@ -61,7 +61,9 @@ static bool build_head(const struct plan *p, struct tpl *head)
     if (p->url.basic_auth[0] && !has_header(p, "Authorization"))
         ok = ok && lit_printf(head, "Authorization: %s\r\n", p->url.basic_auth);
     for (unsigned i = 0; i < p->nheaders; i++) ok = ok && lit_printf(head, "%s\r\n", p->headers[i]);
-    if (!p->keepalive && !has_header(p, "Connection")) ok = ok && lit_printf(head, "Connection: close\r\n");
+    /* Connection is a list: a user's "Connection: Upgrade" gets "close" on a line of its own. */
+    if (!p->keepalive && !header_has_token(p, "Connection", "close"))
+        ok = ok && lit_printf(head, "Connection: close\r\n");
     return ok;
 }
 

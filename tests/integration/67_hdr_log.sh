@@ -145,3 +145,9 @@ begin hdrlog_read_refuses_a_bad_line
 expect_eq "exit status" "$?" 1
 expect_eq "stderr" "$(cat "$BAR_ERR")" "barrage: $TMP/bad.hlog:6: compressed length 39, but 7 bytes follow"
 end
+
+begin hdrlog_read_help
+"$BARRAGE" hdrlog-read --help >"$BAR_OUT" 2>"$BAR_ERR"
+expect_eq "exit status" "$?" 0
+expect_grep "usage on stdout" '^usage: barrage hdrlog-read FILE' "$BAR_OUT"
+end

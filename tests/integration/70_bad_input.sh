@@ -61,6 +61,8 @@ bad header_name_not_token "'X\\(A\\): b' has a name with a character other than 
 bad header_name_space "'X A: b' has a name with a character other than" -H 'X A: b' "$URL"
 bad expect_status_range "--expect-status: invalid value '200-600' \\(codes from 100 to 599" --expect-status 200-600 "$URL"
 bad watch_pid_twice "^barrage: --watch-pid $$: given twice$" --watch-pid $$ --watch-pid $$ "$URL"
+bad leak_threshold_form "^barrage: --leak-threshold: invalid value '0' \\(a growth above 0 such as 10MB/min" \
+    --watch-pid $$ --leak-threshold 0 "$URL"
 bad header_content_length "Content-Length"              -H 'Content-Length: 5' -b hello "$URL"
 bad body_file_missing "--body-file.*$TMP/nope"          --body-file "$TMP/nope" "$URL"
 bad body_file_dir     "^barrage: --body-file: cannot read '$TMP': Is a directory$" --body-file "$TMP" "$URL"

@@ -195,6 +195,9 @@ static void flags(void)
     CHECK(p.max_requests == 1000 && p.duration_ns == 0);
     plan_free(&p);
 
+    const char *token_method[] = {"-m", "M-SEARCH2.0", "http://127.0.0.1:9/", NULL};  /* any RFC 9110 token */
+    CHECK(parse(&p, err, token_method) == CLI_RUN && !strcmp(p.method, "M-SEARCH2.0"));
+    plan_free(&p);
     const char *nokeep[] = {"--no-keepalive", "--pipeline", "8", "http://127.0.0.1:9/", NULL};
     CHECK(parse(&p, err, nokeep) == CLI_RUN);
     CHECK(!p.keepalive && p.requests_per_conn == 1 && p.pipeline == 1);
@@ -215,7 +218,8 @@ static void flags(void)
         {{"--tls-min", "1.3", "--tls-max", "1.2", "https://h/"}, "above --tls-max"},
         {{"--cacert", "x.pem", "http://h/"}, "--cacert applies"},
         {{"--body-file", "/nonexistent/file", "http://h/"}, "--body-file"},
-        {{"-m", "get me", "http://h/"}, "-m/--method: invalid value 'get me' (has ' ': a method is upper-case"},
+        {{"-m", "get me", "http://h/"}, "-m/--method: invalid value 'get me' (has ' ', which a method (an RFC 9110 token) cannot have)"},
+        {{"-m", "GET\x01", "http://h/"}, "(has byte 0x01, which"},
         {{"-m", "get", "http://h/"}, "(methods are case-sensitive: did you mean GET?)"},
         {{"-m", "", "http://h/"}, "-m/--method: invalid value '' (empty)"},
         {{"--expect-status", "2xx", "http://h/"}, "--expect-status: invalid value '2xx'"},
@@ -326,6 +330,12 @@ static void request_bytes(void)
     CHECK(plan_prepare(&p, err, sizeof(err)) == 0);
     CHECK(!p.keepalive && p.requests_per_conn == 1 && p.no_body_response);
     CHECK(strstr(p.request, "Connection: close\r\n") && !strstr(p.request, "Content-Length"));
+    plan_free(&p);
+    /* --no-keepalive with another Connection token still tells the server it closes */
+    const char *upgrade_args[] = {"--no-keepalive", "-H", "Connection: Upgrade", "http://127.0.0.1:81/", NULL};
+    CHECK(parse(&p, err, upgrade_args) == CLI_RUN);
+    CHECK(plan_prepare(&p, err, sizeof(err)) == 0);
+    CHECK(strstr(p.request, "Connection: Upgrade\r\nConnection: close\r\n") != NULL);
     plan_free(&p);
 
     /* a header line of any length, as a scenario's (a large cookie or token): the quick
