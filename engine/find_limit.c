@@ -145,6 +145,20 @@ static int write_json(const struct plan *p, const struct units *u, const struct 
     return 0;
 }
 
+#define NO_ANSWER_WHY_LEN (STATS_REASON_LEN + 64)
+
+/* Why a run that got no responses got none, when a lower load would not change it: its
+ * connects failed, or its TLS did (a certificate not trusted, no version in common), as
+ * ", 14 connects failed; is the server up?" or ", 14 failed: tls: REASON" (the first reason,
+ * as the summary words it). Leaves `why` as it is otherwise. */
+static void no_answer_why(const struct stats *t, char *why, size_t len)
+{
+    if (t->errors[ERR_CONNECT])
+        snprintf(why, len, ", %llu connects failed; is the server up?", (unsigned long long)t->errors[ERR_CONNECT]);
+    else if (t->errors[ERR_TLS])
+        snprintf(why, len, ", %llu failed: tls: %s", (unsigned long long)t->errors[ERR_TLS], t->tls_reason[0].text);
+}
+
 /* Without --start-rate in open loop: a closed-loop run at the open-loop steps' concurrency
  * measures the ceiling. Returns 0; 1 to give up (said on stderr) when it got no responses.
  * *code: as run_once returned. */
@@ -158,7 +172,9 @@ static int run_probe(const struct plan *p, const struct units *u, struct hist *l
     }
     struct run_output out;
     struct step_measure m;
+    char why[NO_ANSWER_WHY_LEN] = "; is the server up?";
     *code |= run_once(&probe, &(struct run_opts){.warmup_ns = p->step_ns / 5}, &out);
+    if (out.total && !stats_answered(out.total)) no_answer_why(out.total, why, sizeof(why));
     if (out.total) {
         measure(p, &(struct units){.closed = true}, &out, lat, &m);
         pr->rps = m.rps;
@@ -174,7 +190,7 @@ static int run_probe(const struct plan *p, const struct units *u, struct hist *l
     run_output_free(&out);
     limit_step_free(&probe, p);
     if (pr->rps <= 0 && !run_interrupted()) {
-        fprintf(stderr, "barrage: --find-limit: the probe got no responses from %s; is the server up?\n", p->url_text);
+        fprintf(stderr, "barrage: --find-limit: the probe got no responses from %s%s\n", p->url_text, why);
         return 1;
     }
     return 0;
@@ -257,13 +273,13 @@ static int run_step(const struct plan *p, const struct units *u, struct limit_se
     measure(p, u, &out, lat, &m);
     /* what the server still has to answer: requests still waiting for a connection at
      * the stop never reached it */
-    uint64_t left = out.sum.in_flight - out.sum.queued_at_stop, connect_errors = out.total->errors[ERR_CONNECT];
-    bool any = stats_answered(out.total) > 0;
+    uint64_t left = out.sum.in_flight - out.sum.queued_at_stop;
+    char dead[NO_ANSWER_WHY_LEN] = "";
+    if (!stats_answered(out.total)) no_answer_why(out.total, dead, sizeof(dead));
     run_output_free(&out);
     if (run_interrupted()) return 1;  /* a cut-short step says nothing */
-    if (!any && connect_errors) {
-        fprintf(stderr, "barrage: --find-limit: no responses from %s, %llu connects failed; is the server up?\n",
-                p->url_text, (unsigned long long)connect_errors);
+    if (dead[0]) {
+        fprintf(stderr, "barrage: --find-limit: no responses from %s%s\n", p->url_text, dead);
         *code = 1;
         return 1;
     }

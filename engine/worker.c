@@ -1271,6 +1271,21 @@ static void record_in_flight(struct worker_state *s, uint64_t now)
     }
     for (uint32_t k = 0, j = s->wait_head; k < s->wait_len; k++, j = j + 1 == s->wait_cap ? 0 : j + 1)
         hist_record(age, now > s->waiting[j] ? (now - s->waiting[j]) / 1000 : 0);
+    /* Closed loop, a connection of its own: a connect or TLS handshake still under way
+     * stands for the request it was opened for (attempt_failed fails it as issued), so it
+     * is in flight, waiting for its connection, aged from the connect: a server that never
+     * ends its handshakes shows as requests in flight, as in open loop, not as nothing sent. */
+    if (!p->open_loop && !s->conn_user && !s->stopping)
+        for (uint32_t i = 0; i < s->w->nconns; i++) {
+            const struct conn *c = &s->conns[i];
+            if (c->state != C_CONNECTING || c->owed) continue;  /* owed: counted above */
+            if (s->scn && (user_of(s, i) == USER_NONE || s->users.users[user_of(s, i)].state != USER_READY)) continue;
+            s->issued++;
+            s->cur->issued++;
+            s->inflight++;
+            s->connects_waiting++;
+            hist_record(age, now > c->t_connect ? (now - c->t_connect) / 1000 : 0);
+        }
     if (!s->ufifo) return;
     for (uint32_t k = 0, j = s->uf_head; k < s->uf_len; k++, j = j + 1 == s->users.n ? 0 : j + 1) {
         if (s->users.users[s->ufifo[j]].state != USER_READY) continue;  /* retired meanwhile */
@@ -1344,7 +1359,7 @@ static void *worker_main(void *arg)
     w->completions = batch_completions(&s->batch);
 
     record_in_flight(s, w->stopped_ns);
-    w->queued_at_stop = s->wait_len + s->users_waiting;
+    w->queued_at_stop = s->wait_len + s->users_waiting + s->connects_waiting;
     w->in_flight = s->inflight;
     w->max_open = s->max_open;
     record_gauges(s);

@@ -129,6 +129,8 @@ struct worker_state {
     uint64_t *ufifo_at;          /* since when each has waited */
     uint32_t uf_head, uf_len;
     uint64_t users_waiting;      /* at stop: ready users still in ufifo, counted in flight */
+    uint64_t connects_waiting;   /* at stop, closed loop: connects (handshakes) under way for a
+                                    request, counted in flight (record_in_flight) */
     uint8_t *uqueued;            /* per user: in ufifo */
     uint32_t *uslot;             /* per user in ufifo: its slot there */
     uint32_t *user_conn;         /* per user: the connection it was last given (see share_next) */

@@ -113,8 +113,52 @@ bar --json "$J" -t 1 -c 2 -d 1s --timeout 2s "$U:$TLS_PORT_ALL/"
 expect_failed_tls "$J"
 expect_reason "$J" 'certificate verify failed'
 expect_range "errors.tls (backing off)" "$(json_get "$J" errors.tls)" 4 30
-expect_json "$J" requests.issued "$(json_get "$J" errors.tls)"
+expect_json "$J" requests.issued "$(json_get "$J" 'j["errors"]["tls"] + j["requests"]["in_flight"]')"
 expect_le "wall seconds" "$BAR_WALL" 3
+end
+
+# --find-limit where no handshake can succeed: the search stops at its first step (or the
+# probe) and says why in barrage's words, as for refused connects, instead of halving the
+# rate step after step at 100% errors and "is the server up?".
+begin tls_find_limit_unknown_ca_says_why
+bar --json "$J" --find-limit --start-rate 200 --step-duration 300ms -t 1 -c 2 "$U:$TLS_PORT_ALL/"
+expect_rc 1
+expect_grep "the TLS reason" \
+    '^barrage: --find-limit: no responses from https://127.0.0.1:[0-9]+/, [0-9]+ failed: tls: certificate verify failed' \
+    "$BAR_ERR"
+expect_json "$J" 'len(j["find_limit"]["steps"])' 0
+expect_le "wall seconds" "$BAR_WALL" 3
+bar --find-limit --step-duration 300ms -t 1 -c 2 "$U:$TLS_PORT_ALL/"
+expect_rc 1
+expect_grep "the probe's TLS reason" \
+    '^barrage: --find-limit: the probe got no responses from https://127.0.0.1:[0-9]+/, [0-9]+ failed: tls: certificate verify failed' \
+    "$BAR_ERR"
+expect_no_grep "the server is up" 'is the server up' "$BAR_ERR"
+end
+
+# A server that takes the connection and never answers the ClientHello, -d shorter than
+# --timeout: each connection's request waits on its handshake at the stop, so it is in
+# flight, waiting for its connection, with its age, as in open loop; not "0 issued".
+begin tls_handshake_pending_at_stop_in_flight
+cat >"$TMP/mute.py" <<'PY'
+import sys, time
+from pyserve import listen, serve_each
+serve_each(listen(sys.argv[1]), lambda c: time.sleep(10), 5)
+PY
+py_server "$TMP/mute.py"
+MUTE_PID=$SPAWNED_PID
+bar --json "$J" "${CA[@]}" -t 1 -c 2 -d 1s --timeout 5s "$U:$PY_PORT/"
+_kill_wait "$MUTE_PID"
+expect_rc 0
+expect_le "wall seconds" "$BAR_WALL" 2.5
+expect_json "$J" requests.issued 2
+expect_json "$J" requests.in_flight 2
+expect_json "$J" requests.queued_at_stop 2
+expect_json "$J" requests.failed 0
+expect_gt "in_flight_age_us.max" "$(json_get "$J" in_flight_age_us.max)" 800000
+expect_grep "console" '^  Requests +2 issued = 0 ok \+ 0 failed \+ 2 in flight at stop \(2 of them waiting for a connection\)' \
+    "$BAR_OUT"
+tls_checks "$J"
 end
 
 # A certificate for other.example, signed by the trusted CA, at 127.0.0.1; --sni names the
