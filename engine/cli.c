@@ -25,7 +25,7 @@ void cli_usage(FILE *out)
           "  -d, --duration T        run for T: 500ms, 10s, 2m, 1h, 1m30s (default 10s)\n"
           "  -n, --requests N        stop after N requests (with -d: whichever comes first)\n"
           "  -m, --method M          request method (default GET)\n"
-          "  -H, --header 'K: V'     add a request header (repeatable)\n"
+          "  -H, --header 'K: V'     add a request header (repeatable; 'K:' drops K, 'K;' sends it empty)\n"
           "  -b, --body TEXT         request body\n"
           "      --body-file FILE    request body from a file\n"
           "      --timeout T         per-request timeout (default 10s)\n"
@@ -194,10 +194,13 @@ char *url_for_reports(const char *url)
 }
 
 /* RFC 9110: a name is a token; a value holds no control character but a tab. NULL when
- * h is a header line, else what is wrong with it. */
+ * h is a header line ('Name: value', 'Name:' to leave a header out, 'Name;' to send it
+ * empty, as curl takes them), else what is wrong with it. */
 static const char *header_problem(const char *h)
 {
     const char *colon = strchr(h, ':');
+    size_t len = strlen(h);
+    if (!colon && len > 1 && h[len - 1] == ';') colon = h + len - 1;  /* 'Name;' */
     if (!colon) return "is not 'Name: value'";
     if (colon == h) return "has no name before its ':'";
     for (const char *c = h; c < colon; c++)

@@ -13,11 +13,12 @@
 
 #include "scenario.h"
 
+/* A -H the user gave for `name`, in any of its forms ('Name: v', 'Name:', 'Name;'). */
 static bool has_header(const struct plan *p, const char *name)
 {
     size_t n = strlen(name);
     for (unsigned i = 0; i < p->nheaders; i++)
-        if (!strncasecmp(p->headers[i], name, n) && p->headers[i][n] == ':') return true;
+        if (!strncasecmp(p->headers[i], name, n) && (p->headers[i][n] == ':' || p->headers[i][n] == ';')) return true;
     return false;
 }
 
@@ -48,6 +49,17 @@ static bool lit_printf(struct tpl *t, const char *fmt, ...)
     return ok;
 }
 
+/* The line a -H puts in the request, as curl does: 'Name:' with nothing after it removes
+ * the header (barrage's own Host or User-Agent too) and sends nothing; 'Name;' sends the
+ * header with an empty value. Returns false when out of memory. */
+static bool header_line(struct tpl *head, const char *h)
+{
+    const char *colon = strchr(h, ':');
+    if (!colon) return lit_printf(head, "%.*s:\r\n", (int)(strlen(h) - 1), h);  /* 'Name;' */
+    if (!colon[1 + strspn(colon + 1, " \t")]) return true;
+    return lit_printf(head, "%s\r\n", h);
+}
+
 /* The request line and header lines, up to the Content-Length the renderer adds. */
 static bool build_head(const struct plan *p, struct tpl *head)
 {
@@ -60,7 +72,7 @@ static bool build_head(const struct plan *p, struct tpl *head)
     if (!has_header(p, "User-Agent")) ok = ok && lit_printf(head, "User-Agent: barrage/%s\r\n", BARRAGE_VERSION);
     if (p->url.basic_auth[0] && !has_header(p, "Authorization"))
         ok = ok && lit_printf(head, "Authorization: %s\r\n", p->url.basic_auth);
-    for (unsigned i = 0; i < p->nheaders; i++) ok = ok && lit_printf(head, "%s\r\n", p->headers[i]);
+    for (unsigned i = 0; i < p->nheaders; i++) ok = ok && header_line(head, p->headers[i]);
     /* Connection is a list: a user's "Connection: Upgrade" gets "close" on a line of its own. */
     if (!p->keepalive && !header_has_token(p, "Connection", "close"))
         ok = ok && lit_printf(head, "Connection: close\r\n");

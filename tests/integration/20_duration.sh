@@ -199,11 +199,13 @@ PY
 for k in 1 2 3; do
     timeout 20 "$PY" "$TMP/slowpipe.py" "$BARRAGE" -t 1 -c 4 -d 1s --interval 10ms --json "$TMP/late$k.json" \
         "$TARGET_URL/" 2>>"$BAR_ERR" || _err "run $k: exit status $?"
-    expect_ok "run $k: every row's rate at most twice the run's" "$PY" -S -c "
+    # A row that took several intervals' counts over one 10 ms span reads tens of times the
+    # run's rate; a loaded machine that runs the worker in bursts reads a few times it.
+    expect_ok "run $k: every row's rate at most 5 times the run's" "$PY" -S -c "
 import json, sys
 j = json.load(open('$TMP/late$k.json'))
 top = max(j['intervals'], key=lambda i: i['rps'])
-if top['rps'] > 2 * j['rate']['achieved']:
+if top['rps'] > 5 * j['rate']['achieved']:
     sys.exit('interval %s..%s: %s req/s (%d ok), the run %s req/s' % (top['t0'], top['t'], top['rps'], top['ok'], j['rate']['achieved']))
 "
     expect_accounting "$TMP/late$k.json"

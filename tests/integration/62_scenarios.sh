@@ -640,8 +640,10 @@ expect_json "$D/arrivals.json" requests.failed 0
 # 100 arrivals a second for 2 s: 200 users, each logs in, creates and reads once
 expect_range "logins" "$(step_field "$D/arrivals.json" login requests)" 195 201
 l=$(step_field "$D/arrivals.json" login requests)
-expect_range "creates" "$(step_field "$D/arrivals.json" create requests)" $((l - 3)) "$l"
-expect_range "reads" "$(step_field "$D/arrivals.json" read requests)" $((l - 5)) "$l"
+# users still in their task at the stop (a few, more on a loaded machine) have not read yet;
+# users that looped their task would have created more than they logged in
+expect_range "creates" "$(step_field "$D/arrivals.json" create requests)" $((l - 10)) "$l"
+expect_range "reads" "$(step_field "$D/arrivals.json" read requests)" $((l - 15)) "$l"
 expect_json "$D/arrivals.json" connections.opened 5
 # the summary says what the rate is of: users that each run one task
 expect_grep "rate of users" '^  Rate +target 100.00 users/s \(each runs one task\), achieved [0-9.]+ req/s' "$BAR_OUT"

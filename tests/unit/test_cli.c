@@ -337,6 +337,21 @@ static void request_bytes(void)
     CHECK(plan_prepare(&p, err, sizeof(err)) == 0);
     CHECK(strstr(p.request, "Connection: Upgrade\r\nConnection: close\r\n") != NULL);
     plan_free(&p);
+    /* as curl: 'Name:' leaves the header out (barrage's own too), 'Name;' sends it empty */
+    const char *drop_args[] = {"-H", "User-Agent:", "-H", "Host: \t", "-H", "X-Empty;", "-H", "Accept:",
+                               "http://127.0.0.1:81/", NULL};
+    CHECK(parse(&p, err, drop_args) == CLI_RUN);
+    CHECK(plan_prepare(&p, err, sizeof(err)) == 0);
+    const char *dropped = "GET / HTTP/1.1\r\nX-Empty:\r\n\r\n";
+    CHECK_EQ_U(p.request_len, strlen(dropped));
+    CHECK(memcmp(p.request, dropped, strlen(dropped)) == 0);
+    plan_free(&p);
+    const char *semi_bad[] = {"-H", ";", "http://127.0.0.1:81/", NULL};
+    CHECK(parse(&p, err, semi_bad) == CLI_EXIT_USAGE && strstr(err, "'Name: value'"));
+    plan_free(&p);
+    const char *semi_bad2[] = {"-H", "X Y;", "http://127.0.0.1:81/", NULL};
+    CHECK(parse(&p, err, semi_bad2) == CLI_EXIT_USAGE && strstr(err, "name with a character"));
+    plan_free(&p);
 
     /* a header line of any length, as a scenario's (a large cookie or token): the quick
      * mode's lines were cut at 8 KiB, "request too large to build, or out of memory" */
