@@ -24,6 +24,24 @@ static double stop(struct limit_search *ls, enum limit_stop why)
     return 0;
 }
 
+/* Coming down from a first step that broke: whether the last LIMIT_FLAT_STEPS steps (each
+ * at half the load of the one before) all had errors, and the error rate at the lowest load
+ * is still at least LIMIT_FLAT_SHARE of the rate at the highest, less two standard errors
+ * of a rate counted over the lowest step's few requests. Errors that do not fall with the
+ * load (a 503 or 404 for every request, a server that resets every connection) are not a
+ * breaking point: halving on to the floor would only take longer to say so. */
+static bool errors_flat(const struct limit_search *ls)
+{
+    if (ls->n < LIMIT_FLAT_STEPS) return false;
+    const struct limit_step *last = &ls->steps[ls->n - LIMIT_FLAT_STEPS];
+    for (unsigned i = 0; i < LIMIT_FLAT_STEPS; i++)
+        if (!(last[i].error_rate > 0)) return false;
+    const struct limit_step *low = &last[LIMIT_FLAT_STEPS - 1];
+    double high = last[0].error_rate, counted = low->rps * low->span_s;
+    double noise = counted >= 1 ? 2 * sqrt(high * (1 - high) / counted) : 0;
+    return low->error_rate >= LIMIT_FLAT_SHARE * high - noise;
+}
+
 /* The load after the steps recorded so far, or 0 with ls->stop set. */
 static double plan(struct limit_search *ls)
 {
@@ -33,6 +51,7 @@ static double plan(struct limit_search *ls)
         return ls->max_load > 0 && load > ls->max_load ? ls->max_load : load;
     }
     if (ls->good == 0) { /* even the first step broke: come down until one holds */
+        if (errors_flat(ls)) return stop(ls, LIMIT_STOP_ERRORS_FLAT);
         double load = ls->closed ? floor(ls->bad / 2) : ls->bad / 2;
         return load < 1 ? stop(ls, LIMIT_STOP_FLOOR) : load;
     }
@@ -144,6 +163,7 @@ const char *limit_stop_str(enum limit_stop stop)
     case LIMIT_RUNNING: return "not finished";
     case LIMIT_STOP_BROKEN: return "breaking point found";
     case LIMIT_STOP_FLOOR: return "broke at the lowest load";
+    case LIMIT_STOP_ERRORS_FLAT: return "errors did not fall with the load: the server fails at any load";
     case LIMIT_STOP_MAX_LOAD: return "max load reached without breaking";
     case LIMIT_STOP_MAX_STEPS: return "step limit reached";
     }

@@ -29,7 +29,10 @@
  *     one, for up to LIMIT_REFINE_STEPS steps, stopping early when the gap is below 2 % of the
  *     broken load (closed loop: when no whole user lies between). If the very first step
  *     breaks, halve the load (not counted as refinement) until one holds; stop at 1 user or
- *     below 1 req/s.
+ *     below 1 req/s, or when the last LIMIT_FLAT_STEPS steps all had errors and the error rate
+ *     of the lowest is at least LIMIT_FLAT_SHARE of the highest's, less two standard errors
+ *     over the lowest's rps × span_s requests (errors that do not fall with the load: every
+ *     request answered 503, say).
  *   Stop at LIMIT_MAX_STEPS steps, or after a step at max_load that did not break.
  *   limit = the highest load whose step did not break (0 if none).
  *   knee  = the lowest load whose step shows saturation, 0 if none: p99 > 2 × the p99 of the
@@ -46,6 +49,8 @@
 
 #define LIMIT_MAX_STEPS 64
 #define LIMIT_REFINE_STEPS 3
+#define LIMIT_FLAT_STEPS 3     /* coming down: steps, each at half the load, whose errors ... */
+#define LIMIT_FLAT_SHARE 0.8   /* ... kept this share of the first's error rate: stop */
 
 enum limit_verdict { LIMIT_OK, LIMIT_BROKE_SLO, LIMIT_BROKE_THROUGHPUT, LIMIT_BROKE_LATENCY };
 
@@ -53,6 +58,7 @@ enum limit_stop {
     LIMIT_RUNNING,
     LIMIT_STOP_BROKEN,    /* broke, and refinement is done: limit is the breaking point */
     LIMIT_STOP_FLOOR,     /* broke even at 1 user / below 1 req/s: limit is 0 */
+    LIMIT_STOP_ERRORS_FLAT, /* nothing held, and the errors did not fall with the load: limit is 0 */
     LIMIT_STOP_MAX_LOAD,  /* max_load held without breaking */
     LIMIT_STOP_MAX_STEPS, /* LIMIT_MAX_STEPS steps run before any of the above */
 };

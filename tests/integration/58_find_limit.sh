@@ -176,17 +176,19 @@ default_slo_search() {
 }
 with_retry find_limit_default_slo_stops_at_capacity default_slo_search
 
-# ---- every answer an error: no step holds errors<1%; the search comes down and gives up
+# ---- every answer an error: no step holds errors<1%; the search comes down, and after three
+# halvings with every answer still an error says the server fails at any load (it halved on
+# to below 1 req/s and said "broke at the lowest load")
 begin find_limit_errors_slo_never_met
-bar --json "$TMP/e.json" --find-limit --start-rate 20 --step-duration 300ms -c 10 "$TARGET_URL/status/500"
+bar --json "$TMP/e.json" --find-limit --start-rate 80 --step-duration 300ms -c 10 "$TARGET_URL/status/500"
 expect_rc 0
-expect_le "wall-clock seconds" "$BAR_WALL" 8
+expect_le "wall-clock seconds" "$BAR_WALL" 4
 expect_ok "steps" check_steps "$TMP/e.json"
 expect_json_str "$TMP/e.json" 'j["find_limit"]["limit"] is None' true
-expect_json_str "$TMP/e.json" find_limit.stop 'broke at the lowest load'
-expect_json_str "$TMP/e.json" 'j["find_limit"]["steps"][0]["offered"]' 20.0
+expect_json_str "$TMP/e.json" find_limit.stop 'errors did not fall with the load: the server fails at any load'
+expect_grep "stop said" '^  Stopped      errors did not fall with the load: the server fails at any load$' "$BAR_OUT"
 expect_json_str "$TMP/e.json" 'j["find_limit"]["steps"][0]["verdict"]' 'SLO failed'
-expect_json_str "$TMP/e.json" '[s["offered"] for s in j["find_limit"]["steps"]][:3]' '[20.0,10.0,5.0]'
+expect_json_str "$TMP/e.json" '[s["offered"] for s in j["find_limit"]["steps"]]' '[80.0,40.0,20.0]'
 expect_json_str "$TMP/e.json" 'all(s["error_rate"] >= 0.99 for s in j["find_limit"]["steps"] if s["achieved"] > 0)' true
 expect_grep "no limit" '^  Limit +none' "$BAR_OUT"
 end
@@ -314,8 +316,8 @@ expect_rc 0
 expect_le "wall-clock seconds" "$BAR_WALL" 8
 expect_ok "steps" check_steps "$TMP/se.json"
 expect_json_str "$TMP/se.json" 'j["find_limit"]["limit"] is None' true
-expect_json_str "$TMP/se.json" find_limit.stop 'broke at the lowest load'
-expect_json_str "$TMP/se.json" '[s["offered"] for s in j["find_limit"]["steps"]][:3]' '[40.0,20.0,10.0]'
+expect_json_str "$TMP/se.json" find_limit.stop 'errors did not fall with the load: the server fails at any load'
+expect_json_str "$TMP/se.json" '[s["offered"] for s in j["find_limit"]["steps"]]' '[40.0,20.0,10.0]'
 expect_json_str "$TMP/se.json" '[s["verdict"] for s in j["find_limit"]["steps"]][:3]' '["SLO failed","SLO failed","SLO failed"]'
 expect_json_str "$TMP/se.json" 'all(0.4 <= s["error_rate"] <= 0.6 for s in j["find_limit"]["steps"][:3])' true
 expect_grep "says why" '^  step +1 +offered .*SLO failed: errors<1% measured [0-9.]+%$' "$BAR_OUT"

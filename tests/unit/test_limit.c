@@ -14,6 +14,8 @@ enum model_kind {
     ERRORS,   /* open: unlimited throughput, 5% errors above `capacity` req/s */
     FOREVER,  /* open or closed: never saturates */
     BROKEN,   /* half the requests fail at any load */
+    ALL_FAIL, /* every request fails at any load (a 503 for everything) */
+    SHED,     /* open: sheds what is over `capacity` with an error, so errors fall with load */
     USERS,    /* closed: 10 ms per request until `capacity` req/s, then queueing */
 };
 
@@ -24,7 +26,7 @@ struct model {
 
 static struct limit_step measure(const struct model *m, double load)
 {
-    struct limit_step st = {.achieved = load, .p50_us = 2000, .p99_us = 5000};
+    struct limit_step st = {.achieved = load, .span_s = 10, .p50_us = 2000, .p99_us = 5000};
     double rho = load / m->capacity;
     switch (m->kind) {
     case WALL:
@@ -42,12 +44,19 @@ static struct limit_step measure(const struct model *m, double load)
     case BROKEN:
         st.error_rate = 0.5;
         break;
+    case ALL_FAIL:
+        st.error_rate = 1;
+        break;
+    case SHED:
+        st.error_rate = load > m->capacity ? 1 - m->capacity / load : 0;
+        break;
     case USERS: /* Little's law with no think time: X = N / R */
         st.achieved = fmin(load / 0.010, m->capacity);
         st.p50_us = load / st.achieved * 1e6;
         st.p99_us = 1.5 * st.p50_us;
         break;
     }
+    st.rps = st.achieved;
     return st;
 }
 
@@ -104,7 +113,8 @@ static void check_sensible(const struct limit_search *ls, const struct limit_res
     if (bad > 0) {
         CHECK(r->break_step >= 0 && r->steps[r->break_step].offered == bad);
         CHECK(r->steps[r->break_step].verdict != LIMIT_OK);
-        CHECK(r->stop == LIMIT_STOP_BROKEN || r->stop == LIMIT_STOP_FLOOR || r->stop == LIMIT_STOP_MAX_STEPS);
+        CHECK(r->stop == LIMIT_STOP_BROKEN || r->stop == LIMIT_STOP_FLOOR || r->stop == LIMIT_STOP_MAX_STEPS ||
+              r->stop == LIMIT_STOP_ERRORS_FLAT);
     } else {
         CHECK(r->break_step == -1);
     }
@@ -297,9 +307,40 @@ static void server_broken_from_the_start(void)
     limit_init(&ls, false, 0, 0, 0);
     search(&ls, &m, "errors<1%", &r);
     check_sensible(&ls, &r);
-    CHECK(r.stop == LIMIT_STOP_FLOOR && r.limit == 0);
-    CHECK_EQ_U(r.nsteps, 7); /* 100, 50, 25, 12.5, 6.25, 3.125, 1.5625 */
-    CHECK(r.steps[r.break_step].offered == 1.5625);
+    /* errors that do not fall with the load: three halvings say so (halving on took 7
+     * steps, down to 1.5625 req/s, to report "broke at the lowest load") */
+    CHECK(r.stop == LIMIT_STOP_ERRORS_FLAT && r.limit == 0);
+    CHECK_EQ_U(r.nsteps, LIMIT_FLAT_STEPS); /* 100, 50, 25 */
+    CHECK(r.steps[r.break_step].offered == 25);
+    CHECK(strstr(r.stop_reason, "fails at any load") != NULL);
+
+    struct model dead = {ALL_FAIL, 0};
+    limit_init(&ls, false, 0, 4000, 0);
+    search(&ls, &dead, "p99<100ms,errors<1%", &r);
+    check_sensible(&ls, &r);
+    CHECK(r.stop == LIMIT_STOP_ERRORS_FLAT && r.nsteps == LIMIT_FLAT_STEPS && r.limit == 0);
+    limit_init(&ls, true, 64, 0, 0);
+    search(&ls, &dead, "errors<1%", &r);
+    check_sensible(&ls, &r);
+    CHECK(r.stop == LIMIT_STOP_ERRORS_FLAT && r.nsteps == LIMIT_FLAT_STEPS && r.steps[2].offered == 16);
+
+    /* a server that sheds what is over its capacity with errors: they fall as the load
+     * does, so the search comes down to where they stop and bisects */
+    struct model shed = {SHED, 10};
+    limit_init(&ls, false, 0, 0, 0);
+    search(&ls, &shed, "errors<1%", &r);
+    check_sensible(&ls, &r);
+    CHECK(r.stop == LIMIT_STOP_BROKEN && r.limit >= 6.25 && r.limit <= 10);
+    CHECK(r.nsteps > LIMIT_FLAT_STEPS);
+    /* ... unless a step counted so few requests that the fall is within their noise */
+    limit_init(&ls, false, 0, 0, 0);
+    struct limit_step few = {.achieved = 100, .rps = 100, .span_s = 0.05, .error_rate = 0.9};
+    limit_record(&ls, &few);
+    few.achieved = few.rps = 50, few.error_rate = 0.8;
+    limit_record(&ls, &few);
+    few.achieved = few.rps = 25, few.error_rate = 0.6;  /* 1.25 requests: two SE are 0.54 */
+    limit_record(&ls, &few);
+    CHECK(ls.stop == LIMIT_STOP_ERRORS_FLAT);
 
     limit_init(&ls, true, 0, 0, 0);
     search(&ls, &m, "errors<1%", &r);
