@@ -100,15 +100,28 @@ static int parse_url(const char *url, struct url *u, char *err, size_t errlen)
     const char *host = s, *host_end, *port = NULL;
     if (*s == '[') {
         host = s + 1;
-        host_end = memchr(host, ']', (size_t)(auth_end - host));
-        if (!host_end) return plan_error(err, errlen, "URL '%s': unterminated IPv6 address", text);
+        const char *bracket = memchr(host, ']', (size_t)(auth_end - host));
+        if (!bracket) return plan_error(err, errlen, "URL '%s': unterminated IPv6 address", text);
+        host_end = bracket;
         if (!memchr(host, ':', (size_t)(host_end - host)))  /* RFC 3986: brackets hold an IPv6 address */
             return plan_error(err, errlen, "URL '%s': '[...]' holds no IPv6 address (an IPv4 address or a name goes "
                                            "without brackets)", text);
         u->ipv6_literal = true;
-        if (host_end + 1 < auth_end) {
-            if (host_end[1] != ':') return plan_error(err, errlen, "URL '%s': junk after IPv6 address", text);
-            port = host_end + 2;
+        const char *pct = memchr(host, '%', (size_t)(bracket - host));
+        if (pct) {  /* RFC 6874: "%25" and the zone; a bare '%' too, as curl takes it */
+            const char *zone = pct + (bracket - pct >= 3 && !strncmp(pct, "%25", 3) ? 3 : 1);
+            size_t zlen = (size_t)(bracket - zone);
+            if (!zlen || zlen >= sizeof(u->zone))
+                return plan_error(err, errlen, "URL '%s': invalid IPv6 zone (write it as [fe80::1%%25eth0])", text);
+            for (const char *c = zone; c < bracket; c++)
+                if (!isalnum((unsigned char)*c) && !strchr("-._~", *c))
+                    return plan_error(err, errlen, "URL '%s': invalid character '%c' in the IPv6 zone", text, *c);
+            memcpy(u->zone, zone, zlen);
+            host_end = pct;
+        }
+        if (bracket + 1 < auth_end) {
+            if (bracket[1] != ':') return plan_error(err, errlen, "URL '%s': junk after IPv6 address", text);
+            port = bracket + 2;
         }
     } else {
         host_end = memchr(s, ':', (size_t)(auth_end - s));
@@ -205,13 +218,20 @@ static int resolve(struct plan *p, char *err, size_t errlen)
     struct addrinfo *res = NULL;
     char port[8];
     snprintf(port, sizeof(port), "%u", p->url.port);
-    int rc = getaddrinfo(p->url.host, port, &hints, &res);
-    if (rc) return plan_error(err, errlen, "cannot resolve host '%s': %s", p->url.host, gai_strerror(rc));
+    char host[sizeof(p->url.host) + sizeof(p->url.zone) + 1];  /* getaddrinfo takes the zone after a '%' */
+    snprintf(host, sizeof(host), "%s%s%s", p->url.host, p->url.zone[0] ? "%" : "", p->url.zone);
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc) return plan_error(err, errlen, "cannot resolve host '%s': %s", host, gai_strerror(rc));
     uint64_t wait_ms = p->timeout_ns / 1000000;
     const struct addrinfo *pick = plan_pick_address(res, wait_ms < 1000 ? (int)wait_ms : 1000);
     memcpy(&p->addr, pick->ai_addr, pick->ai_addrlen);
     p->addrlen = pick->ai_addrlen;
     freeaddrinfo(res);
+    const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&p->addr;
+    if (p->addr.ss_family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&a6->sin6_addr) && !a6->sin6_scope_id)
+        /* every connect would fail with "Invalid argument" */
+        return plan_error(err, errlen, "host '%s' is link-local: name its interface, as in http://[%s%%25eth0]:%u/",
+                          host, host, p->url.port);
     if (p->addr.ss_family == AF_INET) {
         uint32_t a = ntohl(((struct sockaddr_in *)&p->addr)->sin_addr.s_addr);
         p->spread_sources = (a >> 24) == 127;

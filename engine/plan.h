@@ -37,6 +37,8 @@ struct url {
     uint16_t port;
     char path[4096];         /* path and query, at least "/" */
     bool ipv6_literal;
+    char zone[64];           /* an IPv6 literal's zone ([fe80::1%25eth0]: "eth0"), "" if none;
+                                used to connect, never sent (RFC 6874) */
     char basic_auth[URL_AUTH_MAX];  /* "Basic ..." from the URL's user:password@ ("": none) */
 };
 

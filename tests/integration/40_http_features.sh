@@ -529,3 +529,25 @@ expect_ge "connections.closed_by_server" "$(json_get "$J" connections.closed_by_
 expect_accounting "$J"
 end
 # (barrage serve --drop-after, the same race on the built-in target: 45_keepalive_close.sh)
+
+# A link-local IPv6 target names its interface in the URL (RFC 6874: [fe80::1%25lo]); the
+# zone is used to connect and left out of Host. It could not be resolved ("::1%lo": Name or
+# service not known, as the zone went to the resolver still percent-encoded). Run in a
+# network namespace of its own, whose loopback gets fe80::1.
+if ! unshare -n true 2>/dev/null; then echo "SKIP ipv6_link_local_zone: no network namespaces here"; else
+begin ipv6_link_local_zone
+timeout -k 2 20 unshare -n bash -c '
+    ip link set lo up && ip addr add fe80::1/64 dev lo nodad || exit 9
+    "$0" serve --host "fe80::1%lo" --port-file "$1/ll.port" --quiet & s=$!
+    for i in $(seq 50); do [ -s "$1/ll.port" ] && break; sleep 0.05; done
+    "$0" -t 1 -c 2 -n 20 -q --json "$1/ll.json" "http://[fe80::1%25lo]:$(cat "$1/ll.port")/"; rc=$?
+    "$0" -t 1 -c 1 -n 1 -q "http://[fe80::1]:$(cat "$1/ll.port")/"; echo "no zone: $?"
+    kill $s; exit $rc' "$BARRAGE" "$TMP" >"$BAR_OUT" 2>"$BAR_ERR" </dev/null
+BAR_RC=$?
+expect_rc 0
+expect_json "$TMP/ll.json" requests.ok 20
+expect_accounting "$TMP/ll.json"
+expect_grep "no zone refused" "host 'fe80::1' is link-local: name its interface" "$BAR_ERR"
+expect_grep "no zone exit status" '^no zone: 2$' "$BAR_OUT"
+end
+fi

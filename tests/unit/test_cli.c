@@ -72,7 +72,14 @@ static void urls(void)
     CHECK(url_parse("http://example.com", &u, err, sizeof(err)) == 0);
     CHECK(u.port == 80 && !strcmp(u.path, "/"));
     CHECK(url_parse("http://[::1]:81/x#frag", &u, err, sizeof(err)) == 0);
-    CHECK(!strcmp(u.host, "::1") && u.port == 81 && u.ipv6_literal && !strcmp(u.path, "/x"));
+    CHECK(!strcmp(u.host, "::1") && u.port == 81 && u.ipv6_literal && !strcmp(u.path, "/x") && !u.zone[0]);
+    /* a zone (RFC 6874 "%25", or curl's bare '%'): kept apart, so that Host never has it */
+    CHECK(url_parse("http://[fe80::1%25eth0]:81/", &u, err, sizeof(err)) == 0);
+    CHECK(!strcmp(u.host, "fe80::1") && !strcmp(u.zone, "eth0") && u.port == 81);
+    CHECK(url_parse("http://[fe80::1%lo]/", &u, err, sizeof(err)) == 0);
+    CHECK(!strcmp(u.host, "fe80::1") && !strcmp(u.zone, "lo") && u.port == 80);
+    CHECK(url_parse("http://[fe80::1%25]/", &u, err, sizeof(err)) == -1 && strstr(err, "invalid IPv6 zone"));
+    CHECK(url_parse("http://[fe80::1%25a%25b]/", &u, err, sizeof(err)) == -1 && strstr(err, "'%' in the IPv6 zone"));
     CHECK(url_parse("http://h?x=1", &u, err, sizeof(err)) == 0 && !strcmp(u.path, "/?x=1"));
     CHECK(url_parse("https://127.0.0.1/", &u, err, sizeof(err)) == 0);
     CHECK(u.tls && u.port == 443 && !strcmp(u.scheme, "https"));
@@ -336,6 +343,17 @@ static void request_bytes(void)
     CHECK(parse(&p, err, upgrade_args) == CLI_RUN);
     CHECK(plan_prepare(&p, err, sizeof(err)) == 0);
     CHECK(strstr(p.request, "Connection: Upgrade\r\nConnection: close\r\n") != NULL);
+    plan_free(&p);
+    /* an IPv6 zone is for connecting only: Host has the address alone (RFC 6874) */
+    const char *zone_args[] = {"http://[::1%251]:81/", NULL};
+    CHECK(parse(&p, err, zone_args) == CLI_RUN);
+    CHECK(plan_prepare(&p, err, sizeof(err)) == 0);
+    CHECK(strstr(p.request, "\r\nHost: [::1]:81\r\n") != NULL);
+    CHECK(p.addr.ss_family == AF_INET6 && ((struct sockaddr_in6 *)&p.addr)->sin6_scope_id == 1);
+    plan_free(&p);
+    const char *link_local[] = {"http://[fe80::1]:81/", NULL};
+    CHECK(parse(&p, err, link_local) == CLI_RUN);
+    CHECK(plan_prepare(&p, err, sizeof(err)) == -1 && strstr(err, "link-local: name its interface"));
     plan_free(&p);
     /* as curl: 'Name:' leaves the header out (barrage's own too), 'Name;' sends it empty */
     const char *drop_args[] = {"-H", "User-Agent:", "-H", "Host: \t", "-H", "X-Empty;", "-H", "Accept:",
