@@ -67,6 +67,8 @@ struct worker_state {
     uint32_t nunstamped;
     uint32_t nrearm;
     uint32_t connecting, open, max_open;
+    uint32_t connects_deferred;  /* queued connects the last turn had room for but left to
+                                    the next (CONNECTS_PER_TURN): they hold -n's budget too */
     uint64_t inflight;
     uint64_t issued;             /* for the -n budget */
     uint32_t buf_returned;       /* buffers added back since the last advance */
@@ -159,8 +161,9 @@ static inline uint64_t budget_left(const struct worker_state *s)
 {
     if (s->stopping) return 0;
     if (!s->w->max_requests) return UINT64_MAX;
-    /* each connect in progress will use one request: it sends one or fails as one */
-    uint64_t used = s->issued + s->connecting;
+    /* each connect in progress (or about to start) will use one request: it sends one or
+     * fails as one */
+    uint64_t used = s->issued + s->connecting + s->connects_deferred;
     return used < s->w->max_requests ? s->w->max_requests - used : 0;
 }
 
