@@ -85,8 +85,9 @@ void cli_usage(FILE *out)
           "                          'max<2s', per step name 'list items:p95<100ms'; any failure: exit 99\n"
           "      --abort-on-fail     check thresholds every interval and stop early when one fails\n"
           "  -q, --quiet             no live output\n"
+          "      --latency           accepted as wrk takes it: the distribution is always printed\n"
           "  -h, --help              this help\n"
-          "      --version           print the version\n",
+          "  -v, --version           print the version\n",
           out);
 }
 
@@ -283,13 +284,13 @@ int parse_rate(const char *s, double *out)
 
 enum {
     OPT_BODY_FILE = 256, OPT_TIMEOUT, OPT_PIPELINE, OPT_NO_KEEPALIVE, OPT_RPC,
-    OPT_INTERVAL, OPT_JSON, OPT_VERSION, OPT_EXPECT_STATUS,
+    OPT_INTERVAL, OPT_JSON, OPT_EXPECT_STATUS,
     OPT_ARRIVAL, OPT_MAX_QUEUE, OPT_STAGES, OPT_SHAPE, OPT_SHAPE_FILE, OPT_OPEN,
     OPT_USERS, OPT_SPAWN_RATE, OPT_RUN_TIME, OPT_FIND_LIMIT, OPT_SLO, OPT_CLOSED,
     OPT_STEP_DURATION, OPT_START_RATE, OPT_MAX_RATE,
     OPT_INSECURE, OPT_CACERT, OPT_CERT, OPT_KEY, OPT_SNI, OPT_TLS_MIN, OPT_TLS_MAX, OPT_CIPHERS, OPT_NO_RESUME,
     OPT_TAGS, OPT_EXCLUDE_TAGS, OPT_USER, OPT_SHARE, OPT_POOL, OPT_THRESHOLD, OPT_ABORT_ON_FAIL,
-    OPT_CSV, OPT_HDR_LOG, OPT_HTML, OPT_WATCH_PID, OPT_LEAK_THRESHOLD,
+    OPT_CSV, OPT_HDR_LOG, OPT_HTML, OPT_WATCH_PID, OPT_LEAK_THRESHOLD, OPT_LATENCY,
 };
 
 static const struct option long_opts[] = {
@@ -349,7 +350,8 @@ static const struct option long_opts[] = {
     {"leak-threshold", required_argument, 0, OPT_LEAK_THRESHOLD},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
-    {"version", no_argument, 0, OPT_VERSION},
+    {"version", no_argument, 0, 'v'},
+    {"latency", no_argument, 0, OPT_LATENCY},
     {0, 0, 0, 0},
 };
 
@@ -418,7 +420,7 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":c:t:d:n:m:H:b:R:s:qh", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:t:d:n:m:H:b:R:s:qhv", long_opts, NULL)) != -1) {
         uint32_t u;
         switch (c) {
         case 'c':
@@ -485,10 +487,18 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
             if (parse_duration(optarg, &p->timeout_ns) || p->timeout_ns < 1000000) goto bad_value;
             p->timeout_set = true;
             break;
-        case 's':
+        case 's': {
             if (!*optarg) goto bad_value;
+            size_t n = strlen(optarg);
+            if (n > 4 && !strcasecmp(optarg + n - 4, ".lua")) {  /* wrk's -s takes a Lua script */
+                plan_error(err, errlen, "-s/--scenario '%s': barrage reads YAML scenario files, not wrk's Lua scripts "
+                                        "(-m, -H and -b set what wrk.method, wrk.headers and wrk.body did; README: "
+                                        "Scenarios)", optarg);
+                return CLI_EXIT_USAGE;
+            }
             p->scenario_file = optarg;
             break;
+        }
         case OPT_TAGS:
         case OPT_EXCLUDE_TAGS:
         case OPT_USER: {
@@ -708,9 +718,11 @@ enum cli_result cli_parse(struct plan *p, int argc, char **argv, char *err, size
         case 'h':
             cli_usage(stdout);
             return CLI_EXIT_OK;
-        case OPT_VERSION:
+        case 'v':
             printf("barrage %s\n", BARRAGE_VERSION);
             return CLI_EXIT_OK;
+        case OPT_LATENCY:  /* wrk's: prints the distribution, which barrage always does */
+            break;
         case ':':
             plan_error(err, errlen, "%s needs a value", optopt ? opt_name(optopt, name, sizeof(name))
                                                            : argv[optind - 1]);

@@ -15,6 +15,7 @@ bad() {
     expect_bad_input "bad_input_$name" "$@"
 }
 
+bad wrk_lua_script      "-s/--scenario '/tmp/x\.lua': barrage reads YAML scenario files, not wrk's Lua" -s /tmp/x.lua "$URL"
 bad c_not_a_number    "(-c|--connections).*'abc'"       -c abc "$URL"
 bad c_zero            "(-c|--connections).*'0'"         -c 0 "$URL"
 bad c_negative        "(-c|--connections).*'-5'"        -c -5 "$URL"
@@ -138,6 +139,9 @@ expect_grep "--help" '^usage: barrage' "$BAR_OUT"
 bar --version
 expect_rc 0
 expect_grep "--version" '^barrage [0-9]+\.[0-9]+' "$BAR_OUT"
+bar -v  # as wrk takes it
+expect_rc 0
+expect_grep "-v" '^barrage [0-9]+\.[0-9]+' "$BAR_OUT"
 bar serve --help
 expect_rc 0
 expect_grep "serve --help" '^usage: barrage serve' "$BAR_OUT"

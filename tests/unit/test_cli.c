@@ -197,6 +197,10 @@ static void flags(void)
     CHECK(!strcmp(p.url.host, "127.0.0.1") && p.url.port == 9);
     plan_free(&p);
 
+    const char *wrk_latency[] = {"--latency", "-c", "2", "http://127.0.0.1:9/", NULL};  /* wrk's; a no-op */
+    CHECK(parse(&p, err, wrk_latency) == CLI_RUN && p.connections == 2);
+    plan_free(&p);
+
     const char *count_only[] = {"-n", "1000", "http://127.0.0.1:9/", NULL};
     CHECK(parse(&p, err, count_only) == CLI_RUN);
     CHECK(p.max_requests == 1000 && p.duration_ns == 0);
