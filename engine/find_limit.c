@@ -131,7 +131,10 @@ static int write_json(const struct plan *p, const struct units *u, const struct 
     else fputs("\"limit\":null,", f);
     if (r->knee > 0) fprintf(f, "\"knee\":%.2f,", r->knee);
     else fputs("\"knee\":null,", f);
-    fprintf(f, "\"stop\":\"%s\",\"steps\":[", r->stop_reason);
+    /* as a run's "interrupted": a search cut short by a signal says so, beside its "stop"
+     * ("not finished"), so that a script does not read its limit so far as the result */
+    fprintf(f, "\"stop\":\"%s\",\"interrupted\":%s,\"steps\":[", r->stop_reason,
+            run_interrupted() ? "true" : "false");
     for (unsigned i = 0; i < r->nsteps; i++) {
         const struct limit_step *s = &r->steps[i];
         fprintf(f, "%s{\"offered\":%.2f,\"achieved\":%.2f,\"achieved_rps\":%.2f,\"p50_us\":%.0f,\"p99_us\":%.0f,"

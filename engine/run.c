@@ -247,6 +247,12 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
                                (double)(now - start) / 1e9 - *measured_from_s, stopped_early, stopped_len))
             atomic_store(&stop_requested, true);
         last_boundary = boundary;
+        /* The next wake is after the next boundary of the grid, not only after now: a wake
+         * that came more than an interval late (the reporter got no CPU for a while) lands
+         * within 2 ms after a boundary, before that boundary's `next`, and the wake at that
+         * `next` found the same boundary again: a row of zero length, 0 req/s, in the live
+         * rows, the CSV history and the JSON. */
+        if (next < boundary + iv + 2000000) next = boundary + iv + 2000000;
         while (next <= now) next += iv;
     }
     stats_reset(interval);
@@ -284,6 +290,7 @@ static void add_client_use(struct client_use *c, const struct worker *w, unsigne
     /* over the loop's own wall time, not stopped_ns - start_ns: the arrivals a late worker
      * releases at the stop take CPU after stopped_ns (-R far above what it keeps up with) */
     double pct = w->loop_ns ? 100.0 * (double)w->cpu_ns / (double)w->loop_ns : 0;
+    if (pct > 100) pct = 100;  /* one thread, one core: above is the two clocks' granularity */
     if (i == 0 || pct > c->worker_busy_max_pct) c->worker_busy_max_pct = pct, c->busiest_worker = i;
     c->worker_busy_mean_pct += pct / n;
     c->waits += w->waits;

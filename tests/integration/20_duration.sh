@@ -213,6 +213,25 @@ done
 stop_target
 end
 
+# A reporter that wakes more than an interval late, within 2 ms after a boundary (the
+# process stopped a while, as a loaded machine deschedules it), wrote that boundary's row
+# and then, at its next wake, a row of zero length at 0 req/s: a dip to nothing in the live
+# rows, the CSV history and the charts. Here stopped (SIGSTOP) 30 times for 10-90 ms.
+begin no_zero_length_rows_after_a_stopped_reporter
+start_target
+"$BARRAGE" -t 1 -c 4 -d 3s -q --interval 10ms --json "$TMP/z.json" "$TARGET_URL/" >"$BAR_OUT" 2>"$BAR_ERR" &
+pid=$!
+sleep 0.2
+for ((k = 0; k < 30; k++)); do
+    kill -STOP "$pid"; sleep "0.0$((k % 9 + 1))"; kill -CONT "$pid"; sleep 0.03
+done
+wait "$pid"
+expect_num_eq "exit status" "$?" 0
+stop_target
+expect_json_str "$TMP/z.json" '[(i["t0"], i["t"]) for i in j["intervals"] if i["t"] <= i["t0"]]' '[]'
+expect_accounting "$TMP/z.json"
+end
+
 begin live_lines_default_interval
 start_target
 bar -c 2 -t 1 -d 2s "$TARGET_URL/"

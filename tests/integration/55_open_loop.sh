@@ -77,6 +77,22 @@ expect_grep "summary rate line" '^  Rate +target 2000' "$BAR_OUT"
 expect_grep "summary service line" '^  Service time ' "$BAR_OUT"
 end
 
+# At a low rate nothing is batched, so an arrival leaves when it is due: each one left a
+# whole batch window late (a twentieth of the median latency, 1 ms here), which showed as
+# 1 ms of schedule lag and pool wait on every request with 6 of 10 connections idle.
+begin low_rate_arrivals_leave_on_time
+start_target
+bar -q -t 1 -R 200 -c 10 -d 2s --json "$TMP/lr.json" "$TARGET_URL/delay/20"
+stop_target
+J=$TMP/lr.json
+expect_rc 0
+expect_accounting "$J"
+expect_le "schedule lag p50 (us)" "$(json_get "$J" schedule_lag_us.p50)" 500
+expect_le "pool wait p50 (us)" "$(json_get "$J" pool_wait_us.p50)" 500
+expect_le "latency p50 - service p50 (us)" \
+    "$(json_get "$J" 'j["latency_us"]["p50"] - j["service_time_us"]["p50"]')" 500
+end
+
 # Requests still unanswered at the stop are counted in flight, with their age.
 begin in_flight_at_stop_with_age
 start_target --delay 500

@@ -16,7 +16,7 @@ except Exception as e:
     print("no find_limit in the JSON: %s" % e); sys.exit(1)
 bad = []
 for k in ("model", "unit", "slo", "step_s", "probe_rps", "probe_ceiling", "requests_per_arrival", "limit", "knee",
-          "stop", "steps"):
+          "stop", "interrupted", "steps"):
     if k not in fl: bad.append("find_limit.%s missing" % k)
 unit = fl.get("unit")
 if unit not in ("req/s", "users/s", "users"): bad.append("unit %r" % unit)
@@ -81,6 +81,7 @@ open_search() {
     expect_range "find_limit.probe_rps" "$(json_get "$TMP/o.json" find_limit.probe_rps)" 1800 2200
     expect_range "find_limit.limit" "$(json_get "$TMP/o.json" find_limit.limit)" 1800 2200
     expect_json_str "$TMP/o.json" find_limit.stop 'breaking point found'
+    expect_json_str "$TMP/o.json" find_limit.interrupted false
     # the ramp starts at a quarter of the probe; steps well below capacity hold, and no step
     # gets more than the capacity through (10% allowed: a step's window may be off by part of
     # one report interval, and the target makes up lateness of less than a slot)
@@ -214,6 +215,7 @@ expect_grep "interrupted" '^  Stopped +not finished \(interrupted\)' "$BAR_OUT"
 expect_grep "no step measured" '^  Limit +none: no step was measured$' "$BAR_OUT"
 expect_no_grep "no SLO verdict" 'met the SLO' "$BAR_OUT"
 expect_json_str "$TMP/i.json" 'j["find_limit"]["steps"]' '[]'
+expect_json_str "$TMP/i.json" find_limit.interrupted true
 end
 
 # ---- a scenario whose task is two GETs: the server's 2000 req/s are 1000 users/s. Open loop
