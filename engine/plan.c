@@ -236,6 +236,10 @@ static int resolve(struct plan *p, char *err, size_t errlen)
         uint32_t a = ntohl(((struct sockaddr_in *)&p->addr)->sin_addr.s_addr);
         p->spread_sources = (a >> 24) == 127;
     }
+    /* BARRAGE_TCP_CC=default keeps the system's (to compare) */
+    const char *cc = getenv("BARRAGE_TCP_CC");
+    p->loopback_reno = (p->spread_sources || (p->addr.ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr))) &&
+                       !(cc && !strcmp(cc, "default"));
     return 0;
 }
 

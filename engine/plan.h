@@ -114,6 +114,7 @@ struct plan {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     bool spread_sources;       /* IPv4 loopback target: bind sources across 127.0.0.0/8 */
+    bool loopback_reno;        /* loopback target: sockets use Reno congestion control (open_socket) */
     bool static_program;       /* the program is one static step (scenario->static_only) without
                                   --share-connections: the workers send the pre-rendered `request`,
                                   pipelined, instead of running users; the rest of this block is

@@ -83,6 +83,30 @@ if command -v ss >/dev/null 2>&1; then
     end
 fi
 
+# Against loopback barrage's sockets use Reno, the cheapest congestion control per ACK (there
+# is nothing on loopback for one to control); BARRAGE_TCP_CC=default keeps the system's.
+# Seen from the client side with ss.
+if command -v ss >/dev/null 2>&1; then
+    begin loopback_sockets_use_reno
+    start_target
+    for mode in reno default; do
+        cc=''
+        [ "$mode" = default ] && cc=default
+        BARRAGE_TCP_CC=$cc "$BARRAGE" -q -c 4 -t 1 -d 1500ms "$TARGET_URL/" >/dev/null 2>&1 &
+        pid=$!
+        sleep 0.7
+        ss -Htni state established "( dport = :$TARGET_PORT )" >"$TMP/cc.$mode" 2>&1
+        wait "$pid" || _err "barrage ($mode) exited $?"
+    done
+    stop_target
+    expect_num_eq "client sockets using reno" "$(grep -c ' reno ' "$TMP/cc.reno")" 4
+    sys_cc=$(cat /proc/sys/net/ipv4/tcp_congestion_control)
+    if [ "$sys_cc" != reno ]; then
+        expect_num_eq "client sockets using $sys_cc with BARRAGE_TCP_CC=default" "$(grep -c " $sys_cc " "$TMP/cc.default")" 4
+    fi
+    end
+fi
+
 # ---- thousands of connections closed in one loop iteration
 
 # Closing a connection with a request unanswered queues three entries: a slot update, a
