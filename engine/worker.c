@@ -141,9 +141,9 @@ static int open_socket(struct worker_state *s)
     if (s->rx_timed) setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
     /* On loopback there is no loss and no queue for congestion control to act on, but the
      * system's choice still runs on every ACK: BBR, where a system picked it, models the
-     * path's bandwidth and round trip and paces. Reno's per-ACK work is a few additions:
-     * 5% more requests per CPU-second at depth 1 where BBR was the default (bench/RESULTS.md).
-     * Any process may pick Reno; a failure leaves the default. */
+     * path's bandwidth and round trip (2% of barrage's CPU at depth 1 in a perf profile).
+     * Reno's per-ACK work is a few additions. Any process may pick Reno; a failure leaves
+     * the default. */
     if (p->loopback_reno) setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "reno", 4);
     if (p->spread_sources) {
         /* Against a loopback target, rotate the source over 127.x.y.z so the
