@@ -39,8 +39,8 @@ struct step_measure {
     double rps;        /* answered requests/s */
     double achieved;   /* what the policy judges: rps, or ended users/s (units.arrivals) */
     double span_s;     /* the measured part of the step, s */
-    double p50_us, p99_us, error_rate;
-    bool slo_ok;
+    double p50_us, p99_us, error_rate, outcomes;
+    bool slo_ok, errors_broke;
     double slo_value[SLO_MAX_CONDS];
     bool slo_pass[SLO_MAX_CONDS];
 };
@@ -69,6 +69,7 @@ static void measure(const struct plan *p, const struct units *u, const struct ru
      * ratio, not failures over issues, which can exceed 1. */
     uint64_t outcomes = t->ok + t->failed;
     m->error_rate = outcomes ? (double)t->failed / (double)outcomes : 0;
+    m->outcomes = (double)outcomes;
     struct slo_measure sm = {
         .quantile_us = hist_q,
         .ctx = lat,
@@ -79,6 +80,9 @@ static void measure(const struct plan *p, const struct units *u, const struct ru
         .rps = m->rps,
     };
     m->slo_ok = slo_eval(&p->slo, &sm, m->slo_value, m->slo_pass);
+    m->errors_broke = false;
+    for (unsigned i = 0; i < p->slo.n; i++)
+        if (p->slo.cond[i].metric == SLO_ERRORS && !m->slo_pass[i]) m->errors_broke = true;
 }
 
 static void print_step(unsigned i, const struct units *u, double load, const struct step_measure *m,
@@ -288,7 +292,8 @@ static int run_step(const struct plan *p, const struct units *u, struct limit_se
     }
     drain(p, left, m.rps);
     struct limit_step rec = {.achieved = m.achieved, .rps = m.rps, .span_s = m.span_s, .p50_us = m.p50_us,
-                             .p99_us = m.p99_us, .error_rate = m.error_rate, .slo_ok = m.slo_ok};
+                             .p99_us = m.p99_us, .error_rate = m.error_rate, .outcomes = m.outcomes,
+                             .slo_ok = m.slo_ok, .errors_broke = m.errors_broke};
     limit_record(ls, &rec);
     const struct limit_step *done = &ls->steps[ls->n - 1];
     char why[160] = "";

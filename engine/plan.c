@@ -228,16 +228,22 @@ static int resolve(struct plan *p, char *err, size_t errlen)
     p->addrlen = pick->ai_addrlen;
     freeaddrinfo(res);
     const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&p->addr;
-    if (p->addr.ss_family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&a6->sin6_addr) && !a6->sin6_scope_id)
-        /* every connect would fail with "Invalid argument" */
-        return plan_error(err, errlen, "host '%s' is link-local: name its interface, as in http://[%s%%25eth0]:%u/",
-                          host, host, p->url.port);
+    if (p->addr.ss_family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&a6->sin6_addr) && !a6->sin6_scope_id) {
+        /* every connect would fail with "Invalid argument"; a zone goes with an address */
+        char ip[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, &a6->sin6_addr, ip, sizeof(ip));
+        return plan_error(err, errlen, "host '%s'%s%s%s is link-local: name its interface, as in http://[%s%%25eth0]:%u/",
+                          host, p->url.ipv6_literal ? "" : " (", p->url.ipv6_literal ? "" : ip,
+                          p->url.ipv6_literal ? "" : ")", ip, p->url.port);
+    }
     if (p->addr.ss_family == AF_INET) {
         uint32_t a = ntohl(((struct sockaddr_in *)&p->addr)->sin_addr.s_addr);
         p->spread_sources = (a >> 24) == 127;
     }
     /* BARRAGE_TCP_CC=default keeps the system's (to compare) */
     const char *cc = getenv("BARRAGE_TCP_CC");
+    if (cc && *cc && strcmp(cc, "default") && strcmp(cc, "reno"))
+        return plan_error(err, errlen, "BARRAGE_TCP_CC='%.40s': 'reno' (on loopback, the default) or 'default' (the system's)", cc);
     p->loopback_reno = (p->spread_sources || (p->addr.ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr))) &&
                        !(cc && !strcmp(cc, "default"));
     return 0;

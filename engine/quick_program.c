@@ -22,6 +22,21 @@ static bool has_header(const struct plan *p, const char *name)
     return false;
 }
 
+/* Whether a -H for `name` is the form 'Name:' with nothing after the colon, which leaves
+ * the header out (want true), or any other form, which sends it (want false). */
+static bool header_form(const struct plan *p, const char *name, bool removal)
+{
+    size_t n = strlen(name);
+    for (unsigned i = 0; i < p->nheaders; i++) {
+        const char *h = p->headers[i];
+        if (strncasecmp(h, name, n) || (h[n] != ':' && h[n] != ';')) continue;
+        if ((h[n] == ':' && !h[n + 1 + strspn(h + n + 1, " \t")]) == removal) return true;
+    }
+    return false;
+}
+static bool header_removed(const struct plan *p, const char *name) { return header_form(p, name, true); }
+static bool header_sent(const struct plan *p, const char *name) { return header_form(p, name, false); }
+
 static bool header_has_token(const struct plan *p, const char *name, const char *token)
 {
     size_t n = strlen(name);
@@ -74,7 +89,7 @@ static bool build_head(const struct plan *p, struct tpl *head)
         ok = ok && lit_printf(head, "Authorization: %s\r\n", p->url.basic_auth);
     for (unsigned i = 0; i < p->nheaders; i++) ok = ok && header_line(head, p->headers[i]);
     /* Connection is a list: a user's "Connection: Upgrade" gets "close" on a line of its own. */
-    if (!p->keepalive && !header_has_token(p, "Connection", "close"))
+    if (!p->keepalive && !header_has_token(p, "Connection", "close") && !header_removed(p, "Connection"))
         ok = ok && lit_printf(head, "Connection: close\r\n");
     return ok;
 }
@@ -100,9 +115,10 @@ static char *status_bits(const bool ok[600], uint64_t bits[10])
 
 int quick_program(struct plan *p, char *err, size_t errlen)
 {
-    if (has_header(p, "Content-Length"))
+    /* 'Name:' leaves them out, which barrage's requests already do */
+    if (header_sent(p, "Content-Length"))
         return plan_error(err, errlen, "-H Content-Length: barrage sets it from the body; leave it out");
-    if (has_header(p, "Transfer-Encoding"))
+    if (header_sent(p, "Transfer-Encoding"))
         return plan_error(err, errlen, "-H Transfer-Encoding: not supported; barrage sends bodies with Content-Length");
     if (!p->keepalive && header_has_token(p, "Connection", "keep-alive"))  /* it would ask the server to keep what
                                                                             * barrage then closes */

@@ -228,7 +228,10 @@ static int set_target(struct ld *l, struct fy_node *node)
     const char *lb = u.ipv6_literal ? "[" : "", *rb = u.ipv6_literal ? "]" : "";
     if (u.port == (u.tls ? 443 : 80)) snprintf(l->host, sizeof(l->host), "%s%s%s", lb, u.host, rb);
     else snprintf(l->host, sizeof(l->host), "%s%s%s:%u", lb, u.host, rb, u.port);
-    if (asprintf(&s->target, "%s://%s", u.scheme, l->host) < 0) {
+    /* the target keeps an IPv6 zone, to connect through it; Host (l->host) never has one */
+    int rc = u.zone[0] ? asprintf(&s->target, "%s://[%s%%25%s]:%u", u.scheme, u.host, u.zone, u.port)
+                       : asprintf(&s->target, "%s://%s", u.scheme, l->host);
+    if (rc < 0) {
         s->target = NULL;
         return oom(l);
     }

@@ -211,6 +211,22 @@ static bool start_connect(struct worker_state *s, uint32_t idx, uint64_t now)
     return true;
 }
 
+/* -n: of the connects left queued by CONNECTS_PER_TURN, those the next turn would start
+ * holding a request of the budget (as the loop below decides it): not owed reconnects
+ * (their requests are issued), not users retired while queued, none past the budget left
+ * or the room under max_connecting; open loop holds none. Scans at most that many. */
+static uint32_t connects_held(const struct worker_state *s)
+{
+    if (!s->w->max_requests || s->plan->open_loop) return 0;
+    uint64_t left = budget_left(s);  /* connects_deferred is 0 here */
+    uint32_t room = s->plan->max_connecting - s->connecting, held = 0;
+    for (uint32_t k = 0, j = s->q_head; k < s->q_len && held < room && held < left; k++, j = (j + 1) % s->w->nconns) {
+        uint32_t idx = s->queue[j];
+        if (!s->conns[idx].owed && idx < s->active) held++;
+    }
+    return held;
+}
+
 /* Returns true when connects are still queued that could start now (CONNECTS_PER_TURN
  * stopped them): the loop then does not sleep. */
 static bool start_queued_connects(struct worker_state *s, uint64_t now)
@@ -219,8 +235,7 @@ static bool start_queued_connects(struct worker_state *s, uint64_t now)
     s->connects_deferred = 0;
     for (unsigned started = 0; s->q_len && s->connecting < s->plan->max_connecting; started++) {
         if (started == CONNECTS_PER_TURN) {
-            uint32_t room = s->plan->max_connecting - s->connecting;
-            s->connects_deferred = s->q_len < room ? s->q_len : room;
+            s->connects_deferred = connects_held(s);
             return true;
         }
         uint32_t idx = s->queue[s->q_head];
@@ -1381,6 +1396,7 @@ static void *worker_main(void *arg)
     run_loop(s);
     w->cpu_ns = thread_cpu_ns() - cpu0;
     w->loop_ns = mono_ns() - loop0;
+    s->connects_deferred = 0;  /* held for a next turn that never came */
     w->waits = s->waits;
     w->kernel_timed = s->kernel_timed;
     w->sends = s->sends;

@@ -35,11 +35,15 @@ static bool errors_flat(const struct limit_search *ls)
     if (ls->n < LIMIT_FLAT_STEPS) return false;
     const struct limit_step *last = &ls->steps[ls->n - LIMIT_FLAT_STEPS];
     for (unsigned i = 0; i < LIMIT_FLAT_STEPS; i++)
-        if (!(last[i].error_rate > 0)) return false;
-    const struct limit_step *low = &last[LIMIT_FLAT_STEPS - 1];
-    double high = last[0].error_rate, counted = low->rps * low->span_s;
-    double noise = counted >= 1 ? 2 * sqrt(high * (1 - high) / counted) : 0;
-    return low->error_rate >= LIMIT_FLAT_SHARE * high - noise;
+        if (!last[i].errors_broke || !(last[i].error_rate > 0)) return false;
+    const struct limit_step *hi = &last[0], *low = &last[LIMIT_FLAT_STEPS - 1];
+    double noise = low->outcomes >= 1 ? 2 * sqrt(hi->error_rate * (1 - hi->error_rate) / low->outcomes) : 0;
+    if (low->error_rate < LIMIT_FLAT_SHARE * hi->error_rate - noise) return false;
+    /* successes per second: a server that sheds what is over its capacity keeps them
+     * while its error rate falls slowly (from 16 times its capacity: 94%, 88%, 75%) */
+    double ok_hi = hi->span_s > 0 ? hi->outcomes * (1 - hi->error_rate) / hi->span_s : 0;
+    double ok_low = low->span_s > 0 ? low->outcomes * (1 - low->error_rate) / low->span_s : 0;
+    return ok_low <= 0.5 * ok_hi;
 }
 
 /* The load after the steps recorded so far, or 0 with ls->stop set. */

@@ -29,10 +29,11 @@
  *     one, for up to LIMIT_REFINE_STEPS steps, stopping early when the gap is below 2 % of the
  *     broken load (closed loop: when no whole user lies between). If the very first step
  *     breaks, halve the load (not counted as refinement) until one holds; stop at 1 user or
- *     below 1 req/s, or when the last LIMIT_FLAT_STEPS steps all had errors and the error rate
- *     of the lowest is at least LIMIT_FLAT_SHARE of the highest's, less two standard errors
- *     over the lowest's rps × span_s requests (errors that do not fall with the load: every
- *     request answered 503, say).
+ *     below 1 req/s, or when the last LIMIT_FLAT_STEPS steps all broke an `errors` condition
+ *     and the error rate of the lowest is at least LIMIT_FLAT_SHARE of the highest's, less two
+ *     standard errors over the lowest's outcomes, while the requests that succeeded fell by
+ *     half or more (errors that do not fall with the load: every request answered 503, say;
+ *     a server shedding what is over its capacity keeps its successes instead).
  *   Stop at LIMIT_MAX_STEPS steps, or after a step at max_load that did not break.
  *   limit = the highest load whose step did not break (0 if none).
  *   knee  = the lowest load whose step shows saturation, 0 if none: p99 > 2 × the p99 of the
@@ -73,7 +74,9 @@ struct limit_step {
     double span_s;     /* the measured part of the step: achieved is a count over it */
     double p50_us, p99_us;
     double error_rate; /* 0..1 */
+    double outcomes;   /* requests that ended ok or failed in the span: error_rate's sample */
     bool slo_ok;       /* every SLO condition held (true when there is no SLO) */
+    bool errors_broke; /* an `errors` condition of the SLO failed */
     enum limit_verdict verdict;
 };
 

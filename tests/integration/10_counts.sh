@@ -101,6 +101,19 @@ expect_num_eq "server connections" "$(server_count connections)" "$(json_get "$T
 expect_num_eq "server requests" "$(server_count requests)" 30
 end
 
+# One worker, more connections than one turn starts (16): the connects held for the next
+# turns hold no more of -n than is left. Holding all of them (84 of -n 30) left the first
+# turns' connections with no budget: ~100 opened, ~70 never sent.
+begin fewer_requests_than_connections_one_worker
+start_target
+bar -q --json "$TMP/f1.json" -c 100 -t 1 -n 30 "$TARGET_URL/"
+stop_target
+expect_rc 0
+expect_json "$TMP/f1.json" requests.ok 30
+expect_le "connections.opened" "$(json_get "$TMP/f1.json" connections.opened)" 30
+expect_num_eq "server requests" "$(server_count requests)" 30
+end
+
 # As many requests as connections: each connection is opened, one request each. A connect
 # in progress holds one request of the budget until it sends it; holding two (-c 4 -n 4
 # --pipeline 4 opened 2 connections, -c 50 -n 50 at times 44) ran fewer connections than -c.

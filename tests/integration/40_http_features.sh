@@ -534,7 +534,9 @@ end
 # zone is used to connect and left out of Host. It could not be resolved ("::1%lo": Name or
 # service not known, as the zone went to the resolver still percent-encoded). Run in a
 # network namespace of its own, whose loopback gets fe80::1.
-if ! unshare -n true 2>/dev/null; then echo "SKIP ipv6_link_local_zone: no network namespaces here"; else
+if ! command -v ip >/dev/null || ! unshare -n true 2>/dev/null; then
+    echo "SKIP ipv6_link_local_zone: no network namespaces or no ip(8) here"
+else
 begin ipv6_link_local_zone
 timeout -k 2 20 unshare -n bash -c '
     ip link set lo up && ip addr add fe80::1/64 dev lo nodad || exit 9

@@ -87,10 +87,11 @@ stop_target
 J=$TMP/lr.json
 expect_rc 0
 expect_accounting "$J"
-expect_le "schedule lag p50 (us)" "$(json_get "$J" schedule_lag_us.p50)" 500
-expect_le "pool wait p50 (us)" "$(json_get "$J" pool_wait_us.p50)" 500
+# (the window was 1 ms here: 700 us leaves room for a loaded machine and still catches it)
+expect_le "schedule lag p50 (us)" "$(json_get "$J" schedule_lag_us.p50)" 700
+expect_le "pool wait p50 (us)" "$(json_get "$J" pool_wait_us.p50)" 700
 expect_le "latency p50 - service p50 (us)" \
-    "$(json_get "$J" 'j["latency_us"]["p50"] - j["service_time_us"]["p50"]')" 500
+    "$(json_get "$J" 'j["latency_us"]["p50"] - j["service_time_us"]["p50"]')" 700
 end
 
 # Requests still unanswered at the stop are counted in flight, with their age.

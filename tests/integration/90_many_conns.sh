@@ -94,8 +94,11 @@ if command -v ss >/dev/null 2>&1; then
         [ "$mode" = default ] && cc=default
         BARRAGE_TCP_CC=$cc "$BARRAGE" -q -c 4 -t 1 -d 1500ms "$TARGET_URL/" >/dev/null 2>&1 &
         pid=$!
-        sleep 0.7
-        ss -Htni state established "( dport = :$TARGET_PORT )" >"$TMP/cc.$mode" 2>&1
+        for ((i = 0; i < 20; i++)); do  # until the 4 are open (up to 1 s)
+            sleep 0.05
+            ss -Htni state established "( dport = :$TARGET_PORT )" >"$TMP/cc.$mode" 2>&1
+            [ "$(grep -c ' rtt:' "$TMP/cc.$mode")" -ge 4 ] && break
+        done
         wait "$pid" || _err "barrage ($mode) exited $?"
     done
     stop_target

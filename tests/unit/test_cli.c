@@ -355,6 +355,20 @@ static void request_bytes(void)
     CHECK(strstr(p.request, "\r\nHost: [::1]:81\r\n") != NULL);
     CHECK(p.addr.ss_family == AF_INET6 && ((struct sockaddr_in6 *)&p.addr)->sin6_scope_id == 1);
     plan_free(&p);
+    /* loopback sockets use Reno unless BARRAGE_TCP_CC=default; other values are refused */
+    const char *lo_args[] = {"http://127.0.0.1:81/", NULL};
+    CHECK(parse(&p, err, lo_args) == CLI_RUN);
+    CHECK(plan_prepare(&p, err, sizeof(err)) == 0 && p.loopback_reno);
+    plan_free(&p);
+    setenv("BARRAGE_TCP_CC", "default", 1);
+    CHECK(parse(&p, err, lo_args) == CLI_RUN);
+    CHECK(plan_prepare(&p, err, sizeof(err)) == 0 && !p.loopback_reno);
+    plan_free(&p);
+    setenv("BARRAGE_TCP_CC", "bbr", 1);
+    CHECK(parse(&p, err, lo_args) == CLI_RUN);
+    CHECK(plan_prepare(&p, err, sizeof(err)) == -1 && strstr(err, "BARRAGE_TCP_CC='bbr'"));
+    plan_free(&p);
+    unsetenv("BARRAGE_TCP_CC");
     const char *link_local[] = {"http://[fe80::1]:81/", NULL};
     CHECK(parse(&p, err, link_local) == CLI_RUN);
     CHECK(plan_prepare(&p, err, sizeof(err)) == -1 && strstr(err, "link-local: name its interface"));
@@ -367,6 +381,17 @@ static void request_bytes(void)
     const char *dropped = "GET / HTTP/1.1\r\nX-Empty:\r\n\r\n";
     CHECK_EQ_U(p.request_len, strlen(dropped));
     CHECK(memcmp(p.request, dropped, strlen(dropped)) == 0);
+    plan_free(&p);
+    /* the removal form of the headers barrage frames itself, and of Connection, is taken */
+    const char *drop_framing[] = {"-H", "Content-Length:", "-H", "Transfer-Encoding:", "-H", "Connection:",
+                                  "--no-keepalive", "http://127.0.0.1:81/", NULL};
+    CHECK(parse(&p, err, drop_framing) == CLI_RUN);
+    CHECK(plan_prepare(&p, err, sizeof(err)) == 0);
+    CHECK(!strstr(p.request, "Connection") && !strstr(p.request, "Transfer-Encoding") && !p.keepalive);
+    plan_free(&p);
+    const char *cl_both[] = {"-H", "Content-Length:", "-H", "Content-Length: 5", "http://127.0.0.1:81/", NULL};
+    CHECK(parse(&p, err, cl_both) == CLI_RUN);
+    CHECK(plan_prepare(&p, err, sizeof(err)) == -1 && strstr(err, "barrage sets it from the body"));
     plan_free(&p);
     const char *semi_bad[] = {"-H", ";", "http://127.0.0.1:81/", NULL};
     CHECK(parse(&p, err, semi_bad) == CLI_EXIT_USAGE && strstr(err, "'Name: value'"));

@@ -16,6 +16,7 @@ enum model_kind {
     BROKEN,   /* half the requests fail at any load */
     ALL_FAIL, /* every request fails at any load (a 503 for everything) */
     SHED,     /* open: sheds what is over `capacity` with an error, so errors fall with load */
+    QUEUE_404, /* QUEUE, and 0.3% of requests answered 404 at any load */
     USERS,    /* closed: 10 ms per request until `capacity` req/s, then queueing */
 };
 
@@ -33,8 +34,10 @@ static struct limit_step measure(const struct model *m, double load)
         if (load > m->capacity) st.achieved = m->capacity, st.p50_us = 2e5, st.p99_us = 1e6 * rho;
         break;
     case QUEUE:
+    case QUEUE_404:
         st.achieved = fmin(load, m->capacity);
         st.p99_us = rho < 1 ? 5000 / (1 - rho) : 1e7;
+        if (m->kind == QUEUE_404) st.error_rate = 0.003;
         break;
     case ERRORS:
         st.error_rate = load > m->capacity ? 0.05 : 0;
@@ -57,6 +60,7 @@ static struct limit_step measure(const struct model *m, double load)
         break;
     }
     st.rps = st.achieved;
+    st.outcomes = st.rps * st.span_s;
     return st;
 }
 
@@ -77,7 +81,11 @@ static void search(struct limit_search *ls, const struct model *m, const char *s
         CHECK(limit_next(ls) == load); /* asking twice gives the same load */
         struct limit_step st = measure(m, load);
         struct slo_measure sm = {step_quantile, &st, 1000, st.p99_us * 2, st.p50_us, st.error_rate, st.achieved};
-        st.slo_ok = slo_eval(&slo, &sm, NULL, NULL);
+        bool passed[SLO_MAX_CONDS];
+        st.slo_ok = slo_eval(&slo, &sm, NULL, passed);
+        st.errors_broke = false;
+        for (unsigned i = 0; i < slo.n; i++)
+            if (slo.cond[i].metric == SLO_ERRORS && !passed[i]) st.errors_broke = true;
         st.offered = -1; /* limit_record fills it in */
         limit_record(ls, &st);
     }
@@ -332,15 +340,31 @@ static void server_broken_from_the_start(void)
     check_sensible(&ls, &r);
     CHECK(r.stop == LIMIT_STOP_BROKEN && r.limit >= 6.25 && r.limit <= 10);
     CHECK(r.nsteps > LIMIT_FLAT_STEPS);
+    /* ... also from 32 times its capacity, where its error rate barely falls (97%, 94%,
+     * 88%): its successes do not */
+    limit_init(&ls, false, 320, 0, 0);
+    search(&ls, &shed, "errors<1%", &r);
+    check_sensible(&ls, &r);
+    CHECK(r.stop == LIMIT_STOP_BROKEN && r.limit >= 6.25 && r.limit <= 10);
     /* ... unless a step counted so few requests that the fall is within their noise */
     limit_init(&ls, false, 0, 0, 0);
-    struct limit_step few = {.achieved = 100, .rps = 100, .span_s = 0.05, .error_rate = 0.9};
+    struct limit_step few = {.achieved = 100, .rps = 100, .span_s = 0.05, .outcomes = 20, .error_rate = 0.95,
+                             .errors_broke = true};
     limit_record(&ls, &few);
-    few.achieved = few.rps = 50, few.error_rate = 0.8;
+    few.achieved = few.rps = 50, few.outcomes = 10, few.error_rate = 0.9;
     limit_record(&ls, &few);
-    few.achieved = few.rps = 25, few.error_rate = 0.6;  /* 1.25 requests: two SE are 0.54 */
+    few.achieved = few.rps = 25, few.outcomes = 1.25, few.error_rate = 0.6;  /* two SE are 0.39 */
     limit_record(&ls, &few);
     CHECK(ls.stop == LIMIT_STOP_ERRORS_FLAT);
+
+    /* a few errors at any load, and an SLO on latency alone: 80, 40 and 20 req/s break it
+     * (p99 25, 8.3, 6.25 ms) with the same 0.3% errors and successes halving each time, but
+     * they broke on latency: the search comes down on to where p99 < 6 ms (rho < 1/6) */
+    struct model q404 = {QUEUE_404, 100};
+    limit_init(&ls, false, 80, 0, 0);
+    search(&ls, &q404, "p99<6ms", &r);
+    check_sensible(&ls, &r);
+    CHECK(r.stop == LIMIT_STOP_BROKEN && r.limit >= 10 && r.limit < 100.0 / 6);
 
     limit_init(&ls, true, 0, 0, 0);
     search(&ls, &m, "errors<1%", &r);

@@ -224,6 +224,12 @@ static void head_matches_the_quick_mode(void)
     CHECK(p->has_body && p->body.nsegs == 0);
     CHECK(s.static_only && !s.has_think);
     scenario_free(&s);
+
+    /* an IPv6 zone stays in the target, to connect through it, and out of Host */
+    if (load(&s, "target: http://[fe80::1%25eth0]:8081\nusers: [{name: u, tasks: [{get: /p}]}]\n", NULL)) { CHECK(0); return; }
+    CHECK(!strcmp(s.target, "http://[fe80::1%25eth0]:8081"));
+    CHECK(strstr(render(&s.classes[0].tasks[0].steps[0].head, NULL, 0, NULL), "\r\nHost: [fe80::1]:8081\r\n") != NULL);
+    scenario_free(&s);
 }
 
 static void json_bodies(void)
