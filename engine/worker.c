@@ -121,6 +121,7 @@ static void queue_connect(struct worker_state *s, uint32_t idx)
         return;
     }
     c->state = C_QUEUED;
+    if (!c->gen) s->q_fresh++;
     uint32_t n = s->w->nconns;
     if (c->owed) {  /* requests already in flight go first, budget or not */
         s->q_head = (s->q_head + n - 1) % n;
@@ -211,20 +212,17 @@ static bool start_connect(struct worker_state *s, uint32_t idx, uint64_t now)
     return true;
 }
 
-/* -n: of the connects left queued by CONNECTS_PER_TURN, those the next turn would start
- * holding a request of the budget (as the loop below decides it): not owed reconnects
- * (their requests are issued), not users retired while queued, none past the budget left
- * or the room under max_connecting; open loop holds none. Scans at most that many. */
+/* -n: the queued connects that hold a request of the budget while CONNECTS_PER_TURN keeps
+ * them for later turns: the connections never opened before, each of which will send a
+ * request or fail as one (with -c 3000 -n 6000 all 3000 open, as when all started at
+ * once), up to the budget left. Not reconnects, which may be owed requests already issued,
+ * nor under a shape of users, which may retire a queued one: holding a request that is
+ * then not taken would leave open connections without one. Open loop holds none. */
 static uint32_t connects_held(const struct worker_state *s)
 {
-    if (!s->w->max_requests || s->plan->open_loop) return 0;
+    if (!s->w->max_requests || s->plan->open_loop || s->next_shape_check != UINT64_MAX) return 0;
     uint64_t left = budget_left(s);  /* connects_deferred is 0 here */
-    uint32_t room = s->plan->max_connecting - s->connecting, held = 0;
-    for (uint32_t k = 0, j = s->q_head; k < s->q_len && held < room && held < left; k++, j = (j + 1) % s->w->nconns) {
-        uint32_t idx = s->queue[j];
-        if (!s->conns[idx].owed && idx < s->active) held++;
-    }
-    return held;
+    return left < s->q_fresh ? (uint32_t)left : s->q_fresh;
 }
 
 /* Returns true when connects are still queued that could start now (CONNECTS_PER_TURN
@@ -246,11 +244,13 @@ static bool start_queued_connects(struct worker_state *s, uint64_t now)
         if (!c->owed && !s->plan->open_loop && !budget_left(s)) break;
         s->q_head = (s->q_head + 1) % s->w->nconns;
         s->q_len--;
+        if (!c->gen) s->q_fresh--;
         if (idx >= s->active && !c->owed) {
             c->state = C_PARKED;  /* retired while queued */
         } else if (!start_connect(s, idx, now)) {
             s->q_head = (s->q_head + s->w->nconns - 1) % s->w->nconns;  /* first again */
             s->q_len++;
+            if (!c->gen) s->q_fresh++;
             break;
         }
     }

@@ -67,8 +67,9 @@ struct worker_state {
     uint32_t nunstamped;
     uint32_t nrearm;
     uint32_t connecting, open, max_open;
-    uint32_t connects_deferred;  /* queued connects the last turn had room for but left to
-                                    the next (CONNECTS_PER_TURN): they hold -n's budget too */
+    uint32_t q_fresh;            /* queued connections never connected before (gen 0) */
+    uint32_t connects_deferred;  /* queued connects the last turn left to the next ones
+                                    (CONNECTS_PER_TURN): they hold -n's budget too */
     uint64_t inflight;
     uint64_t issued;             /* for the -n budget */
     uint32_t buf_returned;       /* buffers added back since the last advance */

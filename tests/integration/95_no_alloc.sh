@@ -136,13 +136,17 @@ else
     end
 
     begin no_allocation_per_request_tls_buffers_given_back
-    # 300 connections: idle ones give back their record buffers (engine/worker_state.c)
-    small=$(tls_allocs 3000 -c 300)
-    big=$(tls_allocs 30000 -c 300)
+    # 300 connections: idle ones give back their record buffers (engine/worker_state.c).
+    # Connects start 16 a turn, so how many handshakes overlap (each holding its buffers,
+    # more than the lists keep) varies from run to run by a few hundred allocations: full
+    # handshakes all (--no-resume), and 2000 allowed. A request that allocated would add
+    # 4 to 6 each, over 100,000 here.
+    small=$(tls_allocs 3000 -c 300 --no-resume)
+    big=$(tls_allocs 30000 -c 300 --no-resume)
     expect_json "$TMP/t.json" requests.ok 30000
     if [[ $small =~ ^[0-9]+$ && $big =~ ^[0-9]+$ ]]; then
         expect_le "allocations with 30000 TLS requests, 300 connections (3000 requests: $small)" \
-            "$big" $((small + 16))
+            "$big" $((small + 2000))
     else
         _err "allocation counts not written: '$small' '$big'"
     fi
