@@ -13,15 +13,6 @@
 
 #include "scenario.h"
 
-/* A -H the user gave for `name`, in any of its forms ('Name: v', 'Name:', 'Name;'). */
-static bool has_header(const struct plan *p, const char *name)
-{
-    size_t n = strlen(name);
-    for (unsigned i = 0; i < p->nheaders; i++)
-        if (!strncasecmp(p->headers[i], name, n) && (p->headers[i][n] == ':' || p->headers[i][n] == ';')) return true;
-    return false;
-}
-
 /* Whether a -H for `name` is the form 'Name:' with nothing after the colon, which leaves
  * the header out (want true), or any other form, which sends it (want false). */
 static bool header_form(const struct plan *p, const char *name, bool removal)
@@ -36,6 +27,8 @@ static bool header_form(const struct plan *p, const char *name, bool removal)
 }
 static bool header_removed(const struct plan *p, const char *name) { return header_form(p, name, true); }
 static bool header_sent(const struct plan *p, const char *name) { return header_form(p, name, false); }
+/* A -H the user gave for `name`, in any of its forms ('Name: v', 'Name:', 'Name;'). */
+static bool has_header(const struct plan *p, const char *name) { return header_removed(p, name) || header_sent(p, name); }
 
 static bool header_has_token(const struct plan *p, const char *name, const char *token)
 {
