@@ -111,7 +111,12 @@ test:
 	@$(MAKE) --no-print-directory $(B)/barrage unit fuzzers
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh
 
-bench: $(B)/barrage
+# The floor client bench/run.sh can run beside barrage (TOOLS=... floor): see bench/floor.c.
+$(B)/floor: bench/floor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+bench: $(B)/barrage $(B)/floor
 	bench/run.sh
 
 deps:

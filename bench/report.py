@@ -23,7 +23,7 @@ import statistics
 
 from common import cpu_model, first_line, git_describe
 
-TOOLS = ("barrage", "wrk", "h2load")
+TOOLS = ("barrage", "wrk", "h2load", "floor")
 
 
 # ---------------------------------------------------------------------------- record
@@ -67,6 +67,13 @@ def parse_h2load(text):
     if m:
         r["errors"]["status"] = int(m.group(3)) + int(m.group(4))
     return r, None
+
+
+def parse_floor(text):
+    m = re.search(r"^floor: (\d+) responses in ([\d.]+) s, ([\d.]+) req/s", text, re.M)
+    if not m:
+        return None, "no 'floor: N responses in ...' in floor's output"
+    return {"rps": float(m.group(3)), "requests": int(m.group(1)), "errors": {}}, None
 
 
 def parse_barrage(path):
@@ -133,6 +140,8 @@ def cmd_record(a):
         r, why = parse_wrk(out)
     elif a.tool == "h2load":
         r, why = parse_h2load(out)
+    elif a.tool == "floor":
+        r, why = parse_floor(out)
     else:
         r, why = parse_barrage(a.json)
     if not ru:
@@ -355,6 +364,14 @@ def scenario_summary(scen, recs, meta):
                      f"(median of same-round ratios {fmt(pr, '.2f')}×, {len(pairs)} "
                      f"{which if len(pairs) != 1 else which[:-1]}{vs_srv}); "
                      f"req/s {b['rps'] / p['rps']:.2f}×")
+
+    # The floor client against wrk: how far any io_uring client could get on this run.
+    for (tool, conns, depth), f in by_key.items():
+        w = by_key.get(("wrk", conns, depth))
+        if tool == "floor" and w and "rpc" in f and "rpc" in w:
+            notes.append(f"floor ÷ wrk: req per client CPU-s {f['rpc'] / w['rpc']:.2f}× (bench/floor.c: "
+                         "the kernel's TCP path plus the least io_uring adds; what barrage's "
+                         "ratio could reach on this machine)")
 
     # RSS per connection = (peak RSS at N − peak RSS at 64) / (N − 64).
     if scen.startswith("conns"):

@@ -10,8 +10,10 @@
 #   ROUNDS_19K [3]      rounds for conns19k;  DURATION_19K [30s]: its run length
 #   SERVER_CPU [0]      CPU for nginx;  CLIENT_CPU [1]: CPU for the client under test
 #   URL_PATH [/]        / returns a 5-byte body; /static.html is a 612-byte file
-#   TOOLS [barrage wrk h2load]   which clients to run (a scenario runs those it supports)
-#   BARRAGE [build/barrage]  WRK, H2LOAD, NGINX [from PATH]
+#   TOOLS [barrage wrk h2load]   which clients to run (a scenario runs those it supports);
+#                       add floor for bench/floor.c, the least an io_uring client can do
+#                       (keepalive only; make build/floor)
+#   BARRAGE [build/barrage]  FLOOR [build/floor]  WRK, H2LOAD, NGINX [from PATH]
 #   BENCH_OUT [a new /tmp/barrage-bench.XXXXXX]  where raw outputs and results.jsonl go
 #   SETTLE [1]          seconds to pause between runs (then it waits until nginx holds no
 #                       connections)
@@ -37,6 +39,8 @@ URL_PATH=${URL_PATH:-/}
 TOOLS=${TOOLS:-barrage wrk h2load}
 SETTLE=${SETTLE:-1}
 BARRAGE=${BARRAGE:-build/barrage}
+FLOOR=${FLOOR:-build/floor}
+FLOOR_WAIT=${FLOOR_WAIT:-32}
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "bench: $*"; exit 1; }
@@ -111,6 +115,7 @@ for t in $TOOLS; do
             fi ;;
         wrk)    if [ -n "$WRK" ] && [ -x "$WRK" ]; then avail[wrk]=1; else log "bench: wrk not found; skipping it"; fi ;;
         h2load) if [ -n "$H2LOAD" ] && [ -x "$H2LOAD" ]; then avail[h2load]=1; else log "bench: h2load not found; skipping it"; fi ;;
+        floor)  if [ -x "$FLOOR" ]; then avail[floor]=1; else log "bench: $FLOOR missing (make build/floor); skipping it"; fi ;;
         *) die "unknown tool '$t' in TOOLS" ;;
     esac
 done
@@ -278,12 +283,16 @@ run() {
             cmd=("$H2LOAD" --h1 -t1 "-c$conns")
             [ "$depth" -gt 1 ] && cmd+=(-m "$depth")
             cmd+=(-D "$dur" "$URL") ;;
+        floor)
+            [ "$depth" -eq 1 ] && [ "$URL_PATH" = / ] || return 0
+            cmd=("$FLOOR" 127.0.0.1 "$port" "$conns" "$(seconds "$dur")" "$FLOOR_WAIT") ;;
     esac
     shown="${cmd[*]}"
     shown=${shown//$json/FILE.json}
     shown=${shown//$bench/bench}
     shown=${shown//$root\//}
     shown=${shown//127.0.0.1:$port/127.0.0.1:PORT}
+    shown=${shown//127.0.0.1 $port /127.0.0.1 PORT }
     # Tools found on PATH are shown by name.
     [ "${cmd[0]}" = "$(command -v "${cmd[0]##*/}" 2>/dev/null)" ] && shown=${shown#"${cmd[0]%/*}/"}
     # Generous limit: connection setup at many thousands of connections takes a while.
@@ -322,10 +331,10 @@ at_depth() {  # scenario depth: 64 connections, one nginx worker, every tool, RO
     note_scenario "$scen" 1 "$ROUNDS" "$DURATION"
     # The order rotates each round: on this kind of machine the first run after a pause
     # can land in a different phase of the host than the next, so no tool always goes first.
-    local tools=(barrage wrk h2load) i
+    local tools=(barrage wrk h2load floor) i
     for ((r = 1; r <= ROUNDS; r++)); do
-        for ((i = 0; i < 3; i++)); do
-            t=${tools[(r - 1 + i) % 3]}
+        for ((i = 0; i < 4; i++)); do
+            t=${tools[(r - 1 + i) % 4]}
             run "$t" "$scen" "$r" 64 "$depth" "$DURATION"
         done
     done
