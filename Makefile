@@ -108,7 +108,7 @@ fuzz:
 # `make test` works on a fresh machine as the README says.
 test:
 	@scripts/deps.sh test
-	@$(MAKE) --no-print-directory $(B)/barrage unit fuzzers
+	@$(MAKE) --no-print-directory $(B)/barrage $(B)/floor unit fuzzers
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh
 
 # The floor client bench/run.sh can run beside barrage (TOOLS=... floor): see bench/floor.c.
