@@ -10,9 +10,9 @@
 #   ROUNDS_19K [3]      rounds for conns19k;  DURATION_19K [30s]: its run length
 #   SERVER_CPU [0]      CPU for nginx;  CLIENT_CPU [1]: CPU for the client under test
 #   URL_PATH [/]        / returns a 5-byte body; /static.html is a 612-byte file
-#   TOOLS [barrage wrk h2load]   which clients to run (a scenario runs those it supports);
-#                       add floor for bench/floor.c, the least an io_uring client can do
-#                       (keepalive only; make build/floor)
+#   TOOLS [barrage wrk h2load floor]   which clients to run (a scenario runs those it
+#                       supports); floor is bench/floor.c, the least an io_uring client can
+#                       do (keepalive only; make build/floor)
 #   BARRAGE [build/barrage]  FLOOR [build/floor]  WRK, H2LOAD, NGINX [from PATH]
 #   BENCH_OUT [a new /tmp/barrage-bench.XXXXXX]  where raw outputs and results.jsonl go
 #   SETTLE [1]          seconds to pause between runs (then it waits until nginx holds no
@@ -36,7 +36,7 @@ DURATION_19K=${DURATION_19K:-30s}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 URL_PATH=${URL_PATH:-/}
-TOOLS=${TOOLS:-barrage wrk h2load}
+TOOLS=${TOOLS:-barrage wrk h2load floor}
 SETTLE=${SETTLE:-1}
 BARRAGE=${BARRAGE:-build/barrage}
 FLOOR=${FLOOR:-build/floor}
