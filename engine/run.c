@@ -109,13 +109,15 @@ static bool all_done(struct worker *ws, unsigned n)
     return true;
 }
 
-/* When the last worker stopped (all of them have). */
-static uint64_t last_stop(const struct worker *ws, unsigned n)
+/* Every worker has stopped (or decided to), all of them before `boundary`: the run ended
+ * inside this interval, whether or not they have finished their stop's work. */
+static bool all_stopped_before(struct worker *ws, unsigned n, uint64_t boundary)
 {
-    uint64_t t = 0;
-    for (unsigned i = 0; i < n; i++)
-        if (ws[i].stopped_ns > t) t = ws[i].stopped_ns;
-    return t;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t t = atomic_load_explicit(&ws[i].stopping_ns, memory_order_acquire);
+        if (!t || t >= boundary) return false;
+    }
+    return true;
 }
 
 /* Once every worker is done (their slots are then still, and readable here): whether one
@@ -211,7 +213,7 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
         uint64_t k = (now - start) / iv, boundary = start + k * iv;
         /* Every worker stopped before this boundary: what they did since the last one is
          * the run's last, partial interval, which run_once writes up to the stop. */
-        if (all_done(ws, n) && last_stop(ws, n) < boundary) break;
+        if (all_stopped_before(ws, n, boundary)) break;
         stats_reset(interval);
         /* A worker that published late last time had its next publish refused until now:
          * take what it delivers over the next few milliseconds, so that it catches up
@@ -221,8 +223,10 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
         /* Every worker stopped, and one kept its last counts: they and what was taken here
          * are the run's last row, from the last boundary to the stop, which run_once writes
          * (a row here without them, and one after it of a few microseconds with them,
-         * would show a rate thousands of times too high). */
-        if (all_done(ws, n) && unpublished_left(ws, n)) {
+         * would show a rate thousands of times too high). Likewise when the workers
+         * stopped before this boundary while this wake waited for them: a row up to the
+         * boundary would end after the run. */
+        if ((all_done(ws, n) && unpublished_left(ws, n)) || all_stopped_before(ws, n, boundary)) {
             interval->open_conns = interval->active_users = interval->queued = 0;
             return;
         }

@@ -1209,6 +1209,7 @@ static void run_loop(struct worker_state *s)
             /* Time is up, also while -n's last answers are awaited: what is in flight stays
              * in flight. Arrivals due before the end still count, even when the wake-up
              * came late: as waiting, since nothing is sent any more. */
+            atomic_store_explicit(&w->stopping_ns, now, memory_order_release);
             if (!s->stopping) release_arrivals(s, now, w->end_ns - 1, false);
             break;
         }
@@ -1281,6 +1282,7 @@ static void run_loop(struct worker_state *s)
         s->nrearm = 0;
     }
     w->stopped_ns = now;
+    atomic_store_explicit(&w->stopping_ns, now, memory_order_release);
 }
 
 /* ---- set-up and tear-down (cold; the state's allocation is worker_state.c's) ---- */
@@ -1422,6 +1424,7 @@ int worker_start(struct worker *w)
     atomic_init(&w->stats.published, 0);
     atomic_init(&w->stats.consumed, 0);
     atomic_init(&w->done, false);
+    atomic_init(&w->stopping_ns, 0);
     return pthread_create(&w->thread, NULL, worker_main, w);
 }
 

@@ -199,13 +199,15 @@ PY
 for k in 1 2 3; do
     timeout 20 "$PY" "$TMP/slowpipe.py" "$BARRAGE" -t 1 -c 4 -d 1s --interval 10ms --json "$TMP/late$k.json" \
         "$TARGET_URL/" 2>>"$BAR_ERR" || _err "run $k: exit status $?"
-    # A row that took several intervals' counts over one 10 ms span reads tens of times the
-    # run's rate; a loaded machine that runs the worker in bursts reads a few times it.
-    expect_ok "run $k: every row's rate at most 5 times the run's" "$PY" -S -c "
+    # The bug's row of a few microseconds read thousands of times the run's rate. A loaded
+    # machine that runs the worker in bursts reads a few times it: up to 6x seen (136,300
+    # req/s in one 10 ms row of a 23,046 req/s run, make test sharing the 2 CPUs with other
+    # load tests), so the bound is 20x.
+    expect_ok "run $k: every row's rate at most 20 times the run's" "$PY" -S -c "
 import json, sys
 j = json.load(open('$TMP/late$k.json'))
 top = max(j['intervals'], key=lambda i: i['rps'])
-if top['rps'] > 5 * j['rate']['achieved']:
+if top['rps'] > 20 * j['rate']['achieved']:
     sys.exit('interval %s..%s: %s req/s (%d ok), the run %s req/s' % (top['t0'], top['t'], top['rps'], top['ok'], j['rate']['achieved']))
 "
     expect_accounting "$TMP/late$k.json"
