@@ -20,8 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +49,25 @@ static struct io_uring_sqe *sqe_get(struct io_uring *ring)
     return sqe;
 }
 
+static void arm_recv(struct io_uring *ring, int i)
+{
+    struct io_uring_sqe *sqe = sqe_get(ring);
+    io_uring_prep_recv_multishot(sqe, i, NULL, 0, 0);
+    sqe->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
+    sqe->buf_group = BGID;
+    sqe->user_data = (uint64_t)i;
+}
+
+/* The request, on connection i; MSG_WAITALL: a short send, which posts no completion
+ * either, would otherwise drop the connection out of the load silently. */
+static void send_request(struct io_uring *ring, int i, const char *req, size_t len)
+{
+    struct io_uring_sqe *sqe = sqe_get(ring);
+    io_uring_prep_send(sqe, i, req, len, MSG_NOSIGNAL | MSG_WAITALL);
+    sqe->flags |= IOSQE_FIXED_FILE | IOSQE_CQE_SKIP_SUCCESS;
+    sqe->user_data = (uint64_t)i | (1ull << 32);
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -54,15 +75,17 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Length of the first whole response in buf (headers and a Content-Length body), or 0. */
+/* Length of the first whole response in buf (headers and a Content-Length body), 0 while
+ * its head is incomplete, (size_t)-1 for a response without Content-Length. */
 static size_t response_len(const char *buf, size_t n)
 {
     const char *end = memmem(buf, n, "\r\n\r\n", 4);
     if (!end) return 0;
-    const char *cl = memmem(buf, (size_t)(end - buf), "\r\nContent-Length:", 17);
-    if (!cl) cl = memmem(buf, (size_t)(end - buf), "\r\ncontent-length:", 17);
-    if (!cl) return 0;
-    return (size_t)(end + 4 - buf) + strtoul(cl + 17, NULL, 10);
+    for (const char *l = buf; l < end; l++) {
+        if (l[0] == '\n' && !strncasecmp(l + 1, "content-length:", 15))
+            return (size_t)(end + 4 - buf) + strtoul(l + 16, NULL, 10);
+    }
+    return (size_t)-1;  /* no length: not a server floor can measure */
 }
 
 int main(int argc, char **argv)
@@ -87,6 +110,10 @@ int main(int argc, char **argv)
                                          IORING_SETUP_CQSIZE,
                                 .cq_entries = 8192};
     int rc = io_uring_queue_init_params(1024, &ring, &p);
+    if (rc == -EINVAL) {  /* before Linux 6.1: no deferred task work */
+        p = (struct io_uring_params){.flags = IORING_SETUP_CQSIZE, .cq_entries = 8192};
+        rc = io_uring_queue_init_params(1024, &ring, &p);
+    }
     if (rc < 0) die("io_uring_queue_init", -rc);
 
     size_t br_bytes = NBUFS * sizeof(struct io_uring_buf);
@@ -115,6 +142,8 @@ int main(int argc, char **argv)
         int one = 1;
         setsockopt(fds[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         if (connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)) < 0) die("connect", errno);
+        struct timeval tv = {.tv_sec = 5};  /* for the first response, read plainly */
+        setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     }
     rc = io_uring_register_files(&ring, fds, (unsigned)conns);
     if (rc < 0) die("io_uring_register_files", -rc);
@@ -128,20 +157,17 @@ int main(int argc, char **argv)
         if (n <= 0) die("first response", n < 0 ? errno : ECONNRESET);
         got += (size_t)n;
         rlen = response_len(first, got);
+        if (rlen == (size_t)-1) {
+            fprintf(stderr, "floor: the first response has no Content-Length\n");
+            return 1;
+        }
         if (!rlen && got == sizeof(first)) die("first response", E2BIG);
     }
     if (got != rlen) die("first response", EPROTO);
 
     for (int i = 0; i < conns; i++) {
-        struct io_uring_sqe *sqe = sqe_get(&ring);
-        io_uring_prep_recv_multishot(sqe, i, NULL, 0, 0);
-        sqe->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
-        sqe->buf_group = BGID;
-        sqe->user_data = (uint64_t)i;
-        sqe = sqe_get(&ring);
-        io_uring_prep_send(sqe, i, req, (size_t)reqlen, MSG_NOSIGNAL);
-        sqe->flags |= IOSQE_FIXED_FILE | IOSQE_CQE_SKIP_SUCCESS;
-        sqe->user_data = (uint64_t)i | (1ull << 32);
+        arm_recv(&ring, i);
+        send_request(&ring, i, req, (size_t)reqlen);
         io_uring_submit(&ring);
     }
 
@@ -160,7 +186,15 @@ int main(int argc, char **argv)
             seen++;
             int i = (int)(cqe->user_data & 0xffffffffu);
             if (cqe->user_data >> 32) die("send", cqe->res < 0 ? -cqe->res : EIO);
-            if (cqe->res <= 0) die("recv", cqe->res < 0 ? -cqe->res : ECONNRESET);
+            if (cqe->res == -ENOBUFS) {  /* the ring ran dry: buffers come back below */
+                arm_recv(&ring, i);
+                continue;
+            }
+            if (cqe->res == 0) {
+                fprintf(stderr, "floor: the server closed a connection\n");
+                return 1;
+            }
+            if (cqe->res < 0) die("recv", -cqe->res);
             pending[i] += (size_t)cqe->res;
             unsigned short bid = (unsigned short)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
             io_uring_buf_ring_add(br, bufs + (size_t)bid * BUF_SIZE, BUF_SIZE, bid, mask, (int)returned++);
@@ -168,18 +202,9 @@ int main(int argc, char **argv)
             if (pending[i] == rlen) {
                 pending[i] = 0;
                 done++;
-                struct io_uring_sqe *sqe = sqe_get(&ring);
-                io_uring_prep_send(sqe, i, req, (size_t)reqlen, MSG_NOSIGNAL);
-                sqe->flags |= IOSQE_FIXED_FILE | IOSQE_CQE_SKIP_SUCCESS;
-                sqe->user_data = (uint64_t)i | (1ull << 32);
+                send_request(&ring, i, req, (size_t)reqlen);
             }
-            if (!(cqe->flags & IORING_CQE_F_MORE)) {
-                struct io_uring_sqe *sqe = sqe_get(&ring);
-                io_uring_prep_recv_multishot(sqe, i, NULL, 0, 0);
-                sqe->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
-                sqe->buf_group = BGID;
-                sqe->user_data = (uint64_t)i;
-            }
+            if (!(cqe->flags & IORING_CQE_F_MORE)) arm_recv(&ring, i);
         }
         io_uring_cq_advance(&ring, seen);
         io_uring_buf_ring_advance(br, (int)returned);

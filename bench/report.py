@@ -269,13 +269,15 @@ def scenario_summary(scen, recs, meta):
     # undisturbed ones, so that all medians of one comparison come from the same kind of run.
     drop = {}
     for (tool, conns, depth), rs in g.items():
+        if tool == "floor":  # a yardstick: its runs do not decide which of the others count
+            continue
         good = [r for r in rs if r["ok"]]
         ok_clean = not good or sum(1 for r in good if not disturbed(r)) >= MIN_CLEAN
         drop[(conns, depth)] = drop.get((conns, depth), True) and ok_clean
     for (tool, conns, depth), rs in g.items():
         good = [r for r in rs if r["ok"]]
         nd = sum(1 for r in good if disturbed(r))
-        used = [r for r in good if not disturbed(r)] if drop[(conns, depth)] else good
+        used = [r for r in good if not disturbed(r)] if drop.get((conns, depth), True) else good
         runs = f"{len(good)}/{len(rs)}"
         if nd and len(used) < len(good):
             runs += f", {nd} disturbed, medians of the {len(used)} others"

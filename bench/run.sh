@@ -69,6 +69,14 @@ seconds() {
         *)   echo "$d" ;;
     esac
 }
+# The same, exactly ("500ms" -> 0.500), for the floor client.
+exact_seconds() {
+    local d=$1
+    case $d in
+        *ms) printf '%d.%03d\n' $(( ${d%ms} / 1000 )) $(( ${d%ms} % 1000 )) ;;
+        *) seconds "$d" ;;
+    esac
+}
 for d in "$DURATION" "$DURATION_19K"; do
     [[ $d =~ ^[0-9]+(ms|s|m|h)?$ ]] || die "bad duration '$d' (e.g. 5s, 500ms, 1m)"
 done
@@ -285,7 +293,7 @@ run() {
             cmd+=(-D "$dur" "$URL") ;;
         floor)
             [ "$depth" -eq 1 ] && [ "$URL_PATH" = / ] || return 0
-            cmd=("$FLOOR" 127.0.0.1 "$port" "$conns" "$(seconds "$dur")" "$FLOOR_WAIT") ;;
+            cmd=("$FLOOR" 127.0.0.1 "$port" "$conns" "$(exact_seconds "$dur")" "$FLOOR_WAIT") ;;
     esac
     shown="${cmd[*]}"
     shown=${shown//$json/FILE.json}

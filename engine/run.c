@@ -109,6 +109,16 @@ static bool all_done(struct worker *ws, unsigned n)
     return true;
 }
 
+/* Every worker has decided to stop (or ended): none will publish again. */
+static bool all_stopping(struct worker *ws, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (!atomic_load_explicit(&ws[i].stopping_ns, memory_order_acquire) &&
+            !atomic_load_explicit(&ws[i].done, memory_order_acquire))
+            return false;
+    return true;
+}
+
 /* Every worker has stopped (or decided to), all of them before `boundary`: the run ended
  * inside this interval, whether or not they have finished their stop's work. */
 static bool all_stopped_before(struct worker *ws, unsigned n, uint64_t boundary)
@@ -220,6 +230,12 @@ static void report_intervals(const struct plan *p, const struct run_opts *o, str
          * instead of staying one interval behind. */
         uint64_t give_up = now + (iv / 4 < 50000000 ? iv / 4 : 50000000);
         while (collect(ws, n, interval, total, k) < n && mono_ns() < give_up) sleep_until(mono_ns() + 1000000);
+        /* Every worker is working through its stop (releasing arrivals far behind takes
+         * up to half a second) and will not publish again: wait for them to finish, so that
+         * what one kept unpublished goes into the run's last row below, not into a row of
+         * a few microseconds after this one. */
+        if (all_stopping(ws, n))
+            while (!all_done(ws, n)) sleep_until(mono_ns() + 1000000);
         /* Every worker stopped, and one kept its last counts: they and what was taken here
          * are the run's last row, from the last boundary to the stop, which run_once writes
          * (a row here without them, and one after it of a few microseconds with them,

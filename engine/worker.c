@@ -1209,6 +1209,7 @@ static void run_loop(struct worker_state *s)
             /* Time is up, also while -n's last answers are awaited: what is in flight stays
              * in flight. Arrivals due before the end still count, even when the wake-up
              * came late: as waiting, since nothing is sent any more. */
+            now = mono_ns();  /* not the wait's return: the turn's work came after it */
             atomic_store_explicit(&w->stopping_ns, now, memory_order_release);
             if (!s->stopping) release_arrivals(s, now, w->end_ns - 1, false);
             break;
@@ -1281,6 +1282,12 @@ static void run_loop(struct worker_state *s)
         }
         s->nrearm = 0;
     }
+    /* The stop's time is read when it is decided, not taken from the wait's return: the
+     * turn since may have taken a while (timers over every connection, a long batch), past
+     * a report boundary. The -d way out stored it already; its release of arrivals, after
+     * that, is not part of the run. */
+    uint64_t decided = atomic_load_explicit(&w->stopping_ns, memory_order_relaxed);
+    now = decided ? decided : mono_ns();
     w->stopped_ns = now;
     atomic_store_explicit(&w->stopping_ns, now, memory_order_release);
 }
@@ -1358,6 +1365,7 @@ static void *worker_main(void *arg)
     struct worker_state *s = state_create(w);
     if (!s) {
         if (!w->error) w->error = 1;
+        atomic_store_explicit(&w->stopping_ns, mono_ns(), memory_order_release);
         atomic_store_explicit(&w->done, true, memory_order_release);
         return NULL;
     }

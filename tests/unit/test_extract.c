@@ -461,20 +461,14 @@ static void checks_run_first_with_their_reasons(void)
     CHECK(run(&x, API, why) == -1);
     CHECK(!strcmp(why, "body does not contain ${v0}"));
     CHECK_EQ_U(var_len[1], 0);
-    /* a variable not captured yet: a check of nothing, which fails rather than pass always */
-    var_len[0] = 0;
-    CHECK(run(&x, API, why) == -1);
-    CHECK(!strcmp(why, "body_contains ${v0} is empty (a variable not captured yet?)"));
-    CHECK_EQ_U(var_len[1], 0);
-    memcpy(vars, "{", 1);  /* in every body below */
-    var_len[0] = 1;
+    var_len[0] = 0;  /* an empty expected value is in every body */
 
     const char *no_etag = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{}";
     CHECK(run(&x, no_etag, why) == -1);
     CHECK(!strcmp(why, "header ETag missing"));
     CHECK(run(&x, "HTTP/1.1 200 OK\r\nETag: 1\r\nContent-Type: text/html\r\n\r\n{}", why) == -1);
     CHECK(!strcmp(why, "header Content-Type is not \"application/json\""));
-    CHECK(run(&x, "HTTP/1.1 200 OK\r\nETag: 1\r\nContent-Type: application/json\r\n\r\n{nope", why) == -1);
+    CHECK(run(&x, "HTTP/1.1 200 OK\r\nETag: 1\r\nContent-Type: application/json\r\n\r\nnope", why) == -1);
     CHECK(!strncmp(why, "json.n: body is not JSON (", 26));
     CHECK(run(&x, "HTTP/1.1 200 OK\r\nETag: 1\r\nContent-Type: application/json\r\n\r\n{\"x\":1}", why) == -1);
     CHECK(!strcmp(why, "json.n not found"));
