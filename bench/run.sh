@@ -79,6 +79,8 @@ exact_seconds() {
 }
 for d in "$DURATION" "$DURATION_19K"; do
     [[ $d =~ ^[0-9]+(ms|s|m|h)?$ ]] || die "bad duration '$d' (e.g. 5s, 500ms, 1m)"
+    # wrk reads whole seconds, minutes or hours only
+    [[ $d == *ms && " $TOOLS " == *" wrk "* ]] && die "wrk takes no milliseconds: use whole seconds for '$d', or leave wrk out of TOOLS"
 done
 
 # ---------------------------------------------------------------------------- dependencies
