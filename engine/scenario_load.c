@@ -156,10 +156,15 @@ static int add_var(struct ld *l, struct fy_node *kn, const char *k, size_t klen)
         return fail(l, kn, "capture name '%.*s' is a built-in (uuid, rand, seq, user_id, worker, env)", shown, k);
     for (uint32_t i = 0; i < s->nfeeders; i++)
         if (key_is(k, klen, s->feeders[i].name)) return fail(l, kn, "capture name '%.*s' is the name of data", shown, k);
-    if (names_var(l, k, klen) >= 0) return 0;
+    int known = names_var(l, k, klen);
+    if (known >= 0) {
+        l->var_sites[known] = 2;
+        return 0;
+    }
     if (s->nvars == SCN_MAX_VARS) return fail(l, kn, "more than %d capture names", SCN_MAX_VARS);
     char *name = dup_text(k, klen);
     if (!name) return oom(l);
+    l->var_sites[s->nvars] = 1;
     s->vars[s->nvars++] = name;
     return 0;
 }

@@ -46,6 +46,7 @@ struct ld {
     struct loc *class_locs;
     uint32_t nclass_names;
     struct scn_step *step;    /* the step being compiled: its head notes the variables it uses */
+    uint8_t var_sites[SCN_MAX_VARS];  /* steps capturing each variable (1, or 2 for more) */
 };
 
 /* ---- scenario_yaml.c: messages ---- */

@@ -351,6 +351,26 @@ bool is_method_key(const char *k, size_t klen, unsigned *m)
 }
 
 /* Compiles a step from a mapping; in_task: the mapping is also a task (weight, tags). */
+/* A check on a variable that only this step captures: the step's checks run before its
+ * captures, so it would see the previous response's value (nothing the first time) and
+ * fail or pass by accident, as a check on ${id} in the step that captures id does. */
+static int check_own_captures(struct ld *l, struct fy_node *expect, const struct extract *x)
+{
+    for (unsigned i = 0; i < x->nchecks; i++) {
+        const struct tpl *t = &x->checks[i].value;
+        for (uint32_t g = 0; g < t->nsegs; g++) {
+            if (t->segs[g].kind != TPL_VAR || l->var_sites[t->segs[g].index] != 1) continue;
+            for (unsigned j = 0; j < x->ncaps; j++)
+                if (x->caps[j].var == t->segs[g].index)
+                    return fail(l, expect,
+                                "expect: ${%s} is captured by this step only, after its checks run: the check "
+                                "would see the previous response's value; check it in a later step",
+                                x->caps[j].var_name);
+        }
+    }
+    return 0;
+}
+
 int compile_step(struct ld *l, struct fy_node *map, struct scn_step *st, bool in_task)
 {
     memset(st, 0, sizeof(*st));
@@ -467,6 +487,7 @@ int compile_step(struct ld *l, struct fy_node *map, struct scn_step *st, bool in
     if (expect && compile_expect(l, expect, st)) return -1;
     if (!st->status_text && !(st->status_text = strdup("100-399"))) return oom(l);
     if (capture && compile_captures(l, capture, &st->extract)) return -1;
+    if (expect && capture && check_own_captures(l, expect, &st->extract)) return -1;
     st->extract.needs_body = st->extract.ncaps || st->extract.nchecks;
     size_t need = extract_scratch_need(&st->extract);
     if (need > l->s->scratch_need) l->s->scratch_need = need;

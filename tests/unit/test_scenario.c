@@ -324,6 +324,7 @@ static void checks_compile(void)
              "  - name: u\n"
              "    on_failure: restart\n"
              "    pace: 2s\n"
+             "    on_start: [{get: /s, capture: { v: body }}]\n"  /* ${v} below checks this too */
              "    tasks:\n"
              "      - get: /c\n"
              "        timeout: 250ms\n"
@@ -386,6 +387,21 @@ static void reports_errors_with_position(void)
     CHECK(fails(STEP("      - get: /a\n        json: { a: [\"${zz}\"] }\n"), NULL, "t.yaml:6:22: ", "${zz}: unknown variable"));
     CHECK(fails(STEP("      - get: /${accounts.x}\n"), NULL, "t.yaml:5:15: ", "no data named 'accounts'"));
     CHECK(fails(STEP("      - get: /${rand(5,1)}\n"), NULL, "t.yaml:5:15: ", "a <= b"));
+    /* a check on what only its own step captures: checks run first, so it sees the previous value */
+    CHECK(fails(STEP("      - get: /a\n        capture: { id: json.id }\n        expect: { body_contains: \"x${id}\" }\n"),
+                NULL, "t.yaml:7:19: ",
+                "expect: ${id} is captured by this step only, after its checks run: the check would see the "
+                "previous response's value; check it in a later step"));
+    CHECK(fails(STEP("      - get: /a\n        capture: { id: json.id }\n        expect: { json: { id: \"${id}\" } }\n"),
+                NULL, "t.yaml:7:19: ", "${id} is captured by this step only"));
+    {   /* captured by another step too (a login, a previous task): the check is about that value */
+        struct scenario two;
+        CHECK(load(&two, "target: http://h\nusers:\n  - name: u\n    on_start: [{get: /l, capture: {id: json.id}}]\n"
+                         "    tasks:\n      - get: /a\n        capture: { id: json.id }\n"
+                         "        expect: { body_contains: \"${id}\" }\n      - get: /b\n        expect: { body_contains: \"${id}\" }\n",
+                   NULL) == 0);
+        scenario_free(&two);
+    }
     CHECK(fails(STEP("      - get: /${x\n"), NULL, "t.yaml:5:15: ", "no closing }"));
     /* types */
     CHECK(fails("target: http://h\nusers: { name: u }\n", NULL, "t.yaml:2:10: ", "users: expected a non-empty list of user classes, got a mapping"));
