@@ -350,7 +350,6 @@ bool is_method_key(const char *k, size_t klen, unsigned *m)
     return false;
 }
 
-/* Compiles a step from a mapping; in_task: the mapping is also a task (weight, tags). */
 /* A check on a variable that only this step captures: the step's checks run before its
  * captures, so it would see the previous response's value (nothing the first time) and
  * fail or pass by accident, as a check on ${id} in the step that captures id does. */
@@ -371,6 +370,7 @@ static int check_own_captures(struct ld *l, struct fy_node *expect, const struct
     return 0;
 }
 
+/* Compiles a step from a mapping; in_task: the mapping is also a task (weight, tags). */
 int compile_step(struct ld *l, struct fy_node *map, struct scn_step *st, bool in_task)
 {
     memset(st, 0, sizeof(*st));

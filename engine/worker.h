@@ -28,7 +28,7 @@ struct worker {
     struct stats_handover stats;
     uint64_t reported;           /* reporter only: the last interval boundary received */
     uint64_t gauge_open, gauge_users, gauge_queued;  /* reporter only: the newest slot's gauges */
-    _Alignas(64) atomic_bool done;             /* the worker has left its loop */
+    _Alignas(64) atomic_bool done;             /* the worker has finished: loop left, state torn down */
     /* 0 while it runs; then stopped_ns, as soon as it is decided: the reporter learns that
      * the run ended before an interval boundary even while the worker still works through
      * its stop (open loop: releasing arrivals it is far behind on, ~0.5 s at -R 1e8). */
